@@ -1,0 +1,91 @@
+"""Shared types and protocols (base layer: stdlib only, numpy only for annotations).
+
+The request path passes a :class:`Lookup` from the embedding layer (``store/``) to the
+runtime: one float32 row per requested word, in request order, plus the counters the
+benchmark and the cost model need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # numpy is a base dependency, but the base layer only needs it for types
+    import numpy as np
+
+
+@dataclass
+class LookupStats:
+    """Counters for one lookup (one request), by tier.
+
+    ``words`` counts *unique* lookup keys; every unique key is served by exactly one tier:
+    ``pack_hits + lru_hits + store_hits + missing == words``.
+    """
+
+    words: int = 0
+    pack_hits: int = 0
+    lru_hits: int = 0
+    store_hits: int = 0
+    missing: int = 0
+    #: batch calls made to the backing store (BatchGetItem / MGET / SELECT), retries included
+    store_calls: int = 0
+    #: keys requested from the backing store (cache misses)
+    store_items: int = 0
+    #: sizes in bytes of each item the store returned (DynamoDB read units are per item)
+    store_item_bytes: list[int] = field(default_factory=list)
+    #: retries caused by throttling / UnprocessedKeys
+    store_retries: int = 0
+    fetch_ms: float = 0.0
+
+    @property
+    def cache_hits(self) -> int:
+        return self.pack_hits + self.lru_hits
+
+    def merge(self, other: LookupStats) -> None:
+        """Add ``other``'s counters into this one (for requests with several texts)."""
+        for name in ("words", "pack_hits", "lru_hits", "store_hits", "missing",
+                     "store_calls", "store_items", "store_retries"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.store_item_bytes.extend(other.store_item_bytes)
+        self.fetch_ms += other.fetch_ms
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cache_hits"] = self.cache_hits
+        return d
+
+
+@dataclass
+class Lookup:
+    """Vectors for a list of words: ``matrix[i]`` is the vector of ``words[i]``.
+
+    Words absent from every tier get a zero row and ``found[i] == False`` (unknown words
+    are zero vectors, identically in training and serving).
+    """
+
+    words: list[str]
+    matrix: np.ndarray  # (len(words), dim) float32
+    found: np.ndarray  # (len(words),) bool
+    stats: LookupStats
+
+    @property
+    def unknown(self) -> list[str]:
+        """Distinct words with no vector, in first-seen order."""
+        seen: dict[str, None] = {}
+        for w, ok in zip(self.words, self.found, strict=True):
+            if not ok:
+                seen.setdefault(w, None)
+        return list(seen)
+
+
+@runtime_checkable
+class Embeddings(Protocol):
+    """Anything that turns words into vectors: a store, a cached store, an in-memory table."""
+
+    @property
+    def dim(self) -> int: ...
+
+    def lookup(self, words: Sequence[str]) -> Lookup: ...
+
+    def close(self) -> None: ...
