@@ -1,0 +1,74 @@
+"""Embedding stores: where the word vectors live, and the caches in front of them.
+
+``open_store(url)`` picks the backend by URL scheme:
+
+* ``sqlite:///path/to/vectors.db`` — the embedded default (stdlib ``sqlite3``)
+* ``dynamodb://TABLE?endpoint=http://127.0.0.1:8000&region=us-east-1`` — boto3 (extra ``aws``)
+* ``redis://127.0.0.1:6379/0`` — redis-py (extra ``redis``)
+* ``memory://`` — an empty in-process store (tests, the always-on server baseline)
+
+Optional client libraries are imported only inside their backend module, when a store of
+that kind is opened; a missing one raises :class:`~millicent.errors.ConfigError` naming
+the extra to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+from urllib.parse import urlsplit
+
+from millicent.errors import ConfigError
+from millicent.store.base import EmbeddingStore, StoreMeta, vectors_checksum
+
+__all__ = ["EmbeddingStore", "StoreMeta", "open_embeddings", "open_store", "vectors_checksum"]
+
+#: URL scheme → (module, class name); imported lazily so a function ships only what it uses.
+BACKENDS: dict[str, tuple[str, str]] = {
+    "sqlite": ("millicent.store.sqlite", "SQLiteStore"),
+    "dynamodb": ("millicent.store.dynamodb", "DynamoDBStore"),
+    "redis": ("millicent.store.redis", "RedisStore"),
+    "memory": ("millicent.store.memory", "MemoryStore"),
+}
+
+
+def open_store(url: str, *, read_only: bool = False, deadline_s: float | None = None) -> EmbeddingStore:
+    """Open the store named by ``url`` (see the module docstring for the forms).
+
+    ``read_only`` opens serving connections (SQLite ``mode=ro``); ``deadline_s`` bounds the
+    retries of one read before :class:`~millicent.errors.StoreUnavailable`.
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in BACKENDS:
+        raise ConfigError(
+            f"unknown store URL {url!r}: use one of "
+            + ", ".join(f"{s}://..." for s in BACKENDS)
+        )
+    module_name, class_name = BACKENDS[scheme]
+    module = importlib.import_module(module_name)
+    cls = getattr(module, class_name)
+    store: EmbeddingStore = cls.from_url(url, read_only=read_only, deadline_s=deadline_s)
+    return store
+
+
+def open_embeddings(
+    store_url: str,
+    pack_path: str | None = None,
+    lru_size: int = 0,
+    deadline_s: float = 5.0,
+) -> EmbeddingStore:
+    """A serving store: read-only backend with the frequent-word pack and an LRU in front."""
+    store = open_store(store_url, read_only=True, deadline_s=deadline_s)
+    if pack_path:
+        from millicent.store.pack import FrequentWordPack
+
+        pack = FrequentWordPack.open(pack_path)
+        if pack.dim != store.dim:
+            raise ConfigError(
+                f"pack {pack_path} holds {pack.dim}-d vectors but the store holds {store.dim}-d"
+            )
+        store.pack = pack
+    if lru_size > 0:
+        from millicent.store.lru import LRUCache
+
+        store.lru = LRUCache(lru_size)
+    return store

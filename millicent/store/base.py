@@ -1,0 +1,314 @@
+"""The embedding-store base class: everything the backends share.
+
+A lookup goes ``tokens → vector keys → unique keys → pack → LRU → backend (batched) →
+matrix in request order``. The backends (SQLite, DynamoDB, Redis, memory) fill only a few
+private hooks:
+
+* ``_fetch(keys, stats)``: one batch (≤ ``batch_limit`` unique keys) → ``{key: raw value}``
+  for the keys present; absent keys are simply missing from the result. Retries of a
+  partial answer (DynamoDB's ``UnprocessedKeys``) happen inside the hook, which must either
+  return every present key or raise :class:`StoreUnavailable` — never drop a word. The
+  base counts one ``stats.store_calls`` per batch; the hook adds its retries to both
+  ``stats.store_calls`` and ``stats.store_retries``.
+* ``_write(items)``: store one batch of ``(key, encoded value)`` pairs (idempotent upsert).
+* ``_read_meta()`` / ``_write_meta(meta)``: the store's metadata kept in the store itself.
+* ``_count()``: number of vectors held (for load verification).
+
+Raw values are ``bytes`` (the ``binary`` layout: little-endian float32 or float16) or a
+sequence of numbers (the ``list`` layout, the paper's DynamoDB List of Numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+from millicent.errors import StoreError
+from millicent.types import Lookup, LookupStats
+from millicent.words import vector_key
+
+LAYOUTS = ("binary", "list")
+DTYPES = ("float32", "float16")
+
+
+@dataclass
+class StoreMeta:
+    """Metadata kept inside every store: what the vectors are and how they are encoded."""
+
+    dim: int
+    dtype: str = "float32"
+    layout: str = "binary"
+    count: int = 0
+    source: str = ""
+    created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    #: sha256 over the loaded vectors (see :func:`vectors_checksum`), set by the loader
+    checksum: str = ""
+
+    def __post_init__(self) -> None:
+        if self.dim <= 0:
+            raise StoreError(f"store dimension must be positive, got {self.dim}")
+        if self.dtype not in DTYPES:
+            raise StoreError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        if self.layout not in LAYOUTS:
+            raise StoreError(f"layout must be one of {LAYOUTS}, got {self.layout!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> StoreMeta:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+class VectorSource(Protocol):
+    """A read-only tier in front of the store (the frequent-word pack)."""
+
+    @property
+    def dim(self) -> int: ...
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, np.ndarray]: ...
+
+
+def vectors_checksum(items: Iterable[tuple[str, np.ndarray]]) -> str:
+    """Order-independent sha256 over ``(key, float32 vector)`` pairs.
+
+    Computed over the vectors *as stored* (after any float16 rounding), sorted by key, so
+    the loader's value and a read-back of the store agree exactly.
+    """
+    h = hashlib.sha256()
+    for key, vec in sorted(items, key=lambda kv: kv[0]):
+        h.update(key.encode("utf-8"))
+        h.update(b"\0")
+        h.update(np.ascontiguousarray(vec, dtype="<f4").tobytes())
+    return h.hexdigest()
+
+
+class EmbeddingStore(ABC):
+    """Base class of all stores; implements :class:`millicent.types.Embeddings`."""
+
+    #: URL scheme handled by the backend (``sqlite``, ``dynamodb``, ``redis``, ``memory``)
+    scheme: ClassVar[str] = ""
+    #: most keys one ``_fetch`` call may ask for (DynamoDB BatchGetItem: 100)
+    batch_limit: ClassVar[int] = 100
+    #: most items one ``_write`` call may carry (DynamoDB BatchWriteItem: 25)
+    write_batch_limit: ClassVar[int] = 500
+
+    def __init__(self) -> None:
+        self._meta: StoreMeta | None = None
+        self.pack: VectorSource | None = None
+        self.lru: Any = None  # millicent.store.lru.LRUCache | None
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def meta(self) -> StoreMeta:
+        """The store's metadata; :class:`StoreError` if the store holds none (never loaded)."""
+        if self._meta is None:
+            raw = self._read_meta()
+            if raw is None:
+                raise StoreError(
+                    f"{self.describe()} holds no millicent metadata: load vectors first "
+                    "(millicent embeddings load SOURCE --store URL)"
+                )
+            self._meta = StoreMeta.from_dict(raw)
+        return self._meta
+
+    def has_meta(self) -> bool:
+        """Whether the store has been initialised by :meth:`ensure`."""
+        return self._meta is not None or self._read_meta() is not None
+
+    @property
+    def dim(self) -> int:
+        return self.meta.dim
+
+    def ensure(self, meta: StoreMeta) -> StoreMeta:
+        """Create the store's container and metadata if missing, or check compatibility.
+
+        Loading more words into a store of the same dimension adds them; a different
+        dimension (or encoding) is refused.
+        """
+        self._create()
+        current = self._read_meta()
+        if current is None:
+            self._write_meta(meta.to_dict())
+            self._meta = meta
+            return meta
+        existing = StoreMeta.from_dict(current)
+        for attr in ("dim", "dtype", "layout"):
+            if getattr(existing, attr) != getattr(meta, attr):
+                raise StoreError(
+                    f"{self.describe()} holds {attr}={getattr(existing, attr)!r} vectors, "
+                    f"refusing to add {attr}={getattr(meta, attr)!r} ones"
+                )
+        self._meta = existing
+        return existing
+
+    def update_meta(self, **changes: Any) -> StoreMeta:
+        """Rewrite selected metadata fields (count, checksum, source ...)."""
+        meta = StoreMeta.from_dict({**self.meta.to_dict(), **changes})
+        self._write_meta(meta.to_dict())
+        self._meta = meta
+        return meta
+
+    def count(self) -> int:
+        """Vectors actually held by the backend (not the metadata's claim)."""
+        return self._count()
+
+    # ------------------------------------------------------------------ encoding
+    def encode(self, vec: np.ndarray) -> Any:
+        """A float vector → the backend's raw value for this store's layout and dtype."""
+        meta = self.meta
+        arr = np.asarray(vec, dtype=np.float32).reshape(-1)
+        if arr.shape[0] != meta.dim:
+            raise StoreError(f"vector has {arr.shape[0]} dimensions, store has {meta.dim}")
+        if meta.layout == "list":
+            return arr.tolist()
+        return arr.astype("<f2" if meta.dtype == "float16" else "<f4").tobytes()
+
+    def decode(self, raw: Any) -> np.ndarray:
+        """A raw value → float32 vector (float16 values are widened exactly)."""
+        meta = self.meta
+        if isinstance(raw, bytes | bytearray | memoryview):
+            arr = np.frombuffer(raw, dtype="<f2" if meta.dtype == "float16" else "<f4")
+            arr = arr.astype(np.float32)
+        else:
+            arr = np.asarray(raw, dtype=np.float32)
+        if arr.shape != (meta.dim,):
+            raise StoreError(f"stored vector has shape {arr.shape}, expected ({meta.dim},)")
+        return arr
+
+    # ------------------------------------------------------------------ reading
+    def get_many(self, keys: Sequence[str], stats: LookupStats | None = None) -> dict[str, np.ndarray]:
+        """Vectors of the given (unique) keys from the backend, chunked to ``batch_limit``.
+
+        Keys absent from the store are absent from the result.
+        """
+        stats = stats if stats is not None else LookupStats()
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return {}
+        limit = self.batch_limit
+        chunks = [keys[i : i + limit] for i in range(0, len(keys), limit)]
+        raw = self._fetch_chunks(chunks, stats)
+        out: dict[str, np.ndarray] = {}
+        for key, value in raw.items():
+            out[key] = self.decode(value)
+            stats.store_item_bytes.append(self._item_size(key, value))
+        return out
+
+    def _fetch_chunks(self, chunks: list[list[str]], stats: LookupStats) -> dict[str, Any]:
+        """Fetch every chunk; sequential by default, backends may run them concurrently."""
+        out: dict[str, Any] = {}
+        for chunk in chunks:
+            stats.store_calls += 1
+            out.update(self._fetch(chunk, stats))
+        return out
+
+    def lookup(self, tokens: Sequence[str]) -> Lookup:
+        """Vectors for ``tokens`` in request order: pack, then LRU, then the backend.
+
+        Every unique key is served by exactly one tier and counted once; keys absent
+        everywhere get a zero row (``found=False``).
+        """
+        t0 = time.perf_counter()
+        words = list(tokens)
+        keys = [vector_key(t) for t in words]
+        unique = list(dict.fromkeys(keys))
+        stats = LookupStats(words=len(unique))
+        vectors: dict[str, np.ndarray] = {}
+        rest = unique
+        if self.pack is not None and rest:
+            hit = self.pack.get_many(rest)
+            stats.pack_hits = len(hit)
+            vectors.update(hit)
+            rest = [k for k in rest if k not in hit]
+        if self.lru is not None and rest:
+            hit = self.lru.get_many(rest)
+            stats.lru_hits = len(hit)
+            vectors.update(hit)
+            rest = [k for k in rest if k not in hit]
+        if rest:
+            stats.store_items = len(rest)
+            fetched = self.get_many(rest, stats)
+            stats.store_hits = len(fetched)
+            vectors.update(fetched)
+            if self.lru is not None:
+                self.lru.put_many(fetched)
+        stats.missing = stats.words - stats.pack_hits - stats.lru_hits - stats.store_hits
+        dim = self.dim
+        matrix = np.zeros((len(words), dim), dtype=np.float32)
+        found = np.zeros(len(words), dtype=bool)
+        for i, k in enumerate(keys):
+            v = vectors.get(k)
+            if v is not None:
+                matrix[i] = v
+                found[i] = True
+        stats.fetch_ms = (time.perf_counter() - t0) * 1000.0
+        return Lookup(words=words, matrix=matrix, found=found, stats=stats)
+
+    # ------------------------------------------------------------------ writing
+    def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> int:
+        """Upsert ``(key, vector)`` pairs in backend-sized batches; returns how many."""
+        batch: list[tuple[str, Any]] = []
+        n = 0
+        for key, vec in items:
+            batch.append((key, self.encode(vec)))
+            if len(batch) >= self.write_batch_limit:
+                self._write(batch)
+                n += len(batch)
+                batch = []
+        if batch:
+            self._write(batch)
+            n += len(batch)
+        return n
+
+    # ------------------------------------------------------------------ misc
+    def describe(self) -> str:
+        """Human-readable name of the store (for messages)."""
+        return f"{self.scheme} store"
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to close
+        """Release connections (idempotent)."""
+
+    def __enter__(self) -> EmbeddingStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _item_size(self, key: str, value: Any) -> int:
+        """Bytes of one returned item, as the backend bills it (DynamoDB overrides)."""
+        if isinstance(value, bytes | bytearray | memoryview):
+            return len(key.encode("utf-8")) + len(value)
+        return len(key.encode("utf-8")) + 4 * len(value)
+
+    # ------------------------------------------------------------------ hooks
+    def _create(self) -> None:  # noqa: B027 - optional hook
+        """Create the backend container (table, file) if it does not exist."""
+
+    @abstractmethod
+    def _fetch(self, keys: list[str], stats: LookupStats) -> dict[str, Any]:
+        """One batch read of ≤ ``batch_limit`` unique keys → ``{key: raw}`` for present keys."""
+
+    @abstractmethod
+    def _write(self, items: list[tuple[str, Any]]) -> None:
+        """One batch upsert of ≤ ``write_batch_limit`` encoded items."""
+
+    @abstractmethod
+    def _read_meta(self) -> dict[str, Any] | None:
+        """The stored metadata dict, or None if the store was never initialised."""
+
+    @abstractmethod
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        """Persist the metadata dict."""
+
+    @abstractmethod
+    def _count(self) -> int:
+        """Number of vectors held."""

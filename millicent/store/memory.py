@@ -1,0 +1,68 @@
+"""An in-memory store: the vectors of a file or an artifact held in one process.
+
+Used by evaluation, the demo's in-process check and the always-on ``server`` baseline;
+it goes through the same base-class logic (keys, tiers, stats) as the real backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from millicent.errors import StoreError
+from millicent.store.base import EmbeddingStore, StoreMeta
+from millicent.types import LookupStats
+from millicent.words import vector_key
+
+
+class MemoryStore(EmbeddingStore):
+    """Vectors in a Python dict (float32 arrays); nothing persists."""
+
+    scheme: ClassVar[str] = "memory"
+    batch_limit: ClassVar[int] = 1_000_000
+    write_batch_limit: ClassVar[int] = 1_000_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._data: dict[str, Any] = {}
+        self._stored_meta: dict[str, Any] | None = None
+
+    @classmethod
+    def from_vectors(
+        cls, words: Sequence[str], matrix: np.ndarray, source: str = "memory"
+    ) -> MemoryStore:
+        """A store holding ``matrix[i]`` under ``vector_key(words[i])``.
+
+        When two words map to the same key the first one wins, as in a frequency-ordered
+        vector file where the first occurrence is the most frequent.
+        """
+        matrix = np.asarray(matrix, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(words):
+            raise StoreError(
+                f"matrix shape {matrix.shape} does not match {len(words)} words"
+            )
+        store = cls()
+        store.ensure(StoreMeta(dim=int(matrix.shape[1]), source=source))
+        data = store._data
+        for word, row in zip(words, matrix, strict=True):
+            data.setdefault(vector_key(word), row.tobytes())
+        store.update_meta(count=len(data))
+        return store
+
+    def _fetch(self, keys: list[str], stats: LookupStats) -> dict[str, Any]:
+        data = self._data
+        return {k: data[k] for k in keys if k in data}
+
+    def _write(self, items: list[tuple[str, Any]]) -> None:
+        self._data.update(items)
+
+    def _read_meta(self) -> dict[str, Any] | None:
+        return self._stored_meta
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
+        self._stored_meta = dict(meta)
+
+    def _count(self) -> int:
+        return len(self._data)
