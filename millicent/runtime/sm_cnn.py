@@ -1,0 +1,78 @@
+"""SM CNN forward pass in numpy (the serving twin of ``millicent.models.sm_cnn``).
+
+Question and answer: their own wide convolution → max over time → tanh; join
+(concatenate, plus the overlap features if the model was trained with them) → hidden
+tanh → linear → softmax; the score is P(class 1 = relevant). The question is encoded once
+per request, however many answers it comes with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from millicent.errors import ArtifactError, InvalidInput
+from millicent.runtime.artifact import Artifact
+from millicent.runtime.conv import WideConv, encode
+from millicent.runtime.features import OverlapFeatures
+from millicent.runtime.model import Ranker, check_input, softmax
+
+
+class SMCNN(Ranker):
+    """Numpy SM CNN rebuilt from an artifact of kind ``sm_cnn``."""
+
+    def __init__(self, artifact: Artifact) -> None:
+        super().__init__(artifact)
+        self.conv_q = WideConv(artifact.weight("conv_q.weight"), artifact.weight("conv_q.bias"))
+        self.conv_a = WideConv(artifact.weight("conv_a.weight"), artifact.weight("conv_a.bias"))
+        if self.conv_q.dim != self.dim or self.conv_a.dim != self.dim:
+            raise ArtifactError(f"{artifact.path}: conv weights do not match dim {self.dim}")
+        self.hidden_t = np.ascontiguousarray(artifact.weight("hidden.weight").T)
+        self.hidden_b = artifact.weight("hidden.bias")
+        self.out_t = np.ascontiguousarray(artifact.weight("out.weight").T)
+        self.out_b = artifact.weight("out.bias")
+        section = artifact.manifest.get("features")
+        self.features: OverlapFeatures | None = None
+        if section:
+            self.features = OverlapFeatures.from_manifest(section, artifact.idf_table())
+        n_join = self.conv_q.maps + self.conv_a.maps + (self.features is not None) * 4
+        if self.hidden_t.shape[0] != n_join:
+            raise ArtifactError(
+                f"{artifact.path}: hidden layer takes {self.hidden_t.shape[0]} inputs, "
+                f"the join has {n_join}"
+            )
+        self.needs_tokens = self.features is not None
+
+    def logits_batch(
+        self,
+        q_emb: np.ndarray,
+        a_embs: Sequence[np.ndarray],
+        q_tokens: Sequence[str] | None = None,
+        a_tokens: Sequence[Sequence[str]] | None = None,
+    ) -> np.ndarray:
+        """Logits (B, 2) of each answer to the question."""
+        q = check_input(q_emb, self.dim, "question")
+        answers = [check_input(a, self.dim, "answer") for a in a_embs]
+        if not answers:
+            return np.zeros((0, 2), dtype=np.float32)
+        xq = np.tanh(encode([self.conv_q], [q]))  # (1, maps)
+        xa = np.tanh(encode([self.conv_a], answers))  # (B, maps)
+        parts = [np.broadcast_to(xq, (len(answers), xq.shape[1])), xa]
+        if self.features is not None:
+            if q_tokens is None or a_tokens is None or len(a_tokens) != len(answers):
+                raise InvalidInput("this ranker needs the question and answer tokens")
+            parts.append(np.stack([self.features(q_tokens, t) for t in a_tokens]))
+        join = np.concatenate(parts, axis=1)
+        h = np.tanh(join @ self.hidden_t + self.hidden_b)
+        return h @ self.out_t + self.out_b
+
+    def score_batch(
+        self,
+        q_emb: np.ndarray,
+        a_embs: Sequence[np.ndarray],
+        q_tokens: Sequence[str] | None = None,
+        a_tokens: Sequence[Sequence[str]] | None = None,
+    ) -> np.ndarray:
+        """P(relevant) (B,) of each answer."""
+        return softmax(self.logits_batch(q_emb, a_embs, q_tokens, a_tokens))[:, 1]
