@@ -1,0 +1,157 @@
+"""The price sheet: AWS list prices as data (``prices.json``), with their date and sources.
+
+Prices are never constants in code: :func:`load_prices` reads the bundled sheet (or any
+file in the same shape, ``--prices FILE``) into a :class:`PriceSheet` the cost model uses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from millicent.errors import ConfigError
+
+#: The sheet shipped with millicent (us-east-1, dated inside the file).
+DEFAULT_PRICES = Path(__file__).with_name("prices.json")
+
+ARCHES = ("x86_64", "arm64")
+BILLINGS = ("1ms", "100ms")
+GATEWAYS = ("url", "http", "rest", "none")
+
+_ARCH_ALIASES = {"x86": "x86_64", "x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64",
+                 "arm": "arm64", "aarch64": "arm64"}
+
+
+def normalize_arch(arch: str) -> str:
+    """``x86`` / ``amd64`` → ``x86_64``; ``arm`` / ``aarch64`` → ``arm64``."""
+    try:
+        return _ARCH_ALIASES[arch.lower()]
+    except KeyError:
+        raise ConfigError(f"unknown architecture {arch!r}; use x86_64 or arm64") from None
+
+
+@dataclass(frozen=True)
+class PriceSheet:
+    """Typed view of a price sheet file. All prices in USD."""
+
+    name: str
+    date: str
+    region: str
+    sources: dict[str, str]
+    notes: tuple[str, ...]
+    lambda_usd_per_gb_second: dict[str, float]
+    lambda_usd_per_million_requests: float
+    billing_granularity_ms: dict[str, int]
+    init_billed: dict[str, bool]
+    mb_per_vcpu: int
+    memory_mb_min: int
+    memory_mb_max: int
+    dynamodb_usd_per_million_rru: float
+    dynamodb_usd_per_rcu_hour: float
+    dynamodb_read_unit_bytes: int
+    dynamodb_units_eventual: float
+    dynamodb_units_strong: float
+    gateway_usd_per_million: dict[str, float]
+
+    def gb_second(self, arch: str) -> float:
+        """Lambda duration price per GB-second for ``arch``."""
+        return self.lambda_usd_per_gb_second[normalize_arch(arch)]
+
+    def granularity_ms(self, billing: str) -> int:
+        """Billing unit in ms for ``billing`` (``1ms`` today, ``100ms`` before Dec 2020)."""
+        try:
+            return self.billing_granularity_ms[billing]
+        except KeyError:
+            raise ConfigError(f"unknown billing {billing!r}; use one of {sorted(self.billing_granularity_ms)}") from None
+
+    def gateway(self, kind: str) -> float:
+        """Gateway price per million requests (``url`` = Lambda Function URL, free)."""
+        try:
+            return self.gateway_usd_per_million[kind]
+        except KeyError:
+            raise ConfigError(f"unknown gateway {kind!r}; use one of {sorted(self.gateway_usd_per_million)}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The identifying part of the sheet, for reports."""
+        return {"name": self.name, "date": self.date, "region": self.region, "sources": self.sources}
+
+
+def _get(d: dict[str, Any], *path: str) -> Any:
+    cur: Any = d
+    for key in path:
+        if not isinstance(cur, dict) or key not in cur:
+            raise ConfigError(f"price sheet lacks {'.'.join(path)}")
+        cur = cur[key]
+    return cur
+
+
+def _positive_map(raw: Any, what: str, allow_zero: bool = False) -> dict[str, float]:
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"price sheet: {what} must be a non-empty mapping")
+    out: dict[str, float] = {}
+    for k, v in raw.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or (v == 0 and not allow_zero):
+            name = f"{what}.{k}" if what else str(k)
+            raise ConfigError(f"price sheet: {name} must be a positive number, got {v!r}")
+        out[str(k)] = float(v)
+    return out
+
+
+def parse_prices(raw: dict[str, Any]) -> PriceSheet:
+    """Validate a decoded price sheet; every missing or negative price is a ConfigError."""
+    lam = _get(raw, "lambda")
+    ddb = _get(raw, "dynamodb")
+    gb_s = _positive_map(_get(lam, "usd_per_gb_second"), "lambda.usd_per_gb_second")
+    missing = [a for a in ARCHES if a not in gb_s]
+    if missing:
+        raise ConfigError(f"price sheet: lambda.usd_per_gb_second lacks {missing}")
+    gran = {k: int(v) for k, v in _positive_map(_get(lam, "billing_granularity_ms"),
+                                                "lambda.billing_granularity_ms").items()}
+    init_billed = _get(lam, "init_billed")
+    if not isinstance(init_billed, dict) or set(init_billed) != set(gran):
+        raise ConfigError("price sheet: lambda.init_billed must name the same billings as billing_granularity_ms")
+    scalars = {
+        "lambda.usd_per_million_requests": _get(lam, "usd_per_million_requests"),
+        "lambda.mb_per_vcpu": _get(lam, "mb_per_vcpu"),
+        "dynamodb.usd_per_million_read_request_units": _get(ddb, "usd_per_million_read_request_units"),
+        "dynamodb.usd_per_rcu_hour": _get(ddb, "usd_per_rcu_hour"),
+        "dynamodb.read_unit_bytes": _get(ddb, "read_unit_bytes"),
+    }
+    _positive_map(scalars, "")
+    return PriceSheet(
+        name=str(raw.get("name", "prices")),
+        date=str(_get(raw, "date")),
+        region=str(raw.get("region", "")),
+        sources={str(k): str(v) for k, v in _get(raw, "sources").items()},
+        notes=tuple(str(n) for n in raw.get("notes", [])),
+        lambda_usd_per_gb_second=gb_s,
+        lambda_usd_per_million_requests=float(scalars["lambda.usd_per_million_requests"]),
+        billing_granularity_ms=gran,
+        init_billed={str(k): bool(v) for k, v in init_billed.items()},
+        mb_per_vcpu=int(scalars["lambda.mb_per_vcpu"]),
+        memory_mb_min=int(_get(lam, "memory_mb_min")),
+        memory_mb_max=int(_get(lam, "memory_mb_max")),
+        dynamodb_usd_per_million_rru=float(scalars["dynamodb.usd_per_million_read_request_units"]),
+        dynamodb_usd_per_rcu_hour=float(scalars["dynamodb.usd_per_rcu_hour"]),
+        dynamodb_read_unit_bytes=int(scalars["dynamodb.read_unit_bytes"]),
+        dynamodb_units_eventual=float(_get(ddb, "units_per_eventually_consistent_read")),
+        dynamodb_units_strong=float(_get(ddb, "units_per_strongly_consistent_read")),
+        gateway_usd_per_million=_positive_map(_get(raw, "gateway", "usd_per_million_requests"),
+                                              "gateway.usd_per_million_requests", allow_zero=True),
+    )
+
+
+def load_prices(path: str | Path | None = None) -> PriceSheet:
+    """Read a price sheet (default: the bundled ``prices.json``)."""
+    p = Path(path) if path else DEFAULT_PRICES
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"price sheet {p} not found") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"price sheet {p} is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"price sheet {p} must be a JSON object")
+    return parse_prices(raw)

@@ -1,0 +1,162 @@
+"""The cost model against hand-computed cases, the paper's own figure included."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from millicent.bench.cost import (
+    Cost,
+    CostOptions,
+    Usage,
+    billed_ms,
+    cost_per_million,
+    instance_cost_per_million,
+    read_units,
+    request_cost,
+)
+from millicent.bench.prices import DEFAULT_PRICES, load_prices, normalize_arch, parse_prices
+from millicent.errors import ConfigError, InvalidInput
+
+PRICES = load_prices()
+
+
+def test_price_sheet_has_date_sources_and_the_issue_prices() -> None:
+    assert PRICES.date and PRICES.sources["lambda"].startswith("https://aws.amazon.com/")
+    assert PRICES.gb_second("x86_64") == 0.0000166667
+    assert PRICES.gb_second("arm64") == 0.0000133334
+    assert PRICES.lambda_usd_per_million_requests == 0.20
+    assert PRICES.granularity_ms("1ms") == 1 and PRICES.granularity_ms("100ms") == 100
+    assert PRICES.dynamodb_usd_per_million_rru == 0.125
+    assert PRICES.dynamodb_usd_per_rcu_hour == 0.00013
+    assert (PRICES.gateway("http"), PRICES.gateway("rest"), PRICES.gateway("url")) == (1.0, 3.5, 0.0)
+    assert PRICES.mb_per_vcpu == 1769
+
+
+def test_price_sheet_validation() -> None:
+    raw = json.loads(DEFAULT_PRICES.read_text())
+    raw["lambda"]["usd_per_million_requests"] = -1
+    with pytest.raises(ConfigError, match="usd_per_million_requests"):
+        parse_prices(raw)
+    raw = json.loads(DEFAULT_PRICES.read_text())
+    del raw["dynamodb"]["usd_per_rcu_hour"]
+    with pytest.raises(ConfigError, match="usd_per_rcu_hour"):
+        parse_prices(raw)
+    with pytest.raises(ConfigError):
+        PRICES.gateway("alb")
+    with pytest.raises(ConfigError):
+        PRICES.granularity_ms("10ms")
+    assert normalize_arch("x86") == "x86_64" and normalize_arch("aarch64") == "arm64"
+
+
+def test_billed_duration_rounds_up_to_the_unit() -> None:
+    assert billed_ms(700.0, 100) == 700
+    assert billed_ms(650.0, 100) == 700
+    assert billed_ms(700.4, 100) == 800
+    assert billed_ms(12.3, 1) == 13
+    assert billed_ms(0.2, 1) == 1  # at least one unit
+    assert billed_ms(0.0, 100) == 100
+    assert billed_ms(0.7 * 1000, 100) == 700  # float noise must not add a unit
+    with pytest.raises(InvalidInput):
+        billed_ms(-1.0, 1)
+
+
+def test_the_papers_figure_128mb_700ms_100ms_billing() -> None:
+    # the paper: 7 × 100 ms units × $0.000000208 = $1.456 per million ≈ $1.46
+    opts = CostOptions(memory_mb=128, billing="100ms")
+    per_100ms_at_128mb = 0.1 * 128 / 1024 * PRICES.gb_second("x86_64")
+    assert round(per_100ms_at_128mb, 9) == 0.000000208  # the 2018 price table's entry
+    report = cost_per_million([Usage(duration_ms=700.0)], PRICES, opts)
+    assert report.per_million.compute == pytest.approx(7 * per_100ms_at_128mb * 1e6)
+    assert round(report.per_million.compute, 2) == 1.46
+    assert report.per_million.compute == pytest.approx(1.456, abs=0.003)
+    assert report.mean_billed_ms == 700
+
+
+def test_1ms_billing_and_arm64() -> None:
+    c = request_cost(Usage(duration_ms=12.3), PRICES, CostOptions(memory_mb=128))
+    assert c.compute == pytest.approx(0.013 * 0.125 * 0.0000166667)
+    c = request_cost(Usage(duration_ms=100.0), PRICES, CostOptions(memory_mb=1024, arch="arm64"))
+    assert c.compute == pytest.approx(0.1 * 1.0 * 0.0000133334)
+    assert c.requests == pytest.approx(0.20e-6)
+
+
+@pytest.mark.parametrize(("gateway", "usd"), [("url", 0.0), ("http", 1.0), ("rest", 3.5)])
+def test_gateway_per_request(gateway: str, usd: float) -> None:
+    r = cost_per_million([Usage(duration_ms=5.0)], PRICES, CostOptions(gateway=gateway))
+    assert r.per_million.gateway == pytest.approx(usd)
+    assert r.per_million.requests == pytest.approx(0.20)
+
+
+def test_dynamodb_units_round_each_item_separately() -> None:
+    # 1200 B → 1 block, 5000 B → 2 blocks, each separately; a missing key costs one block
+    assert read_units([1200, 1200, 5000], 1, PRICES) == 2.5
+    assert read_units([1200, 1200, 5000], 1, PRICES, strongly_consistent=True) == 5.0
+    assert read_units([4096], 0, PRICES) == 0.5
+    assert read_units([4097], 0, PRICES) == 1.0
+    assert read_units([], 0, PRICES) == 0.0  # everything from the pack / LRU: free
+    # 20 × 1.2 KB items one by one are 20 half units, not ceil(24 KB / 4 KB) = 6 blocks
+    assert read_units([1200] * 20, 0, PRICES) == 10.0
+
+
+def test_on_demand_store_cost_and_cache_hits_cost_nothing() -> None:
+    u = Usage(duration_ms=5.0, item_bytes=(1200, 1200, 5000), missing_items=1)
+    r = cost_per_million([u], PRICES, CostOptions())
+    assert r.per_million.store == pytest.approx(2.5 * 0.125)
+    assert r.mean_read_units == 2.5
+    r = cost_per_million([Usage(duration_ms=5.0)], PRICES, CostOptions())
+    assert r.per_million.store == 0.0
+    r = cost_per_million([u], PRICES, CostOptions(store="none"))
+    assert r.per_million.store == 0.0
+
+
+def test_provisioned_capacity_is_spread_over_the_query_rate() -> None:
+    u = Usage(duration_ms=5.0, item_bytes=(1200,) * 5)  # 2.5 units per query
+    opts = CostOptions(dynamodb_mode="provisioned", provisioned_rcu=500)
+    r = cost_per_million([u], PRICES, opts, query_rate_qps=100.0)
+    assert r.per_million.store == pytest.approx(500 * 0.00013 / (3600 * 100) * 1e6)
+    assert not r.capacity_exceeded  # 250 units/s < 500
+    r = cost_per_million([u], PRICES, opts, query_rate_qps=300.0)
+    assert r.capacity_exceeded  # 750 units/s > 500
+    assert any("throttle" in n for n in r.notes)
+    with pytest.raises(InvalidInput):
+        cost_per_million([u], PRICES, opts)
+
+
+def test_init_billed_today_not_in_the_papers_era() -> None:
+    u = Usage(duration_ms=10.0, init_ms=100.0)
+    assert cost_per_million([u], PRICES, CostOptions()).mean_billed_ms == 110
+    assert cost_per_million([u], PRICES, CostOptions(billing="100ms")).mean_billed_ms == 100
+    assert cost_per_million([u], PRICES, CostOptions(bill_init=False)).mean_billed_ms == 10
+
+
+def test_total_variable_and_mean_over_requests() -> None:
+    # the paper's configuration: 128 MB, 100 ms billing, REST API, 20 × 1.2 KB items per query
+    u = Usage(duration_ms=700.0, item_bytes=(1200,) * 20)
+    r = cost_per_million([u], PRICES, CostOptions(billing="100ms", gateway="rest"))
+    pm = r.per_million
+    assert pm.store == pytest.approx(20 * 0.5 * 0.125)
+    assert pm.total == pytest.approx(1.45833625 + 0.20 + 1.25 + 3.50)
+    assert pm.variable == pytest.approx(1.45833625 + 1.25)
+    # the mean of per-request costs, not the cost of the mean duration
+    two = cost_per_million([Usage(duration_ms=50.0), Usage(duration_ms=150.0)], PRICES,
+                           CostOptions(billing="100ms"))
+    assert two.per_million.compute == pytest.approx(150 / 1000 * 0.125 * 0.0000166667 * 1e6)
+    with pytest.raises(InvalidInput):
+        cost_per_million([], PRICES, CostOptions())
+
+
+def test_cost_arithmetic_and_options_validation() -> None:
+    c = Cost(1.0, 2.0, 3.0, 4.0) + Cost(1.0, 1.0, 1.0, 1.0)
+    assert c.to_dict() == {"total": 14.0, "compute": 2.0, "requests": 3.0, "store": 4.0,
+                           "gateway": 5.0, "variable": 6.0}
+    assert c.scaled(0.5).total == 7.0
+    for bad in ({"gateway": "alb"}, {"store": "s3"}, {"memory_mb": 0},
+                {"dynamodb_mode": "reserved"}, {"arch": "sparc"}):
+        with pytest.raises(ConfigError):
+            CostOptions(**bad)  # type: ignore[arg-type]
+
+
+def test_instance_cost_per_million() -> None:
+    assert instance_cost_per_million(0.0168, 100.0) == pytest.approx(0.0168 / 360000 * 1e6)
