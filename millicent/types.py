@@ -36,6 +36,8 @@ class LookupStats:
     store_item_bytes: list[int] = field(default_factory=list)
     #: retries caused by throttling / UnprocessedKeys
     store_retries: int = 0
+    #: of the ``missing`` keys, those the LRU remembered as absent (no store call made)
+    negative_hits: int = 0
     fetch_ms: float = 0.0
 
     @property
@@ -45,7 +47,7 @@ class LookupStats:
     def merge(self, other: LookupStats) -> None:
         """Add ``other``'s counters into this one (for requests with several texts)."""
         for name in ("words", "pack_hits", "lru_hits", "store_hits", "missing",
-                     "store_calls", "store_items", "store_retries"):
+                     "store_calls", "store_items", "store_retries", "negative_hits"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.store_item_bytes.extend(other.store_item_bytes)
         self.fetch_ms += other.fetch_ms

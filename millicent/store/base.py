@@ -16,6 +16,11 @@ private hooks:
 
 Raw values are ``bytes`` (the ``binary`` layout: little-endian float32 or float16) or a
 sequence of numbers (the ``list`` layout, the paper's DynamoDB List of Numbers).
+
+Keys that no backend can hold the same way — the empty string, keys longer than
+:data:`MAX_KEY_BYTES`, and the reserved metadata key :data:`META_KEY` — are never sent to a
+backend: a lookup reports them as unknown and a load refuses them. The rule is the same
+for every backend, so all backends answer the same words identically.
 """
 
 from __future__ import annotations
@@ -37,6 +42,16 @@ from millicent.words import vector_key
 LAYOUTS = ("binary", "list")
 DTYPES = ("float32", "float16")
 
+#: Key of the metadata entry in stores that keep it beside the vectors (DynamoDB, Redis).
+META_KEY = "__millicent_meta__"
+#: Longest key (UTF-8 bytes) any store holds; DynamoDB allows 2048 for a partition key.
+MAX_KEY_BYTES = 1024
+
+
+def storable_key(key: str) -> bool:
+    """Whether ``key`` may name a vector in a store (see the module docstring)."""
+    return bool(key) and key != META_KEY and len(key.encode("utf-8")) <= MAX_KEY_BYTES
+
 
 @dataclass
 class StoreMeta:
@@ -48,8 +63,10 @@ class StoreMeta:
     count: int = 0
     source: str = ""
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
-    #: sha256 over the loaded vectors (see :func:`vectors_checksum`), set by the loader
+    #: sha256 over the vectors of the last verified load (see :func:`vectors_checksum`)
     checksum: str = ""
+    #: one entry per verified load: source, words, checksum, finished (UTC)
+    loads: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.dim <= 0:
@@ -100,9 +117,19 @@ class EmbeddingStore(ABC):
     batch_limit: ClassVar[int] = 100
     #: most items one ``_write`` call may carry (DynamoDB BatchWriteItem: 25)
     write_batch_limit: ClassVar[int] = 500
+    #: loader threads that may write at once (1 = the backend's connection is not shared)
+    write_concurrency: ClassVar[int] = 1
 
-    def __init__(self) -> None:
+    #: default retry budget of one read, seconds (``open_store(deadline_s=...)`` overrides)
+    default_deadline_s: ClassVar[float] = 5.0
+
+    def __init__(self, deadline_s: float | None = None) -> None:
+        self.deadline_s = self.default_deadline_s if deadline_s is None else float(deadline_s)
+        if self.deadline_s <= 0:
+            raise StoreError(f"deadline_s must be positive, got {deadline_s}")
         self._meta: StoreMeta | None = None
+        #: creation defaults given in the URL (``layout``, ``dtype``); the loader uses them
+        self.options: dict[str, str] = {}
         self.pack: VectorSource | None = None
         self.lru: Any = None  # millicent.store.lru.LRUCache | None
 
@@ -162,15 +189,23 @@ class EmbeddingStore(ABC):
         return self._count()
 
     # ------------------------------------------------------------------ encoding
-    def encode(self, vec: np.ndarray) -> Any:
-        """A float vector → the backend's raw value for this store's layout and dtype."""
+    def as_stored(self, vec: np.ndarray) -> np.ndarray:
+        """``vec`` as this store will return it: float32, rounded through float16 if the
+        store keeps float16 (the loader checksums these values)."""
         meta = self.meta
         arr = np.asarray(vec, dtype=np.float32).reshape(-1)
         if arr.shape[0] != meta.dim:
             raise StoreError(f"vector has {arr.shape[0]} dimensions, store has {meta.dim}")
-        if meta.layout == "list":
+        if meta.dtype == "float16":
+            arr = arr.astype(np.float16).astype(np.float32)
+        return arr
+
+    def encode(self, vec: np.ndarray) -> Any:
+        """A float vector → the backend's raw value for this store's layout and dtype."""
+        arr = self.as_stored(vec)
+        if self.meta.layout == "list":
             return arr.tolist()
-        return arr.astype("<f2" if meta.dtype == "float16" else "<f4").tobytes()
+        return arr.astype("<f2" if self.meta.dtype == "float16" else "<f4").tobytes()
 
     def decode(self, raw: Any) -> np.ndarray:
         """A raw value → float32 vector (float16 values are widened exactly)."""
@@ -186,12 +221,14 @@ class EmbeddingStore(ABC):
 
     # ------------------------------------------------------------------ reading
     def get_many(self, keys: Sequence[str], stats: LookupStats | None = None) -> dict[str, np.ndarray]:
-        """Vectors of the given (unique) keys from the backend, chunked to ``batch_limit``.
+        """Vectors of the given keys from the backend (no caches), chunked to ``batch_limit``.
 
-        Keys absent from the store are absent from the result.
+        Keys absent from the store — and keys no store may hold (:func:`storable_key`) —
+        are absent from the result. Raises :class:`StoreUnavailable` rather than return
+        an incomplete answer.
         """
         stats = stats if stats is not None else LookupStats()
-        keys = list(dict.fromkeys(keys))
+        keys = [k for k in dict.fromkeys(keys) if storable_key(k)]
         if not keys:
             return {}
         limit = self.batch_limit
@@ -215,7 +252,8 @@ class EmbeddingStore(ABC):
         """Vectors for ``tokens`` in request order: pack, then LRU, then the backend.
 
         Every unique key is served by exactly one tier and counted once; keys absent
-        everywhere get a zero row (``found=False``).
+        everywhere get a zero row (``found=False``). Keys the LRU remembers as absent are
+        counted in ``missing`` and in ``negative_hits`` and not sent to the store.
         """
         t0 = time.perf_counter()
         words = list(tokens)
@@ -223,17 +261,19 @@ class EmbeddingStore(ABC):
         unique = list(dict.fromkeys(keys))
         stats = LookupStats(words=len(unique))
         vectors: dict[str, np.ndarray] = {}
-        rest = unique
+        rest = [k for k in unique if storable_key(k)]
         if self.pack is not None and rest:
             hit = self.pack.get_many(rest)
             stats.pack_hits = len(hit)
             vectors.update(hit)
             rest = [k for k in rest if k not in hit]
         if self.lru is not None and rest:
-            hit = self.lru.get_many(rest)
+            hit, absent = self.lru.lookup_many(rest)
             stats.lru_hits = len(hit)
+            stats.negative_hits = len(absent)
             vectors.update(hit)
-            rest = [k for k in rest if k not in hit]
+            known = set(hit).union(absent)
+            rest = [k for k in rest if k not in known]
         if rest:
             stats.store_items = len(rest)
             fetched = self.get_many(rest, stats)
@@ -241,9 +281,9 @@ class EmbeddingStore(ABC):
             vectors.update(fetched)
             if self.lru is not None:
                 self.lru.put_many(fetched)
+                self.lru.put_absent(k for k in rest if k not in fetched)
         stats.missing = stats.words - stats.pack_hits - stats.lru_hits - stats.store_hits
-        dim = self.dim
-        matrix = np.zeros((len(words), dim), dtype=np.float32)
+        matrix = np.zeros((len(words), self.dim), dtype=np.float32)
         found = np.zeros(len(words), dtype=bool)
         for i, k in enumerate(keys):
             v = vectors.get(k)
@@ -255,10 +295,16 @@ class EmbeddingStore(ABC):
 
     # ------------------------------------------------------------------ writing
     def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> int:
-        """Upsert ``(key, vector)`` pairs in backend-sized batches; returns how many."""
+        """Upsert ``(key, vector)`` pairs in backend-sized batches; returns how many.
+
+        Keys must be unique within one call (DynamoDB refuses duplicates in a batch) and
+        storable (:func:`storable_key`).
+        """
         batch: list[tuple[str, Any]] = []
         n = 0
         for key, vec in items:
+            if not storable_key(key):
+                raise StoreError(f"cannot store a vector under the key {key[:40]!r}")
             batch.append((key, self.encode(vec)))
             if len(batch) >= self.write_batch_limit:
                 self._write(batch)
