@@ -1,0 +1,128 @@
+"""The closed-loop load generator: exactly C requests in flight, every response checked.
+
+C worker coroutines share one iterator over the plan; each sends a request, waits for the
+whole response, records it and takes the next. So at most C requests are outstanding and,
+until the plan runs dry, exactly C (the connection pool is sized to C too, so none waits
+inside the client). Warm-up requests run first at the same C, to completion, and are
+recorded with ``phase="warmup"``; statistics use only ``phase="measure"``.
+
+Every answer's status is checked: a non-2xx status, an unparsable body, a connection error
+or a client timeout is an error record (``status`` 0 when there was no response), counted
+and shown, never averaged into latencies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from millicent.bench.records import RequestRecord, apply_response, error_text
+from millicent.bench.workload import PlannedRequest
+from millicent.errors import ConfigError, missing_extra
+
+if TYPE_CHECKING:
+    import aiohttp
+
+#: called after every finished request with ``ok``
+OnDone = Callable[[bool], None]
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """HTTP client settings of a run."""
+
+    timeout_s: float = 30.0
+    headers: Mapping[str, str] = field(default_factory=dict)  #: e.g. {"x-api-key": ...}
+
+
+def _url(endpoint: str, path: str) -> str:
+    return endpoint.rstrip("/") + path
+
+
+async def _send(session: aiohttp.ClientSession, url: str, req: PlannedRequest,
+                rec: RequestRecord, timeout_s: float) -> None:
+    import aiohttp
+
+    t = time.perf_counter()
+    try:
+        async with session.post(url, data=req.body, headers={"content-type": "application/json"},
+                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+            raw = await resp.read()
+            rec.latency_ms = (time.perf_counter() - t) * 1000.0
+            rec.status = resp.status
+            headers = dict(resp.headers)
+    except TimeoutError:
+        rec.latency_ms = (time.perf_counter() - t) * 1000.0
+        rec.error = f"client timeout after {timeout_s:g}s"
+        return
+    except aiohttp.ClientError as exc:
+        rec.latency_ms = (time.perf_counter() - t) * 1000.0
+        rec.error = f"{type(exc).__name__}: {exc}"
+        return
+    body: Any = None
+    try:
+        body = json.loads(raw) if raw else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if not 200 <= rec.status < 300:
+        rec.error = error_text(rec.status, body, raw.decode("utf-8", "replace"))
+    elif not isinstance(body, dict):
+        rec.error = f"{rec.status} response is not a JSON object"
+    apply_response(rec, headers, body)
+
+
+async def run_phase(session: aiohttp.ClientSession, endpoint: str, plan: Sequence[PlannedRequest],
+                    order: Sequence[int], concurrency: int, phase: str, t0: float,
+                    timeout_s: float = 30.0, on_done: OnDone | None = None) -> list[RequestRecord]:
+    """Send ``plan[i] for i in order`` with at most ``concurrency`` outstanding; one record each.
+
+    ``t0`` is the run's origin on :func:`time.perf_counter` (``sent_s`` is relative to it).
+    """
+    if concurrency < 1:
+        raise ConfigError(f"concurrency must be ≥ 1, got {concurrency}")
+    records: list[RequestRecord | None] = [None] * len(order)
+    work = iter(enumerate(order))
+    in_flight = 0
+
+    async def worker() -> None:
+        nonlocal in_flight
+        # next() on the shared iterator never awaits, so no two workers take the same item
+        for slot, idx in work:
+            in_flight += 1
+            rec = RequestRecord(index=idx, phase=phase, sent_s=time.perf_counter() - t0,
+                                latency_ms=0.0, status=0, in_flight=in_flight)
+            try:
+                await _send(session, _url(endpoint, plan[idx].path), plan[idx], rec, timeout_s)
+            finally:
+                in_flight -= 1
+            records[slot] = rec
+            if on_done is not None:
+                on_done(rec.ok)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(order)))))
+    return [r for r in records if r is not None]
+
+
+async def run_closed_loop(endpoint: str, plan: Sequence[PlannedRequest], concurrency: int,
+                          measured: Sequence[int], warmup: Sequence[int] = (),
+                          options: ClientOptions | None = None,
+                          on_done: OnDone | None = None) -> list[RequestRecord]:
+    """Warm-up (if any) then the measured requests, both at ``concurrency``, over one
+    connection pool of exactly ``concurrency`` connections. Returns all records in order."""
+    try:
+        import aiohttp
+    except ImportError as exc:  # pragma: no cover - aiohttp is in the bench extra
+        raise missing_extra("aiohttp", "bench") from exc
+    opts = options or ClientOptions()
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    t0 = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector, headers=dict(opts.headers)) as session:
+        warm = await run_phase(session, endpoint, plan, warmup, concurrency, "warmup", t0,
+                               opts.timeout_s, on_done)
+        meas = await run_phase(session, endpoint, plan, measured, concurrency, "measure", t0,
+                               opts.timeout_s, on_done)
+    return warm + meas

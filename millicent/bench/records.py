@@ -1,0 +1,169 @@
+"""Raw per-request records: one JSON line per request the harness sent.
+
+Everything a report shows is computed from these, so a run can be re-priced or
+re-summarised later (``millicent cost --results DIR``) without sending a request again.
+
+Server-side fields come from the response body's ``timings`` (tokenize/fetch/forward/other/
+total/cpu ms, cold_start, init_ms, lookups) and, when the local platform's gateway added them,
+the ``x-millicent-*`` headers (duration, billed, init, cpu, max memory, cold). A real Lambda
+Function URL sends no such headers: the invocation duration is then estimated from
+``timings.total_ms`` and the record says so (``duration_source == "timings"``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from millicent.bench.cost import Usage
+from millicent.errors import DataError
+
+PHASES = ("warmup", "measure")
+TIMING_KEYS = ("tokenize_ms", "fetch_ms", "forward_ms", "other_ms", "total_ms", "cpu_ms", "init_ms")
+LOOKUP_INT_KEYS = ("words", "pack_hits", "lru_hits", "store_hits", "missing", "store_calls",
+                   "store_items", "store_retries")
+HEADER_PREFIX = "x-millicent-"
+
+
+@dataclass
+class RequestRecord:
+    """One request as the client saw it, plus what the server reported about it."""
+
+    index: int  #: position of the request in the plan (the eval-set item)
+    phase: str  #: "warmup" (excluded from every statistic) or "measure"
+    sent_s: float  #: seconds since the run started (monotonic clock) when it was sent
+    latency_ms: float  #: client-side: send → whole body read
+    status: int  #: HTTP status; 0 when no response came (connection error, client timeout)
+    in_flight: int  #: requests outstanding (client side) right after this one was sent
+    error: str | None = None  #: error code / message for any non-2xx answer or transport failure
+    cold: bool | None = None  #: cold start (header, else body), None when not reported
+    duration_ms: float | None = None  #: invocation duration (header, else timings.total_ms)
+    duration_source: str | None = None  #: "header" | "timings" | None
+    billed_ms: float | None = None  #: as the platform billed it (x-millicent-billed-ms)
+    init_ms: float | None = None
+    cpu_ms: float | None = None
+    max_memory_mb: float | None = None
+    request_id: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    lookups: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300 and self.error is None
+
+    @property
+    def done_s(self) -> float:
+        return self.sent_s + self.latency_ms / 1000.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RequestRecord:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+    def usage(self) -> Usage:
+        """The cost model's view of this request (only meaningful when :attr:`ok`)."""
+        if self.duration_ms is None:
+            raise DataError(f"request {self.index} has no duration (neither header nor timings)")
+        item_bytes = tuple(int(b) for b in self.lookups.get("store_item_bytes", []) or [])
+        asked = int(self.lookups.get("store_items", len(item_bytes)) or 0)
+        return Usage(
+            duration_ms=self.duration_ms,
+            init_ms=float(self.init_ms or 0.0) if self.cold else 0.0,
+            item_bytes=item_bytes,
+            missing_items=max(0, asked - len(item_bytes)),
+            cpu_ms=self.cpu_ms,
+            latency_ms=self.latency_ms,
+        )
+
+
+def _float(v: Any) -> float | None:
+    try:
+        return None if v is None or v == "" else float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def _flag(v: Any) -> bool | None:
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in {"1", "true", "yes"}:
+        return True
+    if s in {"0", "false", "no"}:
+        return False
+    return None
+
+
+def apply_response(rec: RequestRecord, headers: Mapping[str, str], body: Any) -> None:
+    """Fill ``rec``'s server fields from the response headers and decoded JSON body."""
+    h = {k.lower(): v for k, v in headers.items() if k.lower().startswith(HEADER_PREFIX)}
+    raw = body.get("timings") if isinstance(body, dict) else None
+    t = raw if isinstance(raw, dict) else {}
+    rec.timings = {k: float(t[k]) for k in TIMING_KEYS if _float(t.get(k)) is not None}
+    lk = t.get("lookups")
+    if isinstance(lk, dict):
+        rec.lookups = {k: int(lk[k]) for k in LOOKUP_INT_KEYS if isinstance(lk.get(k), int | float)}
+        sizes = lk.get("store_item_bytes")
+        if isinstance(sizes, list):
+            rec.lookups["store_item_bytes"] = [int(s) for s in sizes if isinstance(s, int | float)]
+    rec.request_id = h.get("x-millicent-request-id")
+    rec.cold = _flag(h.get("x-millicent-cold"))
+    if rec.cold is None:
+        rec.cold = _flag(t.get("cold_start"))
+    header_duration = _float(h.get("x-millicent-duration-ms"))
+    if header_duration is not None:
+        rec.duration_ms, rec.duration_source = header_duration, "header"
+    elif "total_ms" in rec.timings:
+        rec.duration_ms, rec.duration_source = rec.timings["total_ms"], "timings"
+    rec.billed_ms = _float(h.get("x-millicent-billed-ms"))
+    rec.init_ms = _float(h.get("x-millicent-init-ms"))
+    if rec.init_ms is None:
+        rec.init_ms = rec.timings.get("init_ms")
+    rec.cpu_ms = _float(h.get("x-millicent-cpu-ms"))
+    if rec.cpu_ms is None:
+        rec.cpu_ms = rec.timings.get("cpu_ms")
+    rec.max_memory_mb = _float(h.get("x-millicent-max-memory-mb"))
+
+
+def error_text(status: int, body: Any, fallback: str = "") -> str:
+    """A short error description from a JSON error body (``{"error", "message"}``) or text."""
+    if isinstance(body, dict) and ("error" in body or "message" in body):
+        return f"{status} {body.get('error', '')}: {body.get('message', '')}".strip()
+    return f"{status} {fallback[:200]}".strip()
+
+
+def write_records(path: Path, records: Iterable[RequestRecord]) -> int:
+    """Write records as JSON lines; returns how many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8") as f:
+        for rec in records:
+            f.write(rec.to_json() + "\n")
+            n += 1
+    return n
+
+
+def iter_records(path: Path) -> Iterator[RequestRecord]:
+    """Read records back; a malformed line is a DataError naming the file and line."""
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield RequestRecord.from_dict(json.loads(line))
+            except (json.JSONDecodeError, TypeError) as exc:
+                raise DataError(f"{path}:{lineno}: not a request record: {exc}") from exc
+
+
+def read_records(path: Path) -> list[RequestRecord]:
+    if not path.exists():
+        raise DataError(f"records file {path} not found")
+    return list(iter_records(path))

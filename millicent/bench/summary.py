@@ -1,0 +1,125 @@
+"""From raw records to one result row per scenario (pure functions, no I/O).
+
+Rules, so the numbers mean one thing:
+
+* only ``phase == "measure"`` records count; warm-up records are ignored;
+* errors (non-2xx, transport failures, timeouts) are counted by kind and excluded from
+  every latency, breakdown, cache and cost figure;
+* ``latency_ms`` covers successful *warm* requests; cold starts inside the measured phase
+  are reported apart (``cold``); a request whose cold flag is unknown counts as warm;
+* throughput = successful requests / measured window (first measured send → last
+  measured response);
+* cost per million = mean cost of the successful measured requests (cold ones included,
+  since they were paid for) × 10⁶.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from millicent.bench.cost import CostOptions, cost_per_million
+from millicent.bench.prices import PriceSheet
+from millicent.bench.records import RequestRecord
+from millicent.bench.scenario import Scenario
+from millicent.bench.stats import latency_stats, mean
+
+BREAKDOWN = ("tokenize_ms", "fetch_ms", "forward_ms", "other_ms", "total_ms")
+
+
+def _breakdown(ok: Sequence[RequestRecord]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for key in BREAKDOWN:
+        vals: list[float] = []
+        for r in ok:
+            t = r.timings
+            if key == "other_ms" and key not in t and "total_ms" in t:
+                # the remainder of the invocation that is none of the three stages
+                parts = [t.get(k) for k in ("tokenize_ms", "fetch_ms", "forward_ms")]
+                if all(p is not None for p in parts):
+                    vals.append(t["total_ms"] - sum(p for p in parts if p is not None))
+                continue
+            if key in t:
+                vals.append(t[key])
+        out[key.removesuffix("_ms")] = mean(vals)
+    return out
+
+
+def _cache(ok: Sequence[RequestRecord]) -> dict[str, Any]:
+    words = sum(int(r.lookups.get("words", 0)) for r in ok)
+    hits = sum(int(r.lookups.get("pack_hits", 0)) + int(r.lookups.get("lru_hits", 0)) for r in ok)
+    items = [int(r.lookups.get("store_items", 0)) for r in ok]
+    sizes = [b for r in ok for b in r.lookups.get("store_item_bytes", []) or []]
+    n = len(ok) or 1
+    return {
+        "cache_hit_rate": hits / words if words else None,
+        "store": {
+            "words_per_request": words / n,
+            "items_per_request": sum(items) / n,
+            "mean_item_bytes": sum(sizes) / len(sizes) if sizes else None,
+            "calls_per_request": sum(int(r.lookups.get("store_calls", 0)) for r in ok) / n,
+            "retries": sum(int(r.lookups.get("store_retries", 0)) for r in ok),
+        },
+    }
+
+
+def _duration_source(ok: Sequence[RequestRecord]) -> str | None:
+    sources = {r.duration_source for r in ok}
+    if not sources or sources == {None}:
+        return None
+    return sources.pop() if len(sources) == 1 else "mixed"
+
+
+def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: PriceSheet,
+              options: CostOptions | None = None) -> dict[str, Any]:
+    """One result row for ``scenario`` from its raw ``records``."""
+    meas = [r for r in records if r.phase == "measure"]
+    warmup = len(records) - len(meas)
+    ok = [r for r in meas if r.ok]
+    errors = [r for r in meas if not r.ok]
+    cold = [r for r in ok if r.cold]
+    warm = [r for r in ok if not r.cold]
+    window = (max(r.done_s for r in meas) - min(r.sent_s for r in meas)) if meas else 0.0
+    throughput = len(ok) / window if window > 0 else 0.0
+    kinds = Counter(str(r.status) if r.status else "no response" for r in errors)
+    opts = options or scenario.config.cost_options()
+    priced = [r for r in ok if r.duration_ms is not None]
+    cost: dict[str, Any] | None = None
+    cost_notes: list[str] = []
+    if scenario.config.kind == "server":
+        cost_notes.append("always-on server: see the break-even, not a per-request price")
+    elif priced:
+        report = cost_per_million([r.usage() for r in priced], prices, opts, throughput or None)
+        cost = report.to_dict()
+        cost_notes.extend(report.notes)
+    source = _duration_source(ok)
+    if source in ("timings", "mixed"):
+        cost_notes.append("no x-millicent-duration-ms header: billed duration estimated from "
+                          "the body's timings.total_ms")
+    row: dict[str, Any] = {
+        "config": scenario.config.name,
+        "configuration": scenario.config.to_dict(),
+        "model": scenario.model,
+        "concurrency": scenario.concurrency,
+        "requests": len(meas),
+        "ok": len(ok),
+        "errors": len(errors),
+        "error_kinds": dict(sorted(kinds.items())),
+        "warmup_requests": warmup,
+        "window_s": window,
+        "throughput_qps": throughput,
+        "latency_ms": latency_stats(r.latency_ms for r in warm).to_dict(),
+        "cold_starts": len(cold),
+        "cold_latency_ms": latency_stats(r.latency_ms for r in cold).to_dict(),
+        "breakdown_ms": _breakdown(ok),
+        "cpu_ms": mean(r.cpu_ms for r in ok if r.cpu_ms is not None),
+        "max_memory_mb": max((r.max_memory_mb for r in ok if r.max_memory_mb is not None),
+                             default=None),
+        "max_in_flight": max((r.in_flight for r in meas), default=0),
+        "duration_source": source,
+        "cost_per_million_usd": cost,
+        "cost_notes": cost_notes,
+        **_cache(ok),
+    }
+    return row
