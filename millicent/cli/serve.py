@@ -1,0 +1,183 @@
+"""``millicent serve`` (the local serverless platform) and ``millicent invoke`` (one call)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from millicent import config
+from millicent.cli._common import add_model_specs
+from millicent.errors import ConfigError, InvalidInput
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the models as Lambda functions on the local serverless platform",
+        description=(
+            "Serve each --model as a Lambda function: an HTTP gateway (API Gateway v2 events "
+            "and the Lambda Invoke API) in front of execution environments that run the AWS "
+            "Lambda Runtime Interface Client in separate processes, with Lambda's scaling, "
+            "timeouts and per-invocation REPORT records."
+        ),
+    )
+    add_model_specs(p, required=False)
+    p.add_argument("--function", action="append", default=[], metavar="NAME=MODULE.FUNC",
+                   help="serve another Python Lambda handler as function NAME (repeatable)")
+    p.add_argument("--store", default=None, metavar="URL",
+                   help="embedding store: sqlite:///PATH | dynamodb://TABLE?endpoint=... | redis://HOST:PORT/DB")
+    p.add_argument("--pack", default=None, metavar="FILE", help="frequent-word pack bundled with the function")
+    p.add_argument("--lru-size", type=int, default=config.DEFAULT_LRU_SIZE,
+                   help="words kept in each environment's LRU cache (0 disables)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    p.add_argument("--port", type=int, default=9000)
+    p.add_argument("--max-concurrency", type=int, default=32,
+                   help="concurrent executions across all functions; beyond it 429")
+    p.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
+                   help="stop an environment idle this long (scale to zero)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="function timeout")
+    p.add_argument("--memory-mb", type=int, default=128, help="function memory size (reported, as in Lambda)")
+    p.add_argument("--max-body-bytes", type=int, default=config.DEFAULT_MAX_BODY_BYTES)
+    p.add_argument("--max-tokens", type=int, default=config.DEFAULT_MAX_TOKENS, help="per text")
+    p.add_argument("--max-answers", type=int, default=config.DEFAULT_MAX_ANSWERS)
+    p.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
+                   help=f"require x-api-key equal to this environment variable's value when it is set (default: {config.API_KEY})")
+    p.add_argument("--log-dir", default="runs/platform",
+                   help="invocations.jsonl (one REPORT record per invocation) and functions.log go here")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra environment variable for every function (repeatable)")
+    p.set_defaults(func=run_serve)
+
+    q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
+    q.add_argument("--endpoint", default="http://127.0.0.1:9000", help="gateway URL")
+    q.add_argument("--function", default=None, metavar="NAME",
+                   help="POST /NAME instead of /classify or /rank")
+    q.add_argument("--sentence", help="classify this sentence")
+    q.add_argument("--question", help="rank answers to this question")
+    q.add_argument("--answer", action="append", default=[], help="a candidate answer (repeatable)")
+    q.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
+                   help="send x-api-key from this environment variable when it is set")
+    q.add_argument("--timeout", type=float, default=60.0)
+    q.set_defaults(func=run_invoke)
+
+
+def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
+    out = []
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"{what} must be NAME=VALUE, got {item!r}")
+        out.append((key, value))
+    return out
+
+
+def build_functions(args: argparse.Namespace) -> list[Any]:
+    """FunctionSpecs for ``--model`` (role read from the artifact) and ``--function``."""
+    from millicent.platform.functions import FunctionSpec
+    from millicent.runtime.model import load_model  # validates each artifact up front
+
+    extra = dict(_pairs(args.env, "--env"))
+    common = {
+        config.MAX_BODY_BYTES: str(args.max_body_bytes),
+        config.MAX_TOKENS: str(args.max_tokens),
+        config.MAX_ANSWERS: str(args.max_answers),
+        config.LRU_SIZE: str(args.lru_size),
+        **extra,
+    }
+    specs = []
+    models = _pairs(args.model, "--model")
+    if models and not args.store:
+        raise ConfigError("--store is required with --model (the word vectors live there)")
+    for name, directory in models:
+        path = Path(directory).resolve()
+        role = load_model(path).role
+        env = {**common, config.MODELS: f"{name}={path}", config.STORE_URL: _absolute_store(args.store)}
+        if args.pack:
+            env[config.PACK_PATH] = str(Path(args.pack).resolve())
+        specs.append(FunctionSpec(name, memory_mb=args.memory_mb, timeout_s=args.timeout,
+                                  environment=env, role=role))
+    for name, handler in _pairs(args.function, "--function"):
+        specs.append(FunctionSpec(name, handler=handler, memory_mb=args.memory_mb,
+                                  timeout_s=args.timeout, environment=dict(common)))
+    if not specs:
+        raise ConfigError("nothing to serve: give --model NAME=ARTIFACT_DIR (or --function NAME=MODULE.FUNC)")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"function names must be unique: {names}")
+    return specs
+
+
+def _absolute_store(url: str) -> str:
+    """Make a relative ``sqlite:///`` path absolute (environments may run elsewhere)."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        path, sep, query = url[len(prefix):].partition("?")
+        return prefix + str(Path(path).resolve()) + sep + query
+    return url
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from millicent.platform.functions import PlatformSettings
+    from millicent.platform.server import run
+
+    specs = build_functions(args)
+    api_key = os.environ.get(args.api_key_env) or None
+    log_dir = Path(args.log_dir)
+    settings = PlatformSettings(
+        max_concurrency=args.max_concurrency,
+        idle_timeout_s=args.idle_timeout,
+        record_path=str(log_dir / "invocations.jsonl"),
+        function_log_path=str(log_dir / "functions.log"),
+    )
+    for spec in specs:
+        what = spec.environment.get(config.MODELS, spec.handler)
+        print(f"function {spec.name}: {what} (role {spec.role or '-'})", file=sys.stderr)
+    print(f"records: {settings.record_path}; function logs: {settings.function_log_path}"
+          + ("; API key required" if api_key else ""), file=sys.stderr)
+    run(specs, settings, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
+        api_key=api_key)
+    return 0
+
+
+def run_invoke(args: argparse.Namespace) -> int:
+    body: dict[str, Any]
+    if args.sentence is not None and args.question is None:
+        body, route = {"sentence": args.sentence}, "classify"
+    elif args.question is not None and args.sentence is None:
+        if not args.answer:
+            raise InvalidInput("--question needs at least one --answer")
+        body = {"question": args.question}
+        if len(args.answer) == 1:
+            body["answer"] = args.answer[0]
+        else:
+            body["answers"] = args.answer
+        route = "rank"
+    else:
+        raise InvalidInput("give --sentence, or --question with --answer")
+    url = f"{args.endpoint.rstrip('/')}/{args.function or route}"
+    headers = {"content-type": "application/json"}
+    key = os.environ.get(args.api_key_env)
+    if key:
+        headers["x-api-key"] = key
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(req, timeout=args.timeout) as resp:
+            status, text = resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        status, text = exc.code, exc.read().decode()
+    except urllib.error.URLError as exc:
+        raise ConfigError(f"cannot reach {url}: {exc.reason}") from exc
+    try:
+        print(json.dumps(json.loads(text), indent=2))
+    except ValueError:
+        print(text)
+    if status >= 400:
+        print(f"millicent: HTTP {status}", file=sys.stderr)
+        return 1
+    return 0

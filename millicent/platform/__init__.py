@@ -1,0 +1,14 @@
+"""The local Lambda-faithful serverless platform (dev-time tooling, never shipped).
+
+* :mod:`.pool` — Lambda's scaling model as pure logic (warm reuse, cold starts up to the
+  concurrency limit, throttling, idle reaping) over an injected clock.
+* :mod:`.environment` — one execution environment: a separate process running the unmodified
+  AWS Lambda Runtime Interface Client, fed through its own Lambda Runtime API queue.
+* :mod:`.runtime_api` — the Lambda Runtime API (``/2018-06-01/runtime/...``), one loopback
+  port per environment.
+* :mod:`.platform` — :class:`~millicent.platform.platform.Platform`: invoke a function,
+  write one REPORT-like record per invocation.
+* :mod:`.gateway` — the HTTP front door: API Gateway v2 events, the Lambda Invoke API,
+  ``/_millicent/stats``.
+* :mod:`.server` — start/stop everything (used by ``millicent serve``).
+"""

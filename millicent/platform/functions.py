@@ -1,0 +1,79 @@
+"""Functions the platform serves, and the platform-wide settings.
+
+``millicent serve --model kim=DIR`` makes a function ``kim`` whose environments run
+``millicent.runtime.handler.handler`` with ``MILLICENT_MODELS=kim=DIR`` (plus the store
+settings): the same configuration a deployed Lambda function gets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from millicent.errors import ConfigError
+
+#: The handler every millicent function runs (``module.function`` as Lambda spells it).
+DEFAULT_HANDLER = "millicent.runtime.handler.handler"
+
+#: Lambda's limits on memory size and function timeout.
+MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10_240
+MAX_TIMEOUT_S = 900.0
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function: its name, handler, resources and environment variables.
+
+    ``role`` ("classify" | "rank" | None) decides which function the ``/classify`` and
+    ``/rank`` aliases reach (the first of each role).
+    """
+
+    name: str
+    handler: str = DEFAULT_HANDLER
+    memory_mb: int = 128
+    timeout_s: float = 30.0
+    environment: Mapping[str, str] = field(default_factory=dict)
+    role: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name or not all(c.isalnum() or c in "-_" for c in self.name):
+            raise ConfigError(f"function name must be letters, digits, '-' or '_': {self.name!r}")
+        if not MIN_MEMORY_MB <= self.memory_mb <= MAX_MEMORY_MB:
+            raise ConfigError(
+                f"memory size must be {MIN_MEMORY_MB}..{MAX_MEMORY_MB} MB, got {self.memory_mb}"
+            )
+        if not 0 < self.timeout_s <= MAX_TIMEOUT_S:
+            raise ConfigError(f"timeout must be in (0, {MAX_TIMEOUT_S:.0f}] s, got {self.timeout_s}")
+        if "." not in self.handler:
+            raise ConfigError(f"handler must be module.function, got {self.handler!r}")
+
+
+@dataclass(frozen=True)
+class PlatformSettings:
+    """Scaling and bookkeeping settings shared by all functions."""
+
+    max_concurrency: int = 32
+    idle_timeout_s: float = 300.0
+    #: Lambda allows 10 s for init before it gives up on an environment
+    init_timeout_s: float = 10.0
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    #: JSON-lines invocation records (None: keep only the totals)
+    record_path: str | None = None
+    #: where environment output goes (None: the platform's stderr)
+    function_log_path: str | None = None
+    #: working directory of the environments (Lambda's task root); None: the current one
+    task_root: str | None = None
+    python: str | None = None
+
+    def function_arn(self, name: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+
+
+def alias_targets(functions: list[FunctionSpec]) -> dict[str, str]:
+    """``{"classify": first classifier's name, "rank": first ranker's name}`` (when present)."""
+    out: dict[str, str] = {}
+    for spec in functions:
+        if spec.role in ("classify", "rank"):
+            out.setdefault(spec.role, spec.name)
+    return out

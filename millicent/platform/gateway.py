@@ -1,0 +1,256 @@
+"""The HTTP front door of the local platform (aiohttp).
+
+Routes::
+
+    GET  /health                                     → the first function (v2 event)
+    ANY  /classify, /rank, /{function}               → that function (API Gateway v2 event)
+    POST /2015-03-31/functions/{name}/invocations    → the Lambda Invoke API (boto3 ``invoke``)
+    GET  /_millicent/stats                           → totals and live environments (JSON)
+
+Every invocation's REPORT record is echoed in ``x-millicent-*`` response headers for the
+benchmark harness. Status codes are decided here and in the handler only: a function
+error whose ``errorType`` names a millicent error gets that error's status; a crashed
+environment is 502, a timed-out one 504, a throttle 429. When an API key is configured
+every request needs ``x-api-key`` (401 missing, 403 wrong).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hmac
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from millicent import errors
+from millicent.errors import MillicentError
+from millicent.platform.apigw import MalformedResponse, http_answer, http_api_event
+from millicent.platform.environment import CRASH_ERROR, TIMEOUT_ERROR
+from millicent.platform.platform import InvocationResult, Platform
+from millicent.platform.records import InvocationRecord
+
+#: Lambda's limit on a synchronous invocation payload.
+MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
+INVOKE_PREFIX = "/2015-03-31/functions/"
+STATS_PATH = "/_millicent/stats"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def error_status(error_type: str | None) -> int:
+    """HTTP status for a function error: a millicent error's own, else Lambda's gateway codes."""
+    if error_type == TIMEOUT_ERROR:
+        return 504
+    if error_type == CRASH_ERROR:
+        return 502
+    cls = getattr(errors, error_type or "", None)
+    if isinstance(cls, type) and issubclass(cls, MillicentError):
+        return cls.status
+    return 502
+
+
+def report_headers(record: InvocationRecord) -> dict[str, str]:
+    """The ``x-millicent-*`` headers carrying one invocation's REPORT record."""
+    h = {
+        "x-millicent-request-id": record.request_id,
+        "x-millicent-cold": "1" if record.cold else "0",
+        "x-millicent-duration-ms": f"{record.duration_ms:.3f}",
+        "x-millicent-billed-ms": str(record.billed_ms),
+        "x-millicent-init-ms": f"{record.init_ms:.3f}" if record.init_ms is not None else "0",
+        "x-millicent-memory-mb": str(record.memory_mb),
+    }
+    if record.cpu_ms is not None:
+        h["x-millicent-cpu-ms"] = f"{record.cpu_ms:.3f}"
+    if record.max_memory_mb is not None:
+        h["x-millicent-max-memory-mb"] = f"{record.max_memory_mb:.1f}"
+    return h
+
+
+def _json_error(exc: MillicentError, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(exc.to_dict(), status=exc.status, headers=headers)
+
+
+class Gateway:
+    """aiohttp application in front of a :class:`Platform`."""
+
+    def __init__(self, platform: Platform, *, max_body_bytes: int, api_key: str | None = None) -> None:
+        self.platform = platform
+        self.max_body_bytes = max_body_bytes
+        self.api_key = api_key or None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.app = web.Application(
+            client_max_size=max(max_body_bytes, MAX_INVOKE_PAYLOAD) + 1,
+            middlewares=[self._guard],
+        )
+        self.app.router.add_post(INVOKE_PREFIX + "{name}/invocations", self._invoke_api)
+        self.app.router.add_get(STATS_PATH, self._stats)
+        self.app.router.add_route("*", "/health", self._health)
+        self.app.router.add_route("*", "/{name}", self._http)
+
+    # --- middleware: API key, JSON errors for everything -------------------------------
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.api_key is not None:
+            given = request.headers.get("x-api-key")
+            if given is None:
+                return _json_error(errors.Unauthorized("missing x-api-key header"))
+            if not hmac.compare_digest(given.encode(), self.api_key.encode()):
+                return _json_error(errors.Forbidden("invalid API key"))
+        try:
+            return await handler(request)
+        except web.HTTPRequestEntityTooLarge:
+            return _json_error(errors.PayloadTooLarge(
+                f"request body over the limit of {self.max_body_bytes} bytes",
+                limit=self.max_body_bytes))
+        except web.HTTPNotFound:
+            return _json_error(errors.NotFound(f"no route for {request.method} {request.path}"))
+        except web.HTTPMethodNotAllowed:
+            return _json_error(errors.MethodNotAllowed(
+                f"{request.method} is not allowed on {request.path}"))
+
+    # --- API Gateway-style routes ------------------------------------------------------
+    async def _health(self, request: web.Request) -> web.StreamResponse:
+        return await self._forward(request, next(iter(self.platform.functions)))
+
+    async def _http(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        target = self.platform.aliases.get(name, name)
+        if target not in self.platform.functions:
+            known = sorted({*self.platform.functions, *self.platform.aliases})
+            return _json_error(errors.NotFound(
+                f"no function or route {request.path!r}; known: {', '.join('/' + k for k in known)}"))
+        return await self._forward(request, target)
+
+    async def _forward(self, request: web.Request, function: str) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > self.max_body_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=self.max_body_bytes, actual_size=request.content_length)
+        body = await request.read()
+        if len(body) > self.max_body_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=self.max_body_bytes, actual_size=len(body))
+        gw_request_id = uuid.uuid4().hex[:16]
+        event = http_api_event(
+            method=request.method,
+            path=request.path,
+            raw_query=request.query_string,
+            headers=request.headers.items(),
+            body=body,
+            source_ip=request.remote or "127.0.0.1",
+            request_id=gw_request_id,
+            host=request.host,
+            account_id=self.platform.settings.account_id,
+        )
+        try:
+            result = await self.platform.invoke(function, json.dumps(event).encode(), source="http")
+        except MillicentError as exc:  # throttled
+            return _json_error(exc, {"apigw-requestid": gw_request_id})
+        headers = {"apigw-requestid": gw_request_id, **report_headers(result.record)}
+        if result.function_error is not None:
+            return self._function_error(result, headers)
+        try:
+            answer = http_answer(result.payload)
+        except MalformedResponse as exc:
+            err = errors.FunctionError(f"malformed function response: {exc}")
+            return _json_error(err, headers)
+        out = web.Response(status=answer.status, body=answer.body, headers={**answer.headers, **headers})
+        for cookie in answer.cookies:
+            out.headers.add("set-cookie", cookie)
+        return out
+
+    @staticmethod
+    def _function_error(result: InvocationResult, headers: dict[str, str]) -> web.Response:
+        try:
+            error = json.loads(result.payload)
+            message = str(error.get("errorMessage", ""))
+        except (ValueError, AttributeError):
+            message = result.payload.decode("utf-8", "replace")
+        status = error_status(result.error_type)
+        cls = getattr(errors, result.error_type or "", None)
+        code = cls.code if isinstance(cls, type) and issubclass(cls, MillicentError) else (
+            "function_timeout" if status == 504 else "function_error")
+        body = {"error": code, "message": message, "errorType": result.error_type}
+        return web.json_response(body, status=status, headers=headers)
+
+    # --- the Lambda Invoke API ---------------------------------------------------------
+    async def _invoke_api(self, request: web.Request) -> web.StreamResponse:
+        name = _function_name(request.match_info["name"])
+        qualifier = request.query.get("Qualifier")
+        if name not in self.platform.functions or qualifier not in (None, "$LATEST"):
+            return _aws_error(404, "ResourceNotFoundException",
+                              f"Function not found: {self.platform.settings.function_arn(name)}")
+        if request.content_length is not None and request.content_length > MAX_INVOKE_PAYLOAD:
+            return _aws_error(413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
+        payload = await request.read() or b"{}"
+        try:
+            json.loads(payload)
+        except ValueError:
+            return _aws_error(400, "InvalidRequestContentException", "Could not parse request body into json")
+        client_context = None
+        raw_context = request.headers.get("X-Amz-Client-Context")
+        if raw_context:
+            try:
+                client_context = base64.b64decode(raw_context, validate=True).decode()
+            except (binascii.Error, ValueError, UnicodeDecodeError):
+                return _aws_error(400, "InvalidRequestContentException", "Client context must be base64-encoded JSON")
+        kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if kind == "DryRun":
+            return web.Response(status=204)
+        if kind == "Event":
+            task = asyncio.create_task(self._quiet_invoke(name, payload, client_context))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return web.Response(status=202, headers={"x-amzn-RequestId": str(uuid.uuid4())})
+        if kind != "RequestResponse":
+            return _aws_error(400, "InvalidParameterValueException", f"Unsupported invocation type {kind!r}")
+        try:
+            result = await self.platform.invoke(name, payload, source="invoke", client_context=client_context)
+        except errors.TooManyRequests as exc:
+            return _aws_error(429, "TooManyRequestsException", exc.message,
+                              Reason="ReservedFunctionConcurrentInvocationLimitExceeded")
+        headers = {
+            "x-amzn-RequestId": result.record.request_id,
+            "X-Amz-Executed-Version": "$LATEST",
+            **report_headers(result.record),
+        }
+        if result.function_error is not None:
+            headers["X-Amz-Function-Error"] = result.function_error
+        if request.headers.get("X-Amz-Log-Type") == "Tail":
+            headers["X-Amz-Log-Result"] = _log_tail(result)
+        return web.Response(status=200, body=result.payload, headers=headers,
+                            content_type="application/json")
+
+    async def _quiet_invoke(self, name: str, payload: bytes, client_context: str | None) -> None:
+        # Lambda would retry a throttled async event; here the throttle count records it
+        with contextlib.suppress(MillicentError):
+            await self.platform.invoke(name, payload, source="invoke", client_context=client_context)
+
+    async def _stats(self, request: web.Request) -> web.StreamResponse:
+        return web.json_response(self.platform.stats())
+
+
+def _function_name(raw: str) -> str:
+    """Accept a name, ``name:qualifier`` or a (partial) function ARN, as Lambda does."""
+    if ":function:" in raw:
+        raw = raw.split(":function:", 1)[1]
+    return raw.split(":", 1)[0]
+
+
+def _aws_error(status: int, error_type: str, message: str, **extra: str) -> web.Response:
+    """An AWS REST-JSON error botocore understands (``x-amzn-ErrorType`` + ``message``)."""
+    body = {"Type": "User", "message": message, **extra}
+    return web.json_response(body, status=status,
+                             headers={"x-amzn-ErrorType": error_type, "x-amzn-RequestId": str(uuid.uuid4())})
+
+
+def _log_tail(result: InvocationResult) -> str:
+    """Lambda's ``LogType=Tail``: the last 4 KB of the invocation's log, base64-encoded."""
+    rid = result.record.request_id
+    lines = [f"START RequestId: {rid} Version: $LATEST", *result.logs,
+             f"END RequestId: {rid}", result.record.report_line()]
+    text = ("\n".join(lines) + "\n").encode()
+    return base64.b64encode(text[-4096:]).decode("ascii")

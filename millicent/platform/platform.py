@@ -1,0 +1,314 @@
+"""The platform: invoke a function the way Lambda does, and account for every invocation.
+
+:meth:`Platform.invoke` picks an environment through the :class:`~.pool.Pool` (warm reuse,
+cold start, throttle), starts a process for a cold start and waits for its first ``/next``
+(the init duration), delivers the event, waits for the answer within the function timeout,
+and writes an :class:`~.records.InvocationRecord`. Crashed or timed-out environments are
+removed (the next request starts a fresh one); idle ones are reaped by a background task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from millicent.errors import NotFound, TooManyRequests
+from millicent.platform import procstat
+from millicent.platform.environment import (
+    ExecutionEnvironment,
+    InitFailed,
+    Invocation,
+    Launch,
+    Outcome,
+    error_body,
+)
+from millicent.platform.functions import FunctionSpec, PlatformSettings, alias_targets
+from millicent.platform.pool import Clock, Pool, Slot
+from millicent.platform.records import InvocationRecord, RecordLog, Totals, billed_ms
+
+_STATUS_OF_KIND = {"response": "ok", "error": "function_error", "crash": "crash", "timeout": "timeout"}
+
+
+@dataclass
+class InvocationResult:
+    """The answer of one invocation: the payload and, when the function failed, its error type.
+
+    ``function_error`` is Lambda's ``X-Amz-Function-Error`` (``"Unhandled"``) or None.
+    """
+
+    payload: bytes
+    function_error: str | None
+    error_type: str | None
+    record: InvocationRecord
+    logs: list[str]
+
+
+class Platform:
+    """Functions, their execution environments and the invocation log."""
+
+    def __init__(
+        self,
+        functions: Sequence[FunctionSpec],
+        settings: PlatformSettings | None = None,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        from millicent.platform.runtime_api import RuntimeAPI  # aiohttp: tooling only
+
+        if not functions:
+            raise NotFound("no functions configured")
+        self.settings = settings or PlatformSettings()
+        self.functions = {f.name: f for f in functions}
+        self.aliases = alias_targets(list(functions))
+        self.pool: Pool[ExecutionEnvironment] = Pool(
+            self.settings.max_concurrency, self.settings.idle_timeout_s, clock
+        )
+        self.totals = Totals()
+        self.records = RecordLog(self.settings.record_path)
+        self.runtime_api = RuntimeAPI()
+        self._function_log: TextIO | None = None
+        self._reaper: asyncio.Task[None] | None = None
+        self._stopping: set[asyncio.Task[None]] = set()
+        self.started_at = time.time()
+
+    # --- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        if self.settings.function_log_path:
+            path = self.settings.function_log_path
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            self._function_log = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+        await self.runtime_api.start()
+        self._reaper = asyncio.create_task(self._reap_forever())
+
+    async def stop(self) -> None:
+        """Kill every environment and stop listening."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
+        for slot in self.pool.drain():
+            await self._stop_env(slot)
+        if self._stopping:
+            await asyncio.gather(*self._stopping, return_exceptions=True)
+        await self.runtime_api.stop()
+        self.records.close()
+        if self._function_log is not None:
+            self._function_log.close()
+
+    def _log_line(self, env_id: str, line: str) -> None:
+        out = self._function_log or sys.stderr
+        out.write(f"[{env_id}] {line}\n")
+
+    # --- invoking ----------------------------------------------------------------------
+    def resolve(self, name: str) -> FunctionSpec:
+        """The function called ``name``, or NotFound (Lambda's ResourceNotFoundException)."""
+        spec = self.functions.get(name)
+        if spec is None:
+            raise NotFound(f"Function not found: {self.settings.function_arn(name)}", function=name)
+        return spec
+
+    async def invoke(
+        self, name: str, payload: bytes, *, source: str = "http", client_context: str | None = None
+    ) -> InvocationResult:
+        """Run one invocation of function ``name`` with the JSON ``payload``.
+
+        Raises NotFound for an unknown function and TooManyRequests when throttled; every
+        other failure (handler error, crash, timeout, init failure) comes back as an
+        :class:`InvocationResult` with ``function_error`` set, as Lambda's Invoke API does.
+        """
+        spec = self.resolve(name)
+        received, timestamp = time.perf_counter(), time.time()
+        try:
+            acquired = self.pool.acquire(name)
+        except TooManyRequests:
+            self.totals.throttled(name)
+            raise
+        for victim in acquired.evicted:
+            self._stop_soon(victim)
+        slot = acquired.slot
+        request_id = str(uuid.uuid4())
+        init_ms: float | None = None
+        if acquired.cold:
+            try:
+                init_ms = await self._start_env(slot, spec)
+            except InitFailed as exc:
+                self.pool.remove(slot)
+                self._stop_soon(slot)
+                return self._init_failure(spec, slot, request_id, exc, received, timestamp, source)
+        env = slot.handle
+        assert env is not None
+        inv = Invocation(
+            request_id=request_id,
+            payload=payload,
+            deadline_ms=int((time.time() + spec.timeout_s) * 1000),
+            function_arn=self.settings.function_arn(name),
+            trace_id=_trace_id(),
+            client_context=client_context,
+        )
+        outcome = await env.invoke(inv, spec.timeout_s)
+        record = self._record(spec, slot, env, inv, outcome, init_ms, received, timestamp, source)
+        if outcome.kind in ("crash", "timeout") or not env.alive:
+            self.pool.remove(slot)
+            self._stop_soon(slot)
+        else:
+            self.pool.release(slot)
+        return InvocationResult(
+            payload=outcome.body,
+            function_error=None if outcome.kind == "response" else "Unhandled",
+            error_type=outcome.error_type,
+            record=record,
+            logs=list(inv.logs),
+        )
+
+    async def _start_env(self, slot: Slot[ExecutionEnvironment], spec: FunctionSpec) -> float:
+        launch = Launch(
+            handler=spec.handler,
+            function=spec.name,
+            memory_mb=spec.memory_mb,
+            timeout_s=spec.timeout_s,
+            environment=dict(spec.environment),
+            region=self.settings.region,
+            python=self.settings.python or sys.executable,
+            cwd=self.settings.task_root,
+        )
+        env = ExecutionEnvironment(slot.env_id, launch, self._log_line)
+        slot.handle = env
+        address = await self.runtime_api.open(env)
+        await env.start(address)
+        return await env.wait_ready(self.settings.init_timeout_s)
+
+    def _record(
+        self, spec: FunctionSpec, slot: Slot[ExecutionEnvironment], env: ExecutionEnvironment,
+        inv: Invocation, outcome: Outcome, init_ms: float | None, received: float,
+        timestamp: float, source: str,
+    ) -> InvocationRecord:
+        pid = env.pid
+        cpu_after = procstat.cpu_ms(pid) if pid is not None and env.alive else None
+        cpu = None
+        if cpu_after is not None and inv.cpu_before_ms is not None:
+            cpu = max(0.0, cpu_after - inv.cpu_before_ms)
+        start = inv.delivered if inv.delivered is not None else outcome.ended
+        duration = max(0.0, (outcome.ended - start) * 1000.0)
+        record = InvocationRecord(
+            request_id=inv.request_id,
+            function=spec.name,
+            env_id=slot.env_id,
+            pid=pid,
+            cold=init_ms is not None,
+            init_ms=init_ms,
+            duration_ms=round(duration, 3),
+            billed_ms=billed_ms(duration, 1),
+            billed_ms_100=billed_ms(duration, 100),
+            cpu_ms=None if cpu is None else round(cpu, 3),
+            memory_mb=spec.memory_mb,
+            max_memory_mb=procstat.max_rss_mb(pid) if pid is not None else None,
+            status=_STATUS_OF_KIND[outcome.kind],
+            error_type=outcome.error_type,
+            wall_ms=round((time.perf_counter() - received) * 1000.0, 3),
+            timestamp=timestamp,
+            source=source,
+        )
+        self._account(record)
+        return record
+
+    def _init_failure(
+        self, spec: FunctionSpec, slot: Slot[ExecutionEnvironment], request_id: str,
+        exc: InitFailed, received: float, timestamp: float, source: str,
+    ) -> InvocationResult:
+        env = slot.handle
+        error_type = str(exc.error.get("errorType") or "Runtime.Unknown")
+        message = str(exc.error.get("errorMessage") or "init failed")
+        record = InvocationRecord(
+            request_id=request_id, function=spec.name, env_id=slot.env_id,
+            pid=env.pid if env is not None else None, cold=True,
+            init_ms=round((time.perf_counter() - received) * 1000.0, 3),
+            duration_ms=0.0, billed_ms=0, billed_ms_100=0, cpu_ms=None,
+            memory_mb=spec.memory_mb, max_memory_mb=None, status="init_error",
+            error_type=error_type,
+            wall_ms=round((time.perf_counter() - received) * 1000.0, 3),
+            timestamp=timestamp, source=source,
+        )
+        self._account(record)
+        return InvocationResult(
+            payload=error_body(message, error_type, request_id),
+            function_error="Unhandled", error_type=error_type, record=record, logs=[],
+        )
+
+    def _account(self, record: InvocationRecord) -> None:
+        self.totals.add(record)
+        self.records.write(record)
+        if self._function_log is not None:
+            self._log_line(record.env_id, record.report_line())
+
+    # --- stopping environments ---------------------------------------------------------
+    def _stop_soon(self, slot: Slot[ExecutionEnvironment]) -> None:
+        task = asyncio.create_task(self._stop_env(slot))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _stop_env(self, slot: Slot[ExecutionEnvironment]) -> None:
+        env = slot.handle
+        if env is None:
+            return
+        await env.kill()
+        await self.runtime_api.close(env)
+
+    async def _reap_forever(self) -> None:
+        # an environment released now expires no sooner than idle_timeout from now, so
+        # polling at most every second (or every idle timeout, when shorter) is exact enough
+        tick = min(1.0, self.settings.idle_timeout_s)
+        while True:
+            wait = self.pool.next_reap_in()
+            await asyncio.sleep(tick if wait is None else min(tick, wait + 0.005))
+            for slot in self.pool.reap():
+                await self._stop_env(slot)
+
+    # --- introspection -----------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        """Totals plus the environments alive now (the body of ``GET /_millicent/stats``)."""
+        now = self.pool.now()
+        per_function = {name: self.pool.count(name) for name in self.functions}
+        envs = [
+            {
+                "env_id": s.env_id,
+                "function": s.function,
+                "pid": s.handle.pid if s.handle is not None else None,
+                "busy": s.busy,
+                "invocations": s.invocations,
+                "age_s": round(now - s.created, 3),
+                "idle_s": 0.0 if s.busy else round(now - s.last_used, 3),
+                "init_ms": s.handle.init_ms if s.handle is not None else None,
+            }
+            for s in self.pool.slots
+        ]
+        return {
+            "environments": per_function,
+            "environments_total": sum(per_function.values()),
+            "environment_details": envs,
+            "in_flight": self.pool.in_flight(),
+            **self.totals.to_dict(),
+            "functions": {
+                name: {"handler": f.handler, "memory_mb": f.memory_mb, "timeout_s": f.timeout_s,
+                       "role": f.role}
+                for name, f in self.functions.items()
+            },
+            "aliases": self.aliases,
+            "settings": {
+                "max_concurrency": self.settings.max_concurrency,
+                "idle_timeout_s": self.settings.idle_timeout_s,
+                "record_path": self.settings.record_path,
+            },
+            "uptime_s": round(time.time() - self.started_at, 3),
+        }
+
+
+def _trace_id() -> str:
+    """An X-Ray trace header in Lambda's format (``Root=1-<epoch hex>-<96-bit hex>``)."""
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"

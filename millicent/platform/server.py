@@ -1,0 +1,67 @@
+"""Run the platform: gateway on ``host:port``, Runtime API on loopback, until a signal."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from aiohttp import web
+
+from millicent.platform.functions import FunctionSpec, PlatformSettings
+from millicent.platform.gateway import Gateway
+from millicent.platform.platform import Platform
+
+
+async def serve(
+    functions: Sequence[FunctionSpec],
+    settings: PlatformSettings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9000,
+    max_body_bytes: int,
+    api_key: str | None = None,
+    on_ready: Callable[[str], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM (or ``stop`` is set); every environment is killed on exit."""
+    platform = Platform(functions, settings)
+    gateway = Gateway(platform, max_body_bytes=max_body_bytes, api_key=api_key)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await platform.start()
+    runner = web.AppRunner(gateway.app, access_log=None)
+    try:
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        url = f"http://{host}:{site.port}"
+        if on_ready is not None:
+            on_ready(url)
+        await stop.wait()
+    finally:
+        await platform.stop()
+        await runner.cleanup()
+
+
+def run(
+    functions: Sequence[FunctionSpec],
+    settings: PlatformSettings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9000,
+    max_body_bytes: int,
+    api_key: str | None = None,
+) -> None:
+    """Blocking entry point for the CLI: prints the URL to stderr once listening."""
+
+    def ready(url: str) -> None:
+        print(f"millicent platform listening on {url}", file=sys.stderr, flush=True)
+
+    asyncio.run(serve(functions, settings, host=host, port=port, max_body_bytes=max_body_bytes,
+                      api_key=api_key, on_ready=ready))

@@ -1,0 +1,131 @@
+"""Lambda events in, Lambda responses out: the event shapes the handler accepts.
+
+* API Gateway REST API (payload format 1.0): ``httpMethod``, ``path``, ``body``,
+  ``isBase64Encoded``;
+* API Gateway HTTP API (format 2.0) and Lambda Function URLs (same shape, ``version: "2.0"``):
+  ``requestContext.http.method``, ``rawPath``, ``body``, ``isBase64Encoded``;
+* a direct invocation (``aws lambda invoke``, boto3 ``invoke``): the payload itself, a
+  JSON object such as ``{"sentence": "..."}``.
+
+Bodies are parsed as JSON whatever the Content-Type says: API Gateway passes bodies through
+as they come, base64-encoding those it does not consider text, and the paper's clients
+send no Content-Type at all. Stdlib only (this ships inside the function).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from millicent.errors import InvalidInput, MillicentError, PayloadTooLarge
+
+#: Event kinds.
+REST_V1, HTTP_V2, FUNCTION_URL, DIRECT = "apigw-v1", "apigw-v2", "function-url", "direct"
+
+
+@dataclass
+class Request:
+    """What the handler needs from any event: method, path and the raw body.
+
+    ``path`` is None for direct invocations (they are routed by their fields).
+    """
+
+    kind: str
+    method: str
+    path: str | None
+    body: str | None = None
+    is_base64: bool = False
+    #: a direct invocation's payload, already parsed by the runtime client
+    payload: Any = None
+
+    @property
+    def is_http(self) -> bool:
+        return self.kind != DIRECT
+
+
+def event_kind(event: Any) -> str:
+    """Which of the accepted shapes ``event`` has."""
+    if isinstance(event, dict):
+        ctx = event.get("requestContext")
+        if event.get("version") == "2.0" and isinstance(ctx, dict) and isinstance(ctx.get("http"), dict):
+            domain = str(ctx.get("domainName", ""))
+            return FUNCTION_URL if ".lambda-url." in domain else HTTP_V2
+        if "httpMethod" in event and isinstance(ctx, dict):
+            return REST_V1
+    return DIRECT
+
+
+def parse_event(event: Any) -> Request:
+    """Extract method, path and body from an event (no JSON parsing of the body yet)."""
+    kind = event_kind(event)
+    if kind == DIRECT:
+        return Request(kind, "POST", None, payload=event)
+    if kind == REST_V1:
+        method = str(event.get("httpMethod") or "")
+        path = str(event.get("path") or "/")
+    else:
+        http = event["requestContext"]["http"]
+        method = str(http.get("method") or "")
+        path = str(event.get("rawPath") or http.get("path") or "/")
+        stage = event["requestContext"].get("stage")
+        # HTTP API puts a named stage in rawPath ("/prod/classify"); routes do not include it
+        if stage and stage != "$default" and path.startswith(f"/{stage}/"):
+            path = path[len(stage) + 1 :]
+    body = event.get("body")
+    if body is not None and not isinstance(body, str):
+        raise InvalidInput("event body must be a string")
+    return Request(kind, method.upper(), normalise_path(path), body, bool(event.get("isBase64Encoded")))
+
+
+def normalise_path(path: str) -> str:
+    """``/classify/`` and ``//classify`` route like ``/classify``."""
+    parts = [p for p in path.split("/") if p]
+    return "/" + "/".join(parts)
+
+
+def body_json(request: Request, max_body_bytes: int) -> Any:
+    """The request body parsed as JSON, enforcing the size limit (413) and syntax (400)."""
+    if not request.is_http:
+        return request.payload
+    raw: bytes | str = request.body or ""
+    if request.is_base64 and raw:
+        # base64 is 4/3 of the body: refuse an oversized one before decoding it
+        if len(raw) > (max_body_bytes + 2) // 3 * 4 + 4:
+            raise _too_large(len(raw) * 3 // 4, max_body_bytes)
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput("isBase64Encoded is true but the body is not valid base64") from exc
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8"))
+    if size > max_body_bytes:
+        raise _too_large(size, max_body_bytes)
+    if size == 0:
+        raise InvalidInput("request body is empty: send a JSON object")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"request body is not valid JSON: {exc}") from exc
+
+
+def _too_large(size: int, limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"request body is {size} bytes; the limit is {limit} bytes", limit=limit
+    )
+
+
+def http_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """A proxy-integration response (understood by REST v1, HTTP v2 and Function URLs)."""
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json", **(headers or {})},
+        "body": json.dumps(payload, separators=(",", ":"), allow_nan=False),
+        "isBase64Encoded": False,
+    }
+
+
+def error_response(exc: MillicentError) -> dict[str, Any]:
+    """A millicent error as a proxy response with the error's own status."""
+    return http_response(exc.status, exc.to_dict())
