@@ -119,24 +119,29 @@ class Scenario:
                    int(d["requests"]), int(d["warmup"]))
 
 
-def parse_concurrency(spec: str) -> list[int]:
-    """``"5,10,20,30"`` → ``[5, 10, 20, 30]`` (order kept, duplicates refused)."""
+def parse_int_list(spec: str, what: str = "concurrency") -> list[int]:
+    """``"5,10,20,30"`` → ``[5, 10, 20, 30]`` (positive, order kept, duplicates refused)."""
     out: list[int] = []
     for part in (p.strip() for p in spec.split(",")):
         if not part:
             continue
         try:
-            c = int(part)
+            v = int(part)
         except ValueError:
-            raise ConfigError(f"concurrency must be integers, got {part!r}") from None
-        if c < 1:
-            raise ConfigError(f"concurrency must be ≥ 1, got {c}")
-        if c in out:
-            raise ConfigError(f"concurrency {c} given twice")
-        out.append(c)
+            raise ConfigError(f"{what} must be integers, got {part!r}") from None
+        if v < 1:
+            raise ConfigError(f"{what} must be ≥ 1, got {v}")
+        if v in out:
+            raise ConfigError(f"{what} {v} given twice")
+        out.append(v)
     if not out:
-        raise ConfigError("no concurrency given")
+        raise ConfigError(f"no {what} given")
     return out
+
+
+def parse_concurrency(spec: str) -> list[int]:
+    """The ``--concurrency`` list, e.g. ``"5,10,20,30"``."""
+    return parse_int_list(spec, "concurrency")
 
 
 #: The paper's sweeps.

@@ -1,0 +1,151 @@
+"""Re-pricing a saved run (``millicent cost``): cost by component under other options,
+the memory projection with a recommendation, and the break-even against an always-on
+instance — all from the raw records of ``DIR``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from millicent.bench.cost import instance_cost_per_million
+from millicent.bench.prices import PriceSheet
+from millicent.bench.report import cost_table, table, usd, write_json
+from millicent.bench.runner import load_run
+from millicent.bench.summary import summarize
+from millicent.bench.tuning import DEFAULT_MEMORIES_MB, break_even, sweep_memory
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """The questions asked of a saved run."""
+
+    billing: str | None = None  #: None: as the run was priced
+    overrides: Mapping[str, Any] = field(default_factory=dict)  #: CostOptions fields
+    instance_usd_per_hour: float = 0.0168
+    instance_capacity_qps: float | None = None
+    latency_target_ms: float | None = None
+    statistic: str = "p99"
+    memories_mb: Sequence[int] = DEFAULT_MEMORIES_MB
+    measured_cpu_share: float = 1.0
+
+
+@dataclass
+class Analysis:
+    rows: list[Row]
+    sweeps: dict[str, dict[str, Any]]  #: label → MemorySweep.to_dict()
+    break_evens: dict[str, dict[str, Any]]  #: label → BreakEven.to_dict()
+    skipped: list[str]  #: why a row has no sweep / break-even
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "memory": self.sweeps, "break_even": self.break_evens,
+                "skipped": self.skipped}
+
+
+def label(row: Mapping[str, Any]) -> str:
+    return f"{row['config']}/{row['model']}/C={row['concurrency']}"
+
+
+def analyse(out_dir: Path, prices: PriceSheet, what: WhatIf) -> Analysis:
+    """Answer ``what`` for every scenario of the run in ``out_dir``."""
+    plan, runs = load_run(out_dir)
+    rows: list[Row] = []
+    sweeps: dict[str, dict[str, Any]] = {}
+    bes: dict[str, dict[str, Any]] = {}
+    skipped: list[str] = []
+    for scenario, records in runs:
+        opts = scenario.config.cost_options(what.billing or plan.get("billing", "1ms"))
+        if what.overrides:
+            opts = opts.with_(**dict(what.overrides))
+        row = summarize(scenario, records, prices, opts)
+        row["prices"] = {"name": prices.name, "date": prices.date}
+        rows.append(row)
+        name = label(row)
+        if scenario.config.kind == "server":
+            if row["throughput_qps"] > 0:
+                row["instance_cost_per_million_usd"] = instance_cost_per_million(
+                    what.instance_usd_per_hour, row["throughput_qps"])
+            skipped.append(f"{name}: always-on server, priced as an instance at its throughput")
+            continue
+        usages = [r.usage() for r in records
+                  if r.phase == "measure" and r.ok and r.duration_ms is not None]
+        if not usages or not row["cost_per_million_usd"]:
+            skipped.append(f"{name}: no successful requests to price")
+            continue
+        if all(u.cpu_ms is not None for u in usages):
+            sweep = sweep_memory(usages, prices, opts, what.memories_mb, what.latency_target_ms,
+                                 what.statistic, what.measured_cpu_share,
+                                 row["throughput_qps"] or None)
+            sweeps[name] = sweep.to_dict()
+        else:
+            skipped.append(f"{name}: no CPU time reported, no memory projection")
+        bes[name] = break_even(row["cost_per_million_usd"]["total"], what.instance_usd_per_hour,
+                               what.instance_capacity_qps).to_dict()
+    return Analysis(rows, sweeps, bes, skipped)
+
+
+def memory_table(sweeps: Mapping[str, Mapping[str, Any]]) -> str:
+    body = []
+    stat = "p99"
+    for name, s in sweeps.items():
+        stat = s["statistic"]
+        for o in s["options"]:
+            mark = "**←**" if o["memory_mb"] == s["recommended_mb"] else ""
+            meets = {None: "–", True: "yes", False: "no"}[o["meets_target"]]
+            body.append([name, str(o["memory_mb"]), f"{o['duration_ms']['mean']:.1f}",
+                         f"{o['latency_ms'][stat]:.1f}", meets,
+                         usd(o["cost_per_million_usd"]["compute"]),
+                         usd(o["cost_per_million_usd"]["total"]), mark])
+    return table(["scenario", "memory (MB)", "duration mean (ms)", f"latency {stat} (ms)",
+                   "meets target", "compute $/M", "total $/M", "recommended"], body, right_from=1)
+
+
+def break_even_table(bes: Mapping[str, Mapping[str, Any]]) -> str:
+    body = []
+    for name, b in bes.items():
+        feasible = {None: "–", True: "yes", False: "no"}[b["feasible"]]
+        body.append([name, usd(b["cost_per_query_usd"] * 1e6), f"${b['instance_usd_per_hour']}/h",
+                     f"{b['break_even_qps']:,.2f}", f"{b['break_even_queries_per_month']:,.0f}",
+                     feasible])
+    return table(["scenario", "$ / M queries", "always-on", "break-even (queries/s)",
+                   "queries / month", "one instance suffices"], body, right_from=1)
+
+
+def render(analysis: Analysis, prices: PriceSheet, what: WhatIf) -> str:
+    target = (f"{what.statistic} ≤ {what.latency_target_ms:g} ms" if what.latency_target_ms
+              else "none (cheapest option recommended)")
+    parts = ["# millicent cost", "",
+             f"Prices: {prices.name} dated {prices.date}. Latency target: {target}.", "",
+             "## Cost per million queries by component", "", cost_table(analysis.rows), ""]
+    if analysis.sweeps:
+        parts += ["## Memory projection (CPU ∝ memory, 1,769 MB = 1 vCPU; "
+                  f"measured CPU share {what.measured_cpu_share:g})", "",
+                  memory_table(analysis.sweeps), ""]
+    if analysis.break_evens:
+        parts += ["## Break-even against an always-on instance", "",
+                  break_even_table(analysis.break_evens), ""]
+    if analysis.skipped:
+        parts += ["## Notes", ""] + [f"- {s}" for s in analysis.skipped] + [""]
+    return "\n".join(parts)
+
+
+def write_analysis(out_dir: Path, analysis: Analysis, text: str, what: WhatIf,
+                   plots: bool = True) -> list[Path]:
+    """``cost.json``, ``cost.md`` and (with plots) ``breakeven.png`` and ``memory.png``."""
+    write_json(out_dir / "cost.json", analysis.to_dict())
+    (out_dir / "cost.md").write_text(text, encoding="utf-8")
+    files = [out_dir / "cost.json", out_dir / "cost.md"]
+    if plots:
+        from millicent.bench.plots import plot_break_even, plot_memory
+
+        if analysis.break_evens:
+            per_million = {k: v["cost_per_query_usd"] * 1e6 for k, v in analysis.break_evens.items()}
+            files.append(plot_break_even(per_million, what.instance_usd_per_hour,
+                                         out_dir / "breakeven.png", what.instance_capacity_qps))
+        if analysis.sweeps:
+            files.append(plot_memory(analysis.sweeps, out_dir / "memory.png"))
+    return files

@@ -1,0 +1,133 @@
+"""Result rows → markdown tables (the paper's shape, then the breakdown and the cost) and files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def num(v: Any, digits: int = 1) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return str(v)
+
+
+def usd(v: Any) -> str:
+    if v is None:
+        return "–"
+    return f"${v:,.4f}" if v < 0.1 else f"${v:,.3f}"
+
+
+def table(header: Sequence[str], body: Sequence[Sequence[str]], right_from: int = 2) -> str:
+    align = ["---" if i < right_from else "---:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    return "\n".join(lines)
+
+
+def latency_table(rows: Sequence[Row]) -> str:
+    """The paper's table: per configuration, model and C — throughput, latency, $/M."""
+    body = []
+    for r in rows:
+        lat = r["latency_ms"]
+        cost = r.get("cost_per_million_usd") or {}
+        errors = str(r["errors"])
+        if r["errors"]:
+            errors += " (" + ", ".join(f"{k}: {v}" for k, v in r["error_kinds"].items()) + ")"
+        body.append([r["config"], r["model"], str(r["concurrency"]), str(r["requests"]), errors,
+                     str(r["cold_starts"]), num(r["throughput_qps"]), num(lat["mean"]),
+                     num(lat["p50"]), num(lat["p90"]), num(lat["p99"]), num(lat["max"]),
+                     usd(cost.get("total"))])
+    return table(["config", "model", "C", "requests", "errors", "cold", "throughput (q/s)",
+                   "mean (ms)", "p50", "p90", "p99", "max", "$ / M queries"], body)
+
+
+def breakdown_table(rows: Sequence[Row]) -> str:
+    """Mean server-side time per stage, CPU, cache hit rate and store traffic."""
+    body = []
+    for r in rows:
+        b = r["breakdown_ms"]
+        hit = r.get("cache_hit_rate")
+        store = r.get("store") or {}
+        body.append([r["config"], r["model"], str(r["concurrency"]), num(b.get("tokenize"), 2),
+                     num(b.get("fetch"), 2), num(b.get("forward"), 2), num(b.get("other"), 2),
+                     num(b.get("total"), 2), num(r.get("cpu_ms"), 2),
+                     "–" if hit is None else f"{hit:.1%}", num(store.get("items_per_request"), 2),
+                     str(r.get("max_in_flight", "–"))])
+    return table(["config", "model", "C", "tokenize (ms)", "fetch", "forward", "other",
+                   "server total", "CPU", "cache hits", "store items / query", "max in flight"], body)
+
+
+def cost_table(rows: Sequence[Row]) -> str:
+    """Cost per million queries by component, and without the fixed per-request charges."""
+    body = []
+    for r in rows:
+        c = r.get("cost_per_million_usd")
+        if not c:
+            body.append([r["config"], r["model"], str(r["concurrency"])] + ["–"] * 7)
+            continue
+        o = c["options"]
+        body.append([r["config"], r["model"], str(r["concurrency"]),
+                     f"{o['memory_mb']} MB {o['arch']} {o['billing']} {o['gateway']}",
+                     num(c["mean_billed_ms"]), usd(c["compute"]), usd(c["requests"]),
+                     usd(c["store"]), usd(c["gateway"]), usd(c["total"]) + " / " + usd(c["variable"])])
+    return table(["config", "model", "C", "priced as", "billed ms", "compute", "requests",
+                   "store", "gateway", "total / variable"], body)
+
+
+def notes(rows: Sequence[Row], prices: dict[str, Any], extra: Sequence[str] = ()) -> list[str]:
+    """The footnotes a reader needs to interpret the tables."""
+    out = [
+        "Latency: client-side, successful warm requests of the measured phase only; warm-up "
+        "requests are excluded, errors are counted and never averaged in, cold starts are "
+        "counted in `cold` and summarised apart in results.json (`cold_latency_ms`).",
+        "Percentiles: nearest rank (the smallest measured latency with at least p % of the "
+        "requests at or below it).",
+        "Throughput: successful requests / measured window (first measured send → last response).",
+        f"Prices: {prices.get('name')} dated {prices.get('date')} (sources in results.json). "
+        "Variable cost = compute + store, without Lambda's and the gateway's per-request charges.",
+    ]
+    seen: set[str] = set()
+    for r in rows:
+        for n in r.get("cost_notes", []):
+            key = n.split(":")[0]
+            if key not in seen:
+                seen.add(key)
+                out.append(f"{r['config']}/{r['model']}: {n}")
+    out.extend(extra)
+    return out
+
+
+def render_report(rows: Sequence[Row], prices: dict[str, Any], title: str = "millicent benchmark",
+                  header: Sequence[str] = (), extra_notes: Sequence[str] = ()) -> str:
+    """The whole ``report.md``."""
+    parts = [f"# {title}", ""]
+    parts += list(header) + ([""] if header else [])
+    parts += ["## Throughput, latency and cost per million queries", "", latency_table(rows), "",
+              "## Server-side breakdown (means over successful requests)", "",
+              breakdown_table(rows), "", "## Cost per million queries by component", "",
+              cost_table(rows), "", "## Notes", ""]
+    parts += [f"- {n}" for n in notes(rows, prices, extra_notes)]
+    return "\n".join(parts) + "\n"
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    from millicent.errors import DataError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise DataError(f"{path} not found") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path} is not valid JSON: {exc}") from exc

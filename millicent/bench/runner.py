@@ -1,0 +1,170 @@
+"""Plan → run → records → results: one benchmark run in an output directory.
+
+Layout of ``DIR``::
+
+    plan.json               endpoint, workloads, billing, prices and every scenario (slug, C, ...)
+    records/<slug>.jsonl    raw per-request records (warm-up included, marked as such)
+    results.json            one row per scenario (see summary.summarize)
+    report.md               the tables printed on stdout
+    latency.png throughput.png cost.png
+
+``millicent cost --results DIR`` re-reads ``plan.json`` and the records, so a run can be
+re-priced without sending a request again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from millicent.bench.cost import CostOptions
+from millicent.bench.harness import ClientOptions, run_closed_loop
+from millicent.bench.prices import PriceSheet
+from millicent.bench.progress import Progress
+from millicent.bench.records import RequestRecord, read_records, write_records
+from millicent.bench.report import read_json, render_report, write_json
+from millicent.bench.scenario import Configuration, Scenario
+from millicent.bench.summary import summarize
+from millicent.bench.workload import Workload
+from millicent.errors import ConfigError, DataError
+
+Row = dict[str, Any]
+
+
+def default_warmup(concurrency: int) -> int:
+    """Two requests per environment: the first C are cold starts, the next C prove them warm."""
+    return 2 * concurrency
+
+
+def plan_scenarios(config: Configuration, workload: Workload, concurrency: Sequence[int],
+                   repeat: int = 1, warmup: int | None = None) -> list[Scenario]:
+    """One scenario per C; each measures ``repeat`` full passes over the workload."""
+    if repeat < 1:
+        raise ConfigError(f"--repeat must be ≥ 1, got {repeat}")
+    if warmup is not None and warmup < 0:
+        raise ConfigError(f"--warmup must be ≥ 0, got {warmup}")
+    n = len(workload.requests)
+    return [Scenario(config, workload.model, c, repeat * n,
+                     default_warmup(c) if warmup is None else warmup) for c in concurrency]
+
+
+def describe_plan(endpoint: str, scenarios: Sequence[Scenario],
+                  workloads: Mapping[str, Workload]) -> list[str]:
+    """The lines printed before anything is sent."""
+    lines = [f"plan: {len(scenarios)} scenario(s) against {endpoint}"]
+    for s in scenarios:
+        w = workloads[s.model]
+        subset = f" (first {len(w.requests)} of {w.full_size})" if w.subset else ""
+        passes = s.requests / len(w.requests)
+        lines.append(f"  {s.slug:<28} {w.source}{subset} → {w.requests[0].path}: C={s.concurrency}, "
+                     f"{s.warmup} warm-up + {s.requests} measured ({passes:g} pass(es))")
+    return lines
+
+
+def run_scenario(endpoint: str, workload: Workload, scenario: Scenario, client: ClientOptions,
+                 progress: bool = True, stream: TextIO | None = None) -> list[RequestRecord]:
+    """Send one scenario's warm-up and measured requests; returns all records."""
+    bar = Progress(scenario.slug, scenario.warmup + scenario.requests, stream=stream,
+                   enabled=progress)
+    try:
+        return asyncio.run(run_closed_loop(
+            endpoint, workload.requests, scenario.concurrency,
+            measured=workload.order(scenario.requests), warmup=workload.order(scenario.warmup),
+            options=client, on_done=bar.advance))
+    finally:
+        bar.close()
+
+
+def _stamp_prices(rows: list[Row], prices: PriceSheet) -> list[Row]:
+    for r in rows:
+        r["prices"] = {"name": prices.name, "date": prices.date}
+    return rows
+
+
+@dataclass
+class BenchmarkRun:
+    """Everything a finished run produced."""
+
+    out_dir: Path
+    rows: list[Row]
+    report: str
+    files: list[Path] = field(default_factory=list)
+
+
+def finish(out_dir: Path, rows: list[Row], prices: PriceSheet, header: Sequence[str] = (),
+           plots: bool = True, extra_notes: Sequence[str] = ()) -> BenchmarkRun:
+    """Write ``results.json``, ``report.md`` and the plots for ``rows``."""
+    rows = _stamp_prices(rows, prices)
+    write_json(out_dir / "results.json", rows)
+    report = render_report(rows, prices.to_dict(), header=header, extra_notes=extra_notes)
+    (out_dir / "report.md").write_text(report, encoding="utf-8")
+    files = [out_dir / "results.json", out_dir / "report.md"]
+    if plots and any(r["ok"] for r in rows):
+        from millicent.bench.plots import plot_results
+
+        files += plot_results(rows, out_dir)
+    return BenchmarkRun(out_dir, rows, report, files)
+
+
+def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mapping[str, Workload],
+                  out_dir: Path, prices: PriceSheet, client: ClientOptions | None = None,
+                  billing: str = "1ms", progress: bool = True, plots: bool = True,
+                  out: TextIO | None = None, err: TextIO | None = None,
+                  runner: Callable[..., list[RequestRecord]] = run_scenario) -> BenchmarkRun:
+    """Print the plan, run every scenario, save records, summarise, write the report."""
+    stdout = out if out is not None else sys.stdout
+    client = client or ClientOptions()
+    prices.granularity_ms(billing)  # refuse an unknown billing before sending anything
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print("\n".join(describe_plan(endpoint, scenarios, workloads)), file=stdout, flush=True)
+    write_json(out_dir / "plan.json", {
+        "endpoint": endpoint,
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "billing": billing,
+        "prices": prices.to_dict(),
+        "workloads": {m: {"source": w.source, "requests": len(w.requests), "full_size": w.full_size}
+                      for m, w in workloads.items()},
+        "scenarios": [{**s.to_dict(), "records": f"records/{s.slug}.jsonl"} for s in scenarios],
+    })
+    rows: list[Row] = []
+    for s in scenarios:
+        records = runner(endpoint, workloads[s.model], s, client, progress=progress, stream=err)
+        write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
+        rows.append(summarize(s, records, prices, s.config.cost_options(billing)))
+    subset = [f"{m}: only the first {len(w.requests)} of {w.full_size} requests "
+              f"of {w.source} (--limit)" for m, w in workloads.items() if w.subset]
+    run = finish(out_dir, rows, prices, header=[f"Endpoint: `{endpoint}`"], plots=plots,
+                 extra_notes=subset)
+    print(run.report, file=stdout, flush=True)
+    return run
+
+
+def load_run(out_dir: Path) -> tuple[dict[str, Any], list[tuple[Scenario, list[RequestRecord]]]]:
+    """``plan.json`` and every scenario's records from a finished run's directory."""
+    plan = read_json(out_dir / "plan.json")
+    if not isinstance(plan, dict) or "scenarios" not in plan:
+        raise DataError(f"{out_dir / 'plan.json'} is not a millicent benchmark plan")
+    runs = []
+    for s in plan["scenarios"]:
+        scenario = Scenario.from_dict(s)
+        runs.append((scenario, read_records(out_dir / s["records"])))
+    return plan, runs
+
+
+def recompute(out_dir: Path, prices: PriceSheet, billing: str | None = None,
+              overrides: Mapping[str, Any] | None = None) -> list[Row]:
+    """Rows of a saved run, re-summarised from the raw records with other pricing options
+    (``overrides`` are :class:`CostOptions` fields, e.g. ``{"memory_mb": 256}``)."""
+    plan, runs = load_run(out_dir)
+    rows = []
+    for scenario, records in runs:
+        opts: CostOptions = scenario.config.cost_options(billing or plan.get("billing", "1ms"))
+        if overrides:
+            opts = opts.with_(**dict(overrides))
+        rows.append(summarize(scenario, records, prices, opts))
+    return _stamp_prices(rows, prices)

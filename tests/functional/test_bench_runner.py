@@ -1,0 +1,109 @@
+"""A whole benchmark run into a directory, re-priced by `millicent cost`, against a real
+loopback server answering with the response contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from millicent.bench.harness import ClientOptions
+from millicent.bench.prices import load_prices
+from millicent.bench.records import read_records
+from millicent.bench.runner import plan_scenarios, recompute, run_benchmark
+from millicent.bench.scenario import Configuration
+from millicent.bench.workload import Workload, classify_requests
+from millicent.cli.main import main
+from tests.functional.bench_contract_server import ContractServer, ThreadedServer
+
+PRICES = load_prices()
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _workload(n: int = 40) -> Workload:
+    texts = [f"an ordinary sentence {i}" for i in range(n - 2)] + ["a bad one ERR400", "ERR503 x"]
+    return Workload("kim", "test sentences", tuple(classify_requests(texts)), n)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    workload = _workload()
+    scenarios = plan_scenarios(Configuration("local", gateway="http"), workload, [2, 4], repeat=2)
+    with ThreadedServer(ContractServer(cold_first=2, error_s=0.01)) as srv, \
+            open(out / "stdout.txt", "w") as stdout, open(out / "stderr.txt", "w") as stderr:
+        run_benchmark(srv.endpoint, scenarios, {"kim": workload}, out, PRICES,
+                      ClientOptions(timeout_s=10), out=stdout, err=stderr)
+    return out
+
+
+def test_run_writes_plan_records_results_report_and_plots(run_dir: Path) -> None:
+    plan = json.loads((run_dir / "plan.json").read_text())
+    assert [s["slug"] for s in plan["scenarios"]] == ["local-kim-c2", "local-kim-c4"]
+    assert plan["prices"]["date"] == PRICES.date
+    stdout = (run_dir / "stdout.txt").read_text()
+    assert stdout.startswith("plan: 2 scenario(s)")  # the plan is printed before running
+    assert "4 warm-up + 80 measured (2 pass(es))" in stdout
+    assert "| config | model | C |" in stdout
+    assert "errors" in (run_dir / "stderr.txt").read_text()  # the progress bar
+
+    records = read_records(run_dir / "records" / "local-kim-c2.jsonl")
+    assert len(records) == 4 + 80
+    assert sum(r.phase == "warmup" for r in records) == 4
+    # the two cold starts happened in the warm-up and are not in the measured phase
+    assert all(r.cold for r in records[:2]) and not any(r.cold for r in records[4:])
+
+    rows = json.loads((run_dir / "results.json").read_text())
+    assert [(r["config"], r["model"], r["concurrency"]) for r in rows] == [("local", "kim", 2),
+                                                                         ("local", "kim", 4)]
+    for r in rows:
+        assert r["requests"] == 80 and r["errors"] == 4 and r["ok"] == 76
+        assert r["error_kinds"] == {"400": 2, "503": 2}
+        assert set(r["latency_ms"]) >= {"mean", "p50", "p90", "p99", "max"}
+        assert r["throughput_qps"] > 0 and r["cold_starts"] == 0
+        assert set(r["breakdown_ms"]) >= {"tokenize", "fetch", "forward", "other"}
+        assert 0 < r["cache_hit_rate"] < 1
+        cost = r["cost_per_million_usd"]
+        assert cost["gateway"] == pytest.approx(1.0) and cost["requests"] == pytest.approx(0.2)
+        assert cost["total"] == pytest.approx(
+            cost["compute"] + cost["requests"] + cost["store"] + cost["gateway"])
+        assert r["prices"]["date"] == PRICES.date
+    report = (run_dir / "report.md").read_text()
+    assert "| local | kim | 4 | 80 | 4 (400: 2, 503: 2) | 0 |" in report
+    assert "nearest rank" in report
+    for name in ("latency.png", "throughput.png", "cost.png"):
+        assert (run_dir / name).read_bytes().startswith(PNG)
+
+
+def test_recompute_from_records_under_other_options(run_dir: Path) -> None:
+    base = recompute(run_dir, PRICES)
+    saved = json.loads((run_dir / "results.json").read_text())
+    assert base[0]["cost_per_million_usd"]["total"] == pytest.approx(
+        saved[0]["cost_per_million_usd"]["total"])
+    doubled = recompute(run_dir, PRICES, overrides={"memory_mb": 256})
+    assert doubled[0]["cost_per_million_usd"]["compute"] == pytest.approx(
+        2 * base[0]["cost_per_million_usd"]["compute"])
+    old = recompute(run_dir, PRICES, billing="100ms", overrides={"gateway": "rest"})
+    assert old[0]["cost_per_million_usd"]["mean_billed_ms"] == 100  # every call < 100 ms
+    assert old[0]["cost_per_million_usd"]["gateway"] == pytest.approx(3.5)
+
+
+def test_cost_verb(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["cost", "--results", str(run_dir), "--gateway", "rest", "--billing", "100ms",
+               "--latency-target-ms", "500", "--memories", "128,256,1769",
+               "--instance-usd-per-hour", "0.0168"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "## Memory projection" in out and "## Break-even" in out
+    data = json.loads((run_dir / "cost.json").read_text())
+    assert data["rows"][0]["cost_per_million_usd"]["gateway"] == pytest.approx(3.5)
+    sweep = data["memory"]["local/kim/C=2"]
+    assert [o["memory_mb"] for o in sweep["options"]] == [128, 256, 1769]
+    assert sweep["recommended_mb"] == 128  # every call is far below the target and 100 ms
+    be = data["break_even"]["local/kim/C=2"]
+    assert be["break_even_qps"] == pytest.approx(
+        0.0168 / 3600 / (data["rows"][0]["cost_per_million_usd"]["total"] / 1e6))
+    for name in ("breakeven.png", "memory.png"):
+        assert (run_dir / name).read_bytes().startswith(PNG)
+    assert main(["cost", "--results", str(run_dir / "nope")]) == 1  # DataError, not a traceback
