@@ -1,0 +1,118 @@
+"""The service core over a real MemoryStore and the real tokenizer (random-weight artifacts)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from millicent.config import Limits
+from millicent.errors import ConfigError, InvalidInput
+from millicent.runtime.artifact import save_artifact
+from millicent.runtime.model import Classifier, Ranker, load_model
+from millicent.runtime.service import classify, rank
+from millicent.store.memory import MemoryStore
+
+DIM = 8
+WORDS = ["the", "movie", "was", "great", "(", "awful", "who", "wrote", "hamlet", "?", "shakespeare", "."]
+
+
+def _random_kim(path: Path, rng: np.random.Generator) -> Classifier:
+    weights = {}
+    for i, k in enumerate((3, 4, 5)):
+        weights[f"convs.{i}.weight"] = rng.normal(size=(6, DIM, k))
+        weights[f"convs.{i}.bias"] = rng.normal(size=6)
+    weights["fc.weight"] = rng.normal(size=(5, 18))
+    weights["fc.bias"] = rng.normal(size=5)
+    save_artifact(path, {
+        "kind": "kim_cnn", "task": "sst-1",
+        "config": {"n_classes": 5, "dim": DIM, "widths": [3, 4, 5], "n_maps": 6, "dropout": 0.5},
+        "labels": ["vn", "n", "neu", "p", "vp"],
+        "embedding": {"dim": DIM, "dtype": "float32", "source": "memory", "variant": "static"},
+    }, weights)
+    model = load_model(path)
+    assert isinstance(model, Classifier)
+    return model
+
+
+def _random_sm(path: Path, rng: np.random.Generator) -> Ranker:
+    weights = {
+        "conv_q.weight": rng.normal(size=(6, DIM, 5)), "conv_q.bias": rng.normal(size=6),
+        "conv_a.weight": rng.normal(size=(6, DIM, 5)), "conv_a.bias": rng.normal(size=6),
+        "hidden.weight": rng.normal(size=(7, 12)), "hidden.bias": rng.normal(size=7),
+        "out.weight": rng.normal(size=(2, 7)), "out.bias": rng.normal(size=2),
+    }
+    save_artifact(path, {
+        "kind": "sm_cnn", "task": "trecqa",
+        "config": {"dim": DIM, "width": 5, "n_maps": 6, "hidden": 7, "dropout": 0.5,
+                   "n_classes": 2, "n_features": 0},
+        "labels": ["irrelevant", "relevant"],
+        "embedding": {"dim": DIM, "dtype": "float32", "source": "memory", "variant": "static"},
+    }, weights)
+    model = load_model(path)
+    assert isinstance(model, Ranker)
+    return model
+
+
+@pytest.fixture()
+def store() -> MemoryStore:
+    rng = np.random.default_rng(0)
+    return MemoryStore.from_vectors(WORDS, rng.normal(size=(len(WORDS), DIM)).astype(np.float32))
+
+
+def test_classify(tmp_path: Path, store: MemoryStore) -> None:
+    model = _random_kim(tmp_path / "kim", np.random.default_rng(1))
+    out = classify(model, store, "The movie (was) great, zorblax!", Limits())
+    assert out["tokens"] == ["the", "movie", "-lrb-", "was", "-rrb-", "great", ",", "zorblax", "!"]
+    # "(" is found through vector_key; ")" "," "zorblax" "!" are not in the store
+    assert out["unknown_words"] == ["-rrb-", ",", "zorblax", "!"]
+    probs = np.array(out["probabilities"])
+    assert probs.sum() == pytest.approx(1.0, abs=1e-5)
+    assert out["label_index"] == int(probs.argmax())
+    assert out["label"] == model.labels[out["label_index"]]
+    expected = model.predict(store.lookup(out["tokens"]).matrix)
+    np.testing.assert_allclose(probs, expected, atol=1e-7)
+    t = out["timings"]
+    assert set(t) == {"tokenize_ms", "fetch_ms", "forward_ms", "lookups"}
+    assert t["lookups"]["words"] == 9 and t["lookups"]["missing"] == 4
+
+
+def test_classify_rejects_bad_text(tmp_path: Path, store: MemoryStore) -> None:
+    model = _random_kim(tmp_path / "kim", np.random.default_rng(1))
+    for text in ("", "   \n\t"):
+        with pytest.raises(InvalidInput, match="empty"):
+            classify(model, store, text, Limits())
+    with pytest.raises(InvalidInput, match="limit is 3"):
+        classify(model, store, "the movie was great", Limits(max_tokens=3))
+    with pytest.raises(InvalidInput):
+        classify(model, store, 42, Limits())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="8-d"):
+        classify(model, MemoryStore.from_vectors(["the"], np.zeros((1, 3), np.float32)), "the", Limits())
+
+
+def test_rank(tmp_path: Path, store: MemoryStore) -> None:
+    model = _random_sm(tmp_path / "sm", np.random.default_rng(2))
+    answers = ["Shakespeare wrote Hamlet.", "the movie was awful", "?"]
+    out = rank(model, store, "Who wrote Hamlet?", answers, Limits())
+    assert out["question_tokens"] == ["who", "wrote", "hamlet", "?"]
+    assert out["answer_tokens"][0] == ["shakespeare", "wrote", "hamlet", "."]
+    q = store.lookup(out["question_tokens"]).matrix
+    expected = [model.score(q, store.lookup(t).matrix) for t in out["answer_tokens"]]
+    np.testing.assert_allclose(out["scores"], expected, atol=1e-6)
+    assert out["unknown_words"] == []
+    assert out["timings"]["lookups"]["words"] == 10  # one lookup of the unique words
+
+
+def test_rank_rejects_bad_answers(tmp_path: Path, store: MemoryStore) -> None:
+    model = _random_sm(tmp_path / "sm", np.random.default_rng(2))
+    with pytest.raises(InvalidInput, match="answers is empty"):
+        rank(model, store, "who?", [], Limits())
+    with pytest.raises(InvalidInput, match="limit is 2"):
+        rank(model, store, "who?", ["a", "b", "c"], Limits(max_answers=2))
+    with pytest.raises(InvalidInput, match=r"answers\[1\] is empty"):
+        rank(model, store, "who?", ["a", " "], Limits())
+    with pytest.raises(InvalidInput, match="question is empty"):
+        rank(model, store, "", ["a"], Limits())
+    with pytest.raises(InvalidInput, match="list of strings"):
+        rank(model, store, "who?", "a", Limits())
