@@ -46,6 +46,7 @@ class RequestRecord:
     init_ms: float | None = None
     cpu_ms: float | None = None
     max_memory_mb: float | None = None
+    memory_mb: int | None = None  #: the function's configured memory (x-millicent-memory-mb)
     request_id: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     lookups: dict[str, Any] = field(default_factory=dict)
@@ -131,6 +132,8 @@ def apply_response(rec: RequestRecord, headers: Mapping[str, str], body: Any) ->
     if rec.cpu_ms is None:
         rec.cpu_ms = rec.timings.get("cpu_ms")
     rec.max_memory_mb = _float(h.get("x-millicent-max-memory-mb"))
+    configured = _float(h.get("x-millicent-memory-mb"))
+    rec.memory_mb = int(configured) if configured is not None else None
 
 
 def error_text(status: int, body: Any, fallback: str = "") -> str:

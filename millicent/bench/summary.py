@@ -93,6 +93,10 @@ def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: Pric
         report = cost_per_million([r.usage() for r in priced], prices, opts, throughput or None)
         cost = report.to_dict()
         cost_notes.extend(report.notes)
+    served_mb = {r.memory_mb for r in ok if r.memory_mb is not None}
+    if served_mb and served_mb != {opts.memory_mb}:
+        cost_notes.append(f"priced at {opts.memory_mb} MB; the platform reported "
+                          f"{', '.join(str(m) for m in sorted(served_mb))} MB configured")
     source = _duration_source(ok)
     if source in ("timings", "mixed"):
         cost_notes.append("no x-millicent-duration-ms header: billed duration estimated from "
