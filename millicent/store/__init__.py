@@ -56,8 +56,12 @@ def open_embeddings(
     lru_size: int = 0,
     deadline_s: float = 5.0,
 ) -> EmbeddingStore:
-    """A serving store: read-only backend with the frequent-word pack and an LRU in front."""
+    """A serving store: read-only backend with the frequent-word pack and an LRU in front.
+
+    The LRU also remembers words the store lacks (see :mod:`millicent.store.lru`).
+    """
     store = open_store(store_url, read_only=True, deadline_s=deadline_s)
+    _ = store.meta  # fail at cold start, not on the first request, if the store is missing
     if pack_path:
         from millicent.store.pack import FrequentWordPack
 
@@ -65,6 +69,13 @@ def open_embeddings(
         if pack.dim != store.dim:
             raise ConfigError(
                 f"pack {pack_path} holds {pack.dim}-d vectors but the store holds {store.dim}-d"
+            )
+        if pack.header["dtype"] != store.meta.dtype:
+            # a float32 pack before a float16 store (or vice versa) would give a word a
+            # different vector depending on the tier that served it
+            raise ConfigError(
+                f"pack {pack_path} holds {pack.header['dtype']} vectors but the store holds "
+                f"{store.meta.dtype}: build the pack with --dtype {store.meta.dtype}"
             )
         store.pack = pack
     if lru_size > 0:

