@@ -1,0 +1,59 @@
+"""`millicent bench` end to end: the real evaluation sets as requests, a real loopback server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from millicent.cli.main import main
+from tests.functional.bench_contract_server import ContractServer, ThreadedServer
+from tests.servers import free_port
+
+pytest.importorskip("millicent.data.sst")
+
+
+def test_bench_kim_and_sm_on_the_evaluation_sets(data_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    contract = ContractServer()
+    with ThreadedServer(contract) as srv:
+        rc = main(["bench", "--endpoint", srv.endpoint, "--model", "kim", "--concurrency", "2,3",
+                   "--limit", "20", "--warmup", "2", "--data-dir", str(data_dir),
+                   "--out", str(tmp_path / "kim"), "--no-progress", "--no-plots",
+                   "--gateway", "http", "--config-name", "loopback"])
+        assert rc == 0
+        rc = main(["bench", "--endpoint", srv.endpoint, "--model", "sm", "--concurrency", "2",
+                   "--limit", "10", "--repeat", "2", "--data-dir", str(data_dir),
+                   "--out", str(tmp_path / "sm"), "--no-progress", "--no-plots"])
+        assert rc == 0
+    out = capsys.readouterr().out
+    assert "loopback-kim-c2" in out and "SST-1 dev (first 20 of 1101) → /classify" in out
+    assert "TrecQA raw-dev (first 10 of 1148) → /rank" in out
+    rows = json.loads((tmp_path / "kim" / "results.json").read_text())
+    assert [(r["config"], r["concurrency"], r["requests"], r["warmup_requests"]) for r in rows] == [
+        ("loopback", 2, 20, 2), ("loopback", 3, 20, 2)]
+    assert rows[0]["cost_per_million_usd"]["gateway"] == pytest.approx(1.0)
+    (sm,) = json.loads((tmp_path / "sm" / "results.json").read_text())
+    assert (sm["model"], sm["requests"], sm["warmup_requests"], sm["errors"]) == ("sm", 20, 4, 0)
+    assert "only the first 10 of 1148" in (tmp_path / "sm" / "report.md").read_text()
+    # 20 + 2 + 20 + 2 kim requests and 4 + 20 sm requests reached the server
+    assert contract.served == 68
+
+
+def test_bench_with_nothing_answering_fails(data_dir: Path, tmp_path: Path) -> None:
+    rc = main(["bench", "--endpoint", f"http://127.0.0.1:{free_port()}", "--model", "kim",
+               "--concurrency", "2", "--limit", "4", "--warmup", "0", "--data-dir", str(data_dir),
+               "--out", str(tmp_path), "--no-progress", "--timeout", "5"])
+    assert rc == 1
+    (row,) = json.loads((tmp_path / "results.json").read_text())
+    assert row["errors"] == 4 and row["error_kinds"] == {"no response": 4}
+
+
+def test_bench_refuses_bad_arguments(data_dir: Path, tmp_path: Path) -> None:
+    base = ["bench", "--endpoint", "http://127.0.0.1:1", "--model", "kim", "--data-dir",
+            str(data_dir), "--out", str(tmp_path)]
+    assert main([*base, "--concurrency", "5,5"]) == 2  # ConfigError
+    assert main([*base, "--repeat", "0"]) == 2
+    assert main([*base, "--prices", str(tmp_path / "missing.json")]) == 2
+    assert not (tmp_path / "plan.json").exists()  # nothing was sent
