@@ -22,6 +22,7 @@ import binascii
 import contextlib
 import hmac
 import json
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -39,6 +40,8 @@ from millicent.platform.records import InvocationRecord
 MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
 INVOKE_PREFIX = "/2015-03-31/functions/"
 STATS_PATH = "/_millicent/stats"
+
+log = logging.getLogger("millicent.platform")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -113,6 +116,13 @@ class Gateway:
         except web.HTTPMethodNotAllowed:
             return _json_error(errors.MethodNotAllowed(
                 f"{request.method} is not allowed on {request.path}"))
+        except MillicentError as exc:
+            return _json_error(exc)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a platform bug: still a JSON answer, and the traceback logged
+            log.exception("gateway error on %s %s", request.method, request.path)
+            return _json_error(MillicentError(f"platform error: {type(exc).__name__}: {exc}"))
 
     # --- API Gateway-style routes ------------------------------------------------------
     async def _health(self, request: web.Request) -> web.StreamResponse:

@@ -135,24 +135,33 @@ class Platform:
         slot = acquired.slot
         request_id = str(uuid.uuid4())
         init_ms: float | None = None
-        if acquired.cold:
-            try:
-                init_ms = await self._start_env(slot, spec)
-            except InitFailed as exc:
-                self.pool.remove(slot)
-                self._stop_soon(slot)
-                return self._init_failure(spec, slot, request_id, exc, received, timestamp, source)
-        env = slot.handle
-        assert env is not None
-        inv = Invocation(
-            request_id=request_id,
-            payload=payload,
-            deadline_ms=int((time.time() + spec.timeout_s) * 1000),
-            function_arn=self.settings.function_arn(name),
-            trace_id=_trace_id(),
-            client_context=client_context,
-        )
-        outcome = await env.invoke(inv, spec.timeout_s)
+        try:
+            if acquired.cold:
+                try:
+                    init_ms = await self._start_env(slot, spec)
+                except OSError as exc:  # could not even spawn (interpreter missing, fd limit)
+                    raise InitFailed({"errorMessage": f"could not start the environment: {exc}",
+                                      "errorType": "Runtime.StartError"}) from exc
+            env = slot.handle
+            assert env is not None
+            inv = Invocation(
+                request_id=request_id,
+                payload=payload,
+                deadline_ms=int((time.time() + spec.timeout_s) * 1000),
+                function_arn=self.settings.function_arn(name),
+                trace_id=_trace_id(),
+                client_context=client_context,
+            )
+            outcome = await env.invoke(inv, spec.timeout_s)
+        except InitFailed as exc:
+            self.pool.remove(slot)
+            self._stop_soon(slot)
+            return self._init_failure(spec, slot, request_id, exc, received, timestamp, source)
+        except BaseException:
+            # cancelled (shutdown) or a platform bug: never leave a slot reserved forever
+            self.pool.remove(slot)
+            self._stop_soon(slot)
+            raise
         record = self._record(spec, slot, env, inv, outcome, init_ms, received, timestamp, source)
         if outcome.kind in ("crash", "timeout") or not env.alive:
             self.pool.remove(slot)

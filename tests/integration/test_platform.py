@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -225,6 +226,16 @@ def test_idle_reaping_api_key_and_shutdown(tmp_path: Path) -> None:
         r = p.post("/echo", {"action": "echo"}, headers=auth)
         assert r.headers["x-millicent-cold"] == "1" and r.json()["pid"] != pid
         last = r.json()["pid"]
+        # boto3 sends the key through an event hook (documented in docs/platform.md)
+        import boto3
+
+        lam = boto3.client("lambda", endpoint_url=p.url, region_name="us-east-1")
+
+        def add_key(request: Any, **_: Any) -> None:
+            request.headers["x-api-key"] = key
+
+        lam.meta.events.register("before-sign.lambda.Invoke", add_key)
+        assert json.loads(lam.invoke(FunctionName="echo", Payload=b"{}")["Payload"].read())["pid"] == last
     finally:
         code = p.stop()
     assert code == 0
