@@ -77,8 +77,9 @@ def register(subparsers: Any) -> None:
 
 def _add_vocab(p: argparse.ArgumentParser) -> None:
     p.add_argument("--vocab-from", action="append", default=[], metavar="DATASET|ARTIFACT",
-                   help=f"keep only the words of a dataset ({', '.join(DATASETS)}) or an "
-                        "artifact directory (repeatable: the union)")
+                   help=f"keep only the words of a dataset ({', '.join(DATASETS)}; "
+                        "DATASET:SPLIT for one split, e.g. sst-1:dev) or an artifact "
+                        "directory (repeatable: the union)")
     add_data_dir(p)
 
 
@@ -126,13 +127,14 @@ def resolve_vocab(specs: list[str], data_dir: str | None) -> set[str] | None:
                 vocab.update(table[0])
                 continue
             spec = str(_manifest(spec).get("task", ""))
-        if spec not in DATASETS:
+        name, _, split = spec.partition(":")
+        if name not in DATASETS:
             raise InvalidInput(
-                f"--vocab-from takes a dataset ({', '.join(DATASETS)}) or an artifact "
-                f"directory, got {spec!r}")
+                f"--vocab-from takes a dataset ({', '.join(DATASETS)}, optionally :SPLIT as in "
+                f"sst-1:dev) or an artifact directory, got {spec!r}")
         from millicent.data.vocab import dataset_tokens
 
-        vocab.update(dataset_tokens(spec, data_dir))
+        vocab.update(dataset_tokens(name, data_dir, splits=[split] if split else None))
     return vocab
 
 

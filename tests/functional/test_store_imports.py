@@ -1,0 +1,43 @@
+"""The store layer ships inside the function: stdlib + numpy; boto3 / redis only when their
+backend is opened, and a missing one names the extra to install."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.servers import REPO
+
+
+def run(code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_store_modules_import_no_optional_client() -> None:
+    r = run(
+        "import sys\n"
+        "import millicent.store, millicent.store.sqlite, millicent.store.pack, "
+        "millicent.store.loader, millicent.store.lru, millicent.store.memory, "
+        "millicent.store.dynamodb_items\n"
+        "bad = [m for m in ('boto3', 'botocore', 'redis', 'torch', 'aiohttp') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    assert r.returncode == 0, r.stderr
+
+
+def test_missing_extra_is_named() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['{mod}'] = None  # as if not installed\n"
+        "from millicent.errors import ConfigError\n"
+        "from millicent.store import open_store\n"
+        "try:\n"
+        "    open_store('{url}')\n"
+        "except ConfigError as e:\n"
+        "    print(e.message)\n"
+    )
+    r = run(code.format(mod="boto3", url="dynamodb://tbl?endpoint=http://127.0.0.1:1"))
+    assert "pip install 'millicent[aws]'" in r.stdout, r.stderr
+    r = run(code.format(mod="redis", url="redis://127.0.0.1:1/0"))
+    assert "pip install 'millicent[redis]'" in r.stdout, r.stderr
