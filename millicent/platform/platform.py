@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from millicent.errors import NotFound, TooManyRequests
+from millicent.errors import FunctionError, NotFound, TooManyRequests
 from millicent.platform import procstat
 from millicent.platform.environment import (
     ExecutionEnvironment,
@@ -77,6 +77,7 @@ class Platform:
         self._reaper: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
         self.started_at = time.time()
+        self._closed = False
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -88,7 +89,8 @@ class Platform:
         self._reaper = asyncio.create_task(self._reap_forever())
 
     async def stop(self) -> None:
-        """Kill every environment and stop listening."""
+        """Kill every environment and stop listening; later invocations fail."""
+        self._closed = True
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -124,6 +126,8 @@ class Platform:
         :class:`InvocationResult` with ``function_error`` set, as Lambda's Invoke API does.
         """
         spec = self.resolve(name)
+        if self._closed:
+            raise FunctionError("the platform is shutting down")
         received, timestamp = time.perf_counter(), time.time()
         try:
             acquired = self.pool.acquire(name)

@@ -36,6 +36,7 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
     await platform.start()
     runner = web.AppRunner(gateway.app, access_log=None)
+    site: web.TCPSite | None = None
     try:
         await runner.setup()
         site = web.TCPSite(runner, host, port)
@@ -45,6 +46,10 @@ async def serve(
             on_ready(url)
         await stop.wait()
     finally:
+        # stop accepting first, then kill the environments (in-flight requests get their
+        # 502 answers), then close the connections
+        if site is not None:
+            await site.stop()
         await platform.stop()
         await runner.cleanup()
 
