@@ -1,0 +1,129 @@
+"""The ``torch`` baseline: the same function with the forward pass in PyTorch.
+
+The paper's functions ran PyTorch inside Lambda. This module is a Lambda handler for that
+comparison: request parsing, tokenization, the store lookups and the response are
+millicent's own (:func:`millicent.runtime.handler.handle`); only the models differ — their
+``predict_batch`` / ``score_batch`` run the PyTorch networks of :mod:`millicent.models`,
+rebuilt from the artifact's weights. torch is imported in the execution environment on the
+first invocation, so its import time lands in the cold start as it did in the paper.
+
+Serve it with ``millicent serve --function NAME=millicent.bench.torch_engine.handler`` and
+the function environment variables (``MILLICENT_MODELS`` ...). It is tooling, never part
+of the function package millicent deploys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from millicent.config import FunctionConfig
+from millicent.runtime.artifact import Artifact
+from millicent.runtime.environment import FunctionEnvironment
+from millicent.runtime.handler import handle
+from millicent.runtime.model import Classifier, Ranker, load_model
+
+
+def _net(artifact: Artifact) -> Any:
+    """The torch network of an artifact, embedding table empty (inputs arrive embedded).
+
+    Same reconstruction as ``millicent.train.export.torch_model_from_artifact``, kept here
+    because tooling packages do not import one another.
+    """
+    import torch
+
+    from millicent.models.kim_cnn import KimCNN, KimCNNConfig
+    from millicent.models.sm_cnn import SMCNN, SMCNNConfig
+
+    config = artifact.manifest["config"]
+    net: torch.nn.Module
+    if artifact.kind == "kim_cnn":
+        net = KimCNN(KimCNNConfig(**config), 0, trainable_embeddings=False)
+    else:
+        net = SMCNN(SMCNNConfig(**config), 0)
+    state = {k: torch.from_numpy(np.array(v)) for k, v in artifact.weights.items()}
+    state["embedding.weight"] = torch.zeros(1, artifact.dim)
+    net.load_state_dict(state)
+    return net.eval()
+
+
+def _padded(embs: Sequence[np.ndarray], dim: int) -> tuple[Any, Any]:
+    import torch
+
+    lengths = [int(e.shape[0]) for e in embs]
+    x = torch.zeros(len(embs), max([1, *lengths]), dim)
+    for i, e in enumerate(embs):
+        if lengths[i]:
+            x[i, : lengths[i]] = torch.from_numpy(np.ascontiguousarray(e, dtype=np.float32))
+    return x, torch.tensor(lengths)
+
+
+class TorchClassifier(Classifier):
+    """A Kim CNN whose forward pass runs in PyTorch."""
+
+    def __init__(self, artifact: Artifact) -> None:
+        super().__init__(artifact)
+        self.net = _net(artifact)
+
+    def predict_batch(self, embs: Sequence[np.ndarray]) -> np.ndarray:
+        import torch
+
+        x, lengths = _padded(embs, self.dim)
+        with torch.inference_mode():
+            return np.asarray(torch.softmax(self.net.forward_embedded(x, lengths), dim=1).numpy())
+
+
+class TorchRanker(Ranker):
+    """An SM CNN whose forward pass runs in PyTorch (overlap features computed as in numpy)."""
+
+    def __init__(self, artifact: Artifact, numpy_model: Ranker) -> None:
+        super().__init__(artifact)
+        self.net = _net(artifact)
+        self._features = getattr(numpy_model, "features", None)
+        self.needs_tokens = numpy_model.needs_tokens
+
+    def score_batch(self, q_emb: np.ndarray, a_embs: Sequence[np.ndarray],
+                    q_tokens: Sequence[str] | None = None,
+                    a_tokens: Sequence[Sequence[str]] | None = None) -> np.ndarray:
+        import torch
+
+        if not a_embs:
+            return np.zeros(0, dtype=np.float32)
+        q, q_len = _padded([q_emb] * len(a_embs), self.dim)
+        a, a_len = _padded(a_embs, self.dim)
+        feats = None
+        if self._features is not None:
+            if q_tokens is None or a_tokens is None:
+                from millicent.errors import InvalidInput
+
+                raise InvalidInput("this ranker needs the question and answer tokens")
+            feats = torch.from_numpy(np.stack([self._features(q_tokens, t) for t in a_tokens])
+                                     .astype(np.float32))
+        with torch.inference_mode():
+            logits = self.net.forward_embedded(q, q_len, a, a_len, feats)
+            return np.asarray(torch.softmax(logits, dim=1)[:, 1].numpy())
+
+
+def load_torch_models(config: FunctionConfig) -> dict[str, Classifier | Ranker]:
+    """The configured models with PyTorch forward passes (one thread, like a small Lambda)."""
+    import torch
+
+    torch.set_num_threads(1)
+    models: dict[str, Classifier | Ranker] = {}
+    for name, path in config.models:
+        reference = load_model(path)  # validates the artifact; keeps the feature extractor
+        if isinstance(reference, Classifier):
+            models[name] = TorchClassifier(reference.artifact)
+        else:
+            models[name] = TorchRanker(reference.artifact, reference)
+    return models
+
+
+ENVIRONMENT = FunctionEnvironment(models=load_torch_models)
+
+
+def handler(event: Any, context: Any) -> Any:
+    """Lambda entry point of the ``torch`` baseline."""
+    return handle(event, context, ENVIRONMENT)
