@@ -70,7 +70,10 @@ def cost_table(rows: Sequence[Row]) -> str:
     for r in rows:
         c = r.get("cost_per_million_usd")
         if not c:
-            body.append([r["config"], r["model"], str(r["concurrency"])] + ["–"] * 7)
+            inst = r.get("instance_cost_per_million_usd")
+            body.append([r["config"], r["model"], str(r["concurrency"]),
+                         "always-on instance" if inst is not None else "–"] + ["–"] * 5
+                        + [usd(inst) if inst is not None else "–"])
             continue
         o = c["options"]
         body.append([r["config"], r["model"], str(r["concurrency"]),
@@ -105,14 +108,18 @@ def notes(rows: Sequence[Row], prices: dict[str, Any], extra: Sequence[str] = ()
 
 
 def render_report(rows: Sequence[Row], prices: dict[str, Any], title: str = "millicent benchmark",
-                  header: Sequence[str] = (), extra_notes: Sequence[str] = ()) -> str:
+                  header: Sequence[str] = (), extra_notes: Sequence[str] = (),
+                  sections: Sequence[str] = ()) -> str:
     """The whole ``report.md``."""
     parts = [f"# {title}", ""]
     parts += list(header) + ([""] if header else [])
     parts += ["## Throughput, latency and cost per million queries", "", latency_table(rows), "",
               "## Server-side breakdown (means over successful requests)", "",
               breakdown_table(rows), "", "## Cost per million queries by component", "",
-              cost_table(rows), "", "## Notes", ""]
+              cost_table(rows), ""]
+    for section in sections:
+        parts += [section, ""]
+    parts += ["## Notes", ""]
     parts += [f"- {n}" for n in notes(rows, prices, extra_notes)]
     return "\n".join(parts) + "\n"
 

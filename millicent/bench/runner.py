@@ -97,11 +97,13 @@ class BenchmarkRun:
 
 
 def finish(out_dir: Path, rows: list[Row], prices: PriceSheet, header: Sequence[str] = (),
-           plots: bool = True, extra_notes: Sequence[str] = ()) -> BenchmarkRun:
+           plots: bool = True, extra_notes: Sequence[str] = (),
+           sections: Sequence[str] = ()) -> BenchmarkRun:
     """Write ``results.json``, ``report.md`` and the plots for ``rows``."""
     rows = _stamp_prices(rows, prices)
     write_json(out_dir / "results.json", rows)
-    report = render_report(rows, prices.to_dict(), header=header, extra_notes=extra_notes)
+    report = render_report(rows, prices.to_dict(), header=header, extra_notes=extra_notes,
+                           sections=sections)
     (out_dir / "report.md").write_text(report, encoding="utf-8")
     files = [out_dir / "results.json", out_dir / "report.md"]
     if plots and any(r["ok"] for r in rows):
@@ -109,6 +111,25 @@ def finish(out_dir: Path, rows: list[Row], prices: PriceSheet, header: Sequence[
 
         files += plot_results(rows, out_dir)
     return BenchmarkRun(out_dir, rows, report, files)
+
+
+def write_plan(out_dir: Path, head: Mapping[str, Any], scenarios: Sequence[Scenario],
+               workloads: Mapping[str, Workload], prices: PriceSheet, billing: str) -> None:
+    """``plan.json``: what is about to run (written before the first request)."""
+    write_json(out_dir / "plan.json", {
+        **head,
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "billing": billing,
+        "prices": prices.to_dict(),
+        "workloads": {m: {"source": w.source, "requests": len(w.requests), "full_size": w.full_size}
+                      for m, w in workloads.items()},
+        "scenarios": [{**s.to_dict(), "records": f"records/{s.slug}.jsonl"} for s in scenarios],
+    })
+
+
+def subset_notes(workloads: Mapping[str, Workload]) -> list[str]:
+    return [f"{m}: only the first {len(w.requests)} of {w.full_size} requests of {w.source} "
+            "(--limit)" for m, w in workloads.items() if w.subset]
 
 
 def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mapping[str, Workload],
@@ -122,24 +143,14 @@ def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mappi
     prices.granularity_ms(billing)  # refuse an unknown billing before sending anything
     out_dir.mkdir(parents=True, exist_ok=True)
     print("\n".join(describe_plan(endpoint, scenarios, workloads)), file=stdout, flush=True)
-    write_json(out_dir / "plan.json", {
-        "endpoint": endpoint,
-        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "billing": billing,
-        "prices": prices.to_dict(),
-        "workloads": {m: {"source": w.source, "requests": len(w.requests), "full_size": w.full_size}
-                      for m, w in workloads.items()},
-        "scenarios": [{**s.to_dict(), "records": f"records/{s.slug}.jsonl"} for s in scenarios],
-    })
+    write_plan(out_dir, {"endpoint": endpoint}, scenarios, workloads, prices, billing)
     rows: list[Row] = []
     for s in scenarios:
         records = runner(endpoint, workloads[s.model], s, client, progress=progress, stream=err)
         write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
         rows.append(summarize(s, records, prices, s.config.cost_options(billing)))
-    subset = [f"{m}: only the first {len(w.requests)} of {w.full_size} requests "
-              f"of {w.source} (--limit)" for m, w in workloads.items() if w.subset]
     run = finish(out_dir, rows, prices, header=[f"Endpoint: `{endpoint}`"], plots=plots,
-                 extra_notes=subset)
+                 extra_notes=subset_notes(workloads))
     print(run.report, file=stdout, flush=True)
     return run
 

@@ -98,7 +98,7 @@ def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: Pric
         cost_notes.append(f"priced at {opts.memory_mb} MB; the platform reported "
                           f"{', '.join(str(m) for m in sorted(served_mb))} MB configured")
     source = _duration_source(ok)
-    if source in ("timings", "mixed"):
+    if source in ("timings", "mixed") and scenario.config.kind != "server":
         cost_notes.append("no x-millicent-duration-ms header: billed duration estimated from "
                           "the body's timings.total_ms")
     row: dict[str, Any] = {

@@ -42,8 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Send the paper's evaluation set (SST-1 dev for kim, TrecQA raw-dev for sm) "
                     "with exactly C requests in flight, after warm-up requests that are "
                     "excluded; save raw per-request records, results.json, report.md and plots.")
-    b.add_argument("--endpoint", required=True, help="base URL, e.g. http://127.0.0.1:8080")
-    b.add_argument("--model", required=True, choices=["kim", "sm"])
+    target = b.add_mutually_exclusive_group(required=True)
+    target.add_argument("--endpoint", help="base URL of a running deployment, e.g. http://127.0.0.1:9000")
+    target.add_argument("--compare", metavar="CONFIGS",
+                        help="prepare, serve and compare configurations, e.g. paper,millicent,server "
+                             "(the first is the reference); needs --model NAME=ARTIFACT_DIR")
+    b.add_argument("--model", required=True, action="append", metavar="kim|sm[=ARTIFACT_DIR]",
+                   help="kim (SST-1 dev) or sm (TrecQA raw-dev); with --compare NAME=ARTIFACT_DIR "
+                        "(repeatable)")
     b.add_argument("--function", default=None,
                    help="POST /{FUNCTION} instead of /classify or /rank")
     b.add_argument("--concurrency", default=None,
@@ -62,6 +68,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--config-name", default="endpoint",
                    help="name of this deployment in the report (default 'endpoint')")
     _pricing_flags(b, defaults=True)
+    b.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
+                   help="--compare: the DynamoDB endpoint for the configurations' tables")
+    b.add_argument("--pack-top", type=int, default=5000,
+                   help="--compare: words in the frequent-word pack (default 5000)")
+    b.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
+                   help="--compare: the always-on server's price (default 0.0168)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     b.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     b.set_defaults(func=run_bench)
@@ -91,34 +103,85 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_cost)
 
 
+def _model_args(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    from millicent.errors import ConfigError
+
+    out: list[tuple[str, str | None]] = []
+    for spec in args.model:
+        name, sep, path = spec.partition("=")
+        if name not in ("kim", "sm"):
+            raise ConfigError(f"--model must be kim or sm (optionally =ARTIFACT_DIR), got {spec!r}")
+        if any(n == name for n, _ in out):
+            raise ConfigError(f"--model {name} given twice")
+        out.append((name, path if sep else None))
+    if args.compare is None and (len(out) != 1 or out[0][1] is not None):
+        raise ConfigError("with --endpoint give one --model: kim or sm")
+    if args.compare is not None and any(p is None for _, p in out):
+        raise ConfigError("with --compare give --model NAME=ARTIFACT_DIR")
+    return out
+
+
 def run_bench(args: argparse.Namespace) -> int:
     from millicent import config
     from millicent.bench.harness import ClientOptions
     from millicent.bench.prices import load_prices
-    from millicent.bench.runner import plan_scenarios, run_benchmark
-    from millicent.bench.scenario import PAPER_CONCURRENCY, Configuration, parse_concurrency
+    from millicent.bench.scenario import PAPER_CONCURRENCY, parse_concurrency
     from millicent.bench.workload import load_workload
     from millicent.errors import ConfigError
 
     prices = load_prices(args.prices)
     if args.timeout <= 0:
         raise ConfigError("--timeout must be positive")
+    models = _model_args(args)
+    concurrency = (parse_concurrency(args.concurrency) if args.concurrency
+                   else sorted({c for name, _ in models for c in PAPER_CONCURRENCY[name]}))
+    headers = {"x-api-key": args.api_key} if args.api_key else {}
+    client = ClientOptions(timeout_s=args.timeout, headers=headers)
+    data_dir = config.data_dir(args.data_dir)
+    if args.compare is not None:
+        return _run_compare(args, models, concurrency, client, prices, data_dir)
+    from millicent.bench.runner import plan_scenarios, run_benchmark
+    from millicent.bench.scenario import Configuration
+
     conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
                          memory_mb=args.memory_mb, arch=args.arch,
                          dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
     conf.cost_options(args.billing)  # validate before loading data or sending anything
-    concurrency = (parse_concurrency(args.concurrency) if args.concurrency
-                   else PAPER_CONCURRENCY[args.model])
-    workload = load_workload(args.model, config.data_dir(args.data_dir), args.function, args.limit)
+    (name, _), = models
+    workload = load_workload(name, data_dir, args.function, args.limit)
     scenarios = plan_scenarios(conf, workload, concurrency, args.repeat, args.warmup)
-    headers = {"x-api-key": args.api_key} if args.api_key else {}
-    run = run_benchmark(args.endpoint, scenarios, {args.model: workload}, Path(args.out), prices,
-                        ClientOptions(timeout_s=args.timeout, headers=headers),
-                        billing=args.billing, progress=not args.no_progress,
+    run = run_benchmark(args.endpoint, scenarios, {name: workload}, Path(args.out), prices,
+                        client, billing=args.billing, progress=not args.no_progress,
                         plots=not args.no_plots)
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
     return 0 if any(r["ok"] for r in run.rows) else 1
+
+
+def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
+                 concurrency: list[int], client: Any, prices: Any, data_dir: Path) -> int:
+    from millicent.bench.compare import parse_configs, run_compare
+    from millicent.bench.deployments import Setup
+    from millicent.bench.workload import load_workload
+    from millicent.errors import ConfigError
+
+    configs = parse_configs(args.compare)
+    if args.pack_top < 1:
+        raise ConfigError("--pack-top must be ≥ 1")
+    artifacts = {name: Path(str(path)) for name, path in models}
+    for name, path in artifacts.items():
+        if not (path / "manifest.json").is_file():
+            raise ConfigError(f"--model {name}={path}: no manifest.json there")
+    out = Path(args.out)
+    setup = Setup(artifacts=artifacts, data_dir=data_dir, work_dir=out / "deploy",
+                  dynamodb_endpoint=args.dynamodb_endpoint, pack_top=args.pack_top)
+    # each model is its own function, addressed as POST /{name}
+    workloads = {name: load_workload(name, data_dir, name, args.limit) for name in artifacts}
+    run = run_compare(configs, setup, workloads, concurrency, out, prices, args.repeat,
+                      args.warmup, client, args.instance_usd_per_hour,
+                      progress=not args.no_progress, plots=not args.no_plots)
+    print(f"wrote {', '.join(str(p) for p in run.files)}")
+    return 0 if all(r["ok"] for r in run.rows) else 1
 
 
 def run_cost(args: argparse.Namespace) -> int:

@@ -1,0 +1,147 @@
+"""``millicent bench --compare``: the same requests against several configurations, and
+their ratios to the first one.
+
+Each configuration (:data:`~millicent.bench.scenario.BASELINES` by name) is prepared and
+served by :mod:`millicent.bench.deployments`, benchmarked with the closed-loop harness at
+every C, and stopped. Costs are compared as the issue pins them: 128 MB, x86_64, 1 ms
+billing, today's prices, each configuration's own gateway — and also without the fixed
+per-request charges (``variable``). The always-on ``server`` is priced as an instance
+fully used at its measured throughput (its best case), per million queries.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from millicent.bench.cost import instance_cost_per_million
+from millicent.bench.deployments import Prepared, Setup, deployment
+from millicent.bench.harness import ClientOptions
+from millicent.bench.prices import PriceSheet
+from millicent.bench.records import write_records
+from millicent.bench.report import table, write_json
+from millicent.bench.runner import (
+    BenchmarkRun,
+    describe_plan,
+    finish,
+    plan_scenarios,
+    run_scenario,
+    subset_notes,
+    write_plan,
+)
+from millicent.bench.scenario import BASELINES, Configuration, Scenario
+from millicent.bench.summary import summarize
+from millicent.bench.workload import Workload
+from millicent.errors import ConfigError
+
+Row = dict[str, Any]
+BILLING = "1ms"  #: cost comparisons pin today's billing
+
+
+def parse_configs(spec: str) -> list[Configuration]:
+    """``"paper,millicent,server"`` → the baselines, in that order (the first is the reference)."""
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BASELINES]
+    if unknown:
+        raise ConfigError(f"unknown configuration(s) {unknown}; choose from {sorted(BASELINES)}")
+    if len(set(names)) != len(names) or len(names) < 2:
+        raise ConfigError("--compare needs at least two distinct configurations")
+    return [BASELINES[n] for n in names]
+
+
+def _cost(row: Row, key: str) -> float | None:
+    if row.get("cost_per_million_usd"):
+        return float(row["cost_per_million_usd"][key])
+    # an always-on instance has no per-request charges: all of it is "variable"
+    v = row.get("instance_cost_per_million_usd")
+    return None if v is None else float(v)
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def ratios(rows: Sequence[Row], reference: str) -> list[Row]:
+    """Per model and C: each configuration's p50, p99, throughput and cost over the reference's."""
+    base = {(r["model"], r["concurrency"]): r for r in rows if r["config"] == reference}
+    out: list[Row] = []
+    for r in rows:
+        ref = base.get((r["model"], r["concurrency"]))
+        if r["config"] == reference or ref is None:
+            continue
+        out.append({
+            "config": r["config"], "reference": reference, "model": r["model"],
+            "concurrency": r["concurrency"],
+            "p50": _ratio(r["latency_ms"]["p50"], ref["latency_ms"]["p50"]),
+            "p99": _ratio(r["latency_ms"]["p99"], ref["latency_ms"]["p99"]),
+            "throughput": _ratio(r["throughput_qps"], ref["throughput_qps"]),
+            "cost_total": _ratio(_cost(r, "total"), _cost(ref, "total")),
+            "cost_variable": _ratio(_cost(r, "variable"), _cost(ref, "variable")),
+        })
+    return out
+
+
+def ratio_table(rs: Sequence[Row]) -> str:
+    def x(v: float | None) -> str:
+        if v is None:
+            return "–"
+        return f"{v:.2f}×" if v >= 0.1 else f"{v:.3g}×"
+
+    body = [[r["config"], r["reference"], r["model"], str(r["concurrency"]), x(r["p50"]),
+             x(r["p99"]), x(r["throughput"]), x(r["cost_total"]), x(r["cost_variable"])]
+            for r in rs]
+    return table(["config", "vs", "model", "C", "p50", "p99", "throughput", "$/M total",
+                  "$/M variable"], body, right_from=3)
+
+
+def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mapping[str, Workload],
+                concurrency: Sequence[int], out_dir: Path, prices: PriceSheet,
+                repeat: int = 1, warmup: int | None = None, client: ClientOptions | None = None,
+                instance_usd_per_hour: float = 0.0168, progress: bool = True, plots: bool = True,
+                out: TextIO | None = None, err: TextIO | None = None) -> BenchmarkRun:
+    """Prepare, serve and benchmark every configuration; write the run and the ratios."""
+    stdout = out if out is not None else sys.stdout
+    client = client or ClientOptions()
+    if any(c.engine == "torch" for c in configs) and len(setup.artifacts) != 1:
+        raise ConfigError("the torch configuration compares one model at a time: give one --model")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    by_config: dict[str, list[Scenario]] = {
+        c.name: [s for w in workloads.values()
+                 for s in plan_scenarios(c, w, concurrency, repeat, warmup)] for c in configs}
+    scenarios = [s for ss in by_config.values() for s in ss]
+    print("\n".join(describe_plan("each configuration, prepared here", scenarios, workloads)),
+          file=stdout, flush=True)
+    write_plan(out_dir, {"compare": [c.name for c in configs], "endpoint": None}, scenarios,
+               workloads, prices, BILLING)
+    prepared = Prepared(setup, list(workloads.values()), log=err)
+    rows: list[Row] = []
+    for config in configs:
+        with deployment(config, prepared, max(setup.max_concurrency, max(concurrency))) as url:
+            for s in by_config[config.name]:
+                records = run_scenario(url, workloads[s.model], s, client, progress=progress,
+                                       stream=err)
+                write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
+                row = summarize(s, records, prices, config.cost_options(BILLING))
+                if config.kind == "server" and row["throughput_qps"] > 0:
+                    row["instance_cost_per_million_usd"] = instance_cost_per_million(
+                        instance_usd_per_hour, row["throughput_qps"])
+                rows.append(row)
+    rel = ratios(rows, configs[0].name)
+    write_json(out_dir / "ratios.json", rel)
+    notes = [
+        *subset_notes(workloads),
+        "Compared at 128 MB, x86_64, 1 ms billing, each configuration's own gateway (the local "
+        "platform is one gateway; the kind only changes the price). DynamoDB tables hold the "
+        "words the requests contain.",
+    ]
+    if any(c.kind == "server" for c in configs):
+        notes.append(f"server: an always-on process at ${instance_usd_per_hour}/h, priced fully "
+                     "used at its measured throughput.")
+    run = finish(out_dir, rows, prices, header=[f"Configurations: {', '.join(c.name for c in configs)}"],
+                 plots=plots, extra_notes=notes,
+                 sections=[f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}"])
+    print(run.report, file=stdout, flush=True)
+    run.files.append(out_dir / "ratios.json")
+    return run
