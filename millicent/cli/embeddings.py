@@ -39,8 +39,10 @@ def register(subparsers: Any) -> None:
                       help="DynamoDB value layout (default: the store's, else binary)")
     load.add_argument("--dtype", choices=("float32", "float16"), default=None,
                       help="stored precision (default: the store's, else float32)")
-    load.add_argument("--resume", choices=("check", "upsert"), default="check",
-                      help="check: write only missing/different words (default); upsert: write all")
+    load.add_argument("--resume", choices=("auto", "check", "upsert"), default="auto",
+                      help="check: read each batch back first, write only missing/different "
+                           "words; upsert: write all; auto (default): check while it finds "
+                           "words present")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(func=cmd_load)
 

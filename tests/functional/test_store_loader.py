@@ -97,3 +97,30 @@ def test_progress_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[s
     load_store(store, WORDS[:50], MATRIX[:50], source="rand")
     err = capsys.readouterr().err
     assert "loading" in err and "50/50" in err and "words/s" in err and "verifying" in err
+
+
+class ReadCountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads = 0
+
+    def _fetch(self, keys: list[str], stats: Any) -> dict[str, Any]:
+        self.reads += 1
+        return super()._fetch(keys, stats)
+
+
+def test_auto_resume_checks_only_while_it_finds_words() -> None:
+    store = ReadCountingStore()
+    fresh = load_store(store, WORDS, MATRIX, source="r", batch_size=500, progress=False)
+    assert fresh.written == 2502 and store.reads == 2  # no checks: only the 2 verify reads
+    store.reads = 0
+    rerun = load_store(store, WORDS, MATRIX, source="r", batch_size=500, progress=False)
+    assert (rerun.written, rerun.unchanged) == (0, 2502) and store.reads == 6 + 2
+
+    half = ReadCountingStore()
+    load_store(half, WORDS[:1200], MATRIX[:1200], source="r", batch_size=500, progress=False)
+    half.reads = 0
+    r = load_store(half, WORDS, MATRIX, source="r", batch_size=500, progress=False)
+    # batches 0-1 present, batch 2 half present, batch 3 none present -> stop checking
+    assert (r.unchanged, r.written, r.count) == (1200, 1302, 2502)
+    assert half.reads == 4 + 2
