@@ -13,11 +13,11 @@ import pytest
 
 from tests import servers
 
-#: Manifest of a tiny artifact: valid for load_artifact, not a model one could run.
+#: Manifest of a tiny Kim CNN (random weights): loadable by the runtime, not a trained model.
 TINY_MANIFEST = {
     "kind": "kim_cnn",
     "task": "sst-2",
-    "config": {},
+    "config": {"n_classes": 2, "dim": 4, "widths": [1, 2], "n_maps": 3},
     "labels": ["negative", "positive"],
     "embedding": {"dim": 4, "dtype": "float32", "source": "glove-50", "variant": "static"},
     "tokenizer": {"version": "ptb-1"},
@@ -36,13 +36,15 @@ def wheel_dir(python_tag: str) -> Path:
 
 
 def tiny_artifact(path: Path, learned_table: bool = False) -> Path:
-    """A structurally valid artifact (not a trained one) for packaging tests."""
+    """A tiny valid Kim CNN artifact (random weights) for packaging tests."""
     from millicent.runtime.artifact import save_artifact
 
     rng = np.random.default_rng(0)
     table = (["the", "film"], rng.normal(size=(2, 4)).astype(np.float32)) if learned_table else None
-    return save_artifact(path, dict(TINY_MANIFEST), {"fc.weight": rng.normal(size=(2, 3))},
-                         embeddings=table)
+    weights = {f"convs.{i}.{p}": rng.normal(size=(3, 4, k) if p == "weight" else 3)
+               for i, k in enumerate((1, 2)) for p in ("weight", "bias")}
+    weights |= {"fc.weight": rng.normal(size=(2, 6)), "fc.bias": rng.normal(size=2)}
+    return save_artifact(path, dict(TINY_MANIFEST), weights, embeddings=table)
 
 
 class MotoServer:

@@ -82,8 +82,11 @@ def package_stem(target: LambdaTarget) -> str:
 
 def _artifact_entries(name: str, directory: Path) -> tuple[list[_Entry], dict[str, Any]]:
     from millicent.runtime.artifact import EMBEDDINGS, load_artifact
+    from millicent.runtime.model import load_model
 
-    artifact = load_artifact(directory)  # refuses unknown formats before anything is zipped
+    # Refuse, before anything is zipped, an artifact the function could not rebuild.
+    load_model(directory)
+    artifact = load_artifact(directory)
     entries = []
     for f in sorted(directory.rglob("*")):
         rel = f.relative_to(directory).as_posix()

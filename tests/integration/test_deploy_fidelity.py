@@ -154,3 +154,20 @@ def test_answers_match_the_in_repo_runtime(function, isolated_run):
     np.testing.assert_allclose(got_r["scores"], want_r["scores"], rtol=1e-5, atol=1e-7)
     assert got_c["timings"]["cold_start"] is True and got_r["timings"]["cold_start"] is False
     assert got_c["timings"]["lookups"]["pack_hits"] > 0  # the bundled pack is used
+
+
+def test_the_same_zip_runs_on_the_local_platform(function, isolated_run, tmp_path):
+    """Served by the platform (awslambdaric, one process per environment, cwd = task root)."""
+    from millicent.deploy.localrun import run_local
+
+    zip_path = next((function["task"].parent / "dist").glob("*.zip"))
+    calls = [("kim", {"sentence": SENTENCE}), ("kim", {"sentence": SENTENCE}),
+             ("sm", {"question": QUESTION, "answers": ANSWERS})]
+    got = run_local(zip_path, tmp_path / "task", {"MILLICENT_STORE_URL": function["store_url"]}, calls)
+    want_c = json.loads(isolated_run["answers"][0]["body"])
+    want_r = json.loads(isolated_run["answers"][1]["body"])
+    assert [g.cold for g in got] == [True, False, True]  # one environment per function
+    assert got[0].init_ms is not None and got[0].init_ms > 0
+    assert got[0].answer["label"] == want_c["label"]
+    np.testing.assert_allclose(got[1].answer["probabilities"], want_c["probabilities"], rtol=1e-6)
+    np.testing.assert_allclose(got[2].answer["scores"], want_r["scores"], rtol=1e-6)
