@@ -86,6 +86,7 @@ _PIECE = re.compile(
 _NOT_WORD = re.compile(rf"``|''|\.\.|--|[\"()\[\]{{}}!?;%,:{_EMOJI}]")
 # Words needing no further work: letters/digits joined by single hyphens or periods.
 _PLAIN = re.compile(r"(?:[^\W_]+[-.])*[^\W_]+")
+_PLAIN_PUNCT = re.compile(r"((?:[^\W_]+[-.])*[^\W_]+)([,;:]|[!?]+)")
 _CLITIC = re.compile(r"(.+?)(n't|'s|'re|'ve|'ll|'d|'m)")
 # A single letter or a dotted acronym keeps its final period: e.t., p.o.w., u.s., x.
 _ACRONYM = re.compile(r"(?:[^\W\d_]\.)+")
@@ -119,18 +120,25 @@ def tokenize(text: str) -> list[str]:
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     text = text.translate(_TRANSLATE)
+    # Lower-casing never creates or removes whitespace, so both splits line up; the
+    # original case is only consulted to see whether a chunk starts a sentence.
     chunks = text.split()
     out: list[str] = []
     last = len(chunks) - 1
     quote_open = False
-    for i, chunk in enumerate(chunks):
-        low = chunk.lower()
-        if low in _COMMON or _PLAIN.fullmatch(low):
+    for i, low in enumerate(text.lower().split()):
+        if low.isalnum() or low in _COMMON or _PLAIN.fullmatch(low):
             split = _SPLIT_WORDS.get(low)
             if split is None:
                 out.append(low)
             else:
                 out.extend(split)
+            continue
+        m = _PLAIN_PUNCT.fullmatch(low)
+        if m is not None:  # "form," "journey!": the most frequent case of raw text
+            word = m.group(1)
+            out.extend(_SPLIT_WORDS.get(word, (word,)))
+            out.append(m.group(2))
             continue
         pieces = _PIECE.findall(low)
         # Index of the chunk's last word piece: the one whose final period may be split.
