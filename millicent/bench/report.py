@@ -84,6 +84,24 @@ def cost_table(rows: Sequence[Row]) -> str:
                    "store", "gateway", "total / variable"], body)
 
 
+def projection_table(rows: Sequence[Row]) -> str | None:
+    """Rows measured on the local platform, projected to their memory's CPU share on Lambda."""
+    body = []
+    for r in rows:
+        p = r.get("lambda_projection")
+        if not p:
+            continue
+        c = p["cost_per_million_usd"]
+        body.append([r["config"], r["model"], str(r["concurrency"]), str(p["memory_mb"]),
+                     num(p["duration_ms"]["mean"]), num(p["latency_ms"]["p50"]),
+                     num(p["latency_ms"]["p99"]), usd(c["compute"]),
+                     usd(c["total"]) + " / " + usd(c["variable"])])
+    if not body:
+        return None
+    return table(["config", "model", "C", "memory (MB)", "duration mean (ms)", "p50 (ms)",
+                  "p99 (ms)", "compute", "total / variable $/M"], body)
+
+
 def notes(rows: Sequence[Row], prices: dict[str, Any], extra: Sequence[str] = ()) -> list[str]:
     """The footnotes a reader needs to interpret the tables."""
     out = [
@@ -117,6 +135,12 @@ def render_report(rows: Sequence[Row], prices: dict[str, Any], title: str = "mil
               "## Server-side breakdown (means over successful requests)", "",
               breakdown_table(rows), "", "## Cost per million queries by component", "",
               cost_table(rows), ""]
+    projected = projection_table(rows)
+    if projected:
+        parts += ["## Projected on AWS Lambda at the configured memory", "",
+                  "The local platform gives each environment a full core; Lambda gives "
+                  "memory / 1,769 MB of one vCPU. Each warm request's CPU time is stretched "
+                  "accordingly (see `millicent cost` for other sizes).", "", projected, ""]
     for section in sections:
         parts += [section, ""]
     parts += ["## Notes", ""]

@@ -10,7 +10,11 @@ Rules, so the numbers mean one thing:
 * throughput = successful requests / measured window (first measured send → last
   measured response);
 * cost per million = mean cost of the successful measured requests (cold ones included,
-  since they were paid for) × 10⁶.
+  since they were paid for) × 10⁶;
+* ``lambda_projection``: for runs on the local platform (durations from its headers, one
+  full core per environment), the same warm requests projected to the configured memory's
+  CPU share on AWS Lambda (:mod:`millicent.bench.tuning`): what the latency and the cost
+  would be there. A run against real Lambda already has that share and gets none.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from millicent.bench.prices import PriceSheet
 from millicent.bench.records import RequestRecord
 from millicent.bench.scenario import Scenario
 from millicent.bench.stats import latency_stats, mean
+from millicent.bench.tuning import sweep_memory
 
 BREAKDOWN = ("tokenize_ms", "fetch_ms", "forward_ms", "other_ms", "total_ms")
 
@@ -101,6 +106,16 @@ def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: Pric
     if source in ("timings", "mixed") and scenario.config.kind != "server":
         cost_notes.append("no x-millicent-duration-ms header: billed duration estimated from "
                           "the body's timings.total_ms")
+    projection = None
+    warm_priced = [r for r in warm if r.duration_ms is not None and r.cpu_ms is not None]
+    if (scenario.config.kind == "serverless" and source == "header" and warm_priced
+            and prices.memory_mb_min <= opts.memory_mb <= prices.memory_mb_max):
+        (option,) = sweep_memory([r.usage() for r in warm_priced], prices, opts,
+                                 memories_mb=[opts.memory_mb], measured_share=1.0,
+                                 query_rate_qps=throughput or None).options
+        projection = {"memory_mb": opts.memory_mb, "duration_ms": option.duration_ms.to_dict(),
+                      "latency_ms": option.latency_ms.to_dict(),
+                      "cost_per_million_usd": option.cost_per_million.to_dict()}
     row: dict[str, Any] = {
         "config": scenario.config.name,
         "configuration": scenario.config.to_dict(),
@@ -124,6 +139,7 @@ def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: Pric
         "duration_source": source,
         "cost_per_million_usd": cost,
         "cost_notes": cost_notes,
+        "lambda_projection": projection,
         **_cache(ok),
     }
     return row

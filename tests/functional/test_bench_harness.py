@@ -108,6 +108,7 @@ def test_without_gateway_headers_duration_is_estimated_and_cold_read_from_body()
     assert row["latency_ms"]["n"] == 27 and row["cold_latency_ms"]["n"] == 3
     assert row["duration_source"] == "timings"
     assert any("estimated" in n for n in row["cost_notes"])
+    assert row["lambda_projection"] is None  # durations not from the local platform
 
 
 def test_function_route_and_api_key_header_are_sent() -> None:

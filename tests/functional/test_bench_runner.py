@@ -69,9 +69,16 @@ def test_run_writes_plan_records_results_report_and_plots(run_dir: Path) -> None
         assert cost["total"] == pytest.approx(
             cost["compute"] + cost["requests"] + cost["store"] + cost["gateway"])
         assert r["prices"]["date"] == PRICES.date
+        # measured on a full core, projected to 128 MB's share of one: CPU 0.6 ms → 8.3 ms
+        proj = r["lambda_projection"]
+        assert proj["memory_mb"] == 128
+        assert proj["duration_ms"]["mean"] == pytest.approx(
+            r["breakdown_ms"]["total"] + 0.05 + 0.6 * (1769 / 128 - 1), rel=0.05)
+        assert proj["cost_per_million_usd"]["compute"] > cost["compute"]
     report = (run_dir / "report.md").read_text()
     assert "| local | kim | 4 | 80 | 4 (400: 2, 503: 2) | 0 |" in report
     assert "nearest rank" in report
+    assert "## Projected on AWS Lambda at the configured memory" in report
     for name in ("latency.png", "throughput.png", "cost.png"):
         assert (run_dir / name).read_bytes().startswith(PNG)
 
