@@ -78,6 +78,7 @@ class Platform:
         self._stopping: set[asyncio.Task[None]] = set()
         self.started_at = time.time()
         self._closed = False
+        self._in_flight = 0
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -99,6 +100,12 @@ class Platform:
             await self._stop_env(slot)
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
+        # invocations whose environment was just killed finish (and write their records)
+        # on their own tasks: let them, before the logs close
+        for _ in range(200):
+            if self._in_flight == 0:
+                break
+            await asyncio.sleep(0.01)
         await self.runtime_api.stop()
         self.records.close()
         if self._function_log is not None:
@@ -106,7 +113,8 @@ class Platform:
 
     def _log_line(self, env_id: str, line: str) -> None:
         out = self._function_log or sys.stderr
-        out.write(f"[{env_id}] {line}\n")
+        if not out.closed:
+            out.write(f"[{env_id}] {line}\n")
 
     # --- invoking ----------------------------------------------------------------------
     def resolve(self, name: str) -> FunctionSpec:
@@ -128,6 +136,16 @@ class Platform:
         spec = self.resolve(name)
         if self._closed:
             raise FunctionError("the platform is shutting down")
+        self._in_flight += 1
+        try:
+            return await self._invoke(spec, payload, source, client_context)
+        finally:
+            self._in_flight -= 1
+
+    async def _invoke(
+        self, spec: FunctionSpec, payload: bytes, source: str, client_context: str | None
+    ) -> InvocationResult:
+        name = spec.name
         received, timestamp = time.perf_counter(), time.time()
         try:
             acquired = self.pool.acquire(name)

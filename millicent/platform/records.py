@@ -16,7 +16,7 @@ import json
 import math
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -67,7 +67,8 @@ class InvocationRecord:
     source: str = "http"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # every field is a scalar: a shallow copy is asdict() at a tenth of the cost
+        return dict(vars(self))
 
     def report_line(self) -> str:
         """The record in the format of Lambda's REPORT line (for logs and ``LogType=Tail``)."""
@@ -136,6 +137,7 @@ class RecordLog:
             self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
     def write(self, record: InvocationRecord) -> None:
+        """Append one line (nothing after :meth:`close`)."""
         if self._file is None:
             return
         line = json.dumps(record.to_dict(), separators=(",", ":"))

@@ -236,7 +236,15 @@ def test_idle_reaping_api_key_and_shutdown(tmp_path: Path) -> None:
 
         lam.meta.events.register("before-sign.lambda.Invoke", add_key)
         assert json.loads(lam.invoke(FunctionName="echo", Payload=b"{}")["Payload"].read())["pid"] == last
+        # a request in flight at shutdown gets its answer (502) and its record
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(p.post, "/echo", {"action": "sleep", "seconds": 5}, headers=auth)
+            assert wait_until(lambda: p.stats(auth)["in_flight"] == 1, 5)
+            code = p.stop()
+            assert pending.result(10).status == 502
     finally:
         code = p.stop()
     assert code == 0
     assert wait_until(lambda: not pid_alive(last), 5), "shutdown kills the environments"
+    assert "Traceback" not in (tmp_path / "serve.stderr").read_text()
+    assert p.records()[-1]["status"] == "crash"
