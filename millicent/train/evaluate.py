@@ -1,0 +1,142 @@
+"""Evaluate an artifact through the serving path (numpy only, no torch).
+
+Every text goes tokenize → ``embeddings.lookup`` → numpy forward pass, exactly as in the
+function, with the vectors from the source the manifest records (``glove-50``, a vector
+file, or the artifact's own exported table) or from a store URL. Both must give the same
+metrics.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from millicent.errors import ArtifactError, InvalidInput
+from millicent.runtime.model import Classifier, Ranker, load_model
+from millicent.runtime.sm_cnn import SMCNN
+from millicent.runtime.tokenize import tokenize
+from millicent.store.base import EmbeddingStore
+from millicent.store.memory import MemoryStore
+from millicent.train.metrics import accuracy, map_mrr
+from millicent.types import Embeddings
+
+#: ``--split`` names for TrecQA: dev and test are the paper's raw sets.
+TRECQA_SPLITS = {"dev": "raw-dev", "test": "raw-test"}
+BATCH = 256
+
+
+def memory_embeddings(
+    model: Classifier | Ranker, data_dir: Path | None, tokens: Sequence[str]
+) -> EmbeddingStore:
+    """An in-memory store of the vectors the manifest names, for the given tokens' words."""
+    emb = model.manifest["embedding"]
+    source = str(emb.get("source", ""))
+    if source == "artifact":
+        table = model.artifact.embedding_table()
+        if table is None:
+            raise ArtifactError(f"{model.artifact.path}: source 'artifact' but no embeddings.npz")
+        return MemoryStore.from_vectors(table[0], table[1], source=f"artifact:{model.artifact.path}")
+    from millicent.data.vectors import load_vectors  # data layer: only needed here
+
+    vectors = load_vectors(source, data_dir=data_dir, vocab=set(tokens))
+    if vectors.matrix.shape[1] != model.dim:
+        raise ArtifactError(
+            f"{source} holds {vectors.matrix.shape[1]}-d vectors, the model needs {model.dim}-d"
+        )
+    return MemoryStore.from_vectors(vectors.words, vectors.matrix, source=source)
+
+
+def classify_all(model: Classifier, embeddings: Embeddings, texts: Sequence[str]) -> np.ndarray:
+    """Probabilities (n, classes) of every text via tokenize → lookup → batched forward."""
+    out = []
+    for start in range(0, len(texts), BATCH):
+        chunk = [embeddings.lookup(tokenize(t)).matrix for t in texts[start : start + BATCH]]
+        out.append(model.predict_batch(chunk))
+    return np.concatenate(out) if out else np.zeros((0, len(model.labels)), np.float32)
+
+
+def rank_all(
+    model: Ranker, embeddings: Embeddings, pairs: Sequence[Any]
+) -> np.ndarray:
+    """A relevance score per pair (question by question, the question encoded once).
+
+    SM CNN pairs are ranked by the logit margin, a monotone function of P(relevant) that
+    does not saturate to ties in float32 the way the probability does.
+    """
+    scores = np.zeros(len(pairs), dtype=np.float64)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, p in enumerate(pairs):
+        groups.setdefault((p.qid, p.question), []).append(i)
+    for (_, question), ix in groups.items():
+        q_tokens = tokenize(question)
+        a_tokens = [tokenize(pairs[i].answer) for i in ix]
+        q_emb = embeddings.lookup(q_tokens).matrix
+        a_embs = [embeddings.lookup(t).matrix for t in a_tokens]
+        if isinstance(model, SMCNN):
+            logits = model.logits_batch(q_emb, a_embs, q_tokens, a_tokens)
+            scores[ix] = logits[:, 1].astype(np.float64) - logits[:, 0]
+        else:
+            scores[ix] = model.score_batch(q_emb, a_embs, q_tokens, a_tokens)
+    return scores
+
+
+def evaluate_model(
+    model: Classifier | Ranker,
+    split: str,
+    data_dir: Path | None,
+    embeddings: Embeddings | None = None,
+) -> dict[str, Any]:
+    """Metrics of ``model`` on a split; vectors from ``embeddings`` or the manifest's source."""
+    task = model.task
+    if isinstance(model, Classifier):
+        from millicent.data.sst import load_sst
+
+        if split not in ("train", "dev", "test"):
+            raise InvalidInput(f"SST splits are train, dev, test; got {split!r}")
+        examples = load_sst(data_dir, task=task, split=split)
+        texts = [e.text for e in examples]
+        emb = embeddings or memory_embeddings(model, data_dir, [t for x in texts for t in tokenize(x)])
+        probs = classify_all(model, emb, texts)
+        acc = accuracy(probs.argmax(axis=1), [e.label for e in examples])
+        return {"accuracy": acc, "n": len(examples), "split": split, "task": task}
+    from millicent.data.trecqa import load_trecqa
+
+    name = TRECQA_SPLITS.get(split, split)
+    pairs = load_trecqa(data_dir, name)
+    if embeddings is None:
+        words = [t for p in pairs for t in tokenize(p.question) + tokenize(p.answer)]
+        embeddings = memory_embeddings(model, data_dir, words)
+    scores = rank_all(model, embeddings, pairs)
+    metrics = map_mrr([p.qid for p in pairs], scores, [p.label for p in pairs])
+    return {
+        "map": metrics["map"],
+        "mrr": metrics["mrr"],
+        "n": len(pairs),
+        "questions": metrics["questions"],
+        "split": name,
+        "task": task,
+    }
+
+
+def evaluate_artifact(
+    path: str | os.PathLike[str],
+    split: str,
+    data_dir: str | os.PathLike[str] | None = None,
+    store_url: str | None = None,
+) -> dict[str, Any]:
+    """``millicent eval``: load the artifact, pick the vectors, compute the split's metrics."""
+    model = load_model(path)
+    embeddings: Embeddings | None = None
+    if store_url:
+        from millicent.store import open_embeddings
+
+        embeddings = open_embeddings(store_url)
+    try:
+        return evaluate_model(model, split, Path(data_dir) if data_dir else None, embeddings)
+    finally:
+        if embeddings is not None:
+            embeddings.close()

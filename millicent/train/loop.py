@@ -1,0 +1,103 @@
+"""The shared training loop: seeded shuffles, padded batches, best-dev checkpoint.
+
+Determinism: one seed drives numpy (shuffles, random tables) and torch (initialisation,
+dropout); the torch thread count is fixed and recorded, because it changes the summation
+order of the convolutions and so the last bits of every number.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from millicent.train.progress import Progress
+
+
+def default_threads() -> int:
+    """Torch threads for training: the cores we have, at most 2 (the machine is shared)."""
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def seed_everything(seed: int, threads: int) -> np.random.Generator:
+    """Seed torch, fix its thread count, and return the numpy generator for shuffles."""
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True)
+    return np.random.default_rng(seed)
+
+
+def pad_ids(seqs: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token index lists → (B, T) LongTensor padded with 0, and the (B,) lengths."""
+    lengths = np.array([len(s) for s in seqs], dtype=np.int64)
+    out = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
+    for i, s in enumerate(seqs):
+        out[i, : len(s)] = s
+    return torch.from_numpy(out), torch.from_numpy(lengths)
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` found: the best epoch (1-based), its dev score, all dev scores."""
+
+    best_epoch: int
+    best_score: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def fit(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    n_train: int,
+    batch_size: int,
+    epochs: int,
+    rng: np.random.Generator,
+    loss_on: Callable[[np.ndarray], torch.Tensor],
+    dev_score: Callable[[], float],
+    after_step: Callable[[], None] | None = None,
+    metric_name: str = "dev",
+) -> FitResult:
+    """Train for ``epochs``; after each, score dev; leave the model at its best-dev epoch.
+
+    ``loss_on(indices)`` returns the mean loss of those training examples; ``after_step``
+    runs after every optimizer step (e.g. Kim's max-norm constraint).
+    """
+    t0 = time.perf_counter()
+    best_state: dict[str, torch.Tensor] | None = None
+    result = FitResult(best_epoch=0, best_score=-1.0)
+    n_batches = (n_train + batch_size - 1) // batch_size
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = rng.permutation(n_train)
+        total = 0.0
+        with Progress(n_batches, f"epoch {epoch:>2}/{epochs}") as bar:
+            for b in range(n_batches):
+                ix = order[b * batch_size : (b + 1) * batch_size]
+                optimizer.zero_grad()
+                loss = loss_on(ix)
+                loss.backward()
+                optimizer.step()
+                if after_step is not None:
+                    after_step()
+                total += float(loss.detach()) * len(ix)
+                bar.update(1, loss=total / min(n_train, (b + 1) * batch_size))
+            model.eval()
+            with torch.no_grad():
+                score = dev_score()
+            better = score > result.best_score
+            if better:
+                result.best_epoch, result.best_score = epoch, score
+                best_state = copy.deepcopy(model.state_dict())
+            result.history.append({"epoch": epoch, "loss": total / n_train, metric_name: score})
+            bar.close(f"{metric_name} {score:.4f}" + (" *" if better else ""))
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    result.seconds = time.perf_counter() - t0
+    return result

@@ -1,0 +1,42 @@
+"""The artifacts shipped under ``artifacts/``: how each one is (re)made.
+
+Each shipped artifact is produced by ``millicent train`` with exactly the arguments below
+(plus ``--data-dir`` and ``--out``); its manifest records the full command line, and a test
+checks that the two agree. The demo trains a missing one with the same arguments when torch
+is installed. No torch is imported here.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from millicent.errors import ArtifactError
+
+#: name → ``millicent`` arguments (without ``--data-dir`` / ``--out``)
+#: One torch thread: the runs are then bit-for-bit reproducible on any machine (the thread
+#: count changes the summation order, hence the last bits of the weights).
+SHIPPED: dict[str, list[str]] = {
+    "kim-sst1-static": ["train", "kim", "--task", "sst-1", "--variant", "static",
+                        "--vectors", "glove-50", "--epochs", "20", "--seed", "1",
+                        "--optimizer", "adam", "--lr", "0.0003", "--threads", "1"],
+    "kim-sst2-static": ["train", "kim", "--task", "sst-2", "--variant", "static",
+                        "--vectors", "glove-50", "--epochs", "15", "--seed", "1",
+                        "--optimizer", "adam", "--lr", "0.0003", "--threads", "1"],
+    "sm-trecqa": ["train", "sm", "--vectors", "glove-50", "--epochs", "12", "--seed", "1",
+                  "--lr", "0.001", "--threads", "1"],
+    "sm-trecqa-overlap": ["train", "sm", "--vectors", "glove-50", "--features", "overlap",
+                          "--epochs", "12", "--seed", "1", "--lr", "0.001", "--threads", "1"],
+}
+
+
+def artifacts_dir() -> Path:
+    """The repository's ``artifacts/`` folder (beside the ``millicent`` package)."""
+    return Path(__file__).resolve().parents[2] / "artifacts"
+
+
+def train_argv(name: str, data_dir: str | os.PathLike[str], out: str | os.PathLike[str]) -> list[str]:
+    """The ``millicent`` arguments that (re)make the shipped artifact ``name`` into ``out``."""
+    if name not in SHIPPED:
+        raise ArtifactError(f"no shipped artifact named {name!r} (known: {sorted(SHIPPED)})")
+    return [*SHIPPED[name], "--data-dir", str(data_dir), "--out", str(out)]
