@@ -55,7 +55,7 @@ def time_config(store: Embeddings, sentences: list[list[str]], rounds: int) -> d
     for toks in sentences:  # warm-up pass (connections, LRU), discarded
         store.lookup(toks)
     ms: list[float] = []
-    calls = items = 0
+    calls = items = no_call = 0
     for _ in range(rounds):
         for toks in sentences:
             t0 = time.perf_counter()
@@ -63,11 +63,13 @@ def time_config(store: Embeddings, sentences: list[list[str]], rounds: int) -> d
             ms.append((time.perf_counter() - t0) * 1000.0)
             calls += lk.stats.store_calls
             items += lk.stats.store_items
+            no_call += lk.stats.store_calls == 0
     n = len(ms)
     return {"median_ms": round(statistics.median(ms), 3), "p90_ms": round(percentile(ms, 0.9), 3),
             "mean_ms": round(statistics.fmean(ms), 3), "requests": n,
             "store_calls_per_request": round(calls / n, 3),
-            "store_items_per_request": round(items / n, 2)}
+            "store_items_per_request": round(items / n, 2),
+            "requests_without_store_call": round(no_call / n, 4)}
 
 
 def main() -> int:

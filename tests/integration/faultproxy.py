@@ -9,6 +9,10 @@ then, with the configured probabilities,
 * refused with HTTP 400 ``ProvisionedThroughputExceededException`` or
   ``ThrottlingException`` (without forwarding).
 
+BatchWriteItem calls are, with probability ``write_partial``, forwarded with only part of
+their items; the rest come back as ``UnprocessedItems`` (dynalite does not check request
+signatures, so the body can be rewritten).
+
 ``throttle_all=True`` refuses every BatchGetItem (a persistently throttled table).
 The response CRC32 header is recomputed, since botocore checks it.
 """
@@ -36,6 +40,8 @@ class FaultCounters:
     partial: int = 0
     throttled: int = 0
     keys_withheld: int = 0
+    batch_write: int = 0
+    items_withheld: int = 0
     codes: dict[str, int] = field(default_factory=dict)
 
 
@@ -49,12 +55,14 @@ class FaultProxy:
         partial: float = 0.0,
         throttle: float = 0.0,
         throttle_all: bool = False,
+        write_partial: float = 0.0,
         seed: int = 0,
     ) -> None:
         self.upstream = upstream.rstrip("/")
         self.partial = partial
         self.throttle = throttle
         self.throttle_all = throttle_all
+        self.write_partial = write_partial
         self.rng = random.Random(seed)
         self.counters = FaultCounters()
         self.port = free_port()
@@ -113,6 +121,11 @@ class FaultProxy:
             self.counters.batch_get += 1
             if self.throttle_all or self.rng.random() < self.throttle:
                 return self._throttled()
+        unprocessed: dict[str, list[Any]] = {}
+        if target == _TARGET + "BatchWriteItem":
+            self.counters.batch_write += 1
+            if self.rng.random() < self.write_partial:
+                body, unprocessed = self._split_write(json.loads(body))
         headers = {k: v for k, v in request.headers.items()
                    if k.lower() not in ("host", "content-length", "transfer-encoding")}
         async with self._session.request(request.method, self.upstream + request.path_qs,
@@ -121,6 +134,12 @@ class FaultProxy:
             status = up.status
             out_headers = {k: v for k, v in up.headers.items()
                            if k.lower() in ("content-type", "x-amzn-requestid", "x-amz-crc32")}
+        if unprocessed and status == 200:
+            resp = json.loads(payload)
+            for table, reqs in unprocessed.items():
+                resp.setdefault("UnprocessedItems", {}).setdefault(table, []).extend(reqs)
+            payload = json.dumps(resp).encode()
+            out_headers["x-amz-crc32"] = str(zlib.crc32(payload) & 0xFFFFFFFF)
         if target == _TARGET + "BatchGetItem" and status == 200 and self.rng.random() < self.partial:
             payload = self._withhold(json.loads(body), json.loads(payload))
             out_headers["x-amz-crc32"] = str(zlib.crc32(payload) & 0xFFFFFFFF)
@@ -158,3 +177,15 @@ class FaultProxy:
             pending["Keys"].extend(withheld)
             self.counters.keys_withheld += n
         return json.dumps(resp).encode()
+
+    def _split_write(self, req: dict[str, Any]) -> tuple[bytes, dict[str, list[Any]]]:
+        """Keep a random part (at least one) of each table's write requests, hold back the rest."""
+        held: dict[str, list[Any]] = {}
+        for table, reqs in req["RequestItems"].items():
+            if len(reqs) < 2:
+                continue
+            n = self.rng.randint(1, len(reqs) - 1)
+            held[table] = reqs[-n:]
+            req["RequestItems"][table] = reqs[:-n]
+            self.counters.items_withheld += n
+        return json.dumps(req).encode(), held

@@ -141,3 +141,23 @@ def test_missing_store_is_a_clear_error(
     url, _ = fresh_url(backend, tmp_path, dyn, red)
     with pytest.raises(StoreError, match=r"does not exist|no millicent metadata"):
         open_embeddings(url)
+
+
+def test_provisioned_table_and_on_demand_default(dynalite: Server) -> None:
+    ep = f"endpoint={dynalite.endpoint}&region=us-east-1"
+    for name, query, mode in (("prov-vectors", "&rcu=7&wcu=3", "PROVISIONED"),
+                              ("ondemand-vectors", "", "PAY_PER_REQUEST")):
+        with open_store(f"dynamodb://{name}?{ep}{query}") as store:
+            load_store(store, WORDS[:30], MATRIX[:30], source="t", progress=False)
+            table = store.client.describe_table(TableName=name)["Table"]
+        billing = table.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED")
+        assert billing == mode
+        if mode == "PROVISIONED":
+            tp = table["ProvisionedThroughput"]
+            assert (tp["ReadCapacityUnits"], tp["WriteCapacityUnits"]) == (7, 3)
+
+
+def test_redis_refuses_the_list_layout(redis_server: Server) -> None:
+    with open_store(f"redis://127.0.0.1:{redis_server.port}/0?prefix=lst:") as store, \
+            pytest.raises(StoreError, match="binary layout only"):
+        load_store(store, WORDS[:3], MATRIX[:3], source="t", layout="list", progress=False)

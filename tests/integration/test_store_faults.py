@@ -105,3 +105,15 @@ def test_dynalite_response_cap_gives_real_unprocessed_keys(dynalite: Server, tmp
     assert np.array_equal(lk.matrix, big[:100])
     assert lk.stats.store_calls == 1 + lk.stats.store_retries and lk.stats.store_retries >= 1
     store.close()
+
+
+def test_unprocessed_items_on_upload_are_retried(dynalite: Server) -> None:
+    """The paper's loader dropped UnprocessedItems; here every word lands and verifies."""
+    with FaultProxy(dynalite.endpoint, write_partial=0.5, seed=5) as proxy:
+        u = url(proxy.endpoint, "partial-writes")
+        with open_store(u) as store:
+            report = load_store(store, WORDS, MATRIX, source="rand", resume="upsert",
+                                progress=False)
+        assert report.verified and report.count == len(WORDS)
+        assert proxy.counters.items_withheld > 100
+        assert proxy.counters.batch_write > len(WORDS) // 25  # the retries
