@@ -27,6 +27,7 @@ class WhatIf:
     billing: str | None = None  #: None: as the run was priced
     overrides: Mapping[str, Any] = field(default_factory=dict)  #: CostOptions fields
     instance_usd_per_hour: float = 0.0168
+    #: None: the ``server`` rows' best throughput per model, when the run has them
     instance_capacity_qps: float | None = None
     latency_target_ms: float | None = None
     statistic: str = "p99"
@@ -83,9 +84,28 @@ def analyse(out_dir: Path, prices: PriceSheet, what: WhatIf) -> Analysis:
             sweeps[name] = sweep.to_dict()
         else:
             skipped.append(f"{name}: no CPU time reported, no memory projection")
-        bes[name] = break_even(row["cost_per_million_usd"]["total"], what.instance_usd_per_hour,
-                               what.instance_capacity_qps).to_dict()
+        bes[name] = {"model": row["model"], **break_even(
+            row["cost_per_million_usd"]["total"], what.instance_usd_per_hour,
+            what.instance_capacity_qps).to_dict()}
+    if what.instance_capacity_qps is None:
+        _capacity_from_server_rows(rows, bes, what)
     return Analysis(rows, sweeps, bes, skipped)
+
+
+def _capacity_from_server_rows(rows: Sequence[Row], bes: dict[str, dict[str, Any]],
+                               what: WhatIf) -> None:
+    """A comparison that ran the always-on ``server`` measured one instance's capacity:
+    its best throughput for the model. Use it where no capacity was given."""
+    capacity: dict[str, float] = {}
+    for r in rows:
+        if r["configuration"].get("kind") == "server" and r["throughput_qps"] > 0:
+            capacity[r["model"]] = max(capacity.get(r["model"], 0.0), r["throughput_qps"])
+    for name, b in bes.items():
+        cap = capacity.get(b["model"])
+        if cap is not None:
+            per_million = b["cost_per_query_usd"] * 1e6
+            bes[name] = {"model": b["model"],
+                         **break_even(per_million, what.instance_usd_per_hour, cap).to_dict()}
 
 
 def memory_table(sweeps: Mapping[str, Mapping[str, Any]]) -> str:
@@ -108,11 +128,13 @@ def break_even_table(bes: Mapping[str, Mapping[str, Any]]) -> str:
     body = []
     for name, b in bes.items():
         feasible = {None: "–", True: "yes", False: "no"}[b["feasible"]]
+        cap = b["instance_capacity_qps"]
         body.append([name, usd(b["cost_per_query_usd"] * 1e6), f"${b['instance_usd_per_hour']}/h",
                      f"{b['break_even_qps']:,.2f}", f"{b['break_even_queries_per_month']:,.0f}",
-                     feasible])
+                     "–" if cap is None else f"{cap:,.1f}", feasible])
     return table(["scenario", "$ / M queries", "always-on", "break-even (queries/s)",
-                   "queries / month", "one instance suffices"], body, right_from=1)
+                  "queries / month", "instance capacity (q/s)", "one instance suffices"], body,
+                 right_from=1)
 
 
 def render(analysis: Analysis, prices: PriceSheet, what: WhatIf) -> str:
@@ -144,8 +166,10 @@ def write_analysis(out_dir: Path, analysis: Analysis, text: str, what: WhatIf,
 
         if analysis.break_evens:
             per_million = {k: v["cost_per_query_usd"] * 1e6 for k, v in analysis.break_evens.items()}
+            caps = {b["instance_capacity_qps"] for b in analysis.break_evens.values()}
+            capacity = caps.pop() if len(caps) == 1 else what.instance_capacity_qps
             files.append(plot_break_even(per_million, what.instance_usd_per_hour,
-                                         out_dir / "breakeven.png", what.instance_capacity_qps))
+                                         out_dir / "breakeven.png", capacity))
         if analysis.sweeps:
             files.append(plot_memory(analysis.sweeps, out_dir / "memory.png"))
     return files

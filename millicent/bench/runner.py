@@ -155,6 +155,27 @@ def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mappi
     return run
 
 
+def bench_endpoint(endpoint: str, model: str, data_dir: str | Path, out_dir: Path,
+                   concurrency: Sequence[int], *, config: Configuration | None = None,
+                   function: str | None = None, limit: int | None = None, repeat: int = 1,
+                   warmup: int | None = None, billing: str = "1ms",
+                   prices: PriceSheet | None = None, client: ClientOptions | None = None,
+                   progress: bool = True, plots: bool = True, out: TextIO | None = None,
+                   err: TextIO | None = None) -> BenchmarkRun:
+    """Benchmark a running endpoint on a model's evaluation set (what ``millicent bench
+    --endpoint`` does; for the demo and scripts)."""
+    from millicent.bench.prices import load_prices
+    from millicent.bench.workload import load_workload
+
+    prices = prices or load_prices()
+    conf = config or Configuration("endpoint")
+    conf.cost_options(billing)  # validate before loading data or sending anything
+    workload = load_workload(model, data_dir, function, limit)
+    scenarios = plan_scenarios(conf, workload, concurrency, repeat, warmup)
+    return run_benchmark(endpoint, scenarios, {model: workload}, out_dir, prices, client,
+                         billing=billing, progress=progress, plots=plots, out=out, err=err)
+
+
 def load_run(out_dir: Path) -> tuple[dict[str, Any], list[tuple[Scenario, list[RequestRecord]]]]:
     """``plan.json`` and every scenario's records from a finished run's directory."""
     plan = read_json(out_dir / "plan.json")

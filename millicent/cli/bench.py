@@ -126,7 +126,6 @@ def run_bench(args: argparse.Namespace) -> int:
     from millicent.bench.harness import ClientOptions
     from millicent.bench.prices import load_prices
     from millicent.bench.scenario import PAPER_CONCURRENCY, parse_concurrency
-    from millicent.bench.workload import load_workload
     from millicent.errors import ConfigError
 
     prices = load_prices(args.prices)
@@ -140,19 +139,17 @@ def run_bench(args: argparse.Namespace) -> int:
     data_dir = config.data_dir(args.data_dir)
     if args.compare is not None:
         return _run_compare(args, models, concurrency, client, prices, data_dir)
-    from millicent.bench.runner import plan_scenarios, run_benchmark
+    from millicent.bench.runner import bench_endpoint
     from millicent.bench.scenario import Configuration
 
     conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
                          memory_mb=args.memory_mb, arch=args.arch,
                          dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
-    conf.cost_options(args.billing)  # validate before loading data or sending anything
-    (name, _), = models
-    workload = load_workload(name, data_dir, args.function, args.limit)
-    scenarios = plan_scenarios(conf, workload, concurrency, args.repeat, args.warmup)
-    run = run_benchmark(args.endpoint, scenarios, {name: workload}, Path(args.out), prices,
-                        client, billing=args.billing, progress=not args.no_progress,
-                        plots=not args.no_plots)
+    ((name, _),) = models
+    run = bench_endpoint(args.endpoint, name, data_dir, Path(args.out), concurrency, config=conf,
+                         function=args.function, limit=args.limit, repeat=args.repeat,
+                         warmup=args.warmup, billing=args.billing, prices=prices, client=client,
+                         progress=not args.no_progress, plots=not args.no_plots)
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
     return 0 if any(r["ok"] for r in run.rows) else 1

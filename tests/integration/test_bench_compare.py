@@ -57,8 +57,12 @@ def test_compare_paper_millicent_server(dynalite: servers.Server, data_dir: Path
     assert "## Ratios to `paper`" in text and "## Ratios to `paper`" in (out / "report.md").read_text()
     plan = json.loads((out / "plan.json").read_text())
     assert plan["compare"] == ["paper", "millicent", "server"]
-    # the cost verb re-prices a comparison like any run
+    # the cost verb re-prices a comparison like any run; the server's throughput is the
+    # capacity of one always-on instance in the break-even
     assert main(["cost", "--results", str(out), "--no-plots"]) == 0
+    be = json.loads((out / "cost.json").read_text())["break_even"]
+    assert set(be) == {"paper/kim/C=2", "millicent/kim/C=2"}
+    assert be["millicent/kim/C=2"]["instance_capacity_qps"] == pytest.approx(server["throughput_qps"])
 
 
 def test_compare_refuses_unknown_configs_and_missing_artifacts(tmp_path: Path) -> None:
