@@ -45,9 +45,8 @@ def open_store(url: str, *, read_only: bool = False, deadline_s: float | None = 
         )
     module_name, class_name = BACKENDS[scheme]
     module = importlib.import_module(module_name)
-    cls = getattr(module, class_name)
-    store: EmbeddingStore = cls.from_url(url, read_only=read_only, deadline_s=deadline_s)
-    return store
+    cls: type[EmbeddingStore] = getattr(module, class_name)
+    return cls.from_url(url, read_only=read_only, deadline_s=deadline_s)
 
 
 def open_embeddings(

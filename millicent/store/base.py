@@ -14,6 +14,11 @@ private hooks:
 * ``_read_meta()`` / ``_write_meta(meta)``: the store's metadata kept in the store itself.
 * ``_count()``: number of vectors held (for load verification).
 
+Optional: ``_create()`` (make the file / table), ``_fetch_chunks(chunks, stats)`` (DynamoDB
+runs the chunks of one request concurrently), ``_item_size(key, raw)`` (bytes as billed),
+``decode`` (backend-specific raw values), and the class attributes ``batch_limit``,
+``write_batch_limit``, ``write_concurrency``.
+
 Raw values are ``bytes`` (the ``binary`` layout: little-endian float32 or float16) or a
 sequence of numbers (the ``list`` layout, the paper's DynamoDB List of Numbers).
 
@@ -132,6 +137,11 @@ class EmbeddingStore(ABC):
         self.options: dict[str, str] = {}
         self.pack: VectorSource | None = None
         self.lru: Any = None  # millicent.store.lru.LRUCache | None
+
+    @classmethod
+    def from_url(cls, url: str, *, read_only: bool = False, deadline_s: float | None = None) -> EmbeddingStore:
+        """Open the store a URL names (each backend parses its own URL form)."""
+        raise NotImplementedError(f"{cls.__name__} cannot be opened from a URL")
 
     # ------------------------------------------------------------------ metadata
     @property

@@ -30,6 +30,14 @@ class MemoryStore(EmbeddingStore):
         self._stored_meta: dict[str, Any] | None = None
 
     @classmethod
+    def from_url(cls, url: str, *, read_only: bool = False, deadline_s: float | None = None) -> MemoryStore:
+        """``memory://``: a new, empty store (load it with ``put_many`` / the loader)."""
+        store = cls()
+        if deadline_s is not None:
+            store.deadline_s = deadline_s
+        return store
+
+    @classmethod
     def from_vectors(
         cls, words: Sequence[str], matrix: np.ndarray, source: str = "memory"
     ) -> MemoryStore:

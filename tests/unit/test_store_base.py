@@ -140,3 +140,13 @@ def test_subclass_needs_all_hooks() -> None:
 
     with pytest.raises(TypeError):
         Half()  # type: ignore[abstract]
+
+
+def test_memory_url_opens_an_empty_store() -> None:
+    from millicent.store import open_store
+
+    store = open_store("memory://", deadline_s=1.0)
+    assert isinstance(store, MemoryStore) and store.deadline_s == 1.0 and not store.has_meta()
+    store.ensure(StoreMeta(dim=2))
+    store.put_many([("a", np.ones(2))])
+    assert store.lookup(["a"]).found.all()
