@@ -111,3 +111,45 @@ def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert rc == 2 and "unknown store URL" in err
     rc, _, err = run(capsys, "embeddings", "info", "--store", f"sqlite:///{tmp_path}/none.db")
     assert rc == 1 and "does not exist" in err
+
+
+def glove_file(tmp: Path, words: list[str], matrix: np.ndarray) -> Path:
+    """A small GloVe-format text file, gzipped."""
+    import gzip
+
+    path = tmp / "small.50d.txt.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for w, row in zip(words, matrix, strict=True):
+            f.write(w + " " + " ".join(repr(float(x)) for x in row) + "\n")
+    return path
+
+
+def test_vector_file_source_with_artifact_vocab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vec = glove_file(tmp_path, WORDS, MATRIX)
+    art = artifact(tmp_path, ["movie", "w7", "(", "unseen"], np.ones((4, 12), np.float32))
+    url = f"sqlite:///{tmp_path}/f.db"
+    rc, out, err = run(capsys, "embeddings", "load", str(vec), "--store", url, "--vocab-from",
+                       str(art), "--quiet")
+    assert rc == 0, err
+    assert json.loads(out)["count"] == 3  # movie, w7 and "(" (GloVe's -lrb- row): unseen has none
+    rc, out, _ = run(capsys, "embeddings", "lookup", "--store", url, "--", "-LRB-", "w7", "w8")
+    got = json.loads(out)
+    assert got["w8"] is None and np.array_equal(np.array(got["w7"], np.float32), MATRIX[14])
+
+
+def test_static_artifact_resolves_to_its_source_and_task_vocabulary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data_dir: Path
+) -> None:
+    words = ["the", "movie", "zzqqxx-not-in-sst", "film"]
+    vec = glove_file(tmp_path, words, MATRIX[:4])
+    art = tmp_path / "static"
+    art.mkdir()
+    (art / "manifest.json").write_text(json.dumps({
+        "format_version": 1, "kind": "kim_cnn", "task": "sst-1",
+        "embedding": {"dim": 12, "dtype": "float32", "source": str(vec), "variant": "static"}}))
+    url = f"sqlite:///{tmp_path}/s.db"
+    rc, out, err = run(capsys, "embeddings", "load", str(art), "--store", url,
+                       "--data-dir", str(data_dir), "--quiet")
+    assert rc == 0, err
+    report = json.loads(out)
+    assert report["count"] == 3 and report["source"] == str(vec)
