@@ -7,8 +7,9 @@ Redis key space and dynalite tables; the DynamoDB list layout gets the SST-1 dev
 of the read-back verification.
 
 Resume strategies on dynalite (binary): a fresh load with ``check`` (read each batch,
-write what is missing) vs ``upsert`` (write everything), then a complete rerun of each —
-the case ``check`` exists for — and the effect of the loader's write concurrency.
+write what is missing), ``upsert`` (write everything) and ``auto`` (the default: check
+while words are found), then a complete rerun of each — the case checking exists for —
+and the effect of the loader's write concurrency (upsert, fresh tables).
 
     python benchmarks/store_load.py [--data-dir ../shared/data]
 """
@@ -33,7 +34,7 @@ from millicent.store.loader import Resume, load_store  # noqa: E402
 from tests import servers  # noqa: E402
 
 
-def run(url: str, words: list[str], matrix: Any, resume: Resume = "check", **kw: Any) -> dict[str, Any]:
+def run(url: str, words: list[str], matrix: Any, resume: Resume = "auto", **kw: Any) -> dict[str, Any]:
     with open_store(url) as store:
         r = load_store(store, words, matrix, source="glove-50", resume=resume, progress=False, **kw)
     return {"words": r.words, "written": r.written, "load_s": round(r.load_s, 2),
@@ -63,10 +64,12 @@ def main() -> int:
         backends["dynamodb-list (sst-1 dev words)"] = run(f"dynamodb://g-list{ddb}", dev_words,
                                                           dev_matrix, layout="list")
         resume = out["dynamodb_resume"] = {}
-        resume["fresh check"] = backends["dynamodb-binary"]
+        resume["fresh check"] = run(f"dynamodb://g-check{ddb}", words, matrix, "check")
         resume["fresh upsert"] = run(f"dynamodb://g-upsert{ddb}", words, matrix, "upsert")
-        resume["rerun check (all present)"] = run(f"dynamodb://g-binary{ddb}", words, matrix)
+        resume["fresh auto"] = backends["dynamodb-binary"]
+        resume["rerun check (all present)"] = run(f"dynamodb://g-check{ddb}", words, matrix, "check")
         resume["rerun upsert (all present)"] = run(f"dynamodb://g-upsert{ddb}", words, matrix, "upsert")
+        resume["rerun auto (all present)"] = run(f"dynamodb://g-binary{ddb}", words, matrix)
         conc = out["dynamodb_write_concurrency"] = {}
         default = DynamoDBStore.write_concurrency
         for n in (1, 2, default):
