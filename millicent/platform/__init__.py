@@ -8,7 +8,10 @@
   port per environment.
 * :mod:`.platform` — :class:`~millicent.platform.platform.Platform`: invoke a function,
   write one REPORT-like record per invocation.
-* :mod:`.gateway` — the HTTP front door: API Gateway v2 events, the Lambda Invoke API,
-  ``/_millicent/stats``.
+* :mod:`.gateway` — the HTTP front door: API Gateway v2 events (:mod:`.apigw`), the
+  Lambda Invoke API, ``/_millicent/stats``.
+* :mod:`.records`, :mod:`.report`, :mod:`.procstat` — REPORT records (duration, billed
+  duration, init, CPU time, peak memory) and their JSON-lines log.
+* :mod:`.functions` — function specs and platform settings.
 * :mod:`.server` — start/stop everything (used by ``millicent serve``).
 """

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from millicent.errors import FunctionError, NotFound, TooManyRequests
-from millicent.platform import procstat
+from millicent.platform import report
 from millicent.platform.environment import (
     ExecutionEnvironment,
     InitFailed,
@@ -32,9 +32,7 @@ from millicent.platform.environment import (
 )
 from millicent.platform.functions import FunctionSpec, PlatformSettings, alias_targets
 from millicent.platform.pool import Clock, Pool, Slot
-from millicent.platform.records import InvocationRecord, RecordLog, Totals, billed_ms
-
-_STATUS_OF_KIND = {"response": "ok", "error": "function_error", "crash": "crash", "timeout": "timeout"}
+from millicent.platform.records import InvocationRecord, RecordLog, Totals
 
 
 @dataclass
@@ -220,32 +218,8 @@ class Platform:
         inv: Invocation, outcome: Outcome, init_ms: float | None, received: float,
         timestamp: float, source: str,
     ) -> InvocationRecord:
-        pid = env.pid
-        cpu_after = procstat.cpu_ms(pid) if pid is not None and env.alive else None
-        cpu = None
-        if cpu_after is not None and inv.cpu_before_ms is not None:
-            cpu = max(0.0, cpu_after - inv.cpu_before_ms)
-        start = inv.delivered if inv.delivered is not None else outcome.ended
-        duration = max(0.0, (outcome.ended - start) * 1000.0)
-        record = InvocationRecord(
-            request_id=inv.request_id,
-            function=spec.name,
-            env_id=slot.env_id,
-            pid=pid,
-            cold=init_ms is not None,
-            init_ms=init_ms,
-            duration_ms=round(duration, 3),
-            billed_ms=billed_ms(duration, 1),
-            billed_ms_100=billed_ms(duration, 100),
-            cpu_ms=None if cpu is None else round(cpu, 3),
-            memory_mb=spec.memory_mb,
-            max_memory_mb=procstat.max_rss_mb(pid) if pid is not None else None,
-            status=_STATUS_OF_KIND[outcome.kind],
-            error_type=outcome.error_type,
-            wall_ms=round((time.perf_counter() - received) * 1000.0, 3),
-            timestamp=timestamp,
-            source=source,
-        )
+        record = report.invocation_record(spec.name, slot.env_id, spec.memory_mb, env, inv, outcome,
+                                          init_ms, received, timestamp, source)
         self._account(record)
         return record
 
@@ -253,19 +227,10 @@ class Platform:
         self, spec: FunctionSpec, slot: Slot[ExecutionEnvironment], request_id: str,
         exc: InitFailed, received: float, timestamp: float, source: str,
     ) -> InvocationResult:
-        env = slot.handle
         error_type = str(exc.error.get("errorType") or "Runtime.Unknown")
         message = str(exc.error.get("errorMessage") or "init failed")
-        record = InvocationRecord(
-            request_id=request_id, function=spec.name, env_id=slot.env_id,
-            pid=env.pid if env is not None else None, cold=True,
-            init_ms=round((time.perf_counter() - received) * 1000.0, 3),
-            duration_ms=0.0, billed_ms=0, billed_ms_100=0, cpu_ms=None,
-            memory_mb=spec.memory_mb, max_memory_mb=None, status="init_error",
-            error_type=error_type,
-            wall_ms=round((time.perf_counter() - received) * 1000.0, 3),
-            timestamp=timestamp, source=source,
-        )
+        record = report.init_failure_record(spec.name, slot.env_id, spec.memory_mb, slot.handle,
+                                            request_id, error_type, received, timestamp, source)
         self._account(record)
         return InvocationResult(
             payload=error_body(message, error_type, request_id),
