@@ -38,6 +38,8 @@ from millicent.store.progress import Progress
 from millicent.words import vector_key
 
 Resume = Literal["auto", "check", "upsert"]
+#: retry budget of one read during a load (loads are not latency-bound; serving uses ~5 s)
+LOAD_DEADLINE_S = 60.0
 
 
 @dataclass
@@ -101,7 +103,31 @@ def load_store(
     batch_size: int = 1000,
     progress: bool = True,
 ) -> LoadReport:
-    """Load ``matrix[i]`` under ``vector_key(words[i])`` (first occurrence wins) and verify."""
+    """Load ``matrix[i]`` under ``vector_key(words[i])`` (first occurrence wins) and verify.
+
+    While it runs, the store's read deadline is raised to at least :data:`LOAD_DEADLINE_S`.
+    """
+    serving_deadline = store.deadline_s
+    store.deadline_s = max(serving_deadline, LOAD_DEADLINE_S)
+    try:
+        return _load(store, words, matrix, source=source, layout=layout, dtype=dtype,
+                     resume=resume, batch_size=batch_size, progress=progress)
+    finally:
+        store.deadline_s = serving_deadline
+
+
+def _load(
+    store: EmbeddingStore,
+    words: Sequence[str],
+    matrix: np.ndarray,
+    *,
+    source: str,
+    layout: str,
+    dtype: str,
+    resume: Resume,
+    batch_size: int,
+    progress: bool,
+) -> LoadReport:
     matrix = np.asarray(matrix, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
         raise StoreError(f"matrix shape {matrix.shape} does not match {len(words)} words")
