@@ -13,9 +13,9 @@ from millicent.cli._common import add_data_dir
 #: options of each model, in the order the recorded command lists them
 _OPTIONS = {
     "kim": ["task", "variant", "vectors", "dim", "train_source", "epochs", "seed", "batch_size",
-            "optimizer", "lr", "threads", "data_dir", "out"],
-    "sm": ["vectors", "features", "epochs", "seed", "batch_size", "lr", "threads", "data_dir",
-           "out"],
+            "optimizer", "lr", "ema", "threads", "data_dir", "out"],
+    "sm": ["vectors", "features", "epochs", "seed", "batch_size", "lr", "ema", "threads",
+           "data_dir", "out"],
 }
 
 
@@ -25,7 +25,7 @@ def _command_line(args: argparse.Namespace) -> str:
     words = ["millicent", "train", args.model]
     for name in _OPTIONS[args.model]:
         value = getattr(args, name)
-        if value is None or (name == "threads" and value == 0):
+        if value is None or (name in ("threads", "ema") and value == 0):
             continue
         words += [f"--{name.replace('_', '-')}", str(value)]
     return shlex.join(words)
@@ -51,7 +51,7 @@ def _train_kim(args: argparse.Namespace) -> int:
         out=args.out, task=args.task, variant=args.variant, vectors=args.vectors, dim=args.dim,
         epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr if args.lr is not None else KIM_LR[args.optimizer],
-        train_source=args.train_source, threads=args.threads,
+        train_source=args.train_source, threads=args.threads, ema=args.ema,
     )
     manifest = train_kim(opts, config.data_dir(args.data_dir), _command_line(args))
     _print_metrics(manifest, args.out)
@@ -69,7 +69,7 @@ def _train_sm(args: argparse.Namespace) -> int:
         raise
     opts = SMOptions(
         out=args.out, vectors=args.vectors, features=args.features, epochs=args.epochs,
-        seed=args.seed, batch_size=args.batch_size, lr=args.lr, threads=args.threads,
+        seed=args.seed, batch_size=args.batch_size, lr=args.lr, threads=args.threads, ema=args.ema,
     )
     manifest = train_sm(opts, config.data_dir(args.data_dir), _command_line(args))
     _print_metrics(manifest, args.out)
@@ -95,6 +95,9 @@ def _common(p: argparse.ArgumentParser, epochs: int, batch: int, lr: float | Non
     p.add_argument("--batch-size", type=int, default=batch, help=f"default {batch}")
     p.add_argument("--lr", type=float, default=lr,
                    help=f"learning rate (default {lr if lr is not None else 'by optimizer'})")
+    p.add_argument("--ema", type=float, default=0.0,
+                   help="export an exponential moving average of the weights (decay per step, "
+                        "e.g. 0.995; default 0 = off)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: min(2, cores))")
     p.add_argument("--out", required=True, help="artifact directory to write")
     add_data_dir(p)

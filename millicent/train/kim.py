@@ -48,6 +48,7 @@ class KimOptions:
     optimizer: str = "adam"  # or "adadelta" (lr 1.0) as in Kim (2014)
     lr: float = 3e-4
     max_norm: float = 3.0  # l2 constraint on the output weights, as in Kim (2014)
+    ema: float = 0.0  # > 0: export an exponential moving average of the weights
     train_source: str = "stsa"  # "glue": SST-2 phrase-level GLUE train set
     threads: int = 0  # 0 → default_threads()
 
@@ -136,7 +137,7 @@ def train_kim(opts: KimOptions, data_dir: Path | None, command: str) -> dict[str
         described = f"adadelta lr={opts.lr} rho=0.95 eps=1e-6"
     result = fit(model, optimizer, len(train), opts.batch_size, opts.epochs, rng, loss_on,
                  dev_accuracy, after_step=max_norm if opts.max_norm > 0 else None,
-                 metric_name="dev_accuracy")
+                 metric_name="dev_accuracy", ema=opts.ema)
     train_seconds = time.perf_counter() - t_start
 
     learned = opts.variant != "static"
@@ -164,7 +165,8 @@ def train_kim(opts: KimOptions, data_dir: Path | None, command: str) -> dict[str
             "history": result.history,
             "seconds": round(train_seconds, 1),
             "threads": threads,
-            "optimizer": f"{described}, batch {opts.batch_size}, max-norm {opts.max_norm}",
+            "optimizer": f"{described}, batch {opts.batch_size}, max-norm {opts.max_norm}"
+                         + (f", weight EMA {opts.ema}" if opts.ema else ""),
             "dataset": {
                 "train": f"{opts.task} train ({opts.train_source}: {len(train)} examples)",
                 "dev": f"{opts.task} dev (stsa: {len(dev)})",

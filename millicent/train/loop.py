@@ -62,13 +62,17 @@ def fit(
     dev_score: Callable[[], float],
     after_step: Callable[[], None] | None = None,
     metric_name: str = "dev",
+    ema: float = 0.0,
 ) -> FitResult:
     """Train for ``epochs``; after each, score dev; leave the model at its best-dev epoch.
 
     ``loss_on(indices)`` returns the mean loss of those training examples; ``after_step``
-    runs after every optimizer step (e.g. Kim's max-norm constraint).
+    runs after every optimizer step (e.g. Kim's max-norm constraint). With ``ema`` > 0 the
+    weights scored, kept and exported are an exponential moving average of the trained
+    ones (decay ``ema`` per step), which smooths the epoch-to-epoch noise of the dev score.
     """
     t0 = time.perf_counter()
+    shadow = _Shadow(model, ema) if ema > 0 else None
     best_state: dict[str, torch.Tensor] | None = None
     result = FitResult(best_epoch=0, best_score=-1.0)
     n_batches = (n_train + batch_size - 1) // batch_size
@@ -85,15 +89,20 @@ def fit(
                 optimizer.step()
                 if after_step is not None:
                     after_step()
+                if shadow is not None:
+                    shadow.update()
                 total += float(loss.detach()) * len(ix)
                 bar.update(1, loss=total / min(n_train, (b + 1) * batch_size))
             model.eval()
+            trained = shadow.swap_in() if shadow is not None else None
             with torch.no_grad():
                 score = dev_score()
             better = score > result.best_score
             if better:
                 result.best_epoch, result.best_score = epoch, score
                 best_state = copy.deepcopy(model.state_dict())
+            if trained is not None:
+                model.load_state_dict(trained)
             result.history.append({"epoch": epoch, "loss": total / n_train, metric_name: score})
             bar.close(f"{metric_name} {score:.4f}" + (" *" if better else ""))
     if best_state is not None:
@@ -101,3 +110,24 @@ def fit(
     model.eval()
     result.seconds = time.perf_counter() - t0
     return result
+
+
+class _Shadow:
+    """Exponential moving average of a model's floating-point state."""
+
+    def __init__(self, model: torch.nn.Module, decay: float) -> None:
+        self.model = model
+        self.decay = decay
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self) -> None:
+        for k, v in self.model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.state[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
+
+    def swap_in(self) -> dict[str, torch.Tensor]:
+        """Load the averaged weights into the model; returns the trained ones to restore."""
+        trained = copy.deepcopy(self.model.state_dict())
+        self.model.load_state_dict(self.state)
+        return trained

@@ -49,6 +49,7 @@ class SMOptions:
     batch_size: int = 64
     lr: float = 1e-3  # Adam
     weight_decay: float = 1e-5
+    ema: float = 0.0  # > 0: export an exponential moving average of the weights
     threads: int = 0
 
     def check(self) -> None:
@@ -132,7 +133,7 @@ def train_sm(opts: SMOptions, data_dir: Path | None, command: str) -> dict[str, 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=opts.lr, weight_decay=opts.weight_decay)
     result = fit(model, optimizer, len(train.pairs), opts.batch_size, opts.epochs, rng,
-                 loss_on, dev_map, metric_name="dev_map")
+                 loss_on, dev_map, metric_name="dev_map", ema=opts.ema)
     train_seconds = time.perf_counter() - t_start
 
     manifest: dict[str, Any] = {
@@ -159,7 +160,7 @@ def train_sm(opts: SMOptions, data_dir: Path | None, command: str) -> dict[str, 
             "seconds": round(train_seconds, 1),
             "threads": threads,
             "optimizer": f"adam lr={opts.lr} weight_decay={opts.weight_decay}, "
-                         f"batch {opts.batch_size}",
+                         f"batch {opts.batch_size}" + (f", weight EMA {opts.ema}" if opts.ema else ""),
             "dataset": {
                 "train": f"trecqa train ({len(train.pairs)} pairs)",
                 "dev": "trecqa raw-dev",
