@@ -37,6 +37,7 @@ from millicent import config  # noqa: E402
 from millicent.bench.harness import run_closed_loop  # noqa: E402
 from millicent.bench.workload import PlannedRequest  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
+from millicent.platform import procstat  # noqa: E402
 from millicent.platform.apigw import http_api_event  # noqa: E402
 from millicent.runtime.environment import FunctionEnvironment  # noqa: E402
 from millicent.runtime.handler import handle  # noqa: E402
@@ -116,20 +117,29 @@ def warm_gateway(p: PlatformProcess, bodies: list[bytes], rounds: int) -> dict[s
 
 
 def throughput(p: PlatformProcess, bodies: list[bytes], levels: list[int], per_level: int) -> list[dict[str, Any]]:
+    """Closed loop at each C; also where the CPU went (gateway process, environments, client)."""
     plan = [PlannedRequest("/kim", b) for b in bodies]
     rows = []
     for c in levels:
         measured = [i % len(plan) for i in range(per_level)]
-        warmup = [i % len(plan) for i in range(4 * c)]
-        records = asyncio.run(run_closed_loop(p.url, plan, c, measured, warmup))
-        meas = [r for r in records if r.phase == "measure"]
-        ok = [r for r in meas if r.ok]
-        span = max(r.done_s for r in meas) - min(r.sent_s for r in meas)
-        rows.append({"concurrency": c, "requests": len(meas), "ok": len(ok),
-                     "errors": len(meas) - len(ok), "rps": round(len(ok) / span, 1),
+        # enough warm-up that all C environments exist and have served before measuring
+        warmup = [i % len(plan) for i in range(max(200, 8 * c))]
+        asyncio.run(run_closed_loop(p.url, plan, c, warmup))
+        gw0, cl0 = procstat.cpu_ms(p.proc.pid) or 0.0, time.process_time()
+        records = asyncio.run(run_closed_loop(p.url, plan, c, measured))
+        gw1, cl1 = procstat.cpu_ms(p.proc.pid) or 0.0, time.process_time()
+        ok = [r for r in records if r.ok]
+        span = max(r.done_s for r in records) - min(r.sent_s for r in records)
+        env_cpu = [r.cpu_ms for r in ok if r.cpu_ms is not None]
+        rows.append({"concurrency": c, "requests": len(records), "ok": len(ok),
+                     "errors": len(records) - len(ok), "rps": round(len(ok) / span, 1),
                      "cold_in_measure": sum(1 for r in ok if r.cold),
                      "latency": summary([r.latency_ms for r in ok]),
-                     "environments": p.stats()["environments"]["kim"]})
+                     "environments": p.stats()["environments"]["kim"],
+                     "cpu_ms_per_request": {
+                         "gateway": round((gw1 - gw0) / len(records), 3),
+                         "environment": round(float(np.mean(env_cpu)), 3) if env_cpu else None,
+                         "client": round((cl1 - cl0) * 1000.0 / len(records), 3)}})
     return rows
 
 
@@ -143,6 +153,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1, help="passes over the 1101 sentences for warm latency")
     ap.add_argument("--levels", type=int, nargs="+", default=[1, 8, 32])
     ap.add_argument("--per-level", type=int, default=2202, help="measured requests per concurrency level")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra environment variable for the functions (passed to serve --env)")
     ap.add_argument("--out", default="runs/bench-platform")
     args = ap.parse_args()
 
@@ -152,19 +164,30 @@ def main() -> int:
     function_env = {config.MODELS: f"kim={artifact}", config.STORE_URL: args.store}
     if args.pack:
         function_env[config.PACK_PATH] = str(Path(args.pack).resolve())
+    for item in args.env:  # FunctionConfig reads its own; others matter to the environments only
+        key, _, value = item.partition("=")
+        function_env[key] = value
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     print(f"in-process handler over {len(bodies)} sentences ...", file=sys.stderr)
     local = in_process(bodies, function_env, args.rounds)
-    serve_args = ["--model", f"kim={artifact}", "--store", args.store, "--idle-timeout", "1",
+    serve_args = ["--model", f"kim={artifact}", "--store", args.store,
                   "--max-concurrency", str(max(args.levels))]
     if args.pack:
         serve_args += ["--pack", args.pack]
-    p = start_platform(serve_args, out_dir / "platform")
+    for item in args.env:
+        serve_args += ["--env", item]
+    # cold starts on a platform that scales to zero after 1 s ...
+    p = start_platform([*serve_args, "--idle-timeout", "1"], out_dir / "platform-cold")
     try:
         print("cold starts ...", file=sys.stderr)
         cold = cold_starts(p, bodies[0], args.cold_samples)
+    finally:
+        p.stop()
+    # ... warm measurements on one that keeps its environments
+    p = start_platform([*serve_args, "--idle-timeout", "300"], out_dir / "platform-warm")
+    try:
         print("warm latency through the gateway ...", file=sys.stderr)
         warm = warm_gateway(p, bodies, args.rounds)
         print("throughput ...", file=sys.stderr)
@@ -198,12 +221,15 @@ def render(r: dict[str, Any]) -> str:
         f"| warm: function duration (REPORT) | {w['function_duration']['p50']} | {w['function_duration']['p99']} |",
         f"| warm: through the gateway, client side | {w['client']['p50']} | {w['client']['p99']} |",
         f"| platform overhead (gateway − in-process) | {r['overhead_ms']['p50']} | {r['overhead_ms']['p99']} |",
-        "", "| C | requests | errors | req/s | p50 ms | p99 ms | cold in measure | environments |",
-        "|---|---|---|---|---|---|---|---|",
+        "", "| C | requests | errors | req/s | p50 ms | p99 ms | cold | environments "
+        "| CPU ms/request: gateway / environment / client |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for t in r["throughput"]:
+        cpu = t["cpu_ms_per_request"]
         lines.append(f"| {t['concurrency']} | {t['requests']} | {t['errors']} | {t['rps']} | "
-                     f"{t['latency']['p50']} | {t['latency']['p99']} | {t['cold_in_measure']} | {t['environments']} |")
+                     f"{t['latency']['p50']} | {t['latency']['p99']} | {t['cold_in_measure']} | "
+                     f"{t['environments']} | {cpu['gateway']} / {cpu['environment']} / {cpu['client']} |")
     lines.append(f"\nlabels identical in-process vs gateway: {r['labels_identical']}")
     return "\n".join(lines)
 
