@@ -16,6 +16,9 @@ seconds, beyond the caller's deadline, and hide the retries from the stats.
 
 Writes: BatchWriteItem of 25 items, ``UnprocessedItems`` retried the same way (with a
 longer, per-batch deadline: loads are not latency-bound).
+
+boto3 is imported when a store is opened, not with this module (the function package
+imports every store module; only a DynamoDB-backed function pays boto3's import time).
 """
 
 from __future__ import annotations
@@ -35,12 +38,16 @@ from millicent.store.base import META_KEY, EmbeddingStore
 from millicent.store.retry import Backoff
 from millicent.types import LookupStats
 
-try:
-    import boto3
-    from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise missing_extra("boto3", "aws") from exc
+
+def _botocore() -> tuple[Any, Any]:
+    """``(boto3, botocore.exceptions)``, imported when a DynamoDB store is opened (not when
+    this module is imported: the function package imports every store module)."""
+    try:
+        import boto3
+        import botocore.exceptions
+    except ImportError as exc:
+        raise missing_extra("boto3", "aws") from exc
+    return boto3, botocore.exceptions
 
 RETRYABLE_CODES = frozenset({
     "ProvisionedThroughputExceededException",
@@ -55,12 +62,12 @@ _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 WRITE_DEADLINE_S = 60.0
 
 
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, ClientError):
+def _retryable(exc: Exception, errors: Any) -> bool:
+    if isinstance(exc, errors.ClientError):
         err = exc.response.get("Error", {})
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         return err.get("Code") in RETRYABLE_CODES or status >= 500
-    return isinstance(exc, BotoCoreError) and not isinstance(exc, NoCredentialsError)
+    return isinstance(exc, errors.BotoCoreError) and not isinstance(exc, errors.NoCredentialsError)
 
 
 class DynamoDBStore(EmbeddingStore):
@@ -94,6 +101,7 @@ class DynamoDBStore(EmbeddingStore):
         self.read_only = read_only
         self.rcu, self.wcu = rcu, wcu
         self.workers = max(1, workers)
+        self._boto3, self._errors = _botocore()
         self.client = client if client is not None else self._make_client(endpoint, region)
         self._pool: ThreadPoolExecutor | None = None
 
@@ -117,7 +125,9 @@ class DynamoDBStore(EmbeddingStore):
         return store
 
     def _make_client(self, endpoint: str | None, region: str | None) -> Any:
-        session = boto3.session.Session()
+        from botocore.config import Config
+
+        session = self._boto3.session.Session()
         region = region or session.region_name or ("us-east-1" if endpoint else None)
         if region is None:
             raise ConfigError("no AWS region: add ?region=... to the store URL or set AWS_REGION")
@@ -152,13 +162,14 @@ class DynamoDBStore(EmbeddingStore):
 
     def _call(self, what: str, backoff: Backoff, stats: LookupStats | None, fn: Any, **kw: Any) -> Any:
         """One API call, retried on throttling / 5xx / connection errors until the deadline."""
+        errors = self._errors
         while True:
             try:
                 return fn(**kw)
-            except (ClientError, BotoCoreError) as exc:
-                if isinstance(exc, NoCredentialsError):
+            except (errors.ClientError, errors.BotoCoreError) as exc:
+                if isinstance(exc, errors.NoCredentialsError):
                     raise ConfigError(f"{self.describe()}: no AWS credentials found") from exc
-                if not _retryable(exc):
+                if not _retryable(exc, errors):
                     raise self._fatal(what, exc) from exc
                 backoff.wait(f"{self.describe()}: {what}", exc)
                 if stats is not None:
@@ -166,7 +177,7 @@ class DynamoDBStore(EmbeddingStore):
                     stats.store_calls += 1
 
     def _fatal(self, what: str, exc: Exception) -> StoreError:
-        if isinstance(exc, ClientError):
+        if isinstance(exc, self._errors.ClientError):
             code = exc.response.get("Error", {}).get("Code")
             if code == "ResourceNotFoundException":
                 return StoreError(f"{self.describe()} does not exist: load vectors first "
@@ -279,7 +290,7 @@ class DynamoDBStore(EmbeddingStore):
                     KeySchema=[{"AttributeName": items_.KEY_ATTR, "KeyType": "HASH"}],
                     **kw,
                 )
-            except ClientError as exc:  # another loader created it meanwhile
+            except self._errors.ClientError as exc:  # another loader created it meanwhile
                 if exc.response.get("Error", {}).get("Code") != "ResourceInUseException":
                     raise self._fatal("CreateTable", exc) from exc
         self._wait_active(backoff)

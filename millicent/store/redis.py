@@ -8,7 +8,7 @@ layout exists only for DynamoDB (it reproduces the paper) and is refused here.
 One MGET per request (``batch_limit`` is far above any request). Connection errors and
 timeouts are retried with backoff until the deadline, then
 :class:`~millicent.errors.StoreUnavailable`; redis-py's own retries are switched off so
-the deadline holds.
+the deadline holds. redis-py is imported when a store is opened, not with this module.
 """
 
 from __future__ import annotations
@@ -22,14 +22,19 @@ from millicent.store.base import META_KEY, EmbeddingStore, StoreMeta
 from millicent.store.retry import Backoff
 from millicent.types import LookupStats
 
-try:
-    import redis as redis_lib
-    from redis.backoff import NoBackoff
-    from redis.retry import Retry
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise missing_extra("redis", "redis") from exc
-
 DEFAULT_PREFIX = "millicent:"
+
+
+def _redis() -> Any:
+    """The redis-py module, imported when a Redis store is opened (not when this module is
+    imported: the function package imports every store module)."""
+    try:
+        import redis
+        import redis.backoff
+        import redis.retry
+    except ImportError as exc:
+        raise missing_extra("redis", "redis") from exc
+    return redis
 
 
 class RedisStore(EmbeddingStore):
@@ -49,6 +54,7 @@ class RedisStore(EmbeddingStore):
         where: str = "",
     ) -> None:
         super().__init__(deadline_s)
+        self._lib = _redis()
         self.client = client
         self.prefix = prefix
         self._pb = prefix.encode("utf-8")
@@ -68,12 +74,13 @@ class RedisStore(EmbeddingStore):
                 rest.append((name, value))
         deadline = cls.default_deadline_s if deadline_s is None else deadline_s
         plain = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), ""))
+        lib = _redis()
         try:
-            client = redis_lib.Redis.from_url(
+            client = lib.Redis.from_url(
                 plain,
                 socket_timeout=max(0.5, deadline),
                 socket_connect_timeout=1.0,
-                retry=Retry(NoBackoff(), 0),
+                retry=lib.retry.Retry(lib.backoff.NoBackoff(), 0),
             )
         except ValueError as exc:
             raise ConfigError(f"bad Redis store URL {url!r}: {exc}") from exc
@@ -89,16 +96,16 @@ class RedisStore(EmbeddingStore):
     def _run(self, what: str, fn: Any, stats: LookupStats | None = None) -> Any:
         """``fn()``, retried on connection errors / timeouts until the deadline."""
         backoff = Backoff(self.deadline_s)
+        errors = self._lib.exceptions
         while True:
             try:
                 return fn()
-            except (redis_lib.ConnectionError, redis_lib.TimeoutError,
-                    redis_lib.exceptions.BusyLoadingError) as exc:
+            except (errors.ConnectionError, errors.TimeoutError, errors.BusyLoadingError) as exc:
                 backoff.wait(f"{self.describe()}: {what}", exc)
                 if stats is not None:
                     stats.store_retries += 1
                     stats.store_calls += 1
-            except redis_lib.RedisError as exc:
+            except errors.RedisError as exc:
                 raise StoreError(f"{self.describe()}: {what} failed: {exc}") from exc
 
     def _key(self, key: str) -> bytes:
