@@ -277,3 +277,21 @@ def test_store_failure_is_503_never_a_made_up_answer(kim_artifact: Path, data_di
         if p is not None:
             p.stop()
         redis.stop()
+
+
+def test_invoke_cli(platform: PlatformProcess, in_process: list[dict[str, Any]],
+                    dev_sentences: list[str]) -> None:
+    def invoke(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "millicent.cli.main", "invoke",
+                               "--endpoint", platform.url, *args],
+                              cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    ok = invoke("--sentence", dev_sentences[3])
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["label"] == in_process[3]["label"]
+    named = invoke("--function", "kim", "--sentence", dev_sentences[3])
+    assert json.loads(named.stdout)["probabilities"] == json.loads(ok.stdout)["probabilities"]
+    bad = invoke("--sentence", "   ")
+    assert bad.returncode == 1 and json.loads(bad.stdout)["error"] == "invalid_input"
+    usage = invoke("--question", "who ?")
+    assert usage.returncode == 2 and "--answer" in usage.stderr
