@@ -198,7 +198,7 @@ class Gateway:
         payload = await request.read() or b"{}"
         try:
             json.loads(payload)
-        except ValueError:
+        except (ValueError, RecursionError):
             return _aws_error(400, "InvalidRequestContentException", "Could not parse request body into json")
         client_context = None
         raw_context = request.headers.get("X-Amz-Client-Context")

@@ -108,6 +108,8 @@ def body_json(request: Request, max_body_bytes: int) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # '[[[[…' nested past the parser's stack
+        raise InvalidInput("request body is nested too deeply") from exc
 
 
 def _too_large(size: int, limit: int) -> PayloadTooLarge:

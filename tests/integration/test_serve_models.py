@@ -205,6 +205,7 @@ def test_killing_an_environment_mid_request_gives_one_502(platform: PlatformProc
     ("POST", "/classify", b'{"sentence": " \\t "}', 400, "whitespace"),
     ("POST", "/classify", b'{"sentence": 5}', 400, "must be a string"),
     ("POST", "/classify", b'{"text": "x"}', 400, "missing field"),
+    ("POST", "/classify", b"[" * 100_000, 400, "nested too deeply"),
     ("POST", "/classify", json.dumps({"sentence": "word " * 201}).encode(), 400, "limit is 200"),
     ("POST", "/classify", json.dumps({"sentence": "x" * 1_000_001}).encode(), 413, "limit"),
     ("GET", "/classify", None, 405, "use POST"),
