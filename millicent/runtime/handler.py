@@ -181,7 +181,17 @@ def text_field(body: dict[str, Any], names: tuple[str, ...]) -> str:
         raise InvalidInput(f"field {name!r} must be a string, got {_json_type(value)}", field=name)
     if not value.strip():
         raise InvalidInput(f"field {name!r} is empty or whitespace", field=name)
+    _check_unicode(value, name)
     return value
+
+
+def _check_unicode(value: str, what: str) -> None:
+    # JSON can carry lone surrogates ("\ud800"); they are not text and cannot be store keys
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"{what!r} is not valid Unicode: {exc.reason} at position {exc.start}",
+                           field=what) from exc
 
 
 def answers_field(body: dict[str, Any], max_answers: int) -> tuple[list[str], bool]:
@@ -205,6 +215,7 @@ def answers_field(body: dict[str, Any], max_answers: int) -> tuple[list[str], bo
             raise InvalidInput(f"answers[{i}] must be a string, got {_json_type(a)}", field="answers")
         if not a.strip():
             raise InvalidInput(f"answers[{i}] is empty or whitespace", field="answers")
+        _check_unicode(a, f"answers[{i}]")
     return answers, False
 
 

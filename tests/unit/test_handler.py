@@ -126,6 +126,8 @@ def test_wrong_method_or_route(method: str, path: str, status: int) -> None:
     ("/classify", {"sentence": None}, "got null"),
     ("/classify", {"sentence": "   \n"}, "empty or whitespace"),
     ("/classify", {"sentence": "a", "input": "b"}, "only one of"),
+    ("/classify", {"sentence": "ok \ud800"}, "'sentence' is not valid Unicode"),
+    ("/rank", {"question": "q", "answers": ["a", "\udfff"]}, "'answers[1]' is not valid Unicode"),
     ("/classify", ["a list"], "must be a JSON object, got array"),
     ("/rank", {"answer": "a"}, "missing field 'question'"),
     ("/rank", {"question": "q"}, "missing field 'answer' or 'sent2'"),
