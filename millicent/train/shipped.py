@@ -19,9 +19,9 @@ from millicent.errors import ArtifactError
 SHIPPED: dict[str, list[str]] = {
     "kim-sst1-static": ["train", "kim", "--task", "sst-1", "--variant", "static",
                         "--vectors", "glove-50", "--epochs", "20", "--seed", "1",
-                        "--optimizer", "adam", "--lr", "0.0003", "--threads", "1"],
+                        "--optimizer", "adam", "--lr", "0.0003", "--ema", "0.99", "--threads", "1"],
     "kim-sst2-static": ["train", "kim", "--task", "sst-2", "--variant", "static",
-                        "--vectors", "glove-50", "--epochs", "15", "--seed", "1",
+                        "--vectors", "glove-50", "--epochs", "20", "--seed", "1",
                         "--optimizer", "adam", "--lr", "0.0003", "--threads", "1"],
     "sm-trecqa": ["train", "sm", "--vectors", "glove-50", "--epochs", "12", "--seed", "1",
                   "--lr", "0.001", "--threads", "1"],
