@@ -25,7 +25,7 @@ def _command_line(args: argparse.Namespace) -> str:
     words = ["millicent", "train", args.model]
     for name in _OPTIONS[args.model]:
         value = getattr(args, name)
-        if value is None or (name in ("threads", "ema") and value == 0):
+        if value is None:
             continue
         words += [f"--{name.replace('_', '-')}", str(value)]
     return shlex.join(words)
@@ -38,6 +38,17 @@ def _print_metrics(manifest: dict[str, Any], out: str) -> None:
         print(json.dumps({"split": split, **m}))
 
 
+def _resolve(args: argparse.Namespace) -> None:
+    """Fill in defaults that depend on the machine or on other options, so the recorded
+    command repeats the run exactly anywhere."""
+    from millicent.train.loop import default_threads
+
+    if not args.threads:
+        args.threads = default_threads()
+    if getattr(args, "optimizer", None) and args.lr is None:
+        args.lr = KIM_LR[args.optimizer]
+
+
 def _train_kim(args: argparse.Namespace) -> int:
     from millicent.errors import missing_extra
 
@@ -47,10 +58,11 @@ def _train_kim(args: argparse.Namespace) -> int:
         if exc.name == "torch":
             raise missing_extra("torch", "train") from exc
         raise
+    _resolve(args)
     opts = KimOptions(
         out=args.out, task=args.task, variant=args.variant, vectors=args.vectors, dim=args.dim,
         epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr if args.lr is not None else KIM_LR[args.optimizer],
+        optimizer=args.optimizer, lr=args.lr,
         train_source=args.train_source, threads=args.threads, ema=args.ema,
     )
     manifest = train_kim(opts, config.data_dir(args.data_dir), _command_line(args))
@@ -67,6 +79,7 @@ def _train_sm(args: argparse.Namespace) -> int:
         if exc.name == "torch":
             raise missing_extra("torch", "train") from exc
         raise
+    _resolve(args)
     opts = SMOptions(
         out=args.out, vectors=args.vectors, features=args.features, epochs=args.epochs,
         seed=args.seed, batch_size=args.batch_size, lr=args.lr, threads=args.threads, ema=args.ema,
@@ -88,16 +101,17 @@ def _eval(args: argparse.Namespace) -> int:
 KIM_LR = {"adadelta": 1.0, "adam": 3e-4}
 
 
-def _common(p: argparse.ArgumentParser, epochs: int, batch: int, lr: float | None) -> None:
+def _common(p: argparse.ArgumentParser, epochs: int, batch: int, lr: float | None,
+            ema: float) -> None:
     p.add_argument("--vectors", default="glove-50", help="glove-50 or a vector file (default glove-50)")
     p.add_argument("--epochs", type=int, default=epochs, help=f"training epochs (default {epochs})")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--batch-size", type=int, default=batch, help=f"default {batch}")
     p.add_argument("--lr", type=float, default=lr,
                    help=f"learning rate (default {lr if lr is not None else 'by optimizer'})")
-    p.add_argument("--ema", type=float, default=0.0,
-                   help="export an exponential moving average of the weights (decay per step, "
-                        "e.g. 0.995; default 0 = off)")
+    p.add_argument("--ema", type=float, default=ema,
+                   help="score and export an exponential moving average of the weights "
+                        f"(decay per step; 0 = off; default {ema})")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: min(2, cores))")
     p.add_argument("--out", required=True, help="artifact directory to write")
     add_data_dir(p)
@@ -116,13 +130,13 @@ def register(subparsers: Any) -> None:
                      help="adam (default, lr 3e-4) or adadelta (Kim 2014, lr 1.0)")
     kim.add_argument("--train-source", choices=["stsa", "glue"], default="stsa",
                      help="SST-2 training set: stsa sentences or the GLUE phrase-level set")
-    _common(kim, epochs=20, batch=50, lr=None)
+    _common(kim, epochs=20, batch=50, lr=None, ema=0.99)
     kim.set_defaults(func=_train_kim)
 
     sm = models.add_parser("sm", help="SM CNN answer selection (TrecQA)")
     sm.add_argument("--features", choices=["none", "overlap"], default="none",
                     help="extra join-layer features (overlap: 4 word-overlap features)")
-    _common(sm, epochs=12, batch=64, lr=1e-3)
+    _common(sm, epochs=12, batch=64, lr=1e-3, ema=0.0)
     sm.set_defaults(func=_train_sm)
 
     ev = subparsers.add_parser("eval", help="evaluate an artifact through the numpy runtime")

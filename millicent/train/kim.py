@@ -48,7 +48,7 @@ class KimOptions:
     optimizer: str = "adam"  # or "adadelta" (lr 1.0) as in Kim (2014)
     lr: float = 3e-4
     max_norm: float = 3.0  # l2 constraint on the output weights, as in Kim (2014)
-    ema: float = 0.0  # > 0: export an exponential moving average of the weights
+    ema: float = 0.99  # > 0: score and export an exponential moving average of the weights
     train_source: str = "stsa"  # "glue": SST-2 phrase-level GLUE train set
     threads: int = 0  # 0 → default_threads()
 

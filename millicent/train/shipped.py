@@ -22,7 +22,7 @@ SHIPPED: dict[str, list[str]] = {
                         "--optimizer", "adam", "--lr", "0.0003", "--ema", "0.99", "--threads", "1"],
     "kim-sst2-static": ["train", "kim", "--task", "sst-2", "--variant", "static",
                         "--vectors", "glove-50", "--epochs", "20", "--seed", "1",
-                        "--optimizer", "adam", "--lr", "0.0003", "--threads", "1"],
+                        "--optimizer", "adam", "--lr", "0.0003", "--ema", "0.0", "--threads", "1"],
     "sm-trecqa": ["train", "sm", "--vectors", "glove-50", "--epochs", "12", "--seed", "1",
                   "--lr", "0.001", "--threads", "1"],
     "sm-trecqa-overlap": ["train", "sm", "--vectors", "glove-50", "--features", "overlap",
