@@ -75,10 +75,23 @@ def store_url(kim_artifact: Path, sm_artifact: Path | None, data_dir: Path,
 
 
 @pytest.fixture(scope="module")
-def platform(kim_artifact: Path, sm_artifact: Path | None, store_url: str,
+def pack(kim_artifact: Path, store_url: str, data_dir: Path,
+         tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A frequent-word pack of the 500 most frequent words the store holds (real CLI)."""
+    out = tmp_path_factory.mktemp("pack") / "pack.npz"
+    subprocess.run(
+        [sys.executable, "-m", "millicent.cli.main", "embeddings", "pack", str(kim_artifact),
+         "--top", "500", "--store", store_url, "--out", str(out), "--data-dir", str(data_dir)],
+        cwd=REPO, check=True, capture_output=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def platform(kim_artifact: Path, sm_artifact: Path | None, store_url: str, pack: Path,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
-    args = ["--model", f"kim={kim_artifact}", "--store", store_url, "--idle-timeout", "3",
-            "--max-concurrency", "4", "--max-tokens", "200"]
+    args = ["--model", f"kim={kim_artifact}", "--store", store_url, "--pack", str(pack),
+            "--idle-timeout", "3", "--max-concurrency", "4", "--max-tokens", "200"]
     if sm_artifact is not None:
         args += ["--model", f"sm={sm_artifact}"]
     p = start_platform(args, tmp_path_factory.mktemp("serve"))
@@ -147,6 +160,8 @@ def test_1101_dev_sentences_answer_like_the_in_process_runtime(
     for key in ("tokenize_ms", "fetch_ms", "forward_ms", "other_ms", "total_ms", "cpu_ms", "cache_hits"):
         assert key in warm
     assert answers[-1]["model"] == "kim"
+    # the bundled pack served the frequent words, with the store's own vectors
+    assert sum(a["timings"]["lookups"]["pack_hits"] for a in answers) > 1101
 
 
 def test_idle_timeout_scales_to_zero_then_cold_again(platform: PlatformProcess) -> None:
