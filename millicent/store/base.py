@@ -55,7 +55,12 @@ MAX_KEY_BYTES = 1024
 
 def storable_key(key: str) -> bool:
     """Whether ``key`` may name a vector in a store (see the module docstring)."""
-    return bool(key) and key != META_KEY and len(key.encode("utf-8")) <= MAX_KEY_BYTES
+    if not key or key == META_KEY:
+        return False
+    try:
+        return len(key.encode("utf-8")) <= MAX_KEY_BYTES
+    except UnicodeEncodeError:  # lone surrogates: not valid UTF-8, so no store can hold them
+        return False
 
 
 @dataclass
