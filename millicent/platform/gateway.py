@@ -94,7 +94,10 @@ class Gateway:
         self.app.router.add_post(INVOKE_PREFIX + "{name}/invocations", self._invoke_api)
         self.app.router.add_get(STATS_PATH, self._stats)
         self.app.router.add_route("*", "/health", self._health)
-        self.app.router.add_route("*", "/{name}", self._http)
+        # every other path: its first segment names the function, the handler routes the
+        # rest (as behind API Gateway's $default route) — so "/classify/" and "//classify"
+        # reach the function like "/classify", and "/classify/x" gets the handler's JSON 404
+        self.app.router.add_route("*", "/{path:.*}", self._http)
 
     # --- middleware: API key, JSON errors for everything -------------------------------
     @web.middleware
@@ -129,7 +132,13 @@ class Gateway:
         return await self._forward(request, next(iter(self.platform.functions)))
 
     async def _http(self, request: web.Request) -> web.StreamResponse:
-        name = request.match_info["name"]
+        path = request.path
+        if path == STATS_PATH or (path.startswith(INVOKE_PREFIX) and path.endswith("/invocations")):
+            # a platform route asked with the wrong method (the catch-all route matched it)
+            raise web.HTTPMethodNotAllowed(request.method, ["GET" if path == STATS_PATH else "POST"])
+        name = next((part for part in path.split("/") if part), "")
+        if name == "health":
+            return await self._health(request)
         target = self.platform.aliases.get(name, name)
         if target not in self.platform.functions:
             known = sorted({*self.platform.functions, *self.platform.aliases})
@@ -197,8 +206,11 @@ class Gateway:
             return _aws_error(413, "RequestTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation")
         payload = await request.read() or b"{}"
         try:
-            json.loads(payload)
-        except (ValueError, RecursionError):
+            # strict UTF-8 JSON, as the runtime client (simplejson) parses it: json.loads on
+            # bytes also took UTF-16 and UTF-8-encoded surrogates, and NaN/Infinity, which
+            # then failed inside the environment as a 502 Runtime.UnmarshalError
+            json.loads(payload.decode("utf-8-sig"), parse_constant=_not_json)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return _aws_error(400, "InvalidRequestContentException", "Could not parse request body into json")
         client_context = None
         raw_context = request.headers.get("X-Amz-Client-Context")
@@ -241,6 +253,10 @@ class Gateway:
 
     async def _stats(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self.platform.stats())
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def _function_name(raw: str) -> str:

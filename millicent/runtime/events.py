@@ -104,12 +104,49 @@ def body_json(request: Request, max_body_bytes: int) -> Any:
         raise _too_large(size, max_body_bytes)
     if size == 0:
         raise InvalidInput("request body is empty: send a JSON object")
+    # Decode here rather than let json.loads guess from bytes: it would accept UTF-16/32
+    # bodies when they arrive base64-encoded but not as text, so the same bytes got a 200
+    # or a 400 depending on the Content-Type. JSON on the wire is UTF-8 (RFC 8259 §8.1).
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(
+                f"request body is not valid UTF-8: byte 0x{raw[exc.start]:02x} at position {exc.start}"
+            ) from exc
+    # A UTF-8 byte order mark (PowerShell, Notepad) is not JSON, but RFC 8259 lets a parser
+    # ignore it; json.loads accepted it in a base64 body and refused it in a text one.
+    if raw.startswith("\ufeff"):
+        raw = raw[1:]
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return json.loads(raw, object_pairs_hook=_unique_fields, parse_constant=_not_json)
+    except ValueError as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from exc
     except RecursionError as exc:  # '[[[[…' nested past the parser's stack
         raise InvalidInput("request body is nested too deeply") from exc
+
+
+def _not_json(constant: str) -> Any:
+    # json.loads takes NaN and ±Infinity, which JSON has not (RFC 8259 §6), and the Lambda
+    # runtime client's parser refuses them: the same body must not mean a number here
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+def _unique_fields(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose names are unique, or InvalidInput.
+
+    ``{"sentence": "", "sentence": "good"}`` means different things to different parsers
+    (json.loads keeps the last, others the first): on a public endpoint an ambiguous body
+    is refused rather than guessed at.
+    """
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for name, _ in pairs:
+            if name in seen:
+                raise InvalidInput(f"request body has the field {name!r} more than once", field=name)
+            seen.add(name)
+    return out
 
 
 def _too_large(size: int, limit: int) -> PayloadTooLarge:

@@ -31,7 +31,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from millicent.config import FUNCTION_NAME, Limits
-from millicent.errors import InvalidInput, MethodNotAllowed, MillicentError, NotFound
+from millicent.errors import (
+    InvalidInput,
+    MethodNotAllowed,
+    MillicentError,
+    NotFound,
+    PayloadTooLarge,
+)
 from millicent.runtime import events
 from millicent.runtime.environment import FunctionEnvironment, Loaded
 
@@ -149,10 +155,13 @@ def _answer(
     svc: Service = service if service is not None else _service()
     limits = config.limits
     if model.role == "classify":
-        out = svc.classify(model, loaded.embeddings, text_field(body, SENTENCE_FIELDS), limits)
+        text = text_field(body, SENTENCE_FIELDS)
+        check_text_bytes([text], limits.max_body_bytes)
+        out = svc.classify(model, loaded.embeddings, text, limits)
     else:
         question = text_field(body, QUESTION_FIELDS)
         answers, single = answers_field(body, limits.max_answers)
+        check_text_bytes([question, *answers], limits.max_body_bytes)
         out = svc.rank(model, loaded.embeddings, question, answers, limits)
         if single:
             out["score"] = out["scores"][0]
@@ -217,6 +226,19 @@ def answers_field(body: dict[str, Any], max_answers: int) -> tuple[list[str], bo
             raise InvalidInput(f"answers[{i}] is empty or whitespace", field="answers")
         _check_unicode(a, f"answers[{i}]")
     return answers, False
+
+
+def check_text_bytes(texts: list[str], limit: int) -> None:
+    """PayloadTooLarge (413) when the texts of one request exceed ``limit`` bytes of UTF-8.
+
+    An HTTP body is already held to the limit; a direct invocation's payload is not (Lambda
+    takes 6 MB), and one 3 MB "word" came back twice in the answer (tokens, unknown words),
+    past Lambda's 6 MB response limit: a 502 for a request that deserves a 413.
+    """
+    size = sum(len(t.encode("utf-8")) for t in texts)
+    if size > limit:
+        raise PayloadTooLarge(f"the texts of this request are {size} bytes of UTF-8; "
+                              f"the limit is {limit} bytes", limit=limit)
 
 
 def _json_type(value: Any) -> str:
