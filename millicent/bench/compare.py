@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from millicent.bench.cost import instance_cost_per_million
 from millicent.bench.deployments import Prepared, Setup, deployment
+from millicent.bench.footprint import footprint_table, function_footprint
 from millicent.bench.harness import ClientOptions
 from millicent.bench.prices import PriceSheet
 from millicent.bench.records import write_records
@@ -33,6 +34,7 @@ from millicent.bench.runner import (
 )
 from millicent.bench.scenario import BASELINES, Configuration, Scenario
 from millicent.bench.summary import summarize
+from millicent.bench.targets import targets, targets_table
 from millicent.bench.workload import Workload
 from millicent.errors import ConfigError
 
@@ -130,6 +132,25 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
                 rows.append(row)
     rel = ratios(rows, configs[0].name)
     write_json(out_dir / "ratios.json", rel)
+    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}"]
+    extra_files = [out_dir / "ratios.json"]
+    engines = sorted({c.engine for c in configs if c.kind == "serverless"})
+    if engines:
+        sizes = {e: function_footprint(e) for e in engines}
+        write_json(out_dir / "footprint.json", {e: f.to_dict() for e, f in sizes.items()})
+        extra_files.append(out_dir / "footprint.json")
+        sections.append(
+            "## Cold start, memory and package size\n\nEvery cold start of each scenario, "
+            "warm-up included: the platform's Init Duration (process start → runtime ready) and "
+            "the client latency of those first requests; peak RSS of an environment; the "
+            "installed size of the function's dependencies (numpy + millicent's function "
+            "modules; for `torch`, plus torch and its requirements).\n\n"
+            + footprint_table(rows, sizes))
+    goals = targets(rows)
+    if goals:
+        write_json(out_dir / "targets.json", goals)
+        extra_files.append(out_dir / "targets.json")
+        sections.append("## Targets (✓ = reached)\n\n" + targets_table(goals))
     notes = [
         *subset_notes(workloads),
         "Compared at 128 MB, x86_64, 1 ms billing, each configuration's own gateway (the local "
@@ -140,8 +161,7 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
         notes.append(f"server: an always-on process at ${instance_usd_per_hour}/h, priced fully "
                      "used at its measured throughput.")
     run = finish(out_dir, rows, prices, header=[f"Configurations: {', '.join(c.name for c in configs)}"],
-                 plots=plots, extra_notes=notes,
-                 sections=[f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}"])
+                 plots=plots, extra_notes=notes, sections=sections)
     print(run.report, file=stdout, flush=True)
-    run.files.append(out_dir / "ratios.json")
+    run.files.extend(extra_files)
     return run

@@ -1,11 +1,16 @@
 """Preparing a :class:`~millicent.bench.scenario.Configuration` for ``bench --compare``:
 fill its store, build its pack, start the process that serves it, stop it afterwards.
 
-* serverless, store ``dynamodb``: a table per (layout, dimension) at ``--dynamodb-endpoint``
-  holding the vectors of every word the evaluation requests contain (DynamoDB's latency and
-  price per read do not depend on the table's size), loaded and verified by the store's
-  bulk loader; served by ``millicent serve`` (the local Lambda platform) with the pack and
-  LRU the configuration names, the numpy runtime or the PyTorch engine;
+The vectors are the models' shared table (:class:`~millicent.bench.embedding_source.
+EmbeddingSource`): a pretrained source such as GloVe-50, or a model's own learned table
+(``embeddings.npz`` of a ``rand`` / ``non-static`` artifact).
+
+* serverless, store ``dynamodb``: a table per (layout, dimension, source) at
+  ``--dynamodb-endpoint`` holding the vectors of every word the evaluation requests contain
+  (DynamoDB's latency and price per read do not depend on the table's size), loaded and
+  verified by the store's bulk loader (a rerun only verifies); served by ``millicent
+  serve`` (the local Lambda platform) with the pack and LRU the configuration names, the
+  numpy runtime or the PyTorch engine;
 * serverless, store ``none``: the same vectors in a SQLite file bundled with the function;
 * ``server``: ``python -m millicent.bench.server``, the whole vector table in memory.
 
@@ -15,6 +20,7 @@ Every process is started here, on a free loopback port, and terminated on exit.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 import sys
@@ -24,9 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from millicent.bench.embedding_source import EmbeddingSource
 from millicent.bench.scenario import Configuration
 from millicent.bench.workload import Workload
-from millicent.errors import ConfigError, DataError, InvalidInput
+from millicent.errors import ConfigError, InvalidInput
 
 TABLE_PREFIX = "millicent-bench"
 
@@ -67,95 +74,82 @@ def request_vocab(workloads: Sequence[Workload]) -> set[str]:
     return vocab
 
 
-def vectors_source(setup: Setup) -> str:
-    """The one embedding source the models share (one function, one table)."""
-    import json
-
-    sources = {}
-    for name, path in setup.artifacts.items():
-        try:
-            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"cannot read {path}/manifest.json: {exc}") from exc
-        sources[name] = str(manifest.get("embedding", {}).get("source", ""))
-    distinct = set(sources.values())
-    if len(distinct) != 1 or "" in distinct or "artifact" in distinct:
-        raise ConfigError("the compared models must share one pretrained embedding source, got "
-                          + ", ".join(f"{n}: {s or '?'}" for n, s in sources.items()))
-    return distinct.pop()
-
-
 class Prepared:
-    """Vectors and stores shared by the configurations, built once and on demand."""
+    """Vectors, stores and the pack shared by the configurations, built once and on demand.
+
+    Stores and the pack are reused across runs when they already hold exactly these
+    vectors (verified by reading them back; see :mod:`millicent.bench.prepare`).
+    """
 
     def __init__(self, setup: Setup, workloads: Sequence[Workload], log: IO[str] | None = None) -> None:
         self.setup = setup
-        self.source = vectors_source(setup)
+        self.source = EmbeddingSource.of_artifacts(setup.artifacts)
         self.vocab = request_vocab(workloads)
         self._log = log if log is not None else sys.stderr
-        self._vectors: Any = None
+        self._vectors: tuple[list[str], Any] | None = None
         self._stores: dict[tuple[str, str], str] = {}
         self._pack: Path | None = None
+        #: what each preparation found and did (for the run's report)
+        self.status: dict[str, Any] = {}
 
     def say(self, msg: str) -> None:
         print(msg, file=self._log, flush=True)
 
     @property
-    def vectors(self) -> Any:
-        """The full vector table of the source, in its (frequency) order."""
+    def vectors(self) -> tuple[list[str], Any]:
+        """The source's whole table ``(words, matrix)``, most frequent words first."""
         if self._vectors is None:
-            from millicent.data.vectors import load_vectors
-
-            self._vectors = load_vectors(self.source, self.setup.data_dir)
+            self._vectors = self.source.load(self.setup.data_dir)
         return self._vectors
 
     def _subset(self) -> tuple[list[str], Any]:
         from millicent.words import vector_key
 
         wanted = {vector_key(t) for t in self.vocab}
-        v = self.vectors
-        rows = [i for i, w in enumerate(v.words) if vector_key(w) in wanted]
-        return [v.words[i] for i in rows], v.matrix[rows]
+        words, matrix = self.vectors
+        rows = [i for i, w in enumerate(words) if vector_key(w) in wanted]
+        return [words[i] for i in rows], matrix[rows]
 
     def store_url(self, config: Configuration) -> str:
         """A loaded, verified store for ``config`` (shared by configurations alike in it)."""
+        from millicent.bench.prepare import ensure_store
+
         kind = "dynamodb" if config.store == "dynamodb" else "sqlite"
         key = (kind, config.layout if kind == "dynamodb" else "binary")
         if key in self._stores:
             return self._stores[key]
-        from millicent.store import open_store
-        from millicent.store.loader import load_store
-
         words, matrix = self._subset()
         dim = int(matrix.shape[1])
+        name = f"{TABLE_PREFIX}-{key[1]}-{dim}d-{self.source.slug}"
         if kind == "dynamodb":
             if not self.setup.dynamodb_endpoint:
                 raise ConfigError(f"configuration {config.name!r} needs --dynamodb-endpoint")
-            url = (f"dynamodb://{TABLE_PREFIX}-{config.layout}-{dim}d?endpoint="
-                   f"{self.setup.dynamodb_endpoint}&region={self.setup.region}")
+            url = (f"dynamodb://{name}?endpoint={self.setup.dynamodb_endpoint}"
+                   f"&region={self.setup.region}")
         else:
-            url = f"sqlite:///{(self.setup.work_dir / f'vectors-{dim}d.db').resolve()}"
-        self.say(f"loading {len(words)} vectors ({self.source}, the requests' words) into {url}")
-        store = open_store(url)
-        try:
-            report = load_store(store, words, matrix, source=self.source, layout=key[1],
-                                progress=False)
-        finally:
-            store.close()
-        self.say(f"  {report.written} written, {report.unchanged} already there, verified "
-                 f"{report.verified}")
+            url = f"sqlite:///{(self.setup.work_dir / f'{name}.db').resolve()}"
+        self.say(f"store: {len(words)} vectors ({self.source.label}, the requests' words) "
+                 f"→ {url}")
+        st = ensure_store(url, words, matrix, source=self.source.label, layout=key[1])
+        self.say("  " + ("complete already, verified" if st.reused else
+                         f"{st.written} written, verified") + f" in {st.seconds:.1f} s")
+        self.status[f"store-{kind}-{key[1]}"] = st.to_dict()
         self._stores[key] = url
         return url
 
     def pack_path(self) -> Path:
         """The frequent-word pack: the ``pack_top`` most frequent words of the source."""
         if self._pack is None:
-            from millicent.store.pack import select_top, write_pack
+            from millicent.bench.prepare import ensure_pack
 
-            sel = select_top(self.vectors.words, self.vectors.matrix, top=self.setup.pack_top)
-            self._pack = write_pack(self.setup.work_dir / f"pack-top{self.setup.pack_top}.bin",
-                                    sel.keys, sel.matrix, source=self.source, by="glove")
-            self.say(f"pack: {len(sel.keys)} most frequent words → {self._pack}")
+            words, matrix = self.vectors
+            path = self.setup.work_dir / f"pack-{self.source.slug}-top{self.setup.pack_top}.bin"
+            st = ensure_pack(path, words, matrix, top=self.setup.pack_top,
+                             source=self.source.label, by=self.source.ranking)
+            self.say(f"pack: {st.words} most frequent words ({self.source.ranking}) → {path}"
+                     + (" (complete already)" if st.reused else ""))
+            self.status["pack"] = st.to_dict()
+            self._pack = path
         return self._pack
 
 
@@ -165,7 +159,9 @@ def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir:
     setup = prepared.setup
     if config.kind == "server":
         cmd = [sys.executable, "-m", "millicent.bench.server", "--port", str(port),
-               "--data-dir", str(setup.data_dir), "--vectors", prepared.source]
+               "--data-dir", str(setup.data_dir)]
+        if not prepared.source.learned:  # a learned table comes with its artifact
+            cmd += ["--vectors", prepared.source.spec]
         for name, path in setup.artifacts.items():
             cmd += ["--model", f"{name}={path.resolve()}"]
         return cmd
@@ -208,24 +204,52 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float, lo
 
 
 @contextlib.contextmanager
+def serving(cmd: Sequence[str], port: int, log: Path, timeout_s: float = 120.0,
+            env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Run ``cmd`` (a server that will listen on ``port``) while the block runs; yields
+    ``http://127.0.0.1:PORT``. Output goes to ``log``. The process is stopped (SIGTERM,
+    then SIGKILL) however the block ends — errors and Ctrl-C included."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT,
+                                env=None if env is None else dict(env),
+                                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        try:
+            _wait_listening(port, proc, timeout_s, log)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            stop_process(proc)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM it when the parent dies, even by SIGKILL, so a
+    killed benchmark leaves no server behind (the platform then stops its environments)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
+    """SIGTERM (the platform then stops its execution environments), SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@contextlib.contextmanager
 def deployment(config: Configuration, prepared: Prepared, max_concurrency: int) -> Iterator[str]:
     """Serve ``config`` while the block runs; yields its endpoint URL."""
     log_dir = prepared.setup.work_dir / config.name
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     cmd = serve_command(config, prepared, port, log_dir, max_concurrency)
-    log = log_dir / "server.log"
     prepared.say(f"starting {config.name}: {' '.join(cmd[1:])}")
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            _wait_listening(port, proc, prepared.setup.startup_timeout_s, log)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+    with serving(cmd, port, log_dir / "server.log", prepared.setup.startup_timeout_s) as url:
+        yield url

@@ -11,6 +11,8 @@ Rules, so the numbers mean one thing:
   measured response);
 * cost per million = mean cost of the successful measured requests (cold ones included,
   since they were paid for) × 10⁶;
+* ``init``: every cold start of the scenario, warm-up included (the first C requests
+  of a fresh platform are cold): Init Duration and client latency of those requests;
 * ``lambda_projection``: for runs on the local platform (durations from its headers, one
   full core per environment), the same warm requests projected to the configured memory's
   CPU share on AWS Lambda (:mod:`millicent.bench.tuning`): what the latency and the cost
@@ -67,6 +69,13 @@ def _cache(ok: Sequence[RequestRecord]) -> dict[str, Any]:
             "retries": sum(int(r.lookups.get("store_retries", 0)) for r in ok),
         },
     }
+
+
+def _init(records: Sequence[RequestRecord]) -> dict[str, Any]:
+    cold = [r for r in records if r.ok and r.cold]
+    return {"cold_starts": len(cold),
+            "init_ms": latency_stats(r.init_ms for r in cold if r.init_ms is not None).to_dict(),
+            "latency_ms": latency_stats(r.latency_ms for r in cold).to_dict()}
 
 
 def _duration_source(ok: Sequence[RequestRecord]) -> str | None:
@@ -131,6 +140,9 @@ def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: Pric
         "latency_ms": latency_stats(r.latency_ms for r in warm).to_dict(),
         "cold_starts": len(cold),
         "cold_latency_ms": latency_stats(r.latency_ms for r in cold).to_dict(),
+        # every cold start of the scenario, warm-up included (that is where they happen):
+        # Lambda's Init Duration, and the client latency of those first requests
+        "init": _init(records),
         "breakdown_ms": _breakdown(ok),
         "cpu_ms": mean(r.cpu_ms for r in ok if r.cpu_ms is not None),
         "max_memory_mb": max((r.max_memory_mb for r in ok if r.max_memory_mb is not None),

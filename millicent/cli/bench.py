@@ -162,7 +162,10 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
     from millicent.bench.workload import load_workload
     from millicent.errors import ConfigError
 
-    configs = parse_configs(args.compare)
+    # prices are pinned for a comparison (128 MB, x86_64, 1 ms, each its own gateway), but
+    # the paper's provisioned table is an option: --dynamodb-mode provisioned --rcu 500
+    configs = [c.with_(dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
+               if c.store == "dynamodb" else c for c in parse_configs(args.compare)]
     if args.pack_top < 1:
         raise ConfigError("--pack-top must be ≥ 1")
     artifacts = {name: Path(str(path)) for name, path in models}

@@ -1,0 +1,79 @@
+"""How far a comparison got against the project's targets (reported, not pass/fail).
+
+For each model and C where the configurations ran:
+
+* latency: ``paper`` p50 / ``millicent`` p50 — target ≥ 10 (ten times lower);
+* throughput: ``millicent`` / ``server`` — target ≥ 0.7;
+* fetch share: ``millicent``'s mean embedding fetch / its mean warm client latency —
+  target ≤ 10 %;
+* cost: ``paper`` / ``millicent`` cost per million, both priced by the same model (today's
+  prices, 1 ms billing, each its own gateway) — target ≥ 10; also variable cost only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from millicent.bench.report import table
+
+Row = dict[str, Any]
+
+P50_TARGET = 10.0
+THROUGHPUT_TARGET = 0.7
+FETCH_SHARE_TARGET = 0.10
+COST_TARGET = 10.0
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def _cost(row: Row | None, key: str) -> float | None:
+    c = (row or {}).get("cost_per_million_usd")
+    return None if not c else float(c[key])
+
+
+def targets(rows: Sequence[Row], subject: str = "millicent", paper: str = "paper",
+            server: str = "server") -> list[Row]:
+    """One entry per (model, C) that ``subject`` ran at; None where a baseline is absent."""
+    by = {(r["config"], r["model"], r["concurrency"]): r for r in rows}
+    out: list[Row] = []
+    for r in rows:
+        if r["config"] != subject:
+            continue
+        key = (r["model"], r["concurrency"])
+        p, s = by.get((paper, *key)), by.get((server, *key))
+        fetch = (r.get("breakdown_ms") or {}).get("fetch")
+        out.append({
+            "model": r["model"], "concurrency": r["concurrency"],
+            "p50_lower": _div(p["latency_ms"]["p50"] if p else None, r["latency_ms"]["p50"]),
+            "throughput_of_server": _div(r["throughput_qps"], s["throughput_qps"] if s else None),
+            "fetch_share": _div(fetch, r["latency_ms"]["mean"]),
+            "cost_lower": _div(_cost(p, "total"), _cost(r, "total")),
+            "variable_cost_lower": _div(_cost(p, "variable"), _cost(r, "variable")),
+        })
+    return out
+
+
+def targets_table(ts: Sequence[Row]) -> str:
+    def x(v: float | None, goal: float, higher: bool = True) -> str:
+        if v is None:
+            return "–"
+        met = v >= goal if higher else v <= goal
+        return f"{v:.2f}×" + (" ✓" if met else "")
+
+    def pct(v: float | None) -> str:
+        if v is None:
+            return "–"
+        return f"{v:.1%}" + (" ✓" if v <= FETCH_SHARE_TARGET else "")
+
+    body = [[t["model"], str(t["concurrency"]), x(t["p50_lower"], P50_TARGET),
+             x(t["throughput_of_server"], THROUGHPUT_TARGET), pct(t["fetch_share"]),
+             x(t["cost_lower"], COST_TARGET), x(t["variable_cost_lower"], COST_TARGET)]
+            for t in ts]
+    return table(["model", "C", f"p50 paper/millicent (≥ {P50_TARGET:g}×)",
+                  f"throughput millicent/server (≥ {THROUGHPUT_TARGET:g}×)",
+                  f"fetch / warm latency (≤ {FETCH_SHARE_TARGET:.0%})",
+                  f"$/M paper/millicent (≥ {COST_TARGET:g}×)", "variable $/M paper/millicent"],
+                 body)
