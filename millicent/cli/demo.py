@@ -1,40 +1,50 @@
-"""``millicent demo``: the end-to-end story, one step at a time.
+"""``millicent demo``: the whole story on the embedded default, no services to install.
 
-Steps (each prints a header and adds its results to ``DIR/demo.json``):
+Steps (each prints what it does; results go to ``OUT/demo.json``):
 
-1. ``artifact`` — the Kim CNN SST-1 artifact from ``artifacts/`` (trained if absent and
-   torch is installed; a clear error otherwise);
-2. ``vectors`` — an in-memory store of the vectors the manifest names;
-3. ``classify`` — every SST-1 dev sentence through the runtime service (tokenize → lookup →
-   numpy forward): accuracy and per-sentence latency p50 / p99.
-
-Later steps (the SQLite store, the local serverless platform, the benchmark and the
-cost model) plug in as further entries of :data:`STEPS`.
+1. ``artifacts`` — the Kim CNN (SST-1) and SM CNN (TrecQA) artifacts from ``artifacts/``,
+   trained into ``OUT/artifacts`` when missing and torch is installed;
+2. ``store``     — the GloVe-50 vectors in a SQLite store (``OUT/glove50-*.db``), loaded
+   once and verified on every run;
+3. ``pack``      — the frequent-word pack the function bundles (GloVe's top K words);
+4. ``check``     — both models in this process through the service core with that store and
+   pack: dev accuracy / MAP equal the artifacts' recorded ones;
+5. ``platform``  — ``millicent serve`` with both models as Lambda functions (a subprocess,
+   stopped however the demo ends); its answers must equal the in-process ones;
+6. ``benchmark`` — closed-loop runs of both models at two concurrency levels: the
+   paper-shaped tables, cost per million queries by component, plots.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from millicent import config
 from millicent.cli._common import add_data_dir
-from millicent.errors import ArtifactError
+from millicent.errors import ArtifactError, ConfigError, DataError
 
-DEMO_MODEL = "kim-sst1-static"
+#: function name → shipped artifact served and benchmarked by the demo
+DEMO_MODELS = {"kim": "kim-sst1-static", "sm": "sm-trecqa-overlap"}
+DEMO_MODEL = DEMO_MODELS["kim"]
+VECTORS = "glove-50"
 
 
 @dataclass
 class DemoContext:
-    """What the steps share: paths, the objects built so far, and the results to report."""
+    """What the steps share: options, the objects built so far, and the results."""
 
+    args: argparse.Namespace
     data_dir: Path
     out: Path
+    stack: contextlib.ExitStack
     objects: dict[str, Any] = field(default_factory=dict)
     results: dict[str, Any] = field(default_factory=dict)
 
@@ -57,93 +67,248 @@ def ensure_artifact(name: str, data_dir: Path, fallback_dir: Path) -> Path:
 
     target = fallback_dir / name
     argv = train_argv(name, data_dir, target)
-    print(f"artifact {name} not found: millicent {' '.join(argv)}")
+    print(f"artifact {name} not found: millicent {' '.join(argv)}", flush=True)
     rc = main(argv)
     if rc != 0:
         raise ArtifactError(f"training {name} failed (exit {rc})")
     return target
 
 
-def step_artifact(ctx: DemoContext) -> None:
-    from millicent.runtime.model import Classifier, load_model
+def step_artifacts(ctx: DemoContext) -> None:
+    from millicent.runtime.model import load_model
 
-    path = ensure_artifact(DEMO_MODEL, ctx.data_dir, ctx.out / "artifacts")
-    t0 = time.perf_counter()
-    model = load_model(path)
-    load_ms = (time.perf_counter() - t0) * 1000
-    if not isinstance(model, Classifier):
-        raise ArtifactError(f"{path} is not a classifier")
-    ctx.objects["model"] = model
-    recorded = model.manifest.get("metrics", {})
-    print(f"{path}: {model.kind} {model.task}, {model.dim}-d, labels {model.labels}")
-    print(f"loaded in {load_ms:.1f} ms; recorded metrics {json.dumps(recorded)}")
-    ctx.results["artifact"] = {"path": str(path), "load_ms": load_ms, "recorded": recorded}
+    paths, models = {}, {}
+    for fn, name in DEMO_MODELS.items():
+        path = ensure_artifact(name, ctx.data_dir, ctx.out / "artifacts")
+        model = load_model(path)
+        paths[fn], models[fn] = path, model
+        print(f"{fn}: {path} ({model.kind}, {model.task}, {model.dim}-d); recorded dev "
+              f"{json.dumps(model.manifest.get('metrics', {}).get('dev', {}))}")
+    ctx.objects.update(paths=paths, models=models)
+    ctx.results["artifacts"] = {fn: str(p) for fn, p in paths.items()}
 
 
-def step_vectors(ctx: DemoContext) -> None:
-    from millicent.data.sst import load_sst
-    from millicent.runtime.tokenize import tokenize
-    from millicent.train.evaluate import memory_embeddings
+def _vocab(scope: str, data_dir: Path) -> set[str] | None:
+    if scope == "all":
+        return None
+    from millicent.data.vocab import dataset_tokens
 
-    model = ctx.objects["model"]
-    examples = load_sst(ctx.data_dir, task=model.task, split="dev")
-    t0 = time.perf_counter()
-    words = [t for e in examples for t in tokenize(e.text)]
-    store = memory_embeddings(model, ctx.data_dir, words)
-    seconds = time.perf_counter() - t0
-    ctx.objects.update(store=store, examples=examples)
-    source = model.manifest["embedding"]["source"]
-    print(f"memory store of {source} vectors for the dev vocabulary: {store.count()} words "
-          f"× {store.dim} in {seconds:.1f} s")
-    ctx.results["vectors"] = {"source": source, "words": store.count(), "seconds": seconds}
+    return {t for name in ("sst-1", "trecqa") for t in dataset_tokens(name, data_dir)}
 
 
-def step_classify(ctx: DemoContext) -> None:
+def step_store(ctx: DemoContext) -> None:
+    from millicent.bench.prepare import ensure_store
+    from millicent.data.vectors import load_vectors
+
+    scope = ctx.args.vocab
+    vectors = load_vectors(VECTORS, ctx.data_dir, vocab=_vocab(scope, ctx.data_dir))
+    url = f"sqlite:///{(ctx.out / f'glove50-{scope}.db').resolve()}"
+    print(f"{len(vectors.words):,} {VECTORS} vectors ({scope}) → {url}", flush=True)
+    st = ensure_store(url, vectors.words, vectors.matrix, source=VECTORS,
+                      progress=not ctx.args.no_progress)
+    print("complete already: every vector read back and verified" if st.reused else
+          f"loaded {st.written:,} vectors, every one read back and verified",
+          f"({st.count:,} in the store, {st.seconds:.1f} s)")
+    ctx.objects.update(store_url=url, vectors=vectors)
+    ctx.results["store"] = st.to_dict()
+
+
+def step_pack(ctx: DemoContext) -> None:
+    from millicent.bench.prepare import ensure_pack
+
+    vectors = ctx.objects.pop("vectors")  # GloVe's rows are in corpus-frequency order
+    path = ctx.out / f"pack-top{ctx.args.pack_top}.bin"
+    st = ensure_pack(path, vectors.words, vectors.matrix, top=ctx.args.pack_top,
+                     source=VECTORS, by="glove")
+    print(f"{st.words:,} most frequent words, {st.bytes / 2**20:.1f} MB → {path}"
+          + (" (complete already)" if st.reused else ""))
+    ctx.objects["pack"] = path
+    ctx.results["pack"] = st.to_dict()
+
+
+def step_check(ctx: DemoContext) -> None:
+    from millicent.bench.parity import local_answers
     from millicent.bench.stats import latency_stats
-    from millicent.runtime.service import classify
+    from millicent.bench.workload import load_workload
+    from millicent.store import open_embeddings
+    from millicent.train.evaluate import evaluate_model
 
-    model, store, examples = (ctx.objects[k] for k in ("model", "store", "examples"))
-    limits = config.Limits()
-    classify(model, store, examples[0].text, limits)  # warm-up, not timed
-    latencies, correct, unknown = [], 0, 0
-    for e in examples:
-        t0 = time.perf_counter()
-        out = classify(model, store, e.text, limits)
-        latencies.append((time.perf_counter() - t0) * 1000)
-        correct += out["label_index"] == e.label
-        unknown += len(out["unknown_words"])
-    stats = latency_stats(latencies)
-    acc = correct / len(examples)
-    print(f"SST-1 dev through the service: accuracy {acc:.4f} on {len(examples)} sentences "
-          f"({unknown} unknown words)")
-    print(f"per-sentence latency (tokenize + lookup + forward): p50 {stats.p50:.3f} ms, "
-          f"p99 {stats.p99:.3f} ms, mean {stats.mean:.3f} ms")
-    ctx.results["classify"] = {"accuracy": acc, "n": len(examples), "latency_ms": stats.to_dict()}
+    emb = open_embeddings(ctx.objects["store_url"], pack_path=str(ctx.objects["pack"]))
+    ctx.stack.callback(emb.close)
+    out: dict[str, Any] = {}
+    for fn, model in ctx.objects["models"].items():
+        got = evaluate_model(model, "dev", ctx.data_dir, emb)
+        recorded = model.manifest.get("metrics", {}).get("dev", {})
+        metric = "accuracy" if "accuracy" in got else "map"
+        if recorded.get(metric) is not None and abs(got[metric] - recorded[metric]) > 1e-9:
+            raise DataError(f"{fn}: dev {metric} {got[metric]:.6f} through the store differs "
+                            f"from the recorded {recorded[metric]:.6f}")
+        workload = load_workload(fn, ctx.data_dir, fn, ctx.args.limit)
+        answers, latencies = local_answers(model, emb, workload.requests)
+        stats = latency_stats(latencies)
+        print(f"{fn}: {metric} on {workload.source} {got[metric]:.4f} = recorded "
+              f"({got['n']} items); per request in-process p50 {stats.p50:.3f} ms, "
+              f"p99 {stats.p99:.3f} ms ({len(latencies)} requests)")
+        ctx.objects.setdefault("workloads", {})[fn] = workload
+        ctx.objects.setdefault("answers", {})[fn] = answers
+        out[fn] = {"metrics": got, "recorded": recorded, "latency_ms": stats.to_dict()}
+    ctx.results["check"] = out
+
+
+def step_platform(ctx: DemoContext) -> None:
+    from millicent.bench.deployments import free_port, serving
+    from millicent.bench.parity import compare_answers, remote_answers
+
+    port = free_port()
+    log_dir = ctx.out / "platform"
+    cmd = [sys.executable, "-m", "millicent.cli.main", "serve", "--port", str(port),
+           "--store", ctx.objects["store_url"], "--pack", str(ctx.objects["pack"]),
+           "--max-concurrency", str(2 * max(ctx.objects["concurrency"]) + 4),
+           "--log-dir", str(log_dir)]
+    for fn, path in ctx.objects["paths"].items():
+        cmd += ["--model", f"{fn}={path}"]
+    print(f"millicent {' '.join(cmd[3:])}", flush=True)
+    t0 = time.monotonic()
+    url = ctx.stack.enter_context(serving(cmd, port, log_dir / "server.log"))
+    print(f"listening on {url} after {time.monotonic() - t0:.1f} s; logs in {log_dir}")
+    out = {}
+    for fn, workload in ctx.objects["workloads"].items():
+        parity = compare_answers(ctx.objects["answers"][fn], remote_answers(url, workload.requests))
+        print(f"{fn}: {parity.n} answers through the platform, {parity.same_labels} same labels, "
+              f"max |Δ| {parity.max_abs_diff:.2g}", flush=True)
+        if not parity.ok:
+            raise DataError(f"{fn}: the platform's answers differ from the in-process ones at "
+                            f"requests {parity.mismatches[:10]}")
+        out[fn] = parity.to_dict()
+    ctx.objects["endpoint"] = url
+    ctx.results["platform"] = {"endpoint": url, "log_dir": str(log_dir), "parity": out}
+
+
+def step_benchmark(ctx: DemoContext) -> None:
+    from millicent.bench.prices import load_prices
+    from millicent.bench.runner import plan_scenarios, recompute, run_benchmark
+    from millicent.bench.scenario import Configuration
+
+    # the vectors are bundled with the function (SQLite): no per-read price
+    conf = Configuration("demo", store="none", gateway="url")
+    workloads = ctx.objects["workloads"]
+    scenarios = [s for w in workloads.values()
+                 for s in plan_scenarios(conf, w, ctx.objects["concurrency"])]
+    out_dir = ctx.out / "bench"
+    prices = load_prices()
+    run = run_benchmark(ctx.objects["endpoint"], scenarios, workloads, out_dir, prices,
+                        progress=not ctx.args.no_progress, plots=not ctx.args.no_plots)
+    errors = sum(r["errors"] for r in run.rows)
+    # the same requests priced as if the vectors lived in DynamoDB (on-demand reads)
+    ddb = recompute(out_dir, prices, overrides={"store": "dynamodb"})
+    print("Cost per million queries if the vectors lived in DynamoDB on-demand instead of "
+          "the bundled SQLite file (same requests; pack and LRU hits cost nothing):")
+    for r, d in zip(run.rows, ddb, strict=True):
+        print(f"  {r['model']} C={r['concurrency']}: store items/query "
+              f"{r['store']['items_per_request']:.2f}, ${d['cost_per_million_usd']['total']:.4f} "
+              f"(store ${d['cost_per_million_usd']['store']:.4f})")
+    plots = [str(p) for p in run.files if p.suffix == ".png"]
+    print(f"results: {out_dir / 'results.json'}; report: {out_dir / 'report.md'}")
+    print("plots: " + (", ".join(plots) if plots else "none (--no-plots)"))
+    ctx.results["benchmark"] = {
+        "out": str(out_dir), "errors": errors, "plots": plots,
+        "rows": [{k: r[k] for k in ("model", "concurrency", "requests", "ok", "errors",
+                                    "throughput_qps", "latency_ms", "cost_per_million_usd")}
+                 for r in run.rows],
+        "cost_if_dynamodb": [d["cost_per_million_usd"] for d in ddb],
+    }
+    if errors:
+        raise DataError(f"the benchmark saw {errors} failed requests; see {out_dir}/records")
 
 
 #: The demo's steps, in order; later steps read what earlier ones put in ``ctx.objects``.
-STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
-    ("artifact", step_artifact),
-    ("vectors", step_vectors),
-    ("classify", step_classify),
+STEPS: list[tuple[str, str, Callable[[DemoContext], None]]] = [
+    ("artifacts", "the Kim CNN and SM CNN artifacts", step_artifacts),
+    ("store", "GloVe-50 vectors into the embedded SQLite store", step_store),
+    ("pack", "the frequent-word pack bundled with the function", step_pack),
+    ("check", "both models in-process through that store and pack", step_check),
+    ("platform", "both models as functions on the local serverless platform", step_platform),
+    ("benchmark", "closed-loop benchmark of both models, cost per million", step_benchmark),
 ]
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    ctx = DemoContext(data_dir=config.data_dir(args.data_dir), out=Path(args.out))
-    ctx.out.mkdir(parents=True, exist_ok=True)
-    for i, (name, step) in enumerate(STEPS, 1):
-        print(f"== step {i}/{len(STEPS)}: {name}")
-        step(ctx)
-    report = ctx.out / "demo.json"
+    from millicent.bench.scenario import parse_concurrency
+
+    if args.pack_top < 1:
+        raise ConfigError("--pack-top must be ≥ 1")
+    if args.limit is not None and args.limit < 1:
+        raise ConfigError("--limit must be ≥ 1")
+    concurrency = parse_concurrency(args.concurrency)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with _sigterm_interrupts():
+        return _run_steps(args, out, concurrency)
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so the platform is stopped on ``kill`` too."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run_steps(args: argparse.Namespace, out: Path, concurrency: list[int]) -> int:
+    started = time.monotonic()
+    timings: dict[str, float] = {}
+    with contextlib.ExitStack() as stack:  # stops the platform however the demo ends
+        ctx = DemoContext(args, config.data_dir(args.data_dir), out, stack)
+        ctx.objects["concurrency"] = concurrency
+        for i, (name, what, step) in enumerate(STEPS, 1):
+            print(f"\n== step {i}/{len(STEPS)}: {name} — {what}", flush=True)
+            t0 = time.monotonic()
+            step(ctx)
+            timings[name] = time.monotonic() - t0
+            print(f"   ({timings[name]:.1f} s)", flush=True)
+        print("\n== stopping the platform", flush=True)
+    total = time.monotonic() - started
+    ctx.results["seconds"] = {**timings, "total": total}
+    report = out / "demo.json"
     report.write_text(json.dumps(ctx.results, indent=2) + "\n", encoding="utf-8")
-    print(f"== results: {report}")
+    print("step times: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
+          + f"; total {total:.1f} s")
+    print(f"demo results: {report}")
+    paths = ctx.objects["paths"]
+    print("serve these functions yourself: millicent serve "
+          + " ".join(f"--model {fn}={p}" for fn, p in paths.items())
+          + f" --store {ctx.objects['store_url']} --pack {ctx.objects['pack']}")
     return 0
 
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` verb."""
-    p = subparsers.add_parser("demo", help="run the end-to-end demo (no torch needed)")
+    p = subparsers.add_parser(
+        "demo", help="the whole story on the embedded default: vectors, serve, benchmark, cost",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_dir(p)
-    p.add_argument("--out", default="runs/demo", help="where results go (default runs/demo)")
+    p.add_argument("--out", default="runs/demo", help="where everything goes (default runs/demo)")
+    p.add_argument("--concurrency", default="5,20",
+                   help="the benchmark's concurrency levels (default 5,20)")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="only the first N items of each evaluation set, for the platform check "
+                        "and per benchmark level (default: all: 1101 sentences, 1148 pairs)")
+    p.add_argument("--vocab", choices=("all", "datasets"), default="all",
+                   help="store every GloVe-50 word (default; 400k with the glove extra) or only "
+                        "the SST and TrecQA words")
+    p.add_argument("--pack-top", type=int, default=10_000, metavar="K",
+                   help="words in the frequent-word pack (default 10000)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=run_demo)

@@ -1,32 +1,56 @@
-"""``millicent demo`` (first version): the shipped Kim CNN through the service on SST-1 dev."""
+"""``millicent demo``'s in-process steps: artifacts, SQLite store, pack, accuracy check.
+
+The whole demo (platform and benchmark included) runs in tests/integration/test_demo.py.
+"""
 
 from __future__ import annotations
 
-import json
+import argparse
+import contextlib
 from pathlib import Path
 
 import pytest
 
 from millicent.cli import demo
-from millicent.cli.main import main
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import load_artifact
 from millicent.train.shipped import artifacts_dir
 
 
-def test_demo_classifies_sst1_dev_through_the_service(
-    tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["demo", "--data-dir", str(data_dir), "--out", str(tmp_path)]) == 0
-    printed = capsys.readouterr().out
-    assert "p50" in printed and "p99" in printed
-    results = json.loads((tmp_path / "demo.json").read_text())
-    recorded = load_artifact(artifacts_dir() / demo.DEMO_MODEL).manifest["metrics"]["dev"]
-    # the service path (tokenize → store lookup → numpy) reproduces the recorded dev accuracy
-    assert results["classify"]["n"] == 1101
-    assert results["classify"]["accuracy"] == pytest.approx(recorded["accuracy"], abs=1e-12)
-    lat = results["classify"]["latency_ms"]
-    assert 0 < lat["p50"] <= lat["p99"]
+def _ctx(out: Path, data_dir: Path, stack: contextlib.ExitStack) -> demo.DemoContext:
+    args = argparse.Namespace(vocab="datasets", pack_top=2000, limit=25, no_progress=True,
+                              no_plots=True)
+    return demo.DemoContext(args, data_dir, out, stack)
+
+
+def test_store_pack_and_check_reproduce_the_recorded_metrics(tmp_path: Path,
+                                                             data_dir: Path) -> None:
+    with contextlib.ExitStack() as stack:
+        ctx = _ctx(tmp_path, data_dir, stack)
+        for name in ("artifacts", "store", "pack", "check"):
+            dict((n, f) for n, _, f in demo.STEPS)[name](ctx)
+    r = ctx.results
+    assert not r["store"]["reused"] and r["store"]["verified"] and r["store"]["written"] > 20_000
+    assert not r["pack"]["reused"] and r["pack"]["words"] == 2000
+    for fn, name in demo.DEMO_MODELS.items():
+        recorded = load_artifact(artifacts_dir() / name).manifest["metrics"]["dev"]
+        got = r["check"][fn]["metrics"]
+        metric = "accuracy" if fn == "kim" else "map"
+        # the served path (tokenize → pack → SQLite → numpy) reproduces the recorded metric
+        assert got[metric] == pytest.approx(recorded[metric], abs=1e-12)
+        assert got["n"] == recorded["n"]
+        assert r["check"][fn]["latency_ms"]["n"] == 25
+        assert len(ctx.objects["answers"][fn]) == 25
+    kim_answer = ctx.objects["answers"]["kim"][0]
+    assert set(kim_answer) >= {"label_index", "probabilities", "timings"}
+
+    # a rerun finds the store and the pack complete (after reading them back)
+    with contextlib.ExitStack() as stack:
+        again = _ctx(tmp_path, data_dir, stack)
+        for name in ("artifacts", "store", "pack"):
+            dict((n, f) for n, _, f in demo.STEPS)[name](again)
+    assert again.results["store"]["reused"] and again.results["store"]["written"] == 0
+    assert again.results["pack"]["reused"]
 
 
 def test_missing_artifact_without_torch_is_a_clear_error(
@@ -45,3 +69,13 @@ def test_missing_artifact_without_torch_is_a_clear_error(
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(ArtifactError, match=r"torch is not installed.*millicent\[train\]"):
         demo.ensure_artifact(demo.DEMO_MODEL, tmp_path, tmp_path / "out")
+
+
+def test_bad_options_are_refused_before_any_work(tmp_path: Path, data_dir: Path) -> None:
+    from millicent.cli.main import main
+
+    base = ["demo", "--data-dir", str(data_dir), "--out", str(tmp_path / "o")]
+    assert main([*base, "--pack-top", "0"]) == 2
+    assert main([*base, "--limit", "0"]) == 2
+    assert main([*base, "--concurrency", "5,x"]) == 2
+    assert not (tmp_path / "o" / "demo.json").exists()
