@@ -89,6 +89,8 @@ class Launch:
     region: str = "us-east-1"
     python: str = sys.executable
     cwd: str | None = None
+    #: inherited variables holding one of these values are not passed on (secrets)
+    withheld_values: frozenset[str] = frozenset()
 
 
 class ExecutionEnvironment:
@@ -118,13 +120,15 @@ class ExecutionEnvironment:
         return self.proc is not None and self.returncode is None
 
     def process_env(self, runtime_api: str) -> dict[str, str]:
-        """The process environment: the platform's own, minus millicent/Lambda settings,
-        plus Lambda's reserved variables and the function's configuration."""
+        """The process environment: the platform's own, minus millicent/Lambda settings and
+        withheld (secret) values, plus Lambda's reserved variables and the function's
+        configuration."""
         fn = self.launch.function
         env = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("MILLICENT_", "AWS_LAMBDA_", "_HANDLER", "LAMBDA_"))
+            and v not in self.launch.withheld_values
         }
         day = time.strftime("%Y/%m/%d", time.gmtime())
         env.update(

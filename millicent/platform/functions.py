@@ -65,6 +65,9 @@ class PlatformSettings:
     #: working directory of the environments (Lambda's task root); None: the current one
     task_root: str | None = None
     python: str | None = None
+    #: values of the platform's own environment that never reach a function's process
+    #: (the gateway's API key, whatever variable holds it)
+    withheld_values: frozenset[str] = frozenset()
 
     def function_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"

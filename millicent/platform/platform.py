@@ -206,6 +206,7 @@ class Platform:
             region=self.settings.region,
             python=self.settings.python or sys.executable,
             cwd=self.settings.task_root,
+            withheld_values=self.settings.withheld_values,
         )
         env = ExecutionEnvironment(slot.env_id, launch, self._log_line)
         slot.handle = env

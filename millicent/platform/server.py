@@ -7,6 +7,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from aiohttp import web
 
@@ -27,6 +28,10 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set); every environment is killed on exit."""
+    if api_key:
+        # the key authenticates callers at the gateway; a function has no business seeing
+        # it (with --api-key-env OTHER_VAR it was inherited by every environment process)
+        settings = replace(settings, withheld_values=settings.withheld_values | {api_key})
     platform = Platform(functions, settings)
     gateway = Gateway(platform, max_body_bytes=max_body_bytes, api_key=api_key)
     stop = stop or asyncio.Event()
