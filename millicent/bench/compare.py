@@ -130,6 +130,8 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
                     row["instance_cost_per_million_usd"] = instance_cost_per_million(
                         instance_usd_per_hour, row["throughput_qps"])
                 rows.append(row)
+    write_json(setup.work_dir / "prepared.json", {"source": prepared.source.label,
+                                                  **prepared.status})
     rel = ratios(rows, configs[0].name)
     write_json(out_dir / "ratios.json", rel)
     sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}"]
