@@ -31,7 +31,7 @@ from millicent.platform.environment import (
     error_body,
 )
 from millicent.platform.functions import FunctionSpec, PlatformSettings, alias_targets
-from millicent.platform.pool import Clock, Pool, Slot
+from millicent.platform.pool import Acquired, Clock, Pool, Slot
 from millicent.platform.records import InvocationRecord, RecordLog, Totals
 
 
@@ -146,7 +146,7 @@ class Platform:
         name = spec.name
         received, timestamp = time.perf_counter(), time.time()
         try:
-            acquired = self.pool.acquire(name)
+            acquired = self._acquire_live(name)
         except TooManyRequests:
             self.totals.throttled(name)
             raise
@@ -195,6 +195,18 @@ class Platform:
             record=record,
             logs=list(inv.logs),
         )
+
+    def _acquire_live(self, name: str) -> Acquired[ExecutionEnvironment]:
+        """The pool's choice, skipping warm environments whose process has died while idle
+        (killed, out of memory): handing one the request answered a 502 for a request that
+        never reached a handler. A dead one is dropped and the pool asked again."""
+        while True:
+            acquired = self.pool.acquire(name)
+            env = acquired.slot.handle
+            if acquired.cold or env is None or env.alive:
+                return acquired
+            self.pool.remove(acquired.slot)
+            self._stop_soon(acquired.slot)
 
     async def _start_env(self, slot: Slot[ExecutionEnvironment], spec: FunctionSpec) -> float:
         launch = Launch(

@@ -53,9 +53,17 @@ class Backoff:
         self.attempts += 1
         remaining = self.remaining()
         if remaining <= 0 or delay >= remaining:
+            # the last error says why (unreachable, timed out, throttled): the one thing an
+            # operator reading a 503 needs first
+            last = f"; last error: {_short(cause)}" if cause is not None else ""
             raise StoreUnavailable(
-                f"{what}: still failing after {self.attempts} attempts and "
-                f"{self.clock() - self.started:.2f}s (deadline {self.deadline_s:g}s)",
+                f"{what}: still failing after {self.attempts} attempt{'s' if self.attempts != 1 else ''} "
+                f"and {self.clock() - self.started:.2f}s (deadline {self.deadline_s:g}s){last}",
                 attempts=self.attempts,
             ) from cause
         self.sleep(delay)
+
+
+def _short(exc: BaseException, limit: int = 200) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

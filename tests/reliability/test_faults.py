@@ -163,6 +163,7 @@ def test_store_slower_than_its_deadline_is_a_503_and_the_environment_lives(
     body = r.json()
     assert body["error"] == "store_unavailable" and "label" not in body
     assert f"DynamoDB table {TABLE}" in body["message"] and "still failing" in body["message"]
+    assert "last error: ReadTimeoutError" in body["message"]
     assert DEADLINE_S - 0.5 < took < TIMEOUT_S
     assert one_pid(ddb_platform) == pid
     print(f"store slower than its deadline: {r.status} after {took:.2f}s: {body['message']}")
@@ -184,6 +185,7 @@ def test_store_down_is_a_503_then_answers_return_without_a_restart(
         body = down.json()
         assert body["error"] == "store_unavailable" and "label" not in body
         assert f"127.0.0.1:{store.port}" in body["message"] and "still failing" in body["message"]
+        assert "last error: EndpointConnectionError" in body["message"]
         assert DEADLINE_S - 0.5 < took < DEADLINE_S + 2
         print(f"store down: {down.status} after {took:.2f}s: {body['message']}")
     finally:
@@ -216,6 +218,35 @@ def test_environment_killed_mid_request_is_one_502_and_replaced(
     after = ddb_platform.post("/classify", {"sentence": sentences[9]})
     assert after.status == 200 and after.headers["x-millicent-cold"] == "1"
     assert same_answer(after.json(), reference[9]) and one_pid(ddb_platform) != pid
+
+
+def test_environment_dead_while_idle_is_replaced_and_a_store_down_at_cold_start_is_a_503(
+    ddb_platform: PlatformProcess, store: Store, sentences: list[str], reference: list[dict[str, Any]]
+) -> None:
+    """An idle environment killed (say by the OOM killer) must not cost the next request a
+    502 — it used to be handed the request. The new environment's cold start then meets
+    the store down: a 503, and the same environment answers once the store is back."""
+    store.calm()
+    pid = one_pid(ddb_platform)
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: not pid_alive(pid), 5)
+    store.down()
+    try:
+        cold = ddb_platform.post("/classify", {"sentence": sentences[12]})
+        assert cold.status == 503, cold.body
+        assert cold.headers["x-millicent-cold"] == "1" and cold.json()["error"] == "store_unavailable"
+        assert "GetItem" in cold.json()["message"]  # the store's metadata, read at cold start
+        assert "last error: EndpointConnectionError" in cold.json()["message"]
+        print(f"store down at a cold start: {cold.status}: {cold.json()['message']}")
+    finally:
+        store.up()
+    new_pid = one_pid(ddb_platform)
+    assert new_pid != pid
+    back = ddb_platform.post("/classify", {"sentence": sentences[12]})
+    assert back.status == 200 and same_answer(back.json(), reference[12])
+    assert back.headers["x-millicent-cold"] == "0" and back.json()["timings"]["init_ms"] > 0
+    assert one_pid(ddb_platform) == new_pid
+    assert ddb_platform.stats()["by_status"].get("crash", 0) <= 1  # only the mid-request kill
 
 
 def test_burst_past_the_concurrency_limit_every_request_answered(
