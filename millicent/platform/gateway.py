@@ -217,8 +217,13 @@ class Gateway:
         if raw_context:
             try:
                 client_context = base64.b64decode(raw_context, validate=True).decode()
-            except (binascii.Error, ValueError, UnicodeDecodeError):
-                return _aws_error(400, "InvalidRequestContentException", "Client context must be base64-encoded JSON")
+                # a JSON object, as Lambda requires: anything else reached the runtime client,
+                # which failed the invocation (Runtime.LambdaContextUnmarshalError, a 502)
+                if not isinstance(json.loads(client_context), dict):
+                    raise ValueError("not a JSON object")
+            except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError included
+                return _aws_error(400, "InvalidRequestContentException",
+                                  "Client context must be a valid Base64-encoded JSON object")
         kind = request.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if kind == "DryRun":
             return web.Response(status=204)

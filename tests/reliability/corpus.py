@@ -15,8 +15,9 @@ N times (a string, or a list when X is a list) and ``{"$concat": [...]}`` joins 
 Channels (every case runs on each unless ``channels`` says otherwise):
 
 * ``http``: the real gateway (``millicent serve``), raw bytes on a fresh connection;
-* ``direct``: the Lambda Invoke API with the body as the payload (the path's first segment
-  names the function: ``/classify`` → the first classifier, ``/rank`` → the first ranker);
+* ``direct``: the Lambda Invoke API with the body as the payload and the case's headers
+  (the path's first segment names the function: ``/classify`` → the first classifier,
+  ``/rank`` → the first ranker);
 * ``apigw-v1``: an API Gateway REST (payload 1.0) event sent through the Invoke API, the
   body as text (base64 when it is not UTF-8, as with binary media types);
 * ``apigw-v2``: an HTTP API (payload 2.0) event on the stage ``prod``, the body always
@@ -229,8 +230,10 @@ def v2_event(case: Case) -> dict[str, Any]:
     return event
 
 
-def invoke(platform: PlatformProcess, function: str, payload: bytes) -> Outcome:
-    reply = platform.request("POST", f"/2015-03-31/functions/{function}/invocations", payload)
+def invoke(platform: PlatformProcess, function: str, payload: bytes,
+           headers: dict[str, str] | None = None) -> Outcome:
+    reply = platform.request("POST", f"/2015-03-31/functions/{function}/invocations", payload,
+                             headers=headers)
     return from_invoke(reply.status, reply.headers, reply.body)
 
 
@@ -261,7 +264,8 @@ def run(platform: PlatformProcess, case: Case, channel: str) -> Outcome:
     if channel == "http":
         return send_http(platform, case)
     if channel == "direct":
-        return invoke(platform, function_for(case.path, False), case.body or b"")
+        # the case's headers go along (X-Amz-* ones are the Invoke API's parameters)
+        return invoke(platform, function_for(case.path, False), case.body or b"", case.headers)
     event = v1_event(case) if channel == "apigw-v1" else v2_event(case)
     payload = json.dumps(event).encode("utf-8")
     return from_proxy_response(invoke(platform, function_for(case.path, True), payload))

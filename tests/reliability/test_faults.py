@@ -220,6 +220,26 @@ def test_environment_killed_mid_request_is_one_502_and_replaced(
     assert same_answer(after.json(), reference[9]) and one_pid(ddb_platform) != pid
 
 
+def test_a_client_that_hangs_up_costs_no_environment(
+    ddb_platform: PlatformProcess, calm: Store, sentences: list[str]
+) -> None:
+    """The caller gives up mid-request: the invocation still finishes and is recorded (it
+    was billed), and the warm environment is kept — not killed with the connection."""
+    import socket
+
+    pid = one_pid(ddb_platform)
+    before = ddb_platform.stats()
+    calm.proxy.delay_s = 1.0
+    body = json.dumps({"sentence": sentences[3]}).encode()
+    with socket.create_connection(("127.0.0.1", ddb_platform.port)) as s:
+        s.sendall(b"POST /classify HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        assert wait_until(lambda: ddb_platform.stats()["in_flight"] == 1, 5)
+    assert wait_until(lambda: ddb_platform.stats()["invocations"] == before["invocations"] + 1, 10)
+    after = ddb_platform.stats()
+    assert after["by_status"]["ok"] == before["by_status"]["ok"] + 1 and after["errors"] == before["errors"]
+    assert one_pid(ddb_platform) == pid and after["in_flight"] == 0
+
+
 def test_environment_dead_while_idle_is_replaced_and_a_store_down_at_cold_start_is_a_503(
     ddb_platform: PlatformProcess, store: Store, sentences: list[str], reference: list[dict[str, Any]]
 ) -> None:
