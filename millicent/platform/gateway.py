@@ -106,7 +106,10 @@ class Gateway:
             given = request.headers.get("x-api-key")
             if given is None:
                 return _json_error(errors.Unauthorized("missing x-api-key header"))
-            if not hmac.compare_digest(given.encode(), self.api_key.encode()):
+            # surrogateescape: aiohttp keeps undecodable header bytes as surrogates, and a
+            # strict encode of a non-UTF-8 key raised here (a 500 before any JSON answer)
+            if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                       self.api_key.encode("utf-8", "surrogateescape")):
                 return _json_error(errors.Forbidden("invalid API key"))
         try:
             return await handler(request)

@@ -186,7 +186,7 @@ def test_store_down_is_a_503_then_answers_return_without_a_restart(
         assert body["error"] == "store_unavailable" and "label" not in body
         assert f"127.0.0.1:{store.port}" in body["message"] and "still failing" in body["message"]
         assert "last error: EndpointConnectionError" in body["message"]
-        assert DEADLINE_S - 0.5 < took < DEADLINE_S + 2
+        assert DEADLINE_S - 1.0 < took < DEADLINE_S + 2  # the last backoff may stop ≤ 0.5 s early
         print(f"store down: {down.status} after {took:.2f}s: {body['message']}")
     finally:
         store.up()  # the same port: the function's configuration does not change
@@ -304,7 +304,7 @@ def test_burst_past_the_concurrency_limit_every_request_answered(
     statuses = [s for _, s, _ in results]
     ok, throttled = statuses.count(200), statuses.count(429)
     assert ok + throttled == http_n + invoke_n, f"not every request got a 200 or a 429: {statuses}"
-    assert throttled >= (http_n + invoke_n) // 2 and ok >= 4
+    assert throttled >= 10 and ok >= 4  # 4 in flight at any time, each for ≥ 0.3 s
     for i, status, body in results:
         if status == 200:
             assert same_answer(body, reference[i % len(sentences)])

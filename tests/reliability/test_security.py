@@ -106,6 +106,10 @@ def test_api_key_is_required_everywhere_and_checked_before_any_invocation(keyed:
             r = keyed.request(method, path, body, headers=headers)
             assert r.status == status, (method, path, headers, r.body)
             assert r.json()["error"] == code and r.json()["message"]
+    # a key that is not UTF-8 is just a wrong key (it was a 500 from the gateway)
+    reply = raw_exchange(keyed.port, b"POST /classify HTTP/1.1\r\nHost: x\r\nx-api-key: \xff\xfe\r\n"
+                                     b"Content-Length: 2\r\nConnection: close\r\n\r\n{}")
+    assert reply.startswith(b"HTTP/1.1 403 ") and b'"forbidden"' in reply, reply[:200]
     assert keyed.stats(AUTH)["invocations"] == before, "an unauthenticated request ran a function"
 
 
