@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
 from millicent.bench.cost import instance_cost_per_million
 from millicent.bench.deployments import Prepared, Setup, deployment
 from millicent.bench.footprint import footprint_table, function_footprint
-from millicent.bench.harness import ClientOptions
+from millicent.bench.harness import ClientOptions, run_closed_loop
 from millicent.bench.prices import PriceSheet
-from millicent.bench.records import write_records
+from millicent.bench.records import RequestRecord, write_records
 from millicent.bench.report import table, write_json
 from millicent.bench.runner import (
     BenchmarkRun,
@@ -98,6 +99,18 @@ def ratio_table(rs: Sequence[Row]) -> str:
                   "$/M variable"], body, right_from=3)
 
 
+def isolated_cold_start(url: str, workload: Workload,
+                        client: ClientOptions | None = None) -> RequestRecord:
+    """The workload's first request, alone, to a deployment that has no environment yet."""
+    import asyncio
+
+    (rec,) = asyncio.run(run_closed_loop(url, workload.requests, 1, measured=[0],
+                                         options=client))
+    if not rec.ok:
+        raise ConfigError(f"the cold-start request to {url} failed: {rec.error}")
+    return rec
+
+
 def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mapping[str, Workload],
                 concurrency: Sequence[int], out_dir: Path, prices: PriceSheet,
                 repeat: int = 1, warmup: int | None = None, client: ClientOptions | None = None,
@@ -119,8 +132,14 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
                workloads, prices, BILLING)
     prepared = Prepared(setup, list(workloads.values()), log=err)
     rows: list[Row] = []
+    isolated: dict[tuple[str, str], dict[str, Any]] = {}
     for config in configs:
         with deployment(config, prepared, max(setup.max_concurrency, max(concurrency))) as url:
+            if config.kind == "serverless":
+                for name, w in workloads.items():
+                    rec = isolated_cold_start(url, w, client)
+                    write_records(out_dir / "records" / f"{config.name}-{name}-cold.jsonl", [rec])
+                    isolated[(config.name, name)] = asdict(rec)
             for s in by_config[config.name]:
                 records = run_scenario(url, workloads[s.model], s, client, progress=progress,
                                        stream=err)
@@ -139,15 +158,20 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     engines = sorted({c.engine for c in configs if c.kind == "serverless"})
     if engines:
         sizes = {e: function_footprint(e) for e in engines}
-        write_json(out_dir / "footprint.json", {e: f.to_dict() for e, f in sizes.items()})
+        write_json(out_dir / "footprint.json", {
+            "dependencies": {e: f.to_dict() for e, f in sizes.items()},
+            "isolated_cold_start": [{"config": c, "model": m, **rec}
+                                    for (c, m), rec in isolated.items()]})
         extra_files.append(out_dir / "footprint.json")
         sections.append(
-            "## Cold start, memory and package size\n\nEvery cold start of each scenario, "
-            "warm-up included: the platform's Init Duration (process start → runtime ready) and "
-            "the client latency of those first requests; peak RSS of an environment; the "
-            "installed size of the function's dependencies (numpy + millicent's function "
-            "modules; for `torch`, plus torch and its requirements).\n\n"
-            + footprint_table(rows, sizes))
+            "## Cold start, memory and package size\n\nIsolated: the first request to a "
+            "fresh platform, alone — the platform's Init Duration (process start → runtime "
+            "ready), the function's own init in that first invocation (models, store client; "
+            "torch's import for `torch`) and the client latency. Under load: the C cold "
+            "starts of the largest C, all at once on this machine. Peak RSS of an "
+            "environment; installed size of the function's dependencies (numpy + "
+            "millicent's function modules; for `torch`, plus torch and its requirements)."
+            "\n\n" + footprint_table(rows, sizes, isolated))
     goals = targets(rows)
     if goals:
         write_json(out_dir / "targets.json", goals)

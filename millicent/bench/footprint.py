@@ -125,25 +125,32 @@ def function_footprint(engine: str) -> Footprint:
     return fp
 
 
-def footprint_table(rows: list[dict[str, Any]], sizes: dict[str, Footprint]) -> str:
-    """Per serverless configuration: cold starts, Init Duration, first-request latency, peak
+def footprint_table(rows: list[dict[str, Any]], sizes: dict[str, Footprint],
+                    isolated: dict[tuple[str, str], dict[str, Any]]) -> str:
+    """Per serverless configuration and model: an isolated cold start (``isolated``: the
+    first request's record, alone), the cold starts of the largest C (all at once), peak
     memory of an environment and the installed size of the function's dependencies."""
     from millicent.bench.report import num, table
 
+    last: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:  # the row of the largest C of each configuration and model
+        key = (r["config"], r["model"])
+        if (r.get("configuration") or {}).get("kind") == "serverless" and (
+                key not in last or r["concurrency"] > last[key]["concurrency"]):
+            last[key] = r
     body = []
-    for r in rows:
-        conf = r.get("configuration") or {}
-        if conf.get("kind") != "serverless":
-            continue
+    for (config, model), r in last.items():
+        engine = str(r["configuration"].get("engine", "numpy"))
+        iso = isolated.get((config, model)) or {}
         init = r.get("init") or {}
-        fp = sizes.get(str(conf.get("engine", "numpy")))
-        body.append([r["config"], r["model"], str(r["concurrency"]), str(conf.get("engine")),
-                     str(init.get("cold_starts", "–")),
-                     num((init.get("init_ms") or {}).get("p50")),
-                     num((init.get("init_ms") or {}).get("max")),
-                     num((init.get("latency_ms") or {}).get("p50")),
-                     num(r.get("max_memory_mb")),
+        peak = max((v for v in (r.get("max_memory_mb"), iso.get("max_memory_mb"))
+                    if v is not None), default=None)
+        fp = sizes.get(engine)
+        body.append([config, model, engine, num(iso.get("init_ms")),
+                     num((iso.get("timings") or {}).get("init_ms")), num(iso.get("latency_ms")),
+                     f"{init.get('cold_starts', '–')} at C={r['concurrency']}",
+                     num((init.get("latency_ms") or {}).get("p50")), num(peak),
                      "–" if fp is None else f"{fp.total_bytes / MB:,.0f}"])
-    return table(["config", "model", "C", "engine", "cold starts", "Init Duration p50 (ms)",
-                  "max", "first request p50 (ms)", "peak memory (MB)", "dependencies (MB)"],
-                 body, right_from=4)
+    return table(["config", "model", "engine", "isolated: Init Duration (ms)", "function init",
+                  "first request", "under load: cold starts", "first request p50 (ms)",
+                  "peak memory (MB)", "dependencies (MB)"], body, right_from=3)
