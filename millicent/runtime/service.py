@@ -73,6 +73,27 @@ def classify(model: Classifier, embeddings: Embeddings, text: str, limits: Limit
     }
 
 
+#: Most floats in one padded answer batch (answers × longest × dim). The convolution's
+#: window matrix is ~5× that, so a chunk stays near 20 MB: a 128 MB function survives the
+#: largest request the limits allow (1,000 answers × 1,000 tokens).
+BATCH_FLOATS = 1_000_000
+
+
+def _chunks(lengths: Sequence[int], dim: int) -> list[tuple[int, int]]:
+    """Consecutive ``[lo, hi)`` answer ranges whose padded batch fits :data:`BATCH_FLOATS`."""
+    out: list[tuple[int, int]] = []
+    lo, longest = 0, 0
+    for i, n in enumerate(lengths):
+        longest_with = max(longest, n)
+        if i > lo and (i - lo + 1) * longest_with * dim > BATCH_FLOATS:
+            out.append((lo, i))
+            lo, longest_with = i, n
+        longest = longest_with
+    if lengths:
+        out.append((lo, len(lengths)))
+    return out
+
+
 def rank(
     model: Ranker,
     embeddings: Embeddings,
@@ -99,12 +120,18 @@ def rank(
     q_tokens = _tokens(question, "question", limits)
     a_tokens = [_tokens(a, f"answers[{i}]", limits) for i, a in enumerate(answers)]
     t1 = time.perf_counter()
-    lookup = embeddings.lookup(q_tokens + [t for ts in a_tokens for t in ts])
+    # Look up each distinct token once and gather rows per text: a request may carry up to
+    # max_answers × max_tokens tokens, far more than it has distinct words.
+    distinct = list(dict.fromkeys([*q_tokens, *(t for ts in a_tokens for t in ts)]))
+    lookup = embeddings.lookup(distinct)
     t2 = time.perf_counter()
-    bounds = np.cumsum([len(q_tokens)] + [len(ts) for ts in a_tokens])
-    q_emb = lookup.matrix[: bounds[0]]
-    a_embs = [lookup.matrix[bounds[i] : bounds[i + 1]] for i in range(len(a_tokens))]
-    scores = model.score_batch(q_emb, a_embs, q_tokens, a_tokens)
+    row = {tok: i for i, tok in enumerate(distinct)}
+    table = lookup.matrix
+    q_emb = table[[row[t] for t in q_tokens]]
+    scores = np.empty(len(a_tokens), dtype=np.float32)
+    for lo, hi in _chunks([len(ts) for ts in a_tokens], model.dim):
+        a_embs = [table[[row[t] for t in ts]] for ts in a_tokens[lo:hi]]
+        scores[lo:hi] = model.score_batch(q_emb, a_embs, q_tokens, a_tokens[lo:hi])
     t3 = time.perf_counter()
     return {
         "scores": [float(s) for s in scores],
