@@ -150,8 +150,12 @@ def render(analysis: Analysis, prices: PriceSheet, what: WhatIf) -> str:
     if analysis.break_evens:
         parts += ["## Break-even against an always-on instance", "",
                   break_even_table(analysis.break_evens), ""]
-    if analysis.skipped:
-        parts += ["## Notes", ""] + [f"- {s}" for s in analysis.skipped] + [""]
+    notes = list(analysis.skipped)
+    for r in analysis.rows:  # e.g. a provisioned table the measured reads would exceed
+        notes += [f"{r['config']}/{r['model']}/C={r['concurrency']}: {n}"
+                  for n in r.get("cost_notes", []) if "throttle" in n or "provisioned" in n]
+    if notes:
+        parts += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(parts)
 
 
