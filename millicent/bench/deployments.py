@@ -34,6 +34,7 @@ from millicent.bench.embedding_source import EmbeddingSource
 from millicent.bench.scenario import Configuration
 from millicent.bench.workload import Workload
 from millicent.errors import ConfigError, InvalidInput
+from millicent.store.pack import DEFAULT_PACK_MB
 
 TABLE_PREFIX = "millicent-bench"
 
@@ -47,7 +48,10 @@ class Setup:
     work_dir: Path  #: stores, packs and process logs go here
     dynamodb_endpoint: str | None = None
     region: str = "us-east-1"
-    pack_top: int = 5000  #: words in the frequent-word pack (most frequent first)
+    #: the frequent-word pack's size (most frequent words first): a budget in MiB, or a
+    #: word count when ``pack_top`` is given (then ``pack_mb`` must be None)
+    pack_mb: float | None = DEFAULT_PACK_MB
+    pack_top: int | None = None
     max_concurrency: int = 32
     startup_timeout_s: float = 120.0
 
@@ -138,15 +142,18 @@ class Prepared:
         return url
 
     def pack_path(self) -> Path:
-        """The frequent-word pack: the ``pack_top`` most frequent words of the source."""
+        """The frequent-word pack: the most frequent words of the source that fit
+        ``pack_mb`` MiB (or the ``pack_top`` most frequent)."""
         if self._pack is None:
-            from millicent.bench.prepare import ensure_pack
+            from millicent.bench.prepare import ensure_pack, pack_size
 
             words, matrix = self.vectors
-            path = self.setup.work_dir / f"pack-{self.source.slug}-top{self.setup.pack_top}.bin"
-            st = ensure_pack(path, words, matrix, top=self.setup.pack_top,
+            top, mb = self.setup.pack_top, self.setup.pack_mb
+            path = self.setup.work_dir / f"pack-{self.source.slug}-{pack_size(top, mb)}.bin"
+            st = ensure_pack(path, words, matrix, top=top, budget_mb=mb,
                              source=self.source.label, by=self.source.ranking)
-            self.say(f"pack: {st.words} most frequent words ({self.source.ranking}) → {path}"
+            self.say(f"pack: {st.words} most frequent words ({self.source.ranking}, "
+                     f"{st.bytes / 2**20:.1f} MB) → {path}"
                      + (" (complete already)" if st.reused else ""))
             self.status["pack"] = st.to_dict()
             self._pack = path

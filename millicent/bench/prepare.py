@@ -8,8 +8,8 @@ The demo and ``bench --compare`` need the same two things before anything is ser
   the store's resumable bulk loader runs (writing only what is missing or different) and
   verifies (a store that fails the read-back is repaired the same way). Either way
   nothing is served from a store that was not read back in full;
-* a frequent-word pack of the first K keys of a frequency-ordered vector list —
-  :func:`ensure_pack`. An existing pack file is reused when it holds exactly those keys and
+* a frequent-word pack of the first K keys of a frequency-ordered vector list, or of as
+  many as fit a size budget — :func:`ensure_pack`. An existing pack file is reused when it holds exactly those keys and
   vectors (compared, not trusted), else rewritten.
 """
 
@@ -103,13 +103,22 @@ def ensure_store(url: str, words: Sequence[str], matrix: np.ndarray, *, source: 
         store.close()
 
 
-def ensure_pack(path: Path, words: Sequence[str], matrix: np.ndarray, *, top: int,
-                source: str, by: str, dtype: str = "float32") -> PackStatus:
-    """A pack at ``path`` of the first ``top`` distinct keys of ``words`` (frequency order)."""
+def pack_size(top: int | None, budget_mb: float | None) -> str:
+    """A pack's size as a file-name part: ``top5000`` (words) or ``10mb`` (a MiB budget)."""
+    if (top is None) == (budget_mb is None):
+        raise ConfigError("give exactly one of a word count (top) or a size budget (MiB)")
+    return f"top{top}" if top is not None else f"{budget_mb:g}mb"
+
+
+def ensure_pack(path: Path, words: Sequence[str], matrix: np.ndarray, *, top: int | None = None,
+                budget_mb: float | None = None, source: str, by: str,
+                dtype: str = "float32") -> PackStatus:
+    """A pack at ``path`` of the first ``top`` distinct keys of ``words`` (frequency order),
+    or of as many as fit ``budget_mb`` MiB (exactly one of the two)."""
     from millicent.store.pack import FrequentWordPack, select_top, write_pack
 
     t0 = time.monotonic()
-    sel = select_top(words, matrix, top=top, dtype=dtype)
+    sel = select_top(words, matrix, top=top, budget_mb=budget_mb, dtype=dtype)
     if not sel.keys:
         raise ConfigError(f"no word of {source} fits a pack")
     want = sel.matrix.astype(np.float16).astype(np.float32) if dtype == "float16" else sel.matrix

@@ -6,7 +6,8 @@ Steps (each prints what it does; results go to ``OUT/demo.json``):
    trained into ``OUT/artifacts`` when missing and torch is installed;
 2. ``store``     — the GloVe-50 vectors in a SQLite store (``OUT/glove50-*.db``), loaded
    once and verified on every run;
-3. ``pack``      — the frequent-word pack the function bundles (GloVe's top K words);
+3. ``pack``      — the frequent-word pack the function bundles (GloVe's most frequent
+   words that fit ``--pack-mb``, default 10 MiB ≈ 50,000 words);
 4. ``check``     — both models in this process through the service core with that store and
    pack: dev accuracy / MAP equal the artifacts' recorded ones;
 5. ``platform``  — ``millicent serve`` with both models as Lambda functions (a subprocess,
@@ -113,12 +114,27 @@ def step_store(ctx: DemoContext) -> None:
     ctx.results["store"] = st.to_dict()
 
 
+def pack_option(top: int | None, mb: float | None) -> tuple[int | None, float | None]:
+    """The pack's size as (words, MiB), exactly one set: ``--pack-top`` if given, else
+    ``--pack-mb``, else the store layer's default budget (``DEFAULT_PACK_MB``)."""
+    from millicent.store.pack import DEFAULT_PACK_MB
+
+    if top is not None and top < 1:
+        raise ConfigError("--pack-top must be ≥ 1")
+    if mb is not None and mb <= 0:
+        raise ConfigError("--pack-mb must be positive")
+    if top is not None:
+        return top, None
+    return None, DEFAULT_PACK_MB if mb is None else mb
+
+
 def step_pack(ctx: DemoContext) -> None:
-    from millicent.bench.prepare import ensure_pack
+    from millicent.bench.prepare import ensure_pack, pack_size
 
     vectors = ctx.objects.pop("vectors")  # GloVe's rows are in corpus-frequency order
-    path = ctx.out / f"pack-top{ctx.args.pack_top}.bin"
-    st = ensure_pack(path, vectors.words, vectors.matrix, top=ctx.args.pack_top,
+    top, mb = pack_option(ctx.args.pack_top, ctx.args.pack_mb)
+    path = ctx.out / f"pack-{pack_size(top, mb)}.bin"
+    st = ensure_pack(path, vectors.words, vectors.matrix, top=top, budget_mb=mb,
                      source=VECTORS, by="glove")
     print(f"{st.words:,} most frequent words, {st.bytes / 2**20:.1f} MB → {path}"
           + (" (complete already)" if st.reused else ""))
@@ -236,8 +252,7 @@ STEPS: list[tuple[str, str, Callable[[DemoContext], None]]] = [
 def run_demo(args: argparse.Namespace) -> int:
     from millicent.bench.scenario import parse_concurrency
 
-    if args.pack_top < 1:
-        raise ConfigError("--pack-top must be ≥ 1")
+    pack_option(args.pack_top, args.pack_mb)  # refuses bad sizes before any work
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be ≥ 1")
     concurrency = parse_concurrency(args.concurrency)
@@ -310,8 +325,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--vocab", choices=("all", "datasets"), default="all",
                    help="store every GloVe-50 word (default; 400k with the glove extra) or only "
                         "the SST and TrecQA words")
-    p.add_argument("--pack-top", type=int, default=10_000, metavar="K",
-                   help="words in the frequent-word pack (default 10000)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--pack-mb", type=float, default=None, metavar="MB",
+                      help="the frequent-word pack holds the most frequent words that fit MB "
+                           "MiB (default 10 MiB, millicent.store.pack.DEFAULT_PACK_MB: "
+                           "≈ 50,000 GloVe-50 words)")
+    size.add_argument("--pack-top", type=int, default=None, metavar="K",
+                      help="the pack holds the K most frequent words instead")
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=run_demo)

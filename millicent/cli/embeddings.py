@@ -48,9 +48,11 @@ def register(subparsers: Any) -> None:
 
     pack = sub.add_parser("pack", help="build the frequent-word pack a function bundles")
     pack.add_argument("source", metavar="SOURCE", help="vector file | glove-50 | artifact dir")
-    size = pack.add_mutually_exclusive_group(required=True)
+    size = pack.add_mutually_exclusive_group()
     size.add_argument("--top", type=int, metavar="K", help="the K most frequent words")
-    size.add_argument("--budget-mb", type=float, metavar="M", help="as many words as fit M MiB")
+    size.add_argument("--budget-mb", type=float, metavar="M",
+                      help="as many words as fit M MiB (the default: the store layer's "
+                           "DEFAULT_PACK_MB, 10)")
     pack.add_argument("--out", required=True, metavar="FILE")
     pack.add_argument("--by", choices=FREQUENCY_SOURCES, default="glove",
                       help="frequency ranking: GloVe's row order (default), wordfreq, or "
@@ -218,7 +220,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     import numpy as np
 
     from millicent.errors import StoreError
-    from millicent.store.pack import FrequentWordPack, select_top, write_pack
+    from millicent.store.pack import DEFAULT_PACK_MB, FrequentWordPack, select_top, write_pack
 
     vocab = resolve_vocab(args.vocab_from, args.data_dir)
     words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
@@ -228,7 +230,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
     words, matrix = order, matrix[rows]
     if args.store:
         words, matrix = _restrict_to_store(args.store, words, matrix, args.dtype)
-    sel = select_top(words, matrix, top=args.top, budget_mb=args.budget_mb, dtype=args.dtype)
+    budget = DEFAULT_PACK_MB if args.top is None and args.budget_mb is None else args.budget_mb
+    sel = select_top(words, matrix, top=args.top, budget_mb=budget, dtype=args.dtype)
     path = write_pack(args.out, sel.keys, sel.matrix, dtype=args.dtype, source=label, by=args.by)
     pack = FrequentWordPack.open(path)
     if len(pack) == 0:

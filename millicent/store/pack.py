@@ -39,6 +39,14 @@ FORMAT = 1
 _ALIGN = 64
 MB = 1 << 20  # budgets are in MiB, like Lambda's package limits
 
+#: The pack's default size, a budget in MiB rather than a word count: the words it holds
+#: then follow the vectors' size — ≈ 50,000 words at 50-d float32, ≈ 8,700 at 300-d.
+#: Measured with GloVe-50 on SST-1 dev: 10 MiB (50k words) answered 95 % of the lookups
+#: against 79 % for 5,000 words, for ≈ 16 MB more peak memory per execution environment
+#: (docs/results.md). Used by ``bench --compare``'s ``millicent`` configuration, by
+#: ``millicent demo`` and by ``millicent embeddings pack`` when no size is given.
+DEFAULT_PACK_MB = 10.0
+
 
 @dataclass(frozen=True)
 class PackSelection:

@@ -100,6 +100,9 @@ def test_pack_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert rc == 0
     n = json.loads(out)["words"]
     assert 15 <= n <= 20 and len(FrequentWordPack.open(out_file)) == n
+    # no size given: the store layer's default budget, which holds every word here
+    rc, out, _ = run(capsys, "embeddings", "pack", str(artifact(tmp_path)), "--out", str(out_file))
+    assert rc == 0 and json.loads(out)["words"] == len(WORDS)
 
 
 def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ from millicent.train.shipped import artifacts_dir
 
 
 def _ctx(out: Path, data_dir: Path, stack: contextlib.ExitStack) -> demo.DemoContext:
-    args = argparse.Namespace(vocab="datasets", pack_top=2000, limit=25, no_progress=True,
+    args = argparse.Namespace(vocab="datasets", pack_top=2000, pack_mb=None, limit=25, no_progress=True,
                               no_plots=True)
     return demo.DemoContext(args, data_dir, out, stack)
 
@@ -76,6 +76,22 @@ def test_bad_options_are_refused_before_any_work(tmp_path: Path, data_dir: Path)
 
     base = ["demo", "--data-dir", str(data_dir), "--out", str(tmp_path / "o")]
     assert main([*base, "--pack-top", "0"]) == 2
+    assert main([*base, "--pack-mb", "0"]) == 2
     assert main([*base, "--limit", "0"]) == 2
     assert main([*base, "--concurrency", "5,x"]) == 2
     assert not (tmp_path / "o" / "demo.json").exists()
+
+
+def test_pack_size_defaults_to_the_store_layers_budget() -> None:
+    from millicent.cli.main import build_parser
+    from millicent.store.pack import DEFAULT_PACK_MB
+
+    assert demo.pack_option(None, None) == (None, DEFAULT_PACK_MB)
+    assert demo.pack_option(None, 2.5) == (None, 2.5)
+    assert demo.pack_option(500, None) == (500, None)
+    # the help of both verbs names the store layer's default (they cannot import numpy to
+    # read it at registration)
+    sub = next(a for a in build_parser()._actions if a.dest == "verb").choices
+    for verb in ("demo", "bench"):
+        text = next(a for a in sub[verb]._actions if a.dest == "pack_mb").help
+        assert f"default {DEFAULT_PACK_MB:g} MiB, millicent.store.pack.DEFAULT_PACK_MB" in text
