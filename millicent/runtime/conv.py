@@ -1,10 +1,11 @@
 """Wide 1-d convolution + max over time in numpy, for one text or a padded batch.
 
-im2col without ``as_strided``: a (T, dim) C-contiguous matrix flattened is one long row,
-and k consecutive words are k·dim consecutive floats, so ``sliding_window_view`` of the
-flat row with window k·dim, taken every dim floats, is the (L, k·dim) window matrix.
-Then one matmul per filter width. Torch weights (maps, dim, k) are rearranged once to
-(k·dim, maps) to match that window layout.
+im2col as a strided view: a (T, dim) C-contiguous matrix flattened is one long row, and
+k consecutive words are k·dim consecutive floats, so the windows of k words, one every
+dim floats, form the (L, k·dim) window matrix — a view over the padded batch's own buffer
+(what ``sliding_window_view`` of the flat row, taken every dim floats, returns, without its
+≈ 10 µs of argument checks per call). Then one matmul per filter width. Torch weights
+(maps, dim, k) are rearranged once to (k·dim, maps) to match that window layout.
 
 Wide convolution: k−1 zero rows on each side, L = n + k − 1 outputs. In a padded batch a
 text of n words has L valid positions; the rest (windows over batch padding only) are set
@@ -16,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 
 class WideConv:
@@ -44,8 +44,13 @@ class WideConv:
         cut = margin - (k - 1)  # this width needs only k−1 zero rows on each side
         rows = all_rows - 2 * cut
         steps = rows - k + 1  # T + k − 1 output positions
-        flat = padded.reshape(b, all_rows * dim)[:, cut * dim : (cut + rows) * dim]
-        windows = sliding_window_view(flat, k * dim, axis=1)[:, ::dim]  # (B, steps, k·dim)
+        if not padded.flags.c_contiguous or padded.dtype != np.float32:
+            raise ValueError("max_pool needs a C-contiguous float32 batch (pad_batch makes one)")
+        item = padded.itemsize
+        # window t of text i starts at row cut + t and spans k rows = k·dim floats; the last
+        # (t = steps − 1) ends at row cut + rows ≤ all_rows, inside the buffer (ndarray checks)
+        windows = np.ndarray((b, steps, k * dim), np.float32, padded, cut * dim * item,
+                             (all_rows * dim * item, dim * item, item))  # (B, steps, k·dim)
         out = windows.reshape(b * steps, k * dim) @ self.matrix  # copy + one matmul
         out = out.reshape(b, steps, self.maps)
         if b > 1:

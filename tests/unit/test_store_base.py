@@ -150,3 +150,14 @@ def test_memory_url_opens_an_empty_store() -> None:
     store.ensure(StoreMeta(dim=2))
     store.put_many([("a", np.ones(2))])
     assert store.lookup(["a"]).found.all()
+
+
+def test_lookup_stats_dict_has_every_field_and_owns_its_list() -> None:
+    from dataclasses import asdict
+
+    stats = LookupStats(words=3, pack_hits=1, lru_hits=1, store_hits=1, store_calls=1,
+                        store_items=1, store_item_bytes=[205], fetch_ms=0.5)
+    d = stats.to_dict()
+    assert d == {**asdict(stats), "cache_hits": 2}  # hand-built, so a new field must be added
+    d["store_item_bytes"].append(1)
+    assert stats.store_item_bytes == [205]
