@@ -52,6 +52,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="invocations.jsonl (one REPORT record per invocation) and functions.log go here")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment variable for every function (repeatable)")
+    p.add_argument("--loop", choices=["auto", "uvloop", "asyncio"], default="auto",
+                   help="the platform's event loop: uvloop when installed (auto, the default; "
+                        "it is in the serve extra) or asyncio's own")
     p.set_defaults(func=run_serve)
 
     q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
@@ -141,7 +144,7 @@ def run_serve(args: argparse.Namespace) -> int:
     print(f"records: {settings.record_path}; function logs: {settings.function_log_path}"
           + ("; API key required" if api_key else ""), file=sys.stderr)
     run(specs, settings, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
-        api_key=api_key)
+        api_key=api_key, loop=args.loop)
     return 0
 
 

@@ -32,6 +32,18 @@ def is_text(content_type: str | None) -> bool:
     return ct.startswith("text/") or ct in _TEXT_TYPES or ct.endswith(("+json", "+xml"))
 
 
+_CLF: tuple[int, str] = (-1, "")
+
+
+def _clf_time(second: int) -> str:
+    """API Gateway's ``requestContext.time`` (``29/Nov/2026:01:02:03 +0000``), formatted
+    once per second rather than once per request."""
+    global _CLF
+    if _CLF[0] != second:
+        _CLF = (second, time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second)))
+    return _CLF[1]
+
+
 def http_api_event(
     *,
     method: str,
@@ -79,7 +91,7 @@ def http_api_event(
             "requestId": request_id,
             "routeKey": "$default",
             "stage": "$default",
-            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "time": _clf_time(int(now)),
             "timeEpoch": int(now * 1000),
         },
         "isBase64Encoded": False,

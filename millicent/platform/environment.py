@@ -55,7 +55,6 @@ class Invocation:
     client_context: str | None = None
     #: perf_counter when ``/next`` handed the event to the runtime client
     delivered: float | None = None
-    cpu_before_ms: float | None = None
     logs: list[str] = field(default_factory=list)
     done: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -110,6 +109,10 @@ class ExecutionEnvironment:
         self._queued: Invocation | None = None
         self.current: Invocation | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        #: the process's CPU time (ms) when its last invocation was accounted (at first the
+        #: end of init): the next invocation's CPU is counted from here, so every ms after
+        #: init belongs to exactly one invocation and ``/proc`` is read once per invocation
+        self.cpu_mark_ms: float | None = None
 
     @property
     def pid(self) -> int | None:
@@ -232,6 +235,7 @@ class ExecutionEnvironment:
         if not self._ready.done():
             assert self.spawned is not None
             self.init_ms = (time.perf_counter() - self.spawned) * 1000.0
+            self.cpu_mark_ms = procstat.cpu_ms(self.pid) if self.pid else None
             self._ready.set_result(None)
         if self._queued is not None:
             inv, self._queued = self._queued, None
@@ -241,9 +245,16 @@ class ExecutionEnvironment:
                 inv = await self._waiter
             finally:
                 self._waiter = None
-        inv.cpu_before_ms = procstat.cpu_ms(self.pid) if self.pid else None
         inv.delivered = time.perf_counter()
         return inv
+
+    def account_cpu(self) -> float | None:
+        """CPU ms the process used since the last call (or since init ended): the current
+        invocation's, including the runtime client's work between two invocations.
+        None once the process is gone."""
+        now = procstat.cpu_ms(self.proc.pid) if self.proc is not None and self.alive else None
+        before, self.cpu_mark_ms = self.cpu_mark_ms, now
+        return None if now is None or before is None else max(0.0, now - before)
 
     def respond(self, request_id: str, body: bytes) -> bool:
         """``POST /invocation/{id}/response``; False when the id is not the current event."""
@@ -294,14 +305,22 @@ class ExecutionEnvironment:
             self._waiter.set_result(inv)
         else:
             self._queued = inv  # the client has not called /next again yet
+        # a timer rather than asyncio.wait_for (two more futures and a task per invocation);
+        # shield: a cancelled caller must not cancel the invocation the runtime client holds
+        timer = asyncio.get_running_loop().call_later(timeout_s, self._expire, inv, timeout_s)
         try:
-            return await asyncio.wait_for(asyncio.shield(inv.done), timeout_s)
-        except TimeoutError:
-            msg = f"RequestId: {inv.request_id} Error: Task timed out after {timeout_s:.2f} seconds"
-            if not inv.done.done():
-                inv.done.set_result(Outcome("timeout", error_body(msg, TIMEOUT_ERROR), TIMEOUT_ERROR))
+            outcome = await asyncio.shield(inv.done)
+        finally:
+            timer.cancel()
+        if outcome.kind == "timeout":
             await self.kill()
-            return inv.done.result()
+        return outcome
+
+    @staticmethod
+    def _expire(inv: Invocation, timeout_s: float) -> None:
+        if not inv.done.done():
+            msg = f"RequestId: {inv.request_id} Error: Task timed out after {timeout_s:.2f} seconds"
+            inv.done.set_result(Outcome("timeout", error_body(msg, TIMEOUT_ERROR), TIMEOUT_ERROR))
 
 
 def _error_type(body: bytes) -> str | None:

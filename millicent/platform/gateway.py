@@ -33,7 +33,7 @@ from millicent import errors
 from millicent.errors import MillicentError
 from millicent.platform.apigw import MalformedResponse, http_answer, http_api_event
 from millicent.platform.environment import CRASH_ERROR, TIMEOUT_ERROR
-from millicent.platform.platform import InvocationResult, Platform
+from millicent.platform.platform import InvocationResult, Platform, random_hex
 from millicent.platform.records import InvocationRecord
 
 #: Lambda's limit on a synchronous invocation payload.
@@ -155,7 +155,7 @@ class Gateway:
         body = await request.read()
         if len(body) > self.max_body_bytes:
             raise web.HTTPRequestEntityTooLarge(max_size=self.max_body_bytes, actual_size=len(body))
-        gw_request_id = uuid.uuid4().hex[:16]
+        gw_request_id = random_hex(64)
         event = http_api_event(
             method=request.method,
             path=request.path,

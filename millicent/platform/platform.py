@@ -12,10 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
+import random
 import sys
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -33,6 +32,10 @@ from millicent.platform.environment import (
 from millicent.platform.functions import FunctionSpec, PlatformSettings, alias_targets
 from millicent.platform.pool import Acquired, Clock, Pool, Slot
 from millicent.platform.records import InvocationRecord, RecordLog, Totals
+
+#: Longest a written record or log line waits in its file's buffer while invocations are in
+#: flight (the logs are flushed at once when none is).
+FLUSH_S = 0.2
 
 
 @dataclass
@@ -77,13 +80,14 @@ class Platform:
         self.started_at = time.time()
         self._closed = False
         self._in_flight = 0
+        self._flush_timer: asyncio.TimerHandle | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
         if self.settings.function_log_path:
             path = self.settings.function_log_path
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-            self._function_log = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+            self._function_log = open(path, "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
         await self.runtime_api.start()
         self._reaper = asyncio.create_task(self._reap_forever())
 
@@ -105,6 +109,8 @@ class Platform:
                 break
             await asyncio.sleep(0.01)
         await self.runtime_api.stop()
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
         self.records.close()
         if self._function_log is not None:
             self._function_log.close()
@@ -113,6 +119,22 @@ class Platform:
         out = self._function_log or sys.stderr
         if not out.closed:
             out.write(f"[{env_id}] {line}\n")
+            if out is self._function_log:
+                self._flush_soon()
+
+    # The logs are block-buffered (one write(2) per many lines under load): flushed as soon
+    # as no invocation is in flight, else at most FLUSH_S after a line was written.
+    def _flush_soon(self) -> None:
+        if self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(FLUSH_S, self._flush_logs)
+
+    def _flush_logs(self) -> None:
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        self.records.flush()
+        if self._function_log is not None and not self._function_log.closed:
+            self._function_log.flush()
 
     # --- invoking ----------------------------------------------------------------------
     def resolve(self, name: str) -> FunctionSpec:
@@ -153,7 +175,7 @@ class Platform:
         for victim in acquired.evicted:
             self._stop_soon(victim)
         slot = acquired.slot
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         init_ms: float | None = None
         try:
             if acquired.cold:
@@ -255,6 +277,10 @@ class Platform:
         self.records.write(record)
         if self._function_log is not None:
             self._log_line(record.env_id, record.report_line())
+        if self._in_flight <= 1:  # this is the last invocation in flight: the logs are current
+            self._flush_logs()
+        else:
+            self._flush_soon()
 
     # --- stopping environments ---------------------------------------------------------
     def _stop_soon(self, slot: Slot[ExecutionEnvironment]) -> None:
@@ -318,6 +344,25 @@ class Platform:
         }
 
 
+#: Identifiers only need to be unique, not secret (an environment is addressed by its own
+#: port and accepts only its current request id): a PRNG seeded from os.urandom, instead of
+#: a getrandom(2) call for each of the four random ids of an invocation.
+_IDS = random.Random()
+_V4 = 0x0000_0000_0000_4000_8000_0000_0000_0000  # UUID version 4, RFC 4122 variant
+_V4_MASK = 0xFFFF_FFFF_FFFF_0FFF_3FFF_FFFF_FFFF_FFFF
+
+
+def new_request_id() -> str:
+    """A random version-4 UUID string, as Lambda's request ids."""
+    h = f"{_IDS.getrandbits(128) & _V4_MASK | _V4:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def random_hex(bits: int) -> str:
+    """``bits`` random bits as lower-case hex (ids, not secrets)."""
+    return f"{_IDS.getrandbits(bits):0{bits // 4}x}"
+
+
 def _trace_id() -> str:
     """An X-Ray trace header in Lambda's format (``Root=1-<epoch hex>-<96-bit hex>``)."""
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+    return f"Root=1-{int(time.time()):08x}-{random_hex(96)};Parent={random_hex(64)};Sampled=0"

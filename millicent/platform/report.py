@@ -2,7 +2,10 @@
 
 Duration runs from the moment ``/next`` handed the event to the runtime client to the
 moment its answer arrived, as Lambda measures it; CPU time and peak memory come from
-``/proc`` (:mod:`.procstat`), read before delivery and after the answer.
+``/proc`` (:mod:`.procstat`), read once per invocation, after the answer: an invocation's
+CPU time is the process's since the previous invocation's answer (the first's: since init
+ended), so the runtime client's own work between two invocations — reading the
+response's acknowledgement, polling ``/next``, parsing the event — is counted too.
 """
 
 from __future__ import annotations
@@ -27,10 +30,7 @@ def invocation_record(
 ) -> InvocationRecord:
     """The record of an invocation that reached an environment (any outcome)."""
     pid = env.pid
-    cpu_after = procstat.cpu_ms(pid) if pid is not None and env.alive else None
-    cpu = None
-    if cpu_after is not None and inv.cpu_before_ms is not None:
-        cpu = max(0.0, cpu_after - inv.cpu_before_ms)
+    cpu = env.account_cpu()
     start = inv.delivered if inv.delivered is not None else outcome.ended
     duration = max(0.0, (outcome.ended - start) * 1000.0)
     return InvocationRecord(

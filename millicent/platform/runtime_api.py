@@ -93,7 +93,7 @@ class RuntimeAPI:
         body = await request.read()
         if not env.respond(request.match_info["request_id"], body):
             return _invalid_request_id()
-        return web.json_response({"status": "OK"}, status=202)
+        return _accepted()
 
     async def _error(self, request: web.Request) -> web.Response:
         env = self._env(request)
@@ -101,12 +101,16 @@ class RuntimeAPI:
         ok = env.fail(request.match_info["request_id"], body, request.headers.get(ERROR_TYPE_HEADER))
         if not ok:
             return _invalid_request_id()
-        return web.json_response({"status": "OK"}, status=202)
+        return _accepted()
 
     async def _init_error(self, request: web.Request) -> web.Response:
         env = self._env(request)
         env.init_error(await request.read(), request.headers.get(ERROR_TYPE_HEADER))
-        return web.json_response({"status": "OK"}, status=202)
+        return _accepted()
+
+
+def _accepted() -> web.Response:
+    return web.Response(status=202, body=b'{"status":"OK"}', content_type="application/json")
 
 
 def _invalid_request_id() -> web.Response:

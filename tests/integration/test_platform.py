@@ -248,3 +248,16 @@ def test_idle_reaping_api_key_and_shutdown(tmp_path: Path) -> None:
     assert wait_until(lambda: not pid_alive(last), 5), "shutdown kills the environments"
     assert "Traceback" not in (tmp_path / "serve.stderr").read_text()
     assert p.records()[-1]["status"] == "crash"
+
+
+def test_asyncio_event_loop_serves_too(tmp_path: Path) -> None:
+    # uvloop is the default when installed; asyncio's own loop is the fallback without it
+    p = start_platform(["--function", ECHO, "--loop", "asyncio"], tmp_path)
+    try:
+        for cold in ("1", "0"):
+            r = p.post("/echo", {"action": "echo"})
+            assert r.status == 200 and r.headers["x-millicent-cold"] == cold
+        assert "asyncio event loop" in (tmp_path / "serve.stderr").read_text()
+    finally:
+        assert p.stop() == 0
+    assert [rec["status"] for rec in p.records()] == ["ok", "ok"]
