@@ -61,7 +61,7 @@ class Platform:
         settings: PlatformSettings | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
-        from millicent.platform.runtime_api import RuntimeAPI  # aiohttp: tooling only
+        from millicent.platform.runtime_api import RuntimeAPI
 
         if not functions:
             raise NotFound("no functions configured")
