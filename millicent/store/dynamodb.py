@@ -60,6 +60,8 @@ RETRYABLE_CODES = frozenset({
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 #: a load's batch may wait this long without progress before StoreUnavailable
 WRITE_DEADLINE_S = 60.0
+#: the User-Agent of the store's DynamoDB requests
+USER_AGENT = "millicent-dynamodb-store"
 
 
 def _retryable(exc: Exception, errors: Any) -> bool:
@@ -136,12 +138,19 @@ class DynamoDBStore(EmbeddingStore):
         if host in ("127.0.0.1", "localhost", "::1") and session.get_credentials() is None:
             # a local DynamoDB (dynalite) wants a signed request but checks no secret
             creds = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+        # A fixed user agent and no client-side parameter validation: botocore otherwise
+        # rebuilds its user-agent string from ~30 components and walks the request's shape
+        # on every call — together a third of a BatchGetItem's client CPU (1.8 → 1.2 ms on
+        # the development machine), paid by every request that misses pack and LRU. The
+        # requests are built here, and DynamoDB validates them anyway.
         config = Config(
             connect_timeout=1.0,
             read_timeout=max(1.0, self.deadline_s),
             retries={"total_max_attempts": 1, "mode": "standard"},
             max_pool_connections=max(10, 2 * self.workers),
             tcp_keepalive=True,
+            user_agent=USER_AGENT,
+            parameter_validation=False,
         )
         return session.client("dynamodb", endpoint_url=endpoint, region_name=region, config=config,
                               **creds)
