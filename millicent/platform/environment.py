@@ -113,6 +113,7 @@ class ExecutionEnvironment:
         #: end of init): the next invocation's CPU is counted from here, so every ms after
         #: init belongs to exactly one invocation and ``/proc`` is read once per invocation
         self.cpu_mark_ms: float | None = None
+        self._probe: procstat.ProcessProbe | None = None
 
     @property
     def pid(self) -> int | None:
@@ -169,6 +170,7 @@ class ExecutionEnvironment:
             # down anything the handler spawned
             start_new_session=True,
         )
+        self._probe = procstat.ProcessProbe(self.proc.pid)
         self._tasks.append(asyncio.create_task(self._pump_output()))
         self._tasks.append(asyncio.create_task(self._watch_exit()))
 
@@ -190,6 +192,8 @@ class ExecutionEnvironment:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             await self.proc.wait()
+        if self._probe is not None:
+            self._probe.close()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -235,7 +239,7 @@ class ExecutionEnvironment:
         if not self._ready.done():
             assert self.spawned is not None
             self.init_ms = (time.perf_counter() - self.spawned) * 1000.0
-            self.cpu_mark_ms = procstat.cpu_ms(self.pid) if self.pid else None
+            self.cpu_mark_ms = self._probe.sample()[0] if self._probe is not None else None
             self._ready.set_result(None)
         if self._queued is not None:
             inv, self._queued = self._queued, None
@@ -248,13 +252,18 @@ class ExecutionEnvironment:
         inv.delivered = time.perf_counter()
         return inv
 
-    def account_cpu(self) -> float | None:
-        """CPU ms the process used since the last call (or since init ended): the current
-        invocation's, including the runtime client's work between two invocations.
-        None once the process is gone."""
-        now = procstat.cpu_ms(self.proc.pid) if self.proc is not None and self.alive else None
+    def account(self) -> tuple[float | None, float | None]:
+        """``(cpu_ms, max_memory_mb)`` of the invocation just answered: the CPU the process
+        used since the previous call (or since init ended) — so the runtime client's work
+        between two invocations counts too — and its peak RSS so far. CPU is None once
+        the process is gone."""
+        if self._probe is None:
+            return None, None
+        now, peak = self._probe.sample()
+        if not self.alive:
+            now = None
         before, self.cpu_mark_ms = self.cpu_mark_ms, now
-        return None if now is None or before is None else max(0.0, now - before)
+        return (None if now is None or before is None else max(0.0, now - before)), peak
 
     def respond(self, request_id: str, body: bytes) -> bool:
         """``POST /invocation/{id}/response``; False when the id is not the current event."""

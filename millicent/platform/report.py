@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 
-from millicent.platform import procstat
 from millicent.platform.environment import ExecutionEnvironment, Invocation, Outcome
 from millicent.platform.records import InvocationRecord, billed_ms
 
@@ -30,7 +29,7 @@ def invocation_record(
 ) -> InvocationRecord:
     """The record of an invocation that reached an environment (any outcome)."""
     pid = env.pid
-    cpu = env.account_cpu()
+    cpu, max_memory = env.account()
     start = inv.delivered if inv.delivered is not None else outcome.ended
     duration = max(0.0, (outcome.ended - start) * 1000.0)
     return InvocationRecord(
@@ -45,7 +44,7 @@ def invocation_record(
         billed_ms_100=billed_ms(duration, 100),
         cpu_ms=None if cpu is None else round(cpu, 3),
         memory_mb=memory_mb,
-        max_memory_mb=procstat.max_rss_mb(pid) if pid is not None else None,
+        max_memory_mb=max_memory,
         status=STATUS_OF_KIND[outcome.kind],
         error_type=outcome.error_type,
         wall_ms=_ms_since(received),
