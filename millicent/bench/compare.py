@@ -35,7 +35,7 @@ from millicent.bench.runner import (
 )
 from millicent.bench.scenario import BASELINES, Configuration, Scenario
 from millicent.bench.summary import summarize
-from millicent.bench.targets import targets, targets_table
+from millicent.bench.targets import ALONE_NOTE, targets, targets_table
 from millicent.bench.workload import Workload
 from millicent.errors import ConfigError
 
@@ -176,7 +176,8 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     if goals:
         write_json(out_dir / "targets.json", goals)
         extra_files.append(out_dir / "targets.json")
-        sections.append("## Targets (✓ = reached)\n\n" + targets_table(goals))
+        alone = f"\n\n{ALONE_NOTE}" if any(t["concurrency"] == 1 for t in goals) else ""
+        sections.append("## Targets (✓ = reached)\n\n" + targets_table(goals) + alone)
     notes = [
         *subset_notes(workloads),
         "Compared at 128 MB, x86_64, 1 ms billing, each configuration's own gateway (the local "

@@ -51,3 +51,8 @@ def test_targets_are_ratios_to_the_baselines_at_the_same_c() -> None:
     text = targets_table([t5, t20])
     assert "12.50× ✓" in text and "0.60×" in text and "0.60× ✓" not in text and "6.0% ✓" in text
     assert targets([r for r in rows if r["config"] != "millicent"]) == []
+    # C = 1 is labelled (nothing else ran): a row like any other, the same targets
+    (t1,) = targets([_row("paper", 1, 20.0, 50.0, 15.0, 20.0, 5.0, 1.2),
+                     _row("millicent", 1, 2.0, 500.0, 0.1, 2.0, 0.4, 0.2)])
+    assert t1["p50_lower"] == pytest.approx(10.0)
+    assert "| kim | 1 (alone) | 10.00× ✓ |" in targets_table([t1])
