@@ -88,7 +88,7 @@ def _inputs(model: Classifier | Ranker, data_dir: Path) -> list[Any]:
 def _torch_fn(model: Classifier | Ranker) -> Callable[[Any], object]:
     import torch
 
-    from millicent.train.export import torch_model_from_artifact
+    from millicent.models.rebuild import torch_model_from_artifact
 
     torch.set_num_threads(1)
     net: Any = torch_model_from_artifact(model.artifact)

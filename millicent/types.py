@@ -44,14 +44,6 @@ class LookupStats:
     def cache_hits(self) -> int:
         return self.pack_hits + self.lru_hits
 
-    def merge(self, other: LookupStats) -> None:
-        """Add ``other``'s counters into this one (for requests with several texts)."""
-        for name in ("words", "pack_hits", "lru_hits", "store_hits", "missing",
-                     "store_calls", "store_items", "store_retries", "negative_hits"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.store_item_bytes.extend(other.store_item_bytes)
-        self.fetch_ms += other.fetch_ms
-
     def to_dict(self) -> dict[str, Any]:
         # built by hand: asdict() deep-copies every field and was a tenth of a warm
         # request's handler time; the list is copied so the dict owns its values

@@ -27,26 +27,10 @@ from millicent.runtime.model import Classifier, Ranker, load_model
 
 
 def _net(artifact: Artifact) -> Any:
-    """The torch network of an artifact, embedding table empty (inputs arrive embedded).
+    """The torch network of an artifact (torch imported here, in the first invocation)."""
+    from millicent.models.rebuild import torch_model_from_artifact
 
-    Same reconstruction as ``millicent.train.export.torch_model_from_artifact``, kept here
-    because tooling packages do not import one another.
-    """
-    import torch
-
-    from millicent.models.kim_cnn import KimCNN, KimCNNConfig
-    from millicent.models.sm_cnn import SMCNN, SMCNNConfig
-
-    config = artifact.manifest["config"]
-    net: torch.nn.Module
-    if artifact.kind == "kim_cnn":
-        net = KimCNN(KimCNNConfig(**config), 0, trainable_embeddings=False)
-    else:
-        net = SMCNN(SMCNNConfig(**config), 0)
-    state = {k: torch.from_numpy(np.array(v)) for k, v in artifact.weights.items()}
-    state["embedding.weight"] = torch.zeros(1, artifact.dim)
-    net.load_state_dict(state)
-    return net.eval()
+    return torch_model_from_artifact(artifact)
 
 
 def _padded(embs: Sequence[np.ndarray], dim: int) -> tuple[Any, Any]:

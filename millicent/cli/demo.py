@@ -34,7 +34,6 @@ from millicent.errors import ArtifactError, ConfigError, DataError
 
 #: function name → shipped artifact served and benchmarked by the demo
 DEMO_MODELS = {"kim": "kim-sst1-static", "sm": "sm-trecqa-overlap"}
-DEMO_MODEL = DEMO_MODELS["kim"]
 VECTORS = "glove-50"
 
 

@@ -2,8 +2,8 @@
 
 :func:`export_model` writes the network's parameters (torch names, float32, without the
 embedding table) to ``weights.npz`` and, for learned tables (non-static / rand), the table
-to ``embeddings.npz`` for loading into a store. :func:`torch_model_from_artifact` goes back,
-so the parity tests can compare the numpy runtime with torch on a shipped artifact.
+to ``embeddings.npz`` for loading into a store. :func:`millicent.models.rebuild.torch_model_from_artifact`
+goes back.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from millicent.models.kim_cnn import KimCNN, KimCNNConfig
-from millicent.models.sm_cnn import SMCNN, SMCNNConfig
-from millicent.runtime.artifact import Artifact, save_artifact
+from millicent.runtime.artifact import save_artifact
 from millicent.train.table import WordTable
 
 
@@ -46,17 +44,3 @@ def export_model(
     """Write the artifact; ``table`` given ⇒ its learned rows go to ``embeddings.npz``."""
     embeddings = learned_table(model, table) if table is not None else None
     return save_artifact(path, manifest, network_weights(model), embeddings=embeddings, idf=idf)
-
-
-def torch_model_from_artifact(artifact: Artifact, n_words: int = 0) -> torch.nn.Module:
-    """Rebuild the torch network of an artifact (embedding table left at zeros), eval mode."""
-    config = artifact.manifest["config"]
-    model: torch.nn.Module
-    if artifact.kind == "kim_cnn":
-        model = KimCNN(KimCNNConfig(**config), n_words, trainable_embeddings=False)
-    else:
-        model = SMCNN(SMCNNConfig(**config), n_words)
-    state = {k: torch.from_numpy(np.array(v)) for k, v in artifact.weights.items()}
-    state["embedding.weight"] = torch.zeros(n_words + 1, artifact.dim)
-    model.load_state_dict(state)
-    return model.eval()

@@ -68,7 +68,7 @@ def test_missing_artifact_without_torch_is_a_clear_error(
 
     monkeypatch.setattr(builtins, "__import__", no_torch)
     with pytest.raises(ArtifactError, match=r"torch is not installed.*millicent\[train\]"):
-        demo.ensure_artifact(demo.DEMO_MODEL, tmp_path, tmp_path / "out")
+        demo.ensure_artifact(demo.DEMO_MODELS["kim"], tmp_path, tmp_path / "out")
 
 
 def test_bad_options_are_refused_before_any_work(tmp_path: Path, data_dir: Path) -> None:
