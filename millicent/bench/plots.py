@@ -94,7 +94,8 @@ def plot_cost(rows: Sequence[Row], path: Path) -> Path:
     ax.set_xticklabels(labels, fontsize=7)
     ax.set_ylabel("USD per million queries")
     ax.set_title("Cost per million queries by component")
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, max(bottom, default=0.0) * 1.3 or 1.0)  # headroom for the legend
+    ax.legend(fontsize=8, loc="upper left", ncols=len(COMPONENTS))
     ax.grid(axis="y", alpha=0.3)
     return _save(plt, fig, path)
 
