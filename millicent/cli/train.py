@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
+from collections.abc import Iterator
 from typing import Any
 
 from millicent import config
 from millicent.cli._common import add_data_dir
+from millicent.errors import missing_extra
 
 #: options of each model, in the order the recorded command lists them
 _OPTIONS = {
@@ -49,15 +52,20 @@ def _resolve(args: argparse.Namespace) -> None:
         args.lr = KIM_LR[args.optimizer]
 
 
-def _train_kim(args: argparse.Namespace) -> int:
-    from millicent.errors import missing_extra
-
+@contextlib.contextmanager
+def _torch_needed() -> Iterator[None]:
+    """Turn a missing torch into the error naming the ``train`` extra."""
     try:
-        from millicent.train.kim import KimOptions, train_kim
+        yield
     except ModuleNotFoundError as exc:
         if exc.name == "torch":
             raise missing_extra("torch", "train") from exc
         raise
+
+
+def _train_kim(args: argparse.Namespace) -> int:
+    with _torch_needed():
+        from millicent.train.kim import KimOptions, train_kim
     _resolve(args)
     opts = KimOptions(
         out=args.out, task=args.task, variant=args.variant, vectors=args.vectors, dim=args.dim,
@@ -71,14 +79,8 @@ def _train_kim(args: argparse.Namespace) -> int:
 
 
 def _train_sm(args: argparse.Namespace) -> int:
-    from millicent.errors import missing_extra
-
-    try:
+    with _torch_needed():
         from millicent.train.sm import SMOptions, train_sm
-    except ModuleNotFoundError as exc:
-        if exc.name == "torch":
-            raise missing_extra("torch", "train") from exc
-        raise
     _resolve(args)
     opts = SMOptions(
         out=args.out, vectors=args.vectors, features=args.features, epochs=args.epochs,
