@@ -8,7 +8,6 @@ are the zero row, in training as in serving.
 
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from millicent.runtime.tokenize import TOKENIZER_VERSION, tokenize
 from millicent.store.memory import MemoryStore
 from millicent.train.evaluate import evaluate_model
 from millicent.train.export import export_model
-from millicent.train.loop import default_threads, fit, pad_ids, seed_everything
+from millicent.train.loop import default_threads, fit, pad_ids, seed_everything, training_record
 from millicent.train.table import WordTable
 
 OPTIMIZERS = ("adadelta", "adam")
@@ -156,26 +155,17 @@ def train_kim(opts: KimOptions, data_dir: Path | None, command: str) -> dict[str
         },
         "tokenizer": {"version": TOKENIZER_VERSION},
         "metrics": {},
-        "training": {
-            "command": command,
-            "seed": opts.seed,
-            "epochs": opts.epochs,
-            "best_epoch": result.best_epoch,
-            "best_dev_accuracy_torch": result.best_score,
-            "history": result.history,
-            "seconds": round(train_seconds, 1),
-            "threads": threads,
-            "optimizer": f"{described}, batch {opts.batch_size}, max-norm {opts.max_norm}"
-                         + (f", weight EMA {opts.ema}" if opts.ema else ""),
-            "dataset": {
+        "training": training_record(
+            command=command, seed=opts.seed, epochs=opts.epochs, result=result,
+            metric="accuracy", seconds=train_seconds, threads=threads,
+            optimizer=f"{described}, batch {opts.batch_size}, max-norm {opts.max_norm}"
+                      + (f", weight EMA {opts.ema}" if opts.ema else ""),
+            dataset={
                 "train": f"{opts.task} train ({opts.train_source}: {len(train)} examples)",
                 "dev": f"{opts.task} dev (stsa: {len(dev)})",
                 "test": f"{opts.task} test (stsa: {len(test)})",
             },
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
+        ),
     }
     out = Path(opts.out)
     export_model(out, model, manifest, table=table if learned else None)

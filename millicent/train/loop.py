@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import os
+import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -49,6 +51,39 @@ class FitResult:
     best_score: float
     history: list[dict[str, float]] = field(default_factory=list)
     seconds: float = 0.0
+
+
+def training_record(
+    *,
+    command: str,
+    seed: int,
+    epochs: int,
+    result: FitResult,
+    metric: str,
+    seconds: float,
+    threads: int,
+    optimizer: str,
+    dataset: dict[str, str],
+) -> dict[str, Any]:
+    """The manifest's ``training`` section: how to repeat the run and what it reached.
+
+    ``metric`` names the best-dev score (``best_dev_<metric>_torch``).
+    """
+    return {
+        "command": command,
+        "seed": seed,
+        "epochs": epochs,
+        "best_epoch": result.best_epoch,
+        f"best_dev_{metric}_torch": result.best_score,
+        "history": result.history,
+        "seconds": round(seconds, 1),
+        "threads": threads,
+        "optimizer": optimizer,
+        "dataset": dataset,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def fit(

@@ -9,7 +9,6 @@ computed from tokens by ``millicent.runtime.features`` in training and serving a
 
 from __future__ import annotations
 
-import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from millicent.runtime.tokenize import TOKENIZER_VERSION, tokenize
 from millicent.store.memory import MemoryStore
 from millicent.train.evaluate import evaluate_model
 from millicent.train.export import export_model
-from millicent.train.loop import default_threads, fit, pad_ids, seed_everything
+from millicent.train.loop import default_threads, fit, pad_ids, seed_everything, training_record
 from millicent.train.metrics import map_mrr
 from millicent.train.table import WordTable
 
@@ -150,26 +149,17 @@ def train_sm(opts: SMOptions, data_dir: Path | None, command: str) -> dict[str, 
         },
         "tokenizer": {"version": TOKENIZER_VERSION},
         "metrics": {},
-        "training": {
-            "command": command,
-            "seed": opts.seed,
-            "epochs": opts.epochs,
-            "best_epoch": result.best_epoch,
-            "best_dev_map_torch": result.best_score,
-            "history": result.history,
-            "seconds": round(train_seconds, 1),
-            "threads": threads,
-            "optimizer": f"adam lr={opts.lr} weight_decay={opts.weight_decay}, "
-                         f"batch {opts.batch_size}" + (f", weight EMA {opts.ema}" if opts.ema else ""),
-            "dataset": {
+        "training": training_record(
+            command=command, seed=opts.seed, epochs=opts.epochs, result=result,
+            metric="map", seconds=train_seconds, threads=threads,
+            optimizer=f"adam lr={opts.lr} weight_decay={opts.weight_decay}, "
+                      f"batch {opts.batch_size}" + (f", weight EMA {opts.ema}" if opts.ema else ""),
+            dataset={
                 "train": f"trecqa train ({len(train.pairs)} pairs)",
                 "dev": "trecqa raw-dev",
                 "test": "trecqa raw-test (clean-test beside it)",
             },
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "python": platform.python_version(),
-        },
+        ),
     }
     if features is not None:
         manifest["features"] = features.to_manifest()
