@@ -17,11 +17,21 @@ from millicent.config import Limits
 from millicent.errors import ConfigError, InvalidInput
 from millicent.runtime.model import Classifier, Ranker
 from millicent.runtime.tokenize import tokenize
-from millicent.types import Embeddings
+from millicent.types import Embeddings, Lookup
 
 
 def _ms(t0: float, t1: float) -> float:
     return round((t1 - t0) * 1000.0, 4)
+
+
+def _timings(t0: float, t1: float, t2: float, t3: float, lookup: Lookup) -> dict[str, Any]:
+    """The service's share of ``timings``: tokenize / fetch / forward ms and the lookup stats."""
+    return {
+        "tokenize_ms": _ms(t0, t1),
+        "fetch_ms": _ms(t1, t2),
+        "forward_ms": _ms(t2, t3),
+        "lookups": lookup.stats.to_dict(),
+    }
 
 
 def _tokens(text: Any, what: str, limits: Limits) -> list[str]:
@@ -64,12 +74,7 @@ def classify(model: Classifier, embeddings: Embeddings, text: str, limits: Limit
         "probabilities": [float(p) for p in probs],
         "tokens": tokens,
         "unknown_words": lookup.unknown,
-        "timings": {
-            "tokenize_ms": _ms(t0, t1),
-            "fetch_ms": _ms(t1, t2),
-            "forward_ms": _ms(t2, t3),
-            "lookups": lookup.stats.to_dict(),
-        },
+        "timings": _timings(t0, t1, t2, t3, lookup),
     }
 
 
@@ -138,10 +143,5 @@ def rank(
         "question_tokens": q_tokens,
         "answer_tokens": a_tokens,
         "unknown_words": lookup.unknown,
-        "timings": {
-            "tokenize_ms": _ms(t0, t1),
-            "fetch_ms": _ms(t1, t2),
-            "forward_ms": _ms(t2, t3),
-            "lookups": lookup.stats.to_dict(),
-        },
+        "timings": _timings(t0, t1, t2, t3, lookup),
     }
