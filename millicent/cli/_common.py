@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from millicent import config
+from millicent.errors import ConfigError
 
 
 def add_data_dir(p: argparse.ArgumentParser) -> None:
@@ -26,3 +27,29 @@ def add_model_specs(p: argparse.ArgumentParser, required: bool = True) -> None:
         metavar="NAME=DIR",
         help="a function NAME served from the artifact in DIR (repeatable)",
     )
+
+
+def add_pack_size(p: argparse.ArgumentParser, scope: str = "") -> None:
+    """``--pack-mb MB`` | ``--pack-top K``: the frequent-word pack's size (read with
+    :func:`pack_option`); ``scope`` prefixes the help, e.g. ``"--compare: "``."""
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--pack-mb", type=float, default=None, metavar="MB",
+                      help=f"{scope}the frequent-word pack holds the most frequent words that "
+                           "fit MB MiB (default 10 MiB, millicent.store.pack.DEFAULT_PACK_MB: "
+                           "≈ 50,000 words at 50-d, ≈ 8,700 at 300-d)")
+    size.add_argument("--pack-top", type=int, default=None, metavar="K",
+                      help=f"{scope}the pack holds the K most frequent words instead")
+
+
+def pack_option(top: int | None, mb: float | None) -> tuple[int | None, float | None]:
+    """The pack's size as (words, MiB), exactly one set: ``--pack-top`` if given, else
+    ``--pack-mb``, else the store layer's default budget (``DEFAULT_PACK_MB``)."""
+    from millicent.store.pack import DEFAULT_PACK_MB
+
+    if top is not None and top < 1:
+        raise ConfigError("--pack-top must be ≥ 1")
+    if mb is not None and mb <= 0:
+        raise ConfigError("--pack-mb must be positive")
+    if top is not None:
+        return top, None
+    return None, DEFAULT_PACK_MB if mb is None else mb

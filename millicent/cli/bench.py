@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from millicent.cli._common import add_data_dir
+from millicent.cli._common import add_data_dir, add_pack_size, pack_option
 
 
 def _pricing_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
@@ -70,13 +70,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _pricing_flags(b, defaults=True)
     b.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
                    help="--compare: the DynamoDB endpoint for the configurations' tables")
-    size = b.add_mutually_exclusive_group()
-    size.add_argument("--pack-mb", type=float, default=None, metavar="MB",
-                      help="--compare: the frequent-word pack holds the most frequent words "
-                           "that fit MB MiB (default 10 MiB, millicent.store.pack."
-                           "DEFAULT_PACK_MB: ≈ 50,000 words at 50-d, ≈ 8,700 at 300-d)")
-    size.add_argument("--pack-top", type=int, default=None, metavar="K",
-                      help="--compare: the pack holds the K most frequent words instead")
+    add_pack_size(b, scope="--compare: ")
     b.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
                    help="--compare: the always-on server's price (default 0.0168)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -171,13 +165,7 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
     # the paper's provisioned table is an option: --dynamodb-mode provisioned --rcu 500
     configs = [c.with_(dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
                if c.store == "dynamodb" else c for c in parse_configs(args.compare)]
-    from millicent.store.pack import DEFAULT_PACK_MB
-
-    if args.pack_top is not None and args.pack_top < 1:
-        raise ConfigError("--pack-top must be ≥ 1")
-    if args.pack_mb is not None and args.pack_mb <= 0:
-        raise ConfigError("--pack-mb must be positive")
-    pack_mb = None if args.pack_top is not None else (args.pack_mb or DEFAULT_PACK_MB)
+    pack_top, pack_mb = pack_option(args.pack_top, args.pack_mb)
     artifacts = {name: Path(str(path)) for name, path in models}
     for name, path in artifacts.items():
         if not (path / "manifest.json").is_file():
@@ -185,7 +173,7 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
     out = Path(args.out)
     setup = Setup(artifacts=artifacts, data_dir=data_dir, work_dir=out / "deploy",
                   dynamodb_endpoint=args.dynamodb_endpoint, pack_mb=pack_mb,
-                  pack_top=args.pack_top)
+                  pack_top=pack_top)
     # each model is its own function, addressed as POST /{name}
     workloads = {name: load_workload(name, data_dir, name, args.limit) for name in artifacts}
     run = run_compare(configs, setup, workloads, concurrency, out, prices, args.repeat,

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from millicent import config
-from millicent.cli._common import add_data_dir
+from millicent.cli._common import add_data_dir, add_pack_size, pack_option
 from millicent.errors import ArtifactError, ConfigError, DataError
 
 #: function name → shipped artifact served and benchmarked by the demo
@@ -111,20 +111,6 @@ def step_store(ctx: DemoContext) -> None:
           f"({st.count:,} in the store, {st.seconds:.1f} s)")
     ctx.objects.update(store_url=url, vectors=vectors)
     ctx.results["store"] = st.to_dict()
-
-
-def pack_option(top: int | None, mb: float | None) -> tuple[int | None, float | None]:
-    """The pack's size as (words, MiB), exactly one set: ``--pack-top`` if given, else
-    ``--pack-mb``, else the store layer's default budget (``DEFAULT_PACK_MB``)."""
-    from millicent.store.pack import DEFAULT_PACK_MB
-
-    if top is not None and top < 1:
-        raise ConfigError("--pack-top must be ≥ 1")
-    if mb is not None and mb <= 0:
-        raise ConfigError("--pack-mb must be positive")
-    if top is not None:
-        return top, None
-    return None, DEFAULT_PACK_MB if mb is None else mb
 
 
 def step_pack(ctx: DemoContext) -> None:
@@ -324,13 +310,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--vocab", choices=("all", "datasets"), default="all",
                    help="store every GloVe-50 word (default; 400k with the glove extra) or only "
                         "the SST and TrecQA words")
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--pack-mb", type=float, default=None, metavar="MB",
-                      help="the frequent-word pack holds the most frequent words that fit MB "
-                           "MiB (default 10 MiB, millicent.store.pack.DEFAULT_PACK_MB: "
-                           "≈ 50,000 GloVe-50 words)")
-    size.add_argument("--pack-top", type=int, default=None, metavar="K",
-                      help="the pack holds the K most frequent words instead")
+    add_pack_size(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars on stderr")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=run_demo)
