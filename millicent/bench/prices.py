@@ -54,6 +54,21 @@ class PriceSheet:
     dynamodb_units_eventual: float
     dynamodb_units_strong: float
     gateway_usd_per_million: dict[str, float]
+    #: SnapStart: snapshot cache per GB-second (active version), restore per GB restored
+    snapstart_usd_per_gb_second_cache: float
+    snapstart_usd_per_gb_restored: float
+    snapstart_cache_minimum_hours: float
+    #: provisioned concurrency per arch: GB-second allocated, GB-second of duration served
+    provisioned_usd_per_gb_second_allocated: dict[str, float]
+    provisioned_usd_per_gb_second_duration: dict[str, float]
+
+    def provisioned_allocated(self, arch: str) -> float:
+        """Provisioned-concurrency price per GB-second allocated for ``arch``."""
+        return self.provisioned_usd_per_gb_second_allocated[normalize_arch(arch)]
+
+    def provisioned_duration(self, arch: str) -> float:
+        """Duration price per GB-second of invocations served by provisioned concurrency."""
+        return self.provisioned_usd_per_gb_second_duration[normalize_arch(arch)]
 
     def gb_second(self, arch: str) -> float:
         """Lambda duration price per GB-second for ``arch``."""
@@ -120,6 +135,17 @@ def parse_prices(raw: dict[str, Any]) -> PriceSheet:
         "dynamodb.read_unit_bytes": _get(ddb, "read_unit_bytes"),
     }
     _positive_map(scalars, "")
+    snap = _positive_map(_get(lam, "snapstart"), "lambda.snapstart")
+    for key in ("usd_per_gb_second_cache", "usd_per_gb_restored", "cache_minimum_hours"):
+        if key not in snap:
+            raise ConfigError(f"price sheet lacks lambda.snapstart.{key}")
+    provisioned = {
+        key: _positive_map(_get(lam, "provisioned", key), f"lambda.provisioned.{key}")
+        for key in ("usd_per_gb_second_allocated", "usd_per_gb_second_duration")
+    }
+    for key, prices in provisioned.items():
+        if any(a not in prices for a in ARCHES):
+            raise ConfigError(f"price sheet: lambda.provisioned.{key} must price {list(ARCHES)}")
     return PriceSheet(
         name=str(raw.get("name", "prices")),
         date=str(_get(raw, "date")),
@@ -140,6 +166,11 @@ def parse_prices(raw: dict[str, Any]) -> PriceSheet:
         dynamodb_units_strong=float(_get(ddb, "units_per_strongly_consistent_read")),
         gateway_usd_per_million=_positive_map(_get(raw, "gateway", "usd_per_million_requests"),
                                               "gateway.usd_per_million_requests", allow_zero=True),
+        snapstart_usd_per_gb_second_cache=snap["usd_per_gb_second_cache"],
+        snapstart_usd_per_gb_restored=snap["usd_per_gb_restored"],
+        snapstart_cache_minimum_hours=snap["cache_minimum_hours"],
+        provisioned_usd_per_gb_second_allocated=provisioned["usd_per_gb_second_allocated"],
+        provisioned_usd_per_gb_second_duration=provisioned["usd_per_gb_second_duration"],
     )
 
 

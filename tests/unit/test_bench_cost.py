@@ -34,6 +34,23 @@ def test_price_sheet_has_date_sources_and_the_issue_prices() -> None:
     assert PRICES.mb_per_vcpu == 1769
 
 
+def test_price_sheet_prices_snapstart_and_provisioned_concurrency() -> None:
+    assert PRICES.snapstart_usd_per_gb_second_cache == 0.0000015046
+    assert PRICES.snapstart_usd_per_gb_restored == 0.0001397998
+    assert PRICES.snapstart_cache_minimum_hours == 3
+    assert PRICES.provisioned_allocated("x86") == 0.0000041667
+    assert PRICES.provisioned_duration("x86_64") == 0.0000097222
+    assert PRICES.provisioned_duration("arm64") < PRICES.provisioned_duration("x86_64")
+    raw = json.loads(DEFAULT_PRICES.read_text())
+    del raw["lambda"]["provisioned"]["usd_per_gb_second_duration"]["arm64"]
+    with pytest.raises(ConfigError, match="provisioned"):
+        parse_prices(raw)
+    raw = json.loads(DEFAULT_PRICES.read_text())
+    del raw["lambda"]["snapstart"]["usd_per_gb_restored"]
+    with pytest.raises(ConfigError, match="snapstart"):
+        parse_prices(raw)
+
+
 def test_price_sheet_validation() -> None:
     raw = json.loads(DEFAULT_PRICES.read_text())
     raw["lambda"]["usd_per_million_requests"] = -1
