@@ -21,14 +21,17 @@ PTB_UNESCAPE: dict[str, str] = {
 }
 
 
-def vector_key(token: str) -> str:
+def vector_key(token: str, lowercase: bool = True) -> str:
     """The key under which ``token``'s vector is stored.
 
-    NFC-normalised, lower-cased, PTB bracket escapes mapped to brackets and backslash
+    NFC-normalised, lower-cased (unless ``lowercase`` is False: a cased model's tokenizer
+    keeps case, and so must its keys), PTB bracket escapes mapped to brackets and backslash
     escapes (``\\/``, ``\\*``) removed. Idempotent: ``vector_key(vector_key(t)) == vector_key(t)``.
     """
-    key = unicodedata.normalize("NFC", token).lower()
-    mapped = PTB_UNESCAPE.get(key)
+    key = unicodedata.normalize("NFC", token)
+    if lowercase:
+        key = key.lower()
+    mapped = PTB_UNESCAPE.get(key if lowercase else key.lower())
     if mapped is not None:
         return mapped
     if "\\" in key:
