@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from millicent.cli._common import add_data_dir
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 DATASETS = ("sst-1", "sst-2", "trecqa")
+FILE_FORMATS = ("csv", "tsv", "jsonl", "stsa", "txt")  # millicent.data.files.FORMATS
 FREQUENCY_SOURCES = ("glove", "wordfreq", *DATASETS)
 
 
@@ -79,16 +81,24 @@ def register(subparsers: Any) -> None:
 
 
 def _add_vocab(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--vocab-from", action="append", default=[], metavar="DATASET|ARTIFACT",
+    p.add_argument("--vocab-from", action="append", default=[], metavar="DATASET|ARTIFACT|FILE",
                    help=f"keep only the words of a dataset ({', '.join(DATASETS)}; "
-                        "DATASET:SPLIT for one split, e.g. sst-1:dev) or an artifact "
-                        "directory (repeatable: the union)")
+                        "DATASET:SPLIT for one split, e.g. sst-1:dev), an artifact "
+                        "directory, or a data FILE (csv/tsv/jsonl/stsa/txt; repeatable: the "
+                        "union)")
+    p.add_argument("--format", default=None, choices=FILE_FORMATS,
+                   help="format of a --vocab-from FILE (default: from its extension)")
+    p.add_argument("--text-column", default="text", metavar="NAME[,NAME]",
+                   help="the column(s) or JSON key(s) holding the text of a --vocab-from FILE "
+                        "(default text; e.g. question,answer for a pairs file)")
     add_data_dir(p)
 
 
 # ---------------------------------------------------------------------- resolution
-def resolve_vocab(specs: list[str], data_dir: str | None) -> set[str] | None:
-    """The union of the named datasets' / artifacts' tokens (None: no restriction).
+def resolve_vocab(specs: list[str], data_dir: str | None,
+                  files: argparse.Namespace | None = None) -> set[str] | None:
+    """The union of the named datasets' / artifacts' / data files' tokens (None: no
+    restriction). ``files``: the ``--format`` / ``--text-column`` of data files.
 
     An artifact with a learned table gives its table's words; one with pretrained vectors
     gives the tokens of its training task's data.
@@ -100,6 +110,13 @@ def resolve_vocab(specs: list[str], data_dir: str | None) -> set[str] | None:
 
     vocab: set[str] = set()
     for spec in specs:
+        if Path(spec).is_file():  # a data file: its texts' tokens
+            from millicent.data.vocab import file_tokens
+
+            columns = str(getattr(files, "text_column", None) or "text").split(",")
+            vocab.update(file_tokens(spec, getattr(files, "format", None),
+                                     [c.strip() for c in columns if c.strip()]))
+            continue
         if is_artifact(spec):
             source = vectors_source(spec)
             if source.learned_table is not None:
@@ -112,7 +129,7 @@ def resolve_vocab(specs: list[str], data_dir: str | None) -> set[str] | None:
         if name not in DATASETS:
             raise InvalidInput(
                 f"--vocab-from takes a dataset ({', '.join(DATASETS)}, optionally :SPLIT as in "
-                f"sst-1:dev) or an artifact directory, got {spec!r}")
+                f"sst-1:dev), an artifact directory or a data file, got {spec!r}")
         from millicent.data.vocab import dataset_tokens
 
         vocab.update(dataset_tokens(name, data_dir, splits=[split] if split else None))
@@ -166,18 +183,28 @@ def ranked_words(by: str, source_words: list[str], data_dir: str | None) -> list
 # ---------------------------------------------------------------------- commands
 def cmd_load(args: argparse.Namespace) -> int:
     from millicent.store import open_store
-    from millicent.store.loader import load_store
+    from millicent.store.loader import load_batches, load_store
 
-    vocab = resolve_vocab(args.vocab_from, args.data_dir)
-    words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
+    vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
+    stream = _file_stream(args.source, vocab)
+    if stream is None:
+        words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
     with open_store(args.store) as store:
         existing = store.meta if store.has_meta() else None
         layout = args.layout or store.options.get("layout") or (existing.layout if existing else "binary")
         dtype = args.dtype or store.options.get("dtype") or (existing.dtype if existing else "float32")
-        print(f"loading {len(words):,} {matrix.shape[1]}-d vectors from {label} into "
-              f"{store.describe()} ({layout}, {dtype})", file=sys.stderr)
-        report = load_store(store, words, matrix, source=label, layout=layout, dtype=dtype,
-                            resume=args.resume, progress=not args.quiet)
+        options: dict[str, Any] = {"layout": layout, "dtype": dtype, "resume": args.resume,
+                                   "progress": not args.quiet}
+        if stream is None:
+            print(f"loading {len(words):,} {matrix.shape[1]}-d vectors from {label} into "
+                  f"{store.describe()} ({layout}, {dtype})", file=sys.stderr)
+            report = load_store(store, words, matrix, source=label, **options)
+        else:
+            dim, total, batches = stream
+            print(f"loading {f'{total:,} ' if total else ''}{dim}-d vectors from {args.source} "
+                  f"(streamed) into {store.describe()} ({layout}, {dtype})", file=sys.stderr)
+            report = load_batches(store, batches, dim, source=args.source, total=total,
+                                  distinct=True, **options)
     print(f"verified: all {report.words:,} loaded words read back, checksum "
           f"{report.checksum[:16]} matches; the store holds {report.count:,} vectors "
           f"({report.written:,} written, {report.unchanged:,} already present, "
@@ -186,13 +213,25 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _file_stream(source: str, vocab: set[str] | None) -> tuple[int, int | None, Any] | None:
+    """A vector file SOURCE as ``(dim, rows announced, batches)``, read batch by batch so a
+    3M x 300 file is never held in memory; None for any other SOURCE."""
+    from millicent.data.vectorfile import iter_vector_batches, probe_vector_file
+
+    path = Path(source).expanduser()
+    if not path.is_file():
+        return None
+    info = probe_vector_file(path)
+    return info.dim, None if vocab is not None else info.count, iter_vector_batches(path, vocab)
+
+
 def cmd_pack(args: argparse.Namespace) -> int:
     import numpy as np
 
     from millicent.errors import StoreError
     from millicent.store.pack import DEFAULT_PACK_MB, FrequentWordPack, select_top, write_pack
 
-    vocab = resolve_vocab(args.vocab_from, args.data_dir)
+    vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
     words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
     order = ranked_words(args.by, words, args.data_dir)
     index = {w: i for i, w in enumerate(words)}
