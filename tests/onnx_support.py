@@ -64,6 +64,24 @@ class BilinearRanker(nn.Module):
         return ((q @ self.weight) * a).sum(dim=1) + self.bias
 
 
+class LengthsPairClassifier(nn.Module):
+    """A pair model with lengths inputs: each side's LSTM state after its last real word,
+    concatenated with their product, then two logits (irrelevant, relevant)."""
+
+    def __init__(self, dim: int = DIM, hidden: int = 10) -> None:
+        super().__init__()
+        self.q_rnn = nn.LSTM(dim, hidden, batch_first=True)
+        self.a_rnn = nn.LSTM(dim, hidden, batch_first=True)
+        self.out = nn.Linear(3 * hidden, 2)
+
+    def forward(self, question: torch.Tensor, answer: torch.Tensor, q_len: torch.Tensor,
+                a_len: torch.Tensor) -> torch.Tensor:
+        rows = torch.arange(question.shape[0])
+        q = self.q_rnn(question)[0][rows, q_len - 1]
+        a = self.a_rnn(answer)[0][rows, a_len - 1]
+        return self.out(torch.cat([q, a, q * a], dim=1))
+
+
 class TransformerClassifier(nn.Module):
     """One Transformer encoder layer over the word vectors, mean over time, linear."""
 

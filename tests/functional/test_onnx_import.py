@@ -261,3 +261,63 @@ def test_an_existing_artifact_is_kept_unless_forced(bigru: tuple[Any, Path], tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]
     printed = json.loads(capsys.readouterr().out)
     assert printed["labels"] == ["p", "q"] and printed["probed"] == 8
+
+
+# --------------------------------------------------------------- rankers, learned tables
+def test_a_pair_model_equals_pytorch_on_every_trecqa_dev_pair(tmp_path: Path, data_dir: Path) -> None:
+    """Two-logit output ([batch, 2]) with lengths inputs: eval's rank path (question by
+    question, answers padded) against PyTorch pair by pair, and millicent eval's MAP."""
+    from millicent.data.trecqa import load_trecqa
+    from millicent.train.evaluate import evaluate_artifact, memory_embeddings, rank_all
+    from millicent.train.metrics import map_mrr
+
+    module = ox.seeded(ox.LengthsPairClassifier(), seed=9)
+    graph = ox.export(module, tmp_path / "pair.onnx",
+                      [ox.example(), ox.example(tokens=4), torch.tensor([5, 2]), torch.tensor([4, 1])],
+                      ["q", "a", "q_len", "a_len"], output="logits")
+    assert _import(graph, tmp_path / "art", "--role", "rank", "--task", "trecqa") == 0
+    model = load_model(tmp_path / "art")
+    assert read_manifest(tmp_path / "art").sections["onnx"]["output"]["kind"] == "logits"
+    pairs = load_trecqa(data_dir, "raw-dev")
+    assert len(pairs) == 1148
+    tokens = [t for p in pairs for t in model.tokenize(p.question) + model.tokenize(p.answer)]
+    store = memory_embeddings(model, data_dir, tokens)
+    got = rank_all(model, store, pairs)  # the logit margin
+    want = np.empty(len(pairs))
+    with torch.no_grad():
+        for i, p in enumerate(pairs):
+            q, a = (store.lookup(model.tokenize(t), model.lowercase).matrix for t in (p.question, p.answer))
+            out = module(torch.from_numpy(q)[None], torch.from_numpy(a)[None],
+                         torch.tensor([len(q)]), torch.tensor([len(a)]))[0].numpy()
+            want[i] = out[1] - out[0]
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    expected = map_mrr([p.qid for p in pairs], want, [p.label for p in pairs])
+    result = evaluate_artifact(tmp_path / "art", "dev", data_dir)
+    assert result["map"] == pytest.approx(expected["map"]) and result["questions"] == expected["questions"]
+
+
+def test_a_learned_table_ships_in_the_artifact(tmp_path: Path, sst2_dev: list[str]) -> None:
+    """``--learned-table``: the graph's own vectors, kept as embeddings.npz (source
+    ``artifact``), the vocabulary ``--vocab-from ARTIFACT`` gives, served equal to PyTorch."""
+    from millicent.cli.embeddings import resolve_vocab
+    from millicent.runtime.artifact import vectors_source
+    from millicent.runtime.tokenize import tokenize
+
+    words = sorted({t for s in sst2_dev[:50] for t in tokenize(s)})
+    matrix = np.random.default_rng(1).normal(size=(len(words), 8)).astype(np.float32)
+    table = tmp_path / "table.npz"
+    np.savez(table, words=np.array(words), matrix=matrix)
+    module = ox.seeded(ox.BiGRUClassifier(dim=8), seed=2)
+    graph = ox.export(module, tmp_path / "g.onnx", [ox.example(dim=8)], ["emb"])
+    assert _import(graph, tmp_path / "art", "--role", "classify", "--labels", "neg,pos",
+                   "--learned-table", str(table)) == 0
+    manifest = read_manifest(tmp_path / "art")
+    assert manifest.embedding.source == "artifact" and manifest.dim == 8
+    source = vectors_source(tmp_path / "art")
+    assert source.learned_table == tmp_path / "art" / "embeddings.npz"
+    assert resolve_vocab([str(tmp_path / "art")], None) == set(words)
+    model = load_model(tmp_path / "art")
+    store = MemoryStore.from_vectors(words, matrix, source="learned")
+    body = serve(model, "own", store, {"sentences": sst2_dev[:50]}, Limits())
+    want = ox.softmax(ox.torch_each(module, _embed(model, store, sst2_dev[:50])))
+    np.testing.assert_allclose([r["probabilities"] for r in body["results"]], want, atol=1e-5)
