@@ -99,7 +99,7 @@ def forward(models: dict[str, Classifier], embs: list[np.ndarray], rounds: int) 
     """Per-sentence forward ms of each engine (rounds alternate), and their largest difference."""
     times: dict[str, list[float]] = {name: [] for name in models}
     clock = time.perf_counter
-    for name, m in models.items():  # warm-up, discarded
+    for m in models.values():  # warm-up, discarded
         for e in embs:
             m.predict(e)
     for _ in range(rounds):
