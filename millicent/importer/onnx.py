@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,15 +118,14 @@ def _check_out(out: Path, force: bool) -> None:
         raise InvalidInput(f"--out {out}: the directory {out.parent} does not exist")
 
 
-def _manifest(opts: ImportOptions, graph: GraphInfo, vectors: Vectors, section: OnnxSection,
-              seconds: float) -> Manifest:
+def _manifest(opts: ImportOptions, graph: GraphInfo, vectors: Vectors, section: OnnxSection) -> Manifest:
     return Manifest(
         kind="onnx", role="classify" if opts.role == "classify" else "rank",
         embedding=vectors.spec, labels=opts.labels,
         tokenizer=TokenizerSpec.of(opts.tokenizer, opts.lowercase),
         task=opts.task, name=opts.name or opts.model.stem,
         training={"command": opts.command, "imported_from": str(opts.model.resolve()),
-                  "producer": graph.producer, "check_seconds": round(seconds, 3)},
+                  "producer": graph.producer},
         sections={SECTION: section.to_dict()},
     )
 
@@ -179,7 +177,6 @@ def _width(opts: ImportOptions, graph: GraphInfo, inputs: dict[str, str], dim: i
 
 def import_onnx(opts: ImportOptions) -> ImportResult:
     """Check ``opts.model`` against the contract, run it, and write the artifact to ``opts.out``."""
-    t0 = time.perf_counter()
     if opts.role not in ROLES:
         raise InvalidInput(f"--role must be classify or rank, got {opts.role!r}")
     out = Path(opts.out)
@@ -191,7 +188,7 @@ def import_onnx(opts: ImportOptions) -> ImportResult:
     width, shape = _width(opts, graph, inputs, dim)
     section = section_for(graph, opts.role, dim, vectors.label, opts.outputs, width)
     section = replace(section, info=_info(graph, section, dim))
-    manifest = _manifest(opts, graph, vectors, section, time.perf_counter() - t0)
+    manifest = _manifest(opts, graph, vectors, section)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.import-", dir=out.parent))
     try:
         _stage(graph, manifest, vectors, stage)
