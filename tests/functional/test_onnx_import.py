@@ -321,3 +321,68 @@ def test_a_learned_table_ships_in_the_artifact(tmp_path: Path, sst2_dev: list[st
     body = serve(model, "own", store, {"sentences": sst2_dev[:50]}, Limits())
     want = ox.softmax(ox.torch_each(module, _embed(model, store, sst2_dev[:50])))
     np.testing.assert_allclose([r["probabilities"] for r in body["results"]], want, atol=1e-5)
+
+
+# ------------------------------------------------------------- the runtime's own guards
+class SqrtOfSum(torch.nn.Module):
+    """Finite on zero inputs (so the import accepts it), NaN when a text's vectors sum below 0."""
+
+    def forward(self, emb: torch.Tensor) -> torch.Tensor:
+        s = emb.sum(dim=(1, 2))
+        return torch.stack([torch.sqrt(s), torch.zeros_like(s)], dim=1)
+
+
+def test_a_nan_answer_is_a_500_naming_the_shape_never_invalid_json(tmp_path: Path) -> None:
+    from millicent.config import FunctionConfig
+    from millicent.runtime.environment import FunctionEnvironment
+    from millicent.runtime.handler import handle
+
+    graph = ox.export(SqrtOfSum(), tmp_path / "sqrt.onnx", [ox.example()], ["emb"], output="logits")
+    assert _import(graph, tmp_path / "art", "--role", "classify", "--labels", "a,b") == 0
+    store = MemoryStore.from_vectors(["up", "down"], np.stack([np.ones(50), -np.ones(50)]).astype(np.float32),
+                                     source="test")
+    config = FunctionConfig(models=(("m", str(tmp_path / "art")),), store_url="memory://",
+                            pack_path=None, lru_size=10, store_deadline_s=1.0, limits=Limits())
+    env = FunctionEnvironment(config=lambda: config, models=lambda c: {"m": load_model(tmp_path / "art")},
+                              store=lambda c: store)
+
+    def post(text: str) -> tuple[int, dict[str, Any]]:
+        event = {"version": "2.0", "rawPath": "/m", "body": json.dumps({"sentence": text}),
+                 "isBase64Encoded": False,
+                 "requestContext": {"http": {"method": "POST", "path": "/m"}, "stage": "$default"}}
+        out = handle(event, None, env)
+        return out["statusCode"], json.loads(out["body"])
+
+    status, body = post("up up")
+    assert status == 200 and body["probabilities"][0] > body["probabilities"][1]
+    status, body = post("down down")
+    assert status == 500 and body["error"] == "artifact_error"
+    assert "NaN or infinity for embeddings [1, 2, 50]" in body["message"]
+
+
+def test_a_damaged_artifact_is_refused_at_load(bigru: tuple[Any, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from millicent.errors import ArtifactError
+
+    _, artifact = bigru
+    missing = shutil.copytree(artifact, tmp_path / "missing")
+    (missing / "model.onnx").unlink()
+    with pytest.raises(ArtifactError, match=r"artifact file missing: .*model\.onnx"):
+        load_model(missing)
+    renamed = shutil.copytree(artifact, tmp_path / "renamed")
+    manifest = json.loads((renamed / "manifest.json").read_text())
+    manifest["onnx"]["inputs"][0]["name"] = "tokens"
+    (renamed / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match=r"the graph's inputs \['emb'\] are not the manifest's \['tokens'\]"):
+        load_model(renamed)
+    garbage = shutil.copytree(artifact, tmp_path / "garbage")
+    (garbage / "model.onnx").write_bytes(b"\x08\x07 not a graph")
+    with pytest.raises(ArtifactError, match="onnxruntime cannot load"):
+        load_model(garbage)
+    no_section = shutil.copytree(artifact, tmp_path / "no-section")
+    manifest = json.loads((no_section / "manifest.json").read_text())
+    del manifest["onnx"]
+    (no_section / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="an onnx artifact needs an object 'onnx'"):
+        load_model(no_section)
