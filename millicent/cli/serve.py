@@ -52,6 +52,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="invocations.jsonl (one REPORT record per invocation) and functions.log go here")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment variable for every function (repeatable)")
+    p.add_argument("--snapshot", action="store_true",
+                   help="emulate Lambda SnapStart: run each function's INIT once in a template "
+                        "process before listening, and fork it for every cold start (REPORT "
+                        "records then carry Restore Duration instead of Init Duration)")
     p.add_argument("--loop", choices=["auto", "uvloop", "asyncio"], default="auto",
                    help="the platform's event loop: uvloop when installed (auto, the default; "
                         "it is in the serve extra) or asyncio's own")
@@ -137,12 +141,15 @@ def run_serve(args: argparse.Namespace) -> int:
         idle_timeout_s=args.idle_timeout,
         record_path=str(log_dir / "invocations.jsonl"),
         function_log_path=str(log_dir / "functions.log"),
+        snapshot=args.snapshot,
     )
     for spec in specs:
         what = spec.environment.get(config.MODELS, spec.handler)
         print(f"function {spec.name}: {what} (role {spec.role or '-'})", file=sys.stderr)
     print(f"records: {settings.record_path}; function logs: {settings.function_log_path}"
-          + ("; API key required" if api_key else ""), file=sys.stderr)
+          + ("; API key required" if api_key else "")
+          + ("; snapshots: INIT once per function, cold starts fork it" if args.snapshot else ""),
+          file=sys.stderr)
     run(specs, settings, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
         api_key=api_key, loop=args.loop)
     return 0

@@ -68,6 +68,8 @@ class PlatformSettings:
     #: values of the platform's own environment that never reach a function's process
     #: (the gateway's API key, whatever variable holds it)
     withheld_values: frozenset[str] = frozenset()
+    #: SnapStart: INIT once per function in a template process, each cold start a fork
+    snapshot: bool = False
 
     def function_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
