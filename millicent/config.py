@@ -24,6 +24,7 @@ MAX_BODY_BYTES = "MILLICENT_MAX_BODY_BYTES"
 MAX_TOKENS = "MILLICENT_MAX_TOKENS"
 MAX_ANSWERS = "MILLICENT_MAX_ANSWERS"
 STORE_DEADLINE_S = "MILLICENT_STORE_DEADLINE_S"  #: retry budget for one store read
+INIT_MODE = "MILLICENT_INIT"  #: "eager" (default: build during Lambda's INIT) | "lazy" (first invocation)
 API_KEY = "MILLICENT_API_KEY"  #: when set, the gateway requires `x-api-key`
 FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"  #: set by Lambda and by the local platform
 
@@ -32,6 +33,15 @@ DEFAULT_MAX_TOKENS = 1_000
 DEFAULT_MAX_ANSWERS = 1_000
 DEFAULT_LRU_SIZE = 50_000
 DEFAULT_STORE_DEADLINE_S = 5.0
+INIT_EAGER, INIT_LAZY = "eager", "lazy"
+
+
+def init_mode(env: dict[str, str] | None = None) -> str:
+    """``MILLICENT_INIT``: ``eager`` (default) or ``lazy``; anything else is a ConfigError."""
+    raw = ((env if env is not None else os.environ).get(INIT_MODE) or INIT_EAGER).strip().lower()
+    if raw not in (INIT_EAGER, INIT_LAZY):
+        raise ConfigError(f"{INIT_MODE} must be {INIT_EAGER!r} or {INIT_LAZY!r}, got {raw!r}")
+    return raw
 
 
 def _int(name: str, default: int, env: dict[str, str] | None = None) -> int:

@@ -19,8 +19,10 @@ A direct invocation's payload is routed by ``"model"``, else the function's own 
 :class:`~millicent.errors.MillicentError`'s status; a direct invocation raises it, so
 Lambda reports ``errorType``/``errorMessage`` as for any handler error.
 
-Module scope imports stdlib and millicent's base only: numpy, the models and the store
-client load inside the first invocation.
+Importing this module outside an execution environment loads stdlib and millicent's base
+only. Inside one (``AWS_LAMBDA_FUNCTION_NAME`` set) it builds models and store at module
+scope — Lambda's INIT phase, which SnapStart snapshots — unless ``MILLICENT_INIT=lazy``
+(then they load inside the first invocation). See :mod:`.environment`.
 """
 
 from __future__ import annotations
@@ -39,7 +41,12 @@ from millicent.errors import (
     PayloadTooLarge,
 )
 from millicent.runtime import events
-from millicent.runtime.environment import FunctionEnvironment, Loaded
+from millicent.runtime.environment import (
+    FunctionEnvironment,
+    InitInfo,
+    Loaded,
+    init_at_import,
+)
 
 # One BLAS thread, set before numpy loads (it loads lazily, in the first invocation): the
 # matrices here are tiny, a function below 1,769 MB has at most one vCPU, and idle BLAS
@@ -77,6 +84,8 @@ class Route:
 
 #: The one per-environment holder (Lambda reuses the module between invocations).
 ENVIRONMENT = FunctionEnvironment()
+
+init_at_import(ENVIRONMENT)
 
 
 def handler(event: Any, context: Any) -> Any:
@@ -144,9 +153,9 @@ def _answer(
     names = [n for n, _ in config.models]
     target = route(request, names, getattr(context, "function_name", None))
     body = None if target.action == "health" else events.body_json(request, config.limits.max_body_bytes)
-    loaded, init_ms = env.load()
+    loaded, init = env.load()
     if target.action == "health":
-        return _health(loaded, env, cold, init_ms)
+        return _health(loaded, env, cold, init)
     if not isinstance(body, dict):
         raise InvalidInput(f"the request body must be a JSON object, got {_json_type(body)}")
     name = target.name if target.action == "model" else loaded.first(target.action)
@@ -166,7 +175,7 @@ def _answer(
         if single:
             out["score"] = out["scores"][0]
     out["model"] = name
-    _finish_timings(out["timings"], cold, init_ms, t0, cpu0)
+    _finish_timings(out["timings"], cold, init, t0, cpu0)
     return out
 
 
@@ -247,22 +256,29 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _finish_timings(t: dict[str, Any], cold: bool, init_ms: float | None, t0: float, cpu0: float) -> None:
-    """Add other/total/cpu ms and the cold-start flag; other = total − init − the three phases."""
+def _finish_timings(t: dict[str, Any], cold: bool, init: InitInfo | None, t0: float, cpu0: float) -> None:
+    """Add other/total/cpu ms, the cold-start flag and the build this invocation reports.
+
+    ``init_ms`` with ``init``: ``"lazy"`` builds ran inside this invocation (inside
+    ``total_ms``; other = total − init − the three phases), ``"eager"`` / ``"restore"`` ran
+    before it, outside ``total_ms`` — so a bill adds INIT once, whichever it was.
+    """
     total = (time.perf_counter() - t0) * 1000.0
     phases = sum(float(t.get(k, 0.0)) for k in ("tokenize_ms", "fetch_ms", "forward_ms"))
-    t["other_ms"] = round(max(0.0, total - phases - (init_ms or 0.0)), 4)
+    inside = init.ms if init is not None and init.inside_invocation else 0.0
+    t["other_ms"] = round(max(0.0, total - phases - inside), 4)
     t["total_ms"] = round(total, 4)
     t["cpu_ms"] = round((time.process_time() - cpu0) * 1000.0, 4)
     t["cold_start"] = cold
-    if init_ms is not None:
-        t["init_ms"] = round(init_ms, 4)
+    if init is not None:
+        t["init_ms"] = round(init.ms, 4)
+        t["init"] = init.kind
     lookups = t.get("lookups")
     if isinstance(lookups, dict) and "cache_hits" in lookups:
         t["cache_hits"] = lookups["cache_hits"]
 
 
-def _health(loaded: Loaded, env: FunctionEnvironment, cold: bool, init_ms: float | None) -> dict[str, Any]:
+def _health(loaded: Loaded, env: FunctionEnvironment, cold: bool, init: InitInfo | None) -> dict[str, Any]:
     models = []
     for name, model in loaded.models.items():
         info: dict[str, Any] = {"name": name, "role": model.role, "kind": getattr(model, "kind", None),
@@ -277,6 +293,7 @@ def _health(loaded: Loaded, env: FunctionEnvironment, cold: bool, init_ms: float
         "cold_start": cold,
         "invocations": env.invocations,
     }
-    if init_ms is not None:
-        out["init_ms"] = round(init_ms, 4)
+    if init is not None:
+        out["init_ms"] = round(init.ms, 4)
+        out["init"] = init.kind
     return out

@@ -338,6 +338,17 @@ class EmbeddingStore(ABC):
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to close
         """Release connections (idempotent)."""
 
+    def disconnect(self) -> None:  # noqa: B027 - optional hook: only networked backends connect
+        """Drop open connections but stay usable: the next read opens new ones.
+
+        Called before a snapshot (SnapStart, ``serve --snapshot``): a connection copied
+        into every restored environment would be shared by all of them.
+        """
+
+    def reconnect(self) -> None:
+        """After a restore: drop any connection inherited from the snapshot (reads reopen)."""
+        self.disconnect()
+
     def __enter__(self) -> EmbeddingStore:
         return self
 
