@@ -73,6 +73,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_pack_size(b, scope="--compare: ")
     b.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
                    help="--compare: the always-on server's price (default 0.0168)")
+    b.add_argument("--cold-samples", type=int, default=3, metavar="N",
+                   help="--compare: isolated cold starts per serverless configuration (the "
+                        "first request from zero, alone; medians reported), then the largest "
+                        "C at once from zero; 0 skips them (default 3)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     b.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     b.set_defaults(func=run_bench)
@@ -171,9 +175,11 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
         if not (path / "manifest.json").is_file():
             raise ConfigError(f"--model {name}={path}: no manifest.json there")
     out = Path(args.out)
+    if args.cold_samples < 0:
+        raise ConfigError(f"--cold-samples must be ≥ 0, got {args.cold_samples}")
     setup = Setup(artifacts=artifacts, data_dir=data_dir, work_dir=out / "deploy",
                   dynamodb_endpoint=args.dynamodb_endpoint, pack_mb=pack_mb,
-                  pack_top=pack_top)
+                  pack_top=pack_top, cold_samples=args.cold_samples)
     # each model is its own function, addressed as POST /{name}
     workloads = {name: load_workload(name, data_dir, name, args.limit) for name in artifacts}
     run = run_compare(configs, setup, workloads, concurrency, out, prices, args.repeat,
