@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -104,6 +105,8 @@ def main() -> int:
                     help="CI: millicent,snapshot, 2 samples, a burst of 4, 60 sentences")
     ap.add_argument("--out", type=Path, default=REPO / "runs" / "cold-start")
     args = ap.parse_args()
+    # a SIGTERM unwinds like Ctrl-C, so dynalite and every server started here are stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if args.short:
         args.configs, args.samples, args.burst, args.limit = "millicent,snapshot", 2, 4, 60
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")  # dynalite checks a signature only

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from millicent.errors import FunctionError, NotFound, TooManyRequests
 from millicent.platform import report
 from millicent.platform.environment import (
+    INIT_TIMEOUT_ERROR,
     ExecutionEnvironment,
     InitFailed,
     Invocation,
@@ -106,7 +107,8 @@ class Platform:
         the function's next cold start tries again and answers with the error."""
         for spec in self.functions.values():
             self.templates[spec.name] = SnapshotTemplate(
-                self._launch(spec), self._log_line, self.settings.init_timeout_s)
+                self._launch(spec), self._log_line,
+                max(self.settings.snapshot_init_timeout_s, spec.timeout_s))
         results = await asyncio.gather(*(t.ensure() for t in self.templates.values()),
                                        return_exceptions=True)
         for template, result in zip(self.templates.values(), results, strict=True):
@@ -270,15 +272,37 @@ class Platform:
 
     async def _start_env(self, slot: Slot[ExecutionEnvironment], spec: FunctionSpec) -> ColdStart:
         """Start the slot's environment (spawn, or fork the snapshot) up to its first
-        ``/next``; what that cost. Raises InitFailed."""
+        ``/next``; what that cost. Raises InitFailed.
+
+        An on-demand INIT past ``init_timeout_s`` (Lambda's 10 s) is retried once, as Lambda
+        does, in a new process under the function's timeout; the record's Init Duration
+        then covers both attempts.
+        """
         template = self.templates.get(spec.name)
-        waited = None
         if template is not None:
             waited = await template.ensure()  # None, unless INIT had to run (again) first
             env = ExecutionEnvironment(slot.env_id, template.launch, self._log_line,
                                        starter=template.fork, start_kind="restore")
-        else:
-            env = ExecutionEnvironment(slot.env_id, self._launch(spec), self._log_line)
+            restore_ms = await self._ready(slot, env, self.settings.init_timeout_s)
+            return ColdStart(init_ms=waited, restore_ms=restore_ms)
+        t0 = time.perf_counter()
+        try:
+            return ColdStart(init_ms=await self._ready(
+                slot, ExecutionEnvironment(slot.env_id, self._launch(spec), self._log_line),
+                self.settings.init_timeout_s))
+        except InitFailed as exc:
+            if exc.error.get("errorType") != INIT_TIMEOUT_ERROR:
+                raise
+        self._log_line(slot.env_id, f"INIT over {self.settings.init_timeout_s:g} s: retried "
+                                    f"under the function timeout ({spec.timeout_s:g} s)")
+        await self._stop_env(slot)
+        await self._ready(slot, ExecutionEnvironment(slot.env_id, self._launch(spec),
+                                                     self._log_line), spec.timeout_s)
+        return ColdStart(init_ms=(time.perf_counter() - t0) * 1000.0)
+
+    async def _ready(self, slot: Slot[ExecutionEnvironment], env: ExecutionEnvironment,
+                     timeout_s: float) -> float:
+        """Put ``env`` in ``slot``, start it and wait for its first ``/next`` (its ms)."""
         slot.handle = env
         address = await self.runtime_api.open(env)
         try:
@@ -286,10 +310,7 @@ class Platform:
         except OSError as exc:  # could not even spawn (interpreter missing, fd limit)
             raise InitFailed({"errorMessage": f"could not start the environment: {exc}",
                               "errorType": "Runtime.StartError"}) from exc
-        ready_ms = await env.wait_ready(self.settings.init_timeout_s)
-        if template is not None:
-            return ColdStart(init_ms=waited, restore_ms=ready_ms)
-        return ColdStart(init_ms=ready_ms)
+        return await env.wait_ready(timeout_s)
 
     def _init_failure(
         self, spec: FunctionSpec, slot: Slot[ExecutionEnvironment], request_id: str,
