@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -144,6 +144,70 @@ def _cold_sections(cold: Mapping[tuple[str, str], ColdStarts], rows: Sequence[Ro
     return sections
 
 
+def _footprint_section(engines: Sequence[str], cold: Mapping[tuple[str, str], ColdStarts],
+                       rows: Sequence[Row], out_dir: Path) -> tuple[str, list[Path]]:
+    """The report's cold start, memory and package size section; writes footprint.json
+    and cold_starts.json (the files written)."""
+    sizes = {e: function_footprint(e) for e in engines}
+    summaries = {key: c.summary() for key, c in cold.items()}
+    write_json(out_dir / "footprint.json", {
+        "dependencies": {e: f.to_dict() for e, f in sizes.items()},
+        "isolated_cold_start": [{"config": k[0], "model": k[1], **asdict(c.samples[0])}
+                                for k, c in cold.items() if c.samples],
+        "cold_starts": list(summaries.values())})
+    write_json(out_dir / "cold_starts.json", [c.to_dict() for c in cold.values()])
+    text = ("## Cold start, memory and package size\n\nIsolated: the first request from zero, "
+            "alone (median of the samples) — the platform's Init Duration (process start → "
+            "runtime ready) or Restore Duration (fork of the snapshot → runtime ready), the "
+            "function's own reported build and the client latency. Under load: the C cold "
+            "starts of the largest C, all at once on this machine. Peak RSS of an "
+            "environment; installed size of the function's dependencies (numpy + "
+            "millicent's function modules; for `torch`, plus torch and its requirements)."
+            "\n\n" + footprint_table(list(rows), sizes, summaries))
+    return text, [out_dir / "footprint.json", out_dir / "cold_starts.json"]
+
+
+@dataclass(frozen=True)
+class _RunOptions:
+    """What every configuration's measurement of one comparison shares."""
+
+    out_dir: Path
+    prices: PriceSheet
+    client: ClientOptions
+    burst: int  #: cold starts at once from zero (0: none)
+    max_c: int
+    instance_usd_per_hour: float
+    progress: bool
+    err: TextIO | None
+
+
+ColdByKey = dict[tuple[str, str], ColdStarts]
+
+
+def _measure_config(config: Configuration, prepared: Prepared, workloads: Mapping[str, Workload],
+                    scenarios: Sequence[Scenario], opts: _RunOptions) -> tuple[list[Row], ColdByKey]:
+    """One configuration: its cold starts (serverless), then its scenarios."""
+    setup, out_dir, client = prepared.setup, opts.out_dir, opts.client
+    cold: ColdByKey = {}
+    if config.kind == "serverless" and setup.cold_samples > 0:
+        for name, c in measure_cold_starts(config, prepared, workloads, opts.burst, client).items():
+            write_records(out_dir / "records" / f"{config.name}-{name}-cold.jsonl",
+                          [*c.samples, *c.burst])
+            cold[(config.name, name)] = c
+    rows: list[Row] = []
+    with deployment(config, prepared, max(setup.max_concurrency, opts.max_c)) as url:
+        for s in scenarios:
+            records = run_scenario(url, workloads[s.model], s, client, progress=opts.progress,
+                                   stream=opts.err)
+            write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
+            row = summarize(s, records, opts.prices, config.cost_options(BILLING))
+            if config.kind == "server" and row["throughput_qps"] > 0:
+                row["instance_cost_per_million_usd"] = instance_cost_per_million(
+                    opts.instance_usd_per_hour, row["throughput_qps"])
+            rows.append(row)
+    return rows, cold
+
+
 def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mapping[str, Workload],
                 concurrency: Sequence[int], out_dir: Path, prices: PriceSheet,
                 repeat: int = 1, warmup: int | None = None, client: ClientOptions | None = None,
@@ -164,25 +228,15 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     write_plan(out_dir, {"compare": [c.name for c in configs], "endpoint": None}, scenarios,
                workloads, prices, BILLING)
     prepared = Prepared(setup, list(workloads.values()), log=err)
+    opts = _RunOptions(out_dir, prices, client, max(concurrency) if setup.cold_burst else 0,
+                       max(concurrency), instance_usd_per_hour, progress, err)
     rows: list[Row] = []
     cold: dict[tuple[str, str], ColdStarts] = {}
-    burst = max(concurrency) if setup.cold_burst else 0
     for config in configs:
-        if config.kind == "serverless" and setup.cold_samples > 0:
-            for name, c in measure_cold_starts(config, prepared, workloads, burst, client).items():
-                write_records(out_dir / "records" / f"{config.name}-{name}-cold.jsonl",
-                              [*c.samples, *c.burst])
-                cold[(config.name, name)] = c
-        with deployment(config, prepared, max(setup.max_concurrency, max(concurrency))) as url:
-            for s in by_config[config.name]:
-                records = run_scenario(url, workloads[s.model], s, client, progress=progress,
-                                       stream=err)
-                write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
-                row = summarize(s, records, prices, config.cost_options(BILLING))
-                if config.kind == "server" and row["throughput_qps"] > 0:
-                    row["instance_cost_per_million_usd"] = instance_cost_per_million(
-                        instance_usd_per_hour, row["throughput_qps"])
-                rows.append(row)
+        config_rows, config_cold = _measure_config(config, prepared, workloads,
+                                                   by_config[config.name], opts)
+        rows += config_rows
+        cold.update(config_cold)
     write_json(setup.work_dir / "prepared.json", {"source": prepared.source.label,
                                                   **prepared.status})
     rel = ratios(rows, configs[0].name)
@@ -191,26 +245,9 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     extra_files = [out_dir / "ratios.json"]
     engines = sorted({c.engine for c in configs if c.kind == "serverless"})
     if engines:
-        sizes = {e: function_footprint(e) for e in engines}
-        summaries = {key: c.summary() for key, c in cold.items()}
-        write_json(out_dir / "footprint.json", {
-            "dependencies": {e: f.to_dict() for e, f in sizes.items()},
-            "isolated_cold_start": [{"config": k[0], "model": k[1], **asdict(c.samples[0])}
-                                    for k, c in cold.items() if c.samples],
-            "cold_starts": list(summaries.values())})
-        write_json(out_dir / "cold_starts.json", [c.to_dict() for c in cold.values()])
-        extra_files += [out_dir / "footprint.json", out_dir / "cold_starts.json"]
-        sections.append(
-            "## Cold start, memory and package size\n\nIsolated: the first request from zero, "
-            "alone (median of the samples) — the platform's Init Duration (process start → "
-            "runtime ready) or Restore Duration (fork of the snapshot → runtime ready), the "
-            "function's own reported build and the client latency. Under load: the C cold "
-            "starts of the largest C, all at once on this machine. Peak RSS of an "
-            "environment; installed size of the function's dependencies (numpy + "
-            "millicent's function modules; for `torch`, plus torch and its requirements)."
-            "\n\n" + footprint_table(rows, sizes, summaries))
-        if cold:
-            sections.extend(_cold_sections(cold, rows))
+        footprint, files = _footprint_section(engines, cold, rows, out_dir)
+        sections += [footprint, *(_cold_sections(cold, rows) if cold else [])]
+        extra_files += files
     goals = targets(rows)
     if goals:
         write_json(out_dir / "targets.json", goals)
