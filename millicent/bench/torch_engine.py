@@ -23,7 +23,8 @@ from millicent.config import FunctionConfig
 from millicent.runtime.artifact import Artifact
 from millicent.runtime.environment import FunctionEnvironment, init_at_import
 from millicent.runtime.handler import handle
-from millicent.runtime.model import Classifier, Ranker, load_model
+from millicent.runtime.registry import load_model
+from millicent.runtime.roles import Classifier, Ranker
 
 
 def _net(artifact: Artifact) -> Any:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 DATASETS = ("sst-1", "sst-2", "trecqa")
+FILE_FORMATS = ("csv", "tsv", "jsonl", "stsa", "txt")  # millicent.data.files.FORMATS
 FREQUENCY_SOURCES = ("glove", "wordfreq", *DATASETS)
 
 
@@ -80,62 +81,55 @@ def register(subparsers: Any) -> None:
 
 
 def _add_vocab(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--vocab-from", action="append", default=[], metavar="DATASET|ARTIFACT",
+    p.add_argument("--vocab-from", action="append", default=[], metavar="DATASET|ARTIFACT|FILE",
                    help=f"keep only the words of a dataset ({', '.join(DATASETS)}; "
-                        "DATASET:SPLIT for one split, e.g. sst-1:dev) or an artifact "
-                        "directory (repeatable: the union)")
+                        "DATASET:SPLIT for one split, e.g. sst-1:dev), an artifact "
+                        "directory, or a data FILE (csv/tsv/jsonl/stsa/txt; repeatable: the "
+                        "union)")
+    p.add_argument("--format", default=None, choices=FILE_FORMATS,
+                   help="format of a --vocab-from FILE (default: from its extension)")
+    p.add_argument("--text-column", default="text", metavar="NAME[,NAME]",
+                   help="the column(s) or JSON key(s) holding the text of a --vocab-from FILE "
+                        "(default text; e.g. question,answer for a pairs file)")
     add_data_dir(p)
 
 
 # ---------------------------------------------------------------------- resolution
-def _is_artifact(spec: str) -> bool:
-    return (Path(spec) / "manifest.json").is_file()
+def resolve_vocab(specs: list[str], data_dir: str | None,
+                  files: argparse.Namespace | None = None) -> set[str] | None:
+    """The union of the named datasets' / artifacts' / data files' tokens (None: no
+    restriction). ``files``: the ``--format`` / ``--text-column`` of data files.
 
-
-def _manifest(path: str) -> dict[str, Any]:
-    from millicent.errors import ArtifactError
-
-    try:
-        return dict(json.loads((Path(path) / "manifest.json").read_text()))
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"cannot read {path}/manifest.json: {exc}") from exc
-
-
-def _artifact_table(path: str) -> tuple[list[str], np.ndarray] | None:
-    """The artifact's learned table (``embeddings.npz``), or None for static vectors."""
-    import numpy as np
-
-    from millicent.errors import ArtifactError
-
-    npz = Path(path) / "embeddings.npz"
-    if not npz.exists():
-        return None
-    try:
-        with np.load(npz, allow_pickle=False) as z:
-            return [str(w) for w in z["words"]], np.asarray(z["matrix"], dtype=np.float32)
-    except (OSError, KeyError, ValueError) as exc:
-        raise ArtifactError(f"cannot read {npz} (needs arrays words, matrix): {exc}") from exc
-
-
-def resolve_vocab(specs: list[str], data_dir: str | None) -> set[str] | None:
-    """The union of the named datasets' / artifacts' tokens (None: no restriction)."""
+    An artifact with a learned table gives its table's words; one with pretrained vectors
+    gives the tokens of its training task's data.
+    """
     if not specs:
         return None
     from millicent.errors import InvalidInput
+    from millicent.runtime.artifact import is_artifact, read_manifest, vectors_source
 
     vocab: set[str] = set()
     for spec in specs:
-        if _is_artifact(spec):
-            table = _artifact_table(spec)
-            if table is not None:
-                vocab.update(table[0])
+        if Path(spec).is_file():  # a data file: its texts' tokens
+            from millicent.data.vocab import file_tokens
+
+            columns = str(getattr(files, "text_column", None) or "text").split(",")
+            vocab.update(file_tokens(spec, getattr(files, "format", None),
+                                     [c.strip() for c in columns if c.strip()]))
+            continue
+        if is_artifact(spec):
+            source = vectors_source(spec)
+            if source.learned_table is not None:
+                from millicent.runtime.artifact import read_table
+
+                vocab.update(read_table(source.learned_table)[0])
                 continue
-            spec = str(_manifest(spec).get("task", ""))
+            spec = read_manifest(spec).task
         name, _, split = spec.partition(":")
         if name not in DATASETS:
             raise InvalidInput(
                 f"--vocab-from takes a dataset ({', '.join(DATASETS)}, optionally :SPLIT as in "
-                f"sst-1:dev) or an artifact directory, got {spec!r}")
+                f"sst-1:dev), an artifact directory or a data file, got {spec!r}")
         from millicent.data.vocab import dataset_tokens
 
         vocab.update(dataset_tokens(name, data_dir, splits=[split] if split else None))
@@ -145,29 +139,22 @@ def resolve_vocab(specs: list[str], data_dir: str | None) -> set[str] | None:
 def resolve_source(
     spec: str, data_dir: str | None, vocab: set[str] | None
 ) -> tuple[list[str], np.ndarray, str]:
-    """``(words, matrix, label)`` of SOURCE, restricted to ``vocab`` (vector keys match)."""
-    import numpy as np
+    """``(words, matrix, label)`` of SOURCE in its own row order, restricted to ``vocab``
+    (vector keys match).
 
-    from millicent.words import vector_key
+    An artifact directory resolves to its vectors (:func:`~millicent.runtime.artifact.vectors_source`);
+    without ``--vocab-from``, an artifact over pretrained vectors keeps its task's words.
+    A learned table stays in table order: ``pack --by DATASET`` ranks it.
+    """
+    from millicent.data.tables import load_table
+    from millicent.runtime.artifact import is_artifact, read_manifest, vectors_source
 
-    if _is_artifact(spec):
-        table = _artifact_table(spec)
-        if table is None:  # static vectors: the manifest names them
-            manifest = _manifest(spec)
-            source = str(manifest.get("embedding", {}).get("source", ""))
-            if not source or source == "artifact":
-                from millicent.errors import ArtifactError
-
-                raise ArtifactError(f"artifact {spec} has no embeddings.npz and names no source")
-            if vocab is None and manifest.get("task") in DATASETS:
-                vocab = resolve_vocab([str(manifest["task"])], data_dir)
-            return resolve_source(source, data_dir, vocab)
-        words, matrix = table
-        if vocab is not None:
-            keys = {vector_key(t) for t in vocab}
-            rows = [i for i, w in enumerate(words) if vector_key(w) in keys]
-            words, matrix = [words[i] for i in rows], matrix[np.asarray(rows, dtype=np.int64)]
-        return words, matrix, f"artifact:{Path(spec).resolve().name}"
+    if is_artifact(spec):
+        source = vectors_source(spec)
+        if vocab is None and source.learned_table is None and read_manifest(spec).task in DATASETS:
+            vocab = resolve_vocab([spec], data_dir)
+        table = load_table(source, data_dir, vocab=vocab, by_frequency=False)
+        return list(table.words), table.matrix, source.label
     from millicent.data.vectors import load_vectors
 
     vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab)
@@ -196,18 +183,28 @@ def ranked_words(by: str, source_words: list[str], data_dir: str | None) -> list
 # ---------------------------------------------------------------------- commands
 def cmd_load(args: argparse.Namespace) -> int:
     from millicent.store import open_store
-    from millicent.store.loader import load_store
+    from millicent.store.loader import load_batches, load_store
 
-    vocab = resolve_vocab(args.vocab_from, args.data_dir)
-    words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
+    vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
+    stream = _file_stream(args.source, vocab)
+    if stream is None:
+        words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
     with open_store(args.store) as store:
         existing = store.meta if store.has_meta() else None
         layout = args.layout or store.options.get("layout") or (existing.layout if existing else "binary")
         dtype = args.dtype or store.options.get("dtype") or (existing.dtype if existing else "float32")
-        print(f"loading {len(words):,} {matrix.shape[1]}-d vectors from {label} into "
-              f"{store.describe()} ({layout}, {dtype})", file=sys.stderr)
-        report = load_store(store, words, matrix, source=label, layout=layout, dtype=dtype,
-                            resume=args.resume, progress=not args.quiet)
+        options: dict[str, Any] = {"layout": layout, "dtype": dtype, "resume": args.resume,
+                                   "progress": not args.quiet}
+        if stream is None:
+            print(f"loading {len(words):,} {matrix.shape[1]}-d vectors from {label} into "
+                  f"{store.describe()} ({layout}, {dtype})", file=sys.stderr)
+            report = load_store(store, words, matrix, source=label, **options)
+        else:
+            dim, total, batches = stream
+            print(f"loading {f'{total:,} ' if total else ''}{dim}-d vectors from {args.source} "
+                  f"(streamed) into {store.describe()} ({layout}, {dtype})", file=sys.stderr)
+            report = load_batches(store, batches, dim, source=args.source, total=total,
+                                  distinct=True, **options)
     print(f"verified: all {report.words:,} loaded words read back, checksum "
           f"{report.checksum[:16]} matches; the store holds {report.count:,} vectors "
           f"({report.written:,} written, {report.unchanged:,} already present, "
@@ -216,13 +213,25 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _file_stream(source: str, vocab: set[str] | None) -> tuple[int, int | None, Any] | None:
+    """A vector file SOURCE as ``(dim, rows announced, batches)``, read batch by batch so a
+    3M x 300 file is never held in memory; None for any other SOURCE."""
+    from millicent.data.vectorfile import iter_vector_batches, probe_vector_file
+
+    path = Path(source).expanduser()
+    if not path.is_file():
+        return None
+    info = probe_vector_file(path)
+    return info.dim, None if vocab is not None else info.count, iter_vector_batches(path, vocab)
+
+
 def cmd_pack(args: argparse.Namespace) -> int:
     import numpy as np
 
     from millicent.errors import StoreError
     from millicent.store.pack import DEFAULT_PACK_MB, FrequentWordPack, select_top, write_pack
 
-    vocab = resolve_vocab(args.vocab_from, args.data_dir)
+    vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
     words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
     order = ranked_words(args.by, words, args.data_dir)
     index = {w: i for i, w in enumerate(words)}

@@ -20,6 +20,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from millicent.data.files import (
+    Fields,
+    Record,
+    RowError,
+    collect,
+    iter_records,
+    label_value,
+    open_bytes,
+    text_value,
+)
 from millicent.data.paths import PathLike, data_file
 from millicent.errors import DataError, InvalidInput
 
@@ -89,40 +99,34 @@ def load_sst(data_dir: PathLike | None, task: str = "sst-1", split: str = "train
 
 
 def read_stsa(path: PathLike) -> list[SSTExample]:
-    """``LABEL sentence`` per line; a TAB after the label (the ``.tsv`` variant) works too."""
-    out: list[SSTExample] = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            label, sep, text = line.lstrip().partition("\t" if "\t" in line else " ")
-            out.append(_example(label, text, sep, path, n))
-    return out
+    """``LABEL sentence`` per line; a TAB after the label (the ``.tsv`` variant) works too.
+
+    Read by :mod:`millicent.data.files` (the ``stsa`` format of the user's files); every
+    bad line is listed as ``FILE:LINE: what``.
+    """
+    fields = Fields(required=("label", "text"), positional=("label", "text"))
+    return collect(path, iter_records(path, "stsa", fields), _sst_example).rows
 
 
 def read_glue_tsv(path: PathLike) -> list[SSTExample]:
-    """GLUE ``sentence<TAB>label`` rows after a header line."""
-    out: list[SSTExample] = []
-    with open(path, encoding="utf-8") as f:
-        header = f.readline()
-        if not header.startswith(("sentence\t", "text\t")):
-            raise DataError(f"{Path(path).name}: not a GLUE SST-2 file (header {header.strip()!r})")
-        for n, line in enumerate(f, start=2):
-            if not line.strip():
-                continue
-            text, sep, label = line.rstrip("\r\n").rpartition("\t")
-            out.append(_example(label, text, sep, path, n))
-    return out
+    """GLUE ``sentence<TAB>label`` rows after a header line (``sentence`` or ``text``)."""
+    with open_bytes(path) as f:
+        header = f.readline().decode("utf-8", errors="replace")
+    if not header.startswith(("sentence\t", "text\t")):
+        raise DataError(f"{Path(path).name}: not a GLUE SST-2 file (header {header.strip()!r})")
+    column = header.split("\t", 1)[0]
+    fields = Fields(required=(column, "label"))
+    records = iter_records(path, "tsv", fields)
+    return collect(path, records, lambda rec: _sst_example(rec, column)).rows
 
 
-def _example(label: str, text: str, sep: str, path: PathLike, n: int) -> SSTExample:
-    if not sep or not text.strip():
-        raise DataError(f"{Path(path).name}:{n}: expected a label and a sentence")
+def _sst_example(rec: Record, text_column: str = "text") -> SSTExample:
+    label = label_value(rec, "label")
     try:
-        value = int(label.strip())
+        value = int(label)
     except ValueError as exc:
-        raise DataError(f"{Path(path).name}:{n}: label {label.strip()!r} is not an integer") from exc
-    return SSTExample(value, text.strip())
+        raise RowError(f"label {label!r} is not an integer") from exc
+    return SSTExample(value, text_value(rec, text_column))
 
 
 def _read_json(path: Path) -> list[SSTExample]:

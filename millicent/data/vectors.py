@@ -10,17 +10,17 @@ row wins: sources are frequency ordered, so that is the most frequent spelling.
 
 from __future__ import annotations
 
-import gzip
 import importlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 import numpy as np
 
 from millicent.data.paths import PathLike, data_file, resolve_data_dir
+from millicent.data.vectorfile import read_rows
 from millicent.errors import ConfigError, DataError, missing_extra
 from millicent.words import vector_key
 
@@ -64,161 +64,17 @@ def _wanted(vocab: Iterable[str] | None) -> set[str] | None:
     return None if vocab is None else {vector_key(t) for t in vocab}
 
 
-class _Collector:
-    """Keeps the first row of each wanted key, in order."""
-
-    def __init__(self, wanted: set[str] | None) -> None:
-        self.wanted = wanted
-        self.words: list[str] = []
-        self.rows: list[np.ndarray] = []
-        self.seen: set[str] = set()
-
-    def want(self, word: str) -> str | None:
-        key = vector_key(word)
-        if key in self.seen or (self.wanted is not None and key not in self.wanted):
-            return None
-        return key
-
-    def add(self, key: str, row: np.ndarray) -> None:
-        self.seen.add(key)
-        self.words.append(key)
-        self.rows.append(row)
-
-    def done(self) -> bool:
-        return self.wanted is not None and len(self.seen) == len(self.wanted)
-
-    def vectors(self, dim: int) -> Vectors:
-        if not self.rows:
-            return Vectors([], np.zeros((0, dim), dtype=np.float32))
-        return Vectors(self.words, np.stack(self.rows).astype(np.float32, copy=False))
-
-
-def _open_binary(path: Path) -> BinaryIO:
-    with open(path, "rb") as probe:
-        magic = probe.read(2)
-    if magic == b"\x1f\x8b":
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return open(path, "rb")
-
-
 def read_vectors(path: PathLike, vocab: Iterable[str] | None = None,
                  limit: int | None = None) -> Vectors:
-    """Read a vector file: GloVe text, word2vec text (``N DIM`` header) or word2vec binary.
+    """Read a vector file: GloVe text, word2vec / fastText text (``COUNT DIM`` header) or
+    word2vec binary, gzipped or not (see :mod:`millicent.data.vectorfile`).
 
-    Gzipped files are recognised by their magic bytes. ``vocab``: keep only rows whose
-    key is the :func:`vector_key` of a vocabulary token (the file is streamed, nothing
-    else is parsed). ``limit``: read only the first ``limit`` rows of the file.
+    ``vocab``: keep only rows whose key is the :func:`vector_key` of a vocabulary token
+    (the file is streamed, nothing else is parsed). ``limit``: read only the first
+    ``limit`` rows of the file. The matrix is built in place, never held twice.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"vector file {p} not found", path=str(p))
-    collector = _Collector(_wanted(vocab))
-    try:
-        with _open_binary(p) as f:
-            first = f.readline()
-            header = first.split()
-            if len(header) == 2 and header[0].isdigit() and header[1].isdigit():
-                dim = int(header[1])
-                if _next_is_text(f, dim):
-                    _read_text(f, None, dim, collector, limit, p)
-                else:
-                    _read_word2vec_binary(f, dim, collector, limit, p)
-            else:
-                dim = len(header) - 1
-                if dim < 1:
-                    raise DataError(f"{p}: not a vector file (first line {first[:80]!r})")
-                _read_text(f, first, dim, collector, limit, p)
-    except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read vector file {p}: {exc}", path=str(p)) from exc
-    return collector.vectors(dim)
-
-
-def _next_is_text(f: BinaryIO, dim: int) -> bool:
-    """After a word2vec header: is the next record a text line of ``dim`` + 1 fields?"""
-    pos = f.tell()
-    line = f.readline(64 * (dim + 1) + 4096)
-    f.seek(pos)
-    try:
-        fields = line.decode("utf-8").rstrip("\n").rstrip(" ").split(" ")
-        if len(fields) != dim + 1:
-            return False
-        [float(x) for x in fields[1:]]
-    except ValueError:
-        return False
-    return True
-
-
-def _read_text(f: BinaryIO, first: bytes | None, dim: int, c: _Collector,
-               limit: int | None, path: Path) -> None:
-    lines: Iterator[bytes] = iter(f)
-    if first is not None:
-        lines = _chain(first, lines)
-    for n, raw in enumerate(lines, start=1):
-        if limit is not None and n > limit:
-            break
-        line = raw.decode("utf-8").rstrip("\r\n").rstrip(" ")
-        # Cheap rejection on the first field before parsing numbers. Vocabulary tokens never
-        # hold spaces, so a filtered read cannot want a word that does.
-        if c.wanted is not None and c.want(line.split(" ", 1)[0]) is None:
-            continue
-        # The word is everything before the last `dim` fields (a few GloVe words hold spaces).
-        fields = line.rsplit(" ", dim)
-        if len(fields) != dim + 1:
-            raise DataError(f"{path}: line {n} has {len(fields) - 1} values, expected {dim}")
-        key = c.want(fields[0])
-        if key is None:
-            continue
-        c.add(key, np.array(fields[1:], dtype=np.float32))
-        if c.done():
-            break
-
-
-def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    yield first
-    yield from rest
-
-
-def _read_word2vec_binary(f: BinaryIO, dim: int, c: _Collector, limit: int | None,
-                          path: Path) -> None:
-    """word2vec's ``-binary 1`` layout: ``word<space>`` then ``dim`` little-endian float32."""
-    reader: _Peekable = f  # type: ignore[assignment]  # open(.., "rb") and GzipFile both peek
-    nbytes = 4 * dim
-    n = 0
-    while limit is None or n < limit:
-        word = _read_word(reader)
-        if word is None:
-            break
-        data = reader.read(nbytes)
-        if len(data) != nbytes:
-            raise DataError(f"{path}: truncated vector for {word!r} (record {n + 1})")
-        n += 1
-        key = c.want(word)
-        if key is not None:
-            c.add(key, np.frombuffer(data, dtype="<f4").copy())
-            if c.done():
-                break
-
-
-class _Peekable(Protocol):
-    def peek(self, size: int = ..., /) -> bytes: ...
-    def read(self, size: int = ..., /) -> bytes: ...
-
-
-def _read_word(reader: _Peekable) -> str | None:
-    """Bytes up to the next space, skipping the newline word2vec writes after each vector."""
-    chunks = bytearray()
-    while True:
-        peek = reader.peek(1)
-        if not peek:
-            if chunks.strip():
-                raise DataError(f"truncated word2vec file after word {bytes(chunks)!r}")
-            return None
-        cut = peek.find(b" ")
-        if cut >= 0:
-            chunks += reader.read(cut + 1)[:-1]
-            break
-        chunks += reader.read(len(peek))
-    return bytes(chunks).lstrip(b"\n").decode("utf-8", errors="replace")
+    words, matrix = read_rows(path, vocab=vocab, limit=limit)
+    return Vectors(words, matrix)
 
 
 # --- the GloVe 6B 50-d package ------------------------------------------------------

@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
+from millicent.data.files import (
+    MAX_LISTED,
+    Fields,
+    Loaded,
+    Problem,
+    RowError,
+    bad_rows_error,
+    infer_format,
+    iter_records,
+    text_value,
+)
 from millicent.data.paths import PathLike
 from millicent.data.sst import SPLITS as SST_SPLITS
 from millicent.data.sst import load_sst
 from millicent.data.trecqa import SPLITS as TRECQA_SPLITS
 from millicent.data.trecqa import load_trecqa
-from millicent.errors import InvalidInput
+from millicent.errors import DataError, InvalidInput
 
 DATASETS = ("sst-1", "sst-2", "trecqa")
 
@@ -51,6 +62,40 @@ def token_counts(name: str, data_dir: PathLike | None,
     for text in dataset_texts(name, data_dir, splits):
         counts.update(text.split())
     return counts
+
+
+def file_tokens(path: PathLike, fmt: str | None = None,
+                text_columns: Sequence[str] = ("text",)) -> list[str]:
+    """Distinct tokens of a data file's texts (csv/tsv/jsonl/stsa/txt), first-seen order.
+
+    ``text_columns``: the columns (or JSON keys) holding text, e.g. ``("question",
+    "answer")`` for a pairs file. Texts go through the one tokenizer (PTB, downcased), as
+    in training and serving. The file is streamed; a bad row is an error naming its line
+    (no rows are dropped), as is a file without any text.
+    """
+    from millicent.runtime.tokenize import tokenize
+
+    fmt = infer_format(path, fmt)
+    columns = tuple(text_columns)
+    fields = Fields(required=columns, positional=("label", columns[-1]))
+    seen: dict[str, None] = {}
+    bad: Loaded[None] = Loaded(str(path), [], [])
+    for item in iter_records(path, fmt, fields):
+        try:
+            if isinstance(item, Problem):
+                raise RowError(item.message)
+            for name in columns:
+                for tok in tokenize(text_value(item, name)):
+                    seen.setdefault(tok, None)
+        except RowError as exc:
+            bad.bad_rows += 1
+            if len(bad.problems) < MAX_LISTED:
+                bad.problems.append(Problem(str(path), item.line, str(exc)))
+    if bad.bad_rows:
+        raise bad_rows_error(bad)
+    if not seen:
+        raise DataError(f"{path}: no text to take words from", path=str(path))
+    return list(seen)
 
 
 def _names(name: str) -> list[str]:

@@ -31,15 +31,39 @@ from millicent.config import FUNCTION_NAME, INIT_EAGER, STORE_URL, FunctionConfi
 from millicent.errors import ConfigError, NotFound
 
 if TYPE_CHECKING:  # numpy-backed; imported lazily by the default builders
-    from millicent.runtime.model import Classifier, Ranker
+    from millicent.runtime.artifact import Manifest
+    from millicent.runtime.roles import Classifier, Ranker
     from millicent.types import Embeddings
 
 
 def load_models(config: FunctionConfig) -> dict[str, Classifier | Ranker]:
-    """Every configured model, in configuration order (default model builder)."""
-    from millicent.runtime.model import load_model
+    """Every configured model, in configuration order (default model builder).
 
-    return {name: load_model(path) for name, path in config.models}
+    A function has one store and one pack, so its models must read one table of vectors:
+    a mix is refused here (INIT fails with the reason) rather than served wrong vectors.
+    """
+    from millicent.runtime.registry import load_model
+
+    models = {name: load_model(path) for name, path in config.models}
+    check_one_table({name: m.manifest for name, m in models.items()})
+    return models
+
+
+def check_one_table(manifests: dict[str, Manifest]) -> None:
+    """ConfigError unless the models read the same vectors: the same pretrained source,
+    dimension and key case — a model's own learned table is shared with no other model."""
+    def identity(m: Manifest) -> tuple[str, int, bool]:
+        return m.embedding.source, m.dim, m.tokenizer.lowercase
+
+    kinds = {identity(m) for m in manifests.values()}
+    learned = [n for n, m in manifests.items() if m.learned_table]
+    if len(kinds) > 1 or (learned and len(manifests) > 1):
+        described = ", ".join(
+            f"{n}: {'its own learned table' if m.learned_table else m.embedding.source} "
+            f"({m.dim}-d{'' if m.tokenizer.lowercase else ', cased'})"
+            for n, m in manifests.items())
+        raise ConfigError(f"these models read different word vectors ({described}), but one "
+                          "function has one store and one pack: deploy them as separate functions")
 
 
 def open_store(config: FunctionConfig) -> Embeddings:

@@ -1,7 +1,10 @@
 """Bulk loading: stream vectors into a store, resumably, and verify what landed.
 
-:func:`load_store` creates the store (file, table, key space) if missing and refuses a
-different dimension or encoding, then writes the vectors in batches:
+:func:`load_batches` takes a stream of ``(words, matrix)`` batches — a vector file read
+batch by batch (:func:`millicent.data.vectorfile.iter_vector_batches`), so a 3M × 300
+file is never in memory — and :func:`load_store` an in-memory table. Both create the store
+(file, table, key space) if missing and refuse a different dimension or encoding, then
+write in batches:
 
 * ``resume="check"``: each batch first reads the batch's keys back and writes only keys
   that are missing or hold a different vector. A rerun after an interruption therefore
@@ -14,32 +17,44 @@ different dimension or encoding, then writes the vectors in batches:
   new words). Measured on dynalite (benchmarks/store_load.py): checking makes a fresh load
   ~1.5x slower and a complete rerun ~1.5x faster.
 
-It ends by reading every loaded key back and comparing the count and a checksum
-(:func:`~millicent.store.base.vectors_checksum`) of what the store returns with the
-vectors as the store should hold them (after any float16 rounding); a mismatch raises
-:class:`~millicent.errors.StoreError` naming examples. The verified load is recorded in the
+Memory: per loaded word the loader keeps its key and an 8-byte fingerprint of the vector
+as written (:func:`~millicent.store.readback.fingerprints`), never the vector.
+
+It ends by reading every loaded key back, in key order: a missing key or a fingerprint
+that differs from what was written raises :class:`~millicent.errors.StoreError` naming
+examples; the read-back vectors give the checksum
+(:func:`~millicent.store.base.vectors_checksum`, computed as a stream in the same key
+order), so it is the checksum of what the store returns — equal to that of the loaded
+vectors once every fingerprint matched. The count, checksum and load are recorded in the
 store's metadata (``count``, ``checksum``, ``loads``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, Required, TypedDict, Unpack
 
 import numpy as np
 
 from millicent.errors import StoreError
-from millicent.store.base import EmbeddingStore, StoreMeta, storable_key, vectors_checksum
+from millicent.store.base import EmbeddingStore, StoreMeta, storable_key
 from millicent.store.progress import Progress
+from millicent.store.readback import fingerprints, read_rows, write_rows
 from millicent.words import vector_key
 
 Resume = Literal["auto", "check", "upsert"]
 #: retry budget of one read during a load (loads are not latency-bound; serving uses ~5 s)
 LOAD_DEADLINE_S = 60.0
+#: bytes of vectors per loader batch (SQLite: one transaction), within the backend's limit
+BATCH_BYTES = 32 << 20
+#: keys read back per verification step (DynamoDB: 20 concurrent BatchGetItem of 100)
+VERIFY_BATCH = 2000
 
 
 @dataclass
@@ -66,161 +81,242 @@ class LoadReport:
         return d
 
 
+class LoadOptions(TypedDict):
+    """Keyword options of :func:`load_store` / :func:`load_batches`."""
+
+    source: Required[str]
+    layout: NotRequired[str]  # "binary" (default) | "list"
+    dtype: NotRequired[str]  # "float32" (default) | "float16"
+    resume: NotRequired[Resume]  # "auto" (default) | "check" | "upsert"
+    batch_size: NotRequired[int | None]  # rows per batch; default: the store's (BATCH_BYTES)
+    progress: NotRequired[bool]  # a progress line on stderr (default True)
+    total: NotRequired[int | None]  # words expected, for the progress line's ETA
+    #: the batches' words are vector keys, each once over the whole stream (as
+    #: ``iter_vector_batches`` yields them): the loader then skips its own de-duplication,
+    #: which would hold a second set of every key
+    distinct: NotRequired[bool]
+
+
 def unique_keys(words: Sequence[str]) -> tuple[list[str], list[int], list[str]]:
     """``(keys, rows, refused)``: distinct storable vector keys in first-seen order, the row
     of each key's first occurrence, and the keys no store may hold."""
-    keys: list[str] = []
-    rows: list[int] = []
-    refused: list[str] = []
-    seen: set[str] = set()
-    for i, w in enumerate(words):
-        k = vector_key(w)
-        if k in seen:
-            continue
-        seen.add(k)
-        if storable_key(k):
-            keys.append(k)
-            rows.append(i)
-        else:
-            refused.append(k)
+    keys, rows, refused = _Keys().take(words)
     return keys, rows, refused
 
 
-def _batches(n: int, size: int) -> Iterator[range]:
-    for start in range(0, n, size):
-        yield range(start, min(n, start + size))
+class _Keys:
+    """Distinct keys over the whole stream (the first occurrence of a key wins)."""
+
+    def __init__(self, distinct: bool = False) -> None:
+        self.seen: set[str] = set()
+        self.distinct = distinct
+
+    def take(self, words: Sequence[str]) -> tuple[list[str], list[int], list[str]]:
+        if self.distinct:  # already keys, already unique: only refuse the unstorable
+            if all(map(storable_key, words)):
+                return list(words), list(range(len(words))), []
+            ok = [i for i, w in enumerate(words) if storable_key(w)]
+            return [words[i] for i in ok], ok, [w for w in words if not storable_key(w)]
+        keys: list[str] = []
+        rows: list[int] = []
+        refused: list[str] = []
+        seen = self.seen
+        for i, w in enumerate(words):
+            k = vector_key(w)
+            if k in seen:
+                continue
+            seen.add(k)
+            if storable_key(k):
+                keys.append(k)
+                rows.append(i)
+            else:
+                refused.append(k)
+        return keys, rows, refused
 
 
-def load_store(
-    store: EmbeddingStore,
-    words: Sequence[str],
-    matrix: np.ndarray,
-    *,
-    source: str,
-    layout: str = "binary",
-    dtype: str = "float32",
-    resume: Resume = "auto",
-    batch_size: int = 1000,
-    progress: bool = True,
-) -> LoadReport:
-    """Load ``matrix[i]`` under ``vector_key(words[i])`` (first occurrence wins) and verify.
+def batch_rows(store: EmbeddingStore, dim: int) -> int:
+    """Rows per loader batch: :data:`BATCH_BYTES` of vectors, within the backend's write
+    batch, never under 1,000 (a resume check reads a batch back)."""
+    return max(1000, min(store.write_batch_limit, BATCH_BYTES // (4 * max(1, dim))))
+
+
+def load_store(store: EmbeddingStore, words: Sequence[str], matrix: np.ndarray,
+               **options: Unpack[LoadOptions]) -> LoadReport:
+    """Load ``matrix[i]`` under ``vector_key(words[i])`` (first occurrence wins) and verify."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape[0] != len(words):
+        raise StoreError(f"matrix shape {matrix.shape} does not match {len(words)} words")
+    dim = int(matrix.shape[1])
+    step = options.get("batch_size") or batch_rows(store, dim)
+    batches = ((words[s:s + step], matrix[s:s + step]) for s in range(0, len(words), step))
+    options.setdefault("total", len(words))
+    return load_batches(store, batches, dim, **options)
+
+
+def load_batches(store: EmbeddingStore, batches: Iterable[tuple[Sequence[str], np.ndarray]],
+                 dim: int, **options: Unpack[LoadOptions]) -> LoadReport:
+    """Load a stream of ``(words, float32 matrix)`` batches of dimension ``dim``, verify.
 
     While it runs, the store's read deadline is raised to at least :data:`LOAD_DEADLINE_S`.
     """
+    resume = options.get("resume", "auto")
+    if resume not in ("auto", "check", "upsert"):
+        raise StoreError(f"resume must be 'auto', 'check' or 'upsert', got {resume!r}")
     serving_deadline = store.deadline_s
     store.deadline_s = max(serving_deadline, LOAD_DEADLINE_S)
     try:
-        return _load(store, words, matrix, source=source, layout=layout, dtype=dtype,
-                     resume=resume, batch_size=batch_size, progress=progress)
+        return _Load(store, dim, options).run(batches)
     finally:
         store.deadline_s = serving_deadline
 
 
-def _load(
-    store: EmbeddingStore,
-    words: Sequence[str],
-    matrix: np.ndarray,
-    *,
-    source: str,
-    layout: str,
-    dtype: str,
-    resume: Resume,
-    batch_size: int,
-    progress: bool,
-) -> LoadReport:
-    matrix = np.asarray(matrix, dtype=np.float32)
-    if matrix.ndim != 2 or matrix.shape[0] != len(words):
-        raise StoreError(f"matrix shape {matrix.shape} does not match {len(words)} words")
-    if resume not in ("auto", "check", "upsert"):
-        raise StoreError(f"resume must be 'auto', 'check' or 'upsert', got {resume!r}")
-    keys, rows, refused = unique_keys(words)
-    # batches read back before writing (shared by the writer threads; a race only costs
-    # one extra check or write, both harmless)
-    checking = {"on": resume == "check" or (resume == "auto" and store.has_meta())}
-    meta = store.ensure(StoreMeta(dim=int(matrix.shape[1]), dtype=dtype, layout=layout,
-                                  source=source))
-    # the vectors exactly as the store will return them (float16 rounding applied)
-    expected = matrix[rows]
-    if meta.dtype == "float16":
-        expected = expected.astype(np.float16).astype(np.float32)
-    report = LoadReport(store=store.describe(), source=source, words=len(keys), written=0,
-                        unchanged=0, refused=refused)
+class _Load:
+    """One load: the write phase, then the verification."""
 
-    t0 = time.monotonic()
-    workers = max(1, store.write_concurrency)
-    with Progress("loading", len(keys), enabled=progress) as bar, \
-            ThreadPoolExecutor(workers) as pool:
+    def __init__(self, store: EmbeddingStore, dim: int, options: LoadOptions) -> None:
+        self.store = store
+        self.source = options["source"]
+        self.resume = options.get("resume", "auto")
+        self.progress = options.get("progress", True)
+        self.total = options.get("total")
+        self.distinct = options.get("distinct", False)
+        # batches read back before writing (shared by the writer threads; a race only
+        # costs one extra check or write, both harmless)
+        self.checking = self.resume == "check" or (self.resume == "auto" and store.has_meta())
+        self.meta = store.ensure(StoreMeta(dim=dim, dtype=options.get("dtype", "float32"),
+                                           layout=options.get("layout", "binary"),
+                                           source=self.source))
+        self.step = options.get("batch_size") or batch_rows(store, dim)
+        self.keys: list[str] = []
+        self.prints: list[np.ndarray] = []
+        self.report = LoadReport(store=store.describe(), source=self.source, words=0,
+                                 written=0, unchanged=0)
 
-        def one(batch: range) -> tuple[int, int]:
-            todo = list(batch)
-            if checking["on"]:
-                present = store.get_many([keys[i] for i in todo])
-                todo = [i for i in todo if not _same(present.get(keys[i]), expected[i])]
-                if not present and resume == "auto":
-                    checking["on"] = False
-            store.put_many((keys[i], expected[i]) for i in todo)
-            return len(todo), len(batch) - len(todo)
+    def run(self, batches: Iterable[tuple[Sequence[str], np.ndarray]]) -> LoadReport:
+        t0 = time.monotonic()
+        self._write_all(batches)
+        self.report.load_s = time.monotonic() - t0
+        r = self.report
+        r.words = len(self.keys)
+        r.rate = r.written / r.load_s if r.load_s > 0 else 0.0
+        t1 = time.monotonic()
+        r.checksum = self._verify()
+        r.verify_s = time.monotonic() - t1
+        r.count = self.store.count()
+        r.verified = True
+        finished = datetime.now(UTC).isoformat(timespec="seconds")
+        self.store.update_meta(
+            count=r.count, checksum=r.checksum,
+            loads=[*self.store.meta.loads, {"source": self.source, "words": r.words,
+                                            "checksum": r.checksum, "finished": finished}][-20:])
+        return r
 
-        for written, unchanged in pool.map(one, _batches(len(keys), batch_size)):
-            report.written += written
-            report.unchanged += unchanged
-            bar.advance(written + unchanged)
-    report.load_s = time.monotonic() - t0
-    report.rate = report.written / report.load_s if report.load_s > 0 else 0.0
+    def _chunks(self, batches: Iterable[tuple[Sequence[str], np.ndarray]]
+                ) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Distinct storable keys with their vectors as the store will hold them, in
+        chunks of ``step`` rows; remembers each key and its fingerprint."""
+        taken = _Keys(self.distinct)
+        for words, matrix in batches:
+            matrix = np.asarray(matrix, dtype=np.float32)
+            if matrix.ndim != 2 or matrix.shape != (len(words), self.meta.dim):
+                raise StoreError(f"a batch of {len(words)} words has a matrix of shape "
+                                 f"{matrix.shape}, expected ({len(words)}, {self.meta.dim})")
+            keys, rows, refused = taken.take(words)
+            self.report.refused.extend(refused)
+            expected = matrix[rows] if len(rows) != len(words) else matrix
+            if self.meta.dtype == "float16":
+                expected = expected.astype(np.float16).astype(np.float32)
+            for s in range(0, len(keys), self.step):
+                chunk_keys, chunk = keys[s:s + self.step], expected[s:s + self.step]
+                self.keys.extend(chunk_keys)
+                self.prints.append(fingerprints(chunk))
+                yield chunk_keys, chunk
 
-    t1 = time.monotonic()
-    verify(store, keys, expected, progress=progress)
-    report.verify_s = time.monotonic() - t1
-    report.checksum = vectors_checksum(zip(keys, expected, strict=True))
-    report.count = store.count()
-    report.verified = True
-    finished = datetime.now(UTC).isoformat(timespec="seconds")
-    store.update_meta(
-        count=report.count,
-        checksum=report.checksum,
-        loads=[*store.meta.loads, {"source": source, "words": len(keys),
-                                   "checksum": report.checksum, "finished": finished}][-20:],
-    )
-    return report
+    def _write_all(self, batches: Iterable[tuple[Sequence[str], np.ndarray]]) -> None:
+        workers = max(1, self.store.write_concurrency)
+        pending: deque[Future[tuple[int, int]]] = deque()
+        with Progress("loading", self.total, enabled=self.progress) as bar, \
+                ThreadPoolExecutor(workers) as pool:
+
+            def settle(fut: Future[tuple[int, int]]) -> None:
+                written, unchanged = fut.result()
+                self.report.written += written
+                self.report.unchanged += unchanged
+                bar.advance(written + unchanged)
+
+            # one batch per writer in flight and one more ready: the stream is read only
+            # as fast as the store takes it
+            for keys, rows in self._chunks(batches):
+                pending.append(pool.submit(self._write_one, keys, rows))
+                while len(pending) > workers:
+                    settle(pending.popleft())
+            while pending:
+                settle(pending.popleft())
+
+    def _write_one(self, keys: list[str], rows: np.ndarray) -> tuple[int, int]:
+        todo = np.arange(len(keys))
+        if self.checking:
+            present, got = read_rows(self.store, keys)
+            same = present & np.all(got == rows, axis=1)
+            todo = np.flatnonzero(~same)
+            if not present.any() and self.resume == "auto":
+                self.checking = False
+        if len(todo) == len(keys):
+            write_rows(self.store, keys, rows)
+        elif len(todo):
+            write_rows(self.store, [keys[i] for i in todo], rows[todo])
+        return len(todo), len(keys) - len(todo)
+
+    def _verify(self) -> str:
+        want = np.concatenate(self.prints) if self.prints else np.zeros(0, np.uint64)
+        return _verify(self.store, self.keys, want, self.progress)
 
 
-def _same(stored: np.ndarray | None, want: np.ndarray) -> bool:
-    return stored is not None and np.array_equal(stored, want)
+def verify(store: EmbeddingStore, keys: Sequence[str], expected: np.ndarray, *,
+           progress: bool = True) -> str:
+    """Read every key back; check that each holds its ``expected`` row (as stored).
 
-
-def verify(
-    store: EmbeddingStore,
-    keys: Sequence[str],
-    expected: np.ndarray,
-    *,
-    batch_size: int = 2000,
-    progress: bool = True,
-) -> str:
-    """Read every key back; check count and checksum against ``expected`` rows.
-
-    Returns the checksum; raises :class:`StoreError` naming missing or different keys.
+    Returns the checksum (:func:`~millicent.store.base.vectors_checksum`); raises
+    :class:`StoreError` naming missing or different keys.
     """
-    got: list[tuple[str, np.ndarray]] = []
+    return _verify(store, keys, fingerprints(np.asarray(expected, np.float32)), progress)
+
+
+def _verify(store: EmbeddingStore, keys: Sequence[str], want: np.ndarray, progress: bool) -> str:
+    """Read ``keys`` back in key order, compare fingerprints with ``want``; the checksum."""
+    order = sorted(range(len(keys)), key=keys.__getitem__)
+    digest = hashlib.sha256()
     missing: list[str] = []
+    differ: list[str] = []
     with Progress("verifying", len(keys), enabled=progress) as bar:
-        for batch in _batches(len(keys), batch_size):
-            chunk = [keys[i] for i in batch]
-            found = store.get_many(chunk)
-            missing.extend(k for k in chunk if k not in found)
-            got.extend(found.items())
-            bar.advance(len(batch))
-    want = vectors_checksum(zip(keys, expected, strict=True))
+        for s in range(0, len(order), VERIFY_BATCH):
+            idx = order[s:s + VERIFY_BATCH]
+            chunk = [keys[i] for i in idx]
+            present, got = read_rows(store, chunk)
+            missing.extend(k for k, ok in zip(chunk, present, strict=True) if not ok)
+            bad = np.flatnonzero(present & (fingerprints(got) != want[idx]))
+            differ.extend(chunk[i] for i in bad)
+            _checksum_update(digest, chunk, got, present)
+            bar.advance(len(chunk))
     if missing:
         raise StoreError(
             f"verification failed: {len(missing)} of {len(keys)} loaded words are missing "
-            f"from {store.describe()}, e.g. {missing[:5]}"
-        )
-    have = vectors_checksum(got)
-    if have != want:
-        index = {k: i for i, k in enumerate(keys)}
-        differ = [k for k, v in got if not np.array_equal(v, expected[index[k]])]
+            f"from {store.describe()}, e.g. {missing[:5]}")
+    if differ:
         raise StoreError(
-            f"verification failed: checksum {have[:12]}… of the read-back vectors differs "
-            f"from {want[:12]}… of the loaded ones; {len(differ)} words differ, e.g. {differ[:5]}"
-        )
-    return want
+            f"verification failed: {len(differ)} of {len(keys)} read-back vectors differ "
+            f"from the loaded ones, e.g. {differ[:5]}")
+    return digest.hexdigest()
+
+
+def _checksum_update(digest: Any, keys: Sequence[str], rows: np.ndarray,
+                     present: np.ndarray) -> None:
+    """Feed ``(key, float32 row)`` pairs, in the given (sorted) order, to the sha256 of
+    :func:`millicent.store.base.vectors_checksum` (the same bytes, as a stream)."""
+    raw = np.ascontiguousarray(rows, dtype="<f4").tobytes()
+    size = 4 * rows.shape[1]
+    parts: list[bytes] = []
+    for i, (k, ok) in enumerate(zip(keys, present, strict=True)):
+        if ok:
+            parts += (k.encode("utf-8"), b"\0", raw[i * size:(i + 1) * size])
+    digest.update(b"".join(parts))

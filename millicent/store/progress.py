@@ -1,5 +1,7 @@
 """A dependency-free progress line on stderr: done/total, rate and ETA.
 
+A stream of unknown length (``total=None``) shows what is done and the rate.
+
 On a terminal the line is redrawn in place (at most every 0.2 s); otherwise (logs, CI,
 a test capturing stderr) one line is printed every ``log_every_s`` seconds and at the end.
 """
@@ -17,7 +19,7 @@ class Progress:
     def __init__(
         self,
         label: str,
-        total: int,
+        total: int | None,
         *,
         unit: str = "words",
         stream: TextIO | None = None,
@@ -52,6 +54,8 @@ class Progress:
             self._draw(final=False)
 
     def line(self) -> str:
+        if self.total is None:
+            return f"{self.label} {self.done:,} {self.unit} {self.rate:,.0f} {self.unit}/s"
         pct = 100.0 * self.done / self.total if self.total else 100.0
         rate = self.rate
         eta = (self.total - self.done) / rate if rate > 0 else 0.0

@@ -3,7 +3,7 @@
 ``sqlite:///relative/or/absolute/path.db`` (``sqlite:////abs/path.db`` also works). The
 file holds two tables::
 
-    vectors(k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID   -- one row per word
+    vectors(k TEXT PRIMARY KEY, v BLOB)                -- one row per word
     meta(name TEXT PRIMARY KEY, value TEXT)            -- the StoreMeta as JSON
 
 A lookup is one ``SELECT ... WHERE k IN (?, ?, ...)`` per request (``batch_limit`` is far
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -24,10 +25,19 @@ from millicent.store.base import EmbeddingStore
 from millicent.store.retry import Backoff
 from millicent.types import LookupStats
 
+# A rowid table with a key index, 8 KiB pages (a no-op on an existing file). Measured with
+# 1200-byte (300-d) rows: WITHOUT ROWID on 4 KiB pages spills every row into overflow pages
+# (a 932 MB file for 240 MB of vectors) and writes 3x slower; 50-d rows load alike either
+# way. Stores created before keep their WITHOUT ROWID table: the SQL is the same.
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS vectors (k TEXT PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID;
+PRAGMA page_size = 8192;
+CREATE TABLE IF NOT EXISTS vectors (k TEXT PRIMARY KEY, v BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+#: page cache of a read-write (loading) connection, KiB
+_WRITE_CACHE_KIB = 64 * 1024
 
 
 def path_from_url(url: str) -> Path:
@@ -49,7 +59,9 @@ class SQLiteStore(EmbeddingStore):
     scheme: ClassVar[str] = "sqlite"
     # under SQLITE_MAX_VARIABLE_NUMBER's default (32766): one query for any real request
     batch_limit: ClassVar[int] = 30_000
-    write_batch_limit: ClassVar[int] = 5_000
+    # one transaction per write batch: commits (and their fsyncs) dominate a bulk load
+    # below ~50k rows per transaction (measured: 5k rows 27k words/s, 50k rows ~150k)
+    write_batch_limit: ClassVar[int] = 50_000
 
     def __init__(self, path: str | Path, read_only: bool = False, deadline_s: float | None = None):
         super().__init__(deadline_s)
@@ -80,6 +92,8 @@ class SQLiteStore(EmbeddingStore):
                     # rollback journal (not WAL): a WAL file needs a writable directory
                     # even for readers, and a function's package directory is read-only
                     conn.executescript(_SCHEMA)
+                    # a page cache that holds a load batch's B-tree pages (default: 2 MB)
+                    conn.execute(f"PRAGMA cache_size = -{_WRITE_CACHE_KIB}")
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot open {self.describe()}: {exc}") from exc
             self._conn = conn
@@ -115,9 +129,12 @@ class SQLiteStore(EmbeddingStore):
         if self.read_only:
             raise StoreError(f"{self.describe()} is open read-only")
 
+        # in key order: inserts then walk the B-tree forwards (~1.3x faster than random)
+        ordered = sorted(items, key=itemgetter(0))
+
         def write(c: sqlite3.Connection) -> None:
             with c:  # one transaction per batch
-                c.executemany("INSERT OR REPLACE INTO vectors (k, v) VALUES (?, ?)", items)
+                c.executemany("INSERT OR REPLACE INTO vectors (k, v) VALUES (?, ?)", ordered)
 
         self._retrying("write", write)
 

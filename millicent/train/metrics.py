@@ -1,4 +1,11 @@
-"""Evaluation metrics: accuracy (classification), MAP and MRR (answer selection).
+"""Evaluation metrics: accuracy, macro-F1, per-class precision / recall / F1 and the
+confusion matrix (classification); MAP and MRR (answer selection).
+
+Classification: ``confusion[i][j]`` counts examples of true label ``i`` predicted as ``j``
+(rows = true labels, in the model's label order). A class's precision, recall or F1 whose
+denominator is 0 is 0.0. Macro-F1 is the unweighted mean of the per-class F1 over the
+classes that occur in the gold labels or the predictions (scikit-learn's default), so a
+label a test file lacks and the model never predicts does not count as an F1 of 0.
 
 Ranking ties are broken *pessimistically*: among answers with equal scores, the
 non-relevant ones rank first. This matters on TrecQA, where every question lists its
@@ -22,6 +29,61 @@ def accuracy(predicted: Sequence[int] | np.ndarray, gold: Sequence[int] | np.nda
     if p.size == 0:
         raise ValueError("accuracy of nothing")
     return float((p == g).mean())
+
+
+def confusion_matrix(predicted: Sequence[int] | np.ndarray, gold: Sequence[int] | np.ndarray,
+                     n_labels: int) -> np.ndarray:
+    """``(n_labels, n_labels)`` int64 counts: row = true label, column = predicted label."""
+    p, g = np.asarray(predicted, np.int64), np.asarray(gold, np.int64)
+    if p.shape != g.shape:
+        raise ValueError(f"{p.shape[0]} predictions for {g.shape[0]} labels")
+    if p.size and (min(p.min(), g.min()) < 0 or max(p.max(), g.max()) >= n_labels):
+        raise ValueError(f"a label index outside 0..{n_labels - 1}")
+    return np.bincount(g * n_labels + p, minlength=n_labels * n_labels).reshape(n_labels, n_labels)
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b else 0.0
+
+
+def per_class(confusion: np.ndarray, labels: Sequence[str]) -> dict[str, dict[str, float | int]]:
+    """``{label: {precision, recall, f1, support}}`` from a confusion matrix."""
+    out: dict[str, dict[str, float | int]] = {}
+    for i, label in enumerate(labels):
+        tp = float(confusion[i, i])
+        precision = _ratio(tp, float(confusion[:, i].sum()))
+        recall = _ratio(tp, float(confusion[i, :].sum()))
+        out[label] = {"precision": precision, "recall": recall,
+                      "f1": _ratio(2 * precision * recall, precision + recall),
+                      "support": int(confusion[i, :].sum())}
+    return out
+
+
+def macro_f1(confusion: np.ndarray) -> float:
+    """Mean per-class F1 over the classes present in the gold labels or the predictions."""
+    names = [str(i) for i in range(confusion.shape[0])]
+    scores = per_class(confusion, names)
+    seen = [i for i in range(confusion.shape[0])
+            if confusion[i, :].sum() or confusion[:, i].sum()]
+    if not seen:
+        raise ValueError("macro-F1 of nothing")
+    return float(np.mean([scores[names[i]]["f1"] for i in seen]))
+
+
+def classification_metrics(predicted: Sequence[int] | np.ndarray,
+                           gold: Sequence[int] | np.ndarray,
+                           labels: Sequence[str]) -> dict[str, object]:
+    """``accuracy``, ``macro_f1``, ``per_class`` and ``confusion_matrix`` (rows = true
+    labels in ``labels`` order, as lists), plus ``n`` and ``labels``."""
+    confusion = confusion_matrix(predicted, gold, len(labels))
+    return {
+        "accuracy": accuracy(predicted, gold),
+        "macro_f1": macro_f1(confusion),
+        "per_class": per_class(confusion, labels),
+        "confusion_matrix": confusion.tolist(),
+        "labels": list(labels),
+        "n": int(confusion.sum()),
+    }
 
 
 def _ranked_labels(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:

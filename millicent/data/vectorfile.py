@@ -1,0 +1,298 @@
+"""Vector files in the formats people have, read as a stream of batches.
+
+* GloVe text: ``word v1 … vD`` per line, no header (a few GloVe words hold spaces: the
+  word is everything before the last D fields);
+* word2vec text and fastText ``.vec``: the same after a ``COUNT DIM`` header line
+  (fastText ends each line with a space);
+* word2vec binary (``-binary 1``, also gensim's): the header, then per word
+  ``word<space>`` and D little-endian float32 (word2vec.c adds a newline after each);
+* any of them gzipped (recognised by gzip's magic bytes, whatever the name).
+
+:func:`iter_vector_batches` yields ``(keys, matrix)`` batches of at most ``rows`` rows, so
+a 3M × 300 file is never held in memory — the bulk loader writes each batch to a store and
+drops it. :func:`read_rows` gathers the batches into one float32 array grown in place
+(``ndarray.resize`` reallocates without a second copy), so even a whole table is held
+once. Keys are :func:`millicent.words.vector_key` of the file's words; the first row of a
+key wins (files are frequency ordered: the most frequent spelling).
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, cast
+
+import numpy as np
+
+from millicent.data.paths import PathLike
+from millicent.errors import DataError
+from millicent.words import vector_key
+
+#: rows per batch of :func:`iter_vector_batches` (≈ 12 MB of 300-d float32)
+BATCH_ROWS = 10_000
+_BLOCK = 1 << 22  # bytes read at a time from a binary file
+
+
+@dataclass(frozen=True)
+class VectorFileInfo:
+    """What the first lines of a vector file say."""
+
+    path: Path
+    kind: str  # "text" | "binary"
+    dim: int
+    count: int | None  # rows the header announces; None without a header
+
+
+def _open(path: Path) -> IO[bytes]:
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    if magic == b"\x1f\x8b":
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return open(path, "rb")
+
+
+def _header(first: bytes) -> tuple[int, int] | None:
+    parts = first.split()
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        return int(parts[0]), int(parts[1])
+    return None
+
+
+def probe_vector_file(path: PathLike) -> VectorFileInfo:
+    """Format, dimension and announced count of a vector file (reads its first lines)."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"vector file {p} not found", path=str(p))
+    try:
+        with _open(p) as f:
+            first = f.readline()
+            header = _header(first)
+            if header is not None:
+                kind = "text" if _next_is_text(f.readline(64 * (header[1] + 1) + 4096),
+                                               header[1]) else "binary"
+                return VectorFileInfo(p, kind, header[1], header[0])
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read vector file {p}: {exc}", path=str(p)) from exc
+    dim = len(first.rstrip().split(b" ")) - 1
+    if dim < 1:
+        raise DataError(f"{p}: not a vector file (first line {first[:80]!r})", path=str(p))
+    return VectorFileInfo(p, "text", dim, None)
+
+
+def _next_is_text(line: bytes, dim: int) -> bool:
+    """After a ``COUNT DIM`` header: is the next record a text line of ``dim`` + 1 fields?"""
+    try:
+        fields = line.decode("utf-8").rstrip("\r\n").rstrip(" ").split(" ")
+        if len(fields) != dim + 1:
+            return False
+        [float(x) for x in fields[1:]]
+    except ValueError:
+        return False
+    return True
+
+
+class _Keys:
+    """The keys wanted (None: all), the keys already taken (first row wins)."""
+
+    def __init__(self, vocab: Iterable[str] | None) -> None:
+        self.wanted = None if vocab is None else {vector_key(t) for t in vocab}
+        self.seen: set[str] = set()
+
+    def take(self, word: str) -> str | None:
+        key = vector_key(word)
+        if key in self.seen or (self.wanted is not None and key not in self.wanted):
+            return None
+        self.seen.add(key)
+        return key
+
+    def done(self) -> bool:
+        return self.wanted is not None and len(self.seen) == len(self.wanted)
+
+
+def iter_vector_batches(path: PathLike, vocab: Iterable[str] | None = None,
+                        limit: int | None = None, rows: int = BATCH_ROWS
+                        ) -> Iterator[tuple[list[str], np.ndarray]]:
+    """``(keys, float32 matrix)`` batches of a vector file, in file order.
+
+    ``vocab``: keep only rows whose key is the key of a vocabulary token (the file is
+    still streamed; reading stops once every wanted key was found). ``limit``: read only
+    the first ``limit`` records. Keys are unique over the whole stream.
+    """
+    info = probe_vector_file(path)
+    keys = _Keys(vocab)
+    try:
+        with _open(info.path) as f:
+            if info.count is not None:
+                f.readline()
+            if info.kind == "binary":
+                yield from _binary_batches(_Binary(f, info), keys, limit, rows)
+            else:
+                yield from _text_batches(f, info, keys, limit, rows)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"cannot read vector file {info.path}: {exc}", path=str(path)) from exc
+
+
+def _text_batches(f: IO[bytes], info: VectorFileInfo, keys: _Keys, limit: int | None,
+                  rows: int) -> Iterator[tuple[list[str], np.ndarray]]:
+    dim = info.dim
+    first_line = 2 if info.count is not None else 1
+    taken: list[str] = []
+    values: list[str] = []  # the numbers of each taken row, one string per row
+    lines: list[int] = []
+    for n, raw in enumerate(f, start=first_line):
+        if limit is not None and n - first_line >= limit:
+            break
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n").rstrip(" ")
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{info.path}: line {n} is not valid UTF-8", path=str(info.path)) from exc
+        word, _, rest = line.partition(" ")
+        if rest.count(" ") != dim - 1:
+            # the word is everything before the last `dim` fields (GloVe has a few with spaces)
+            parts = line.rsplit(" ", dim)
+            if len(parts) != dim + 1:
+                raise DataError(f"{info.path}: line {n} has {len(parts) - 1} values, "
+                                f"expected {dim}", path=str(info.path))
+            word, rest = parts[0], " ".join(parts[1:])
+        key = keys.take(word)
+        if key is None:
+            continue
+        taken.append(key)
+        values.append(rest)
+        lines.append(n)
+        if len(taken) >= rows or keys.done():
+            yield taken, _parse_rows(values, dim, lines, info.path)
+            taken, values, lines = [], [], []
+            if keys.done():
+                return
+    if taken:
+        yield taken, _parse_rows(values, dim, lines, info.path)
+
+
+def _parse_rows(values: list[str], dim: int, lines: list[int], path: Path) -> np.ndarray:
+    """One C-level parse of a batch's numbers; on a bad number, find and name its line."""
+    try:
+        flat = np.fromstring(" ".join(values), dtype=np.float32, sep=" ")
+        if flat.size == len(values) * dim:
+            return flat.reshape(len(values), dim)
+    except ValueError:
+        pass
+    for text, n in zip(values, lines, strict=True):
+        try:
+            np.array(text.split(" "), dtype=np.float32)
+        except ValueError as exc:
+            raise DataError(f"{path}: line {n}: {exc}", path=str(path)) from exc
+    raise DataError(f"{path}: lines {lines[0]}-{lines[-1]}: malformed numbers", path=str(path))
+
+
+class _Binary:
+    """word2vec's binary records, parsed out of large blocks."""
+
+    def __init__(self, f: IO[bytes], info: VectorFileInfo) -> None:
+        self.f = f
+        self.path = info.path
+        self.nbytes = 4 * info.dim
+        self.buf = b""
+        self.pos = 0
+        self.records = 0
+
+    def _fill(self, need: int) -> bool:
+        """Make ``buf[pos:]`` hold ``need`` bytes; False at the end of the file."""
+        while len(self.buf) - self.pos < need:
+            chunk = self.f.read(max(_BLOCK, need))
+            if not chunk:
+                return False
+            self.buf = self.buf[self.pos:] + chunk
+            self.pos = 0
+        return True
+
+    def next(self) -> tuple[str, int] | None:
+        """``(word, offset of its vector in buf)`` of the next record; None at the end."""
+        while True:
+            if not self._fill(1):
+                return None
+            while self.pos < len(self.buf) and self.buf[self.pos] in b"\n\r":
+                self.pos += 1  # word2vec.c's newline after each vector
+            if self.pos < len(self.buf):
+                break
+        space = self.buf.find(b" ", self.pos)
+        while space < 0:
+            if not self._fill(len(self.buf) - self.pos + 1):
+                raise DataError(f"{self.path}: truncated word2vec file after record "
+                                f"{self.records} ({self.buf[self.pos:self.pos + 40]!r})")
+            space = self.buf.find(b" ", self.pos)
+        word = self.buf[self.pos:space].decode("utf-8", errors="replace")
+        self.pos = space + 1
+        if not self._fill(self.nbytes):
+            raise DataError(f"{self.path}: truncated vector for {word!r} (record "
+                            f"{self.records + 1})", path=str(self.path))
+        offset = self.pos
+        self.pos += self.nbytes
+        self.records += 1
+        return word, offset
+
+
+def _binary_batches(reader: _Binary, keys: _Keys, limit: int | None, rows: int
+                    ) -> Iterator[tuple[list[str], np.ndarray]]:
+    dim = reader.nbytes // 4
+    batch = np.empty((rows, dim), dtype=np.float32)
+    taken: list[str] = []
+    while limit is None or reader.records < limit:
+        record = reader.next()
+        if record is None:
+            break
+        key = keys.take(record[0])
+        if key is None:
+            continue
+        batch[len(taken)] = np.frombuffer(reader.buf, dtype="<f4", count=dim, offset=record[1])
+        taken.append(key)
+        if len(taken) == rows or keys.done():
+            yield taken, batch
+            batch, taken = np.empty((rows, dim), dtype=np.float32), []
+            if keys.done():
+                return
+    if taken:
+        yield taken, batch[: len(taken)].copy()
+
+
+class RowBuffer:
+    """A float32 ``(n, dim)`` table grown in place: never two copies of it at once."""
+
+    def __init__(self, dim: int, capacity: int = BATCH_ROWS) -> None:
+        self.dim = dim
+        self.n = 0
+        self.array = np.empty((max(1, capacity), dim), dtype=np.float32)
+
+    def extend(self, rows: np.ndarray) -> None:
+        need = self.n + rows.shape[0]
+        if need > self.array.shape[0]:
+            # realloc: large blocks are remapped, not copied (and never held twice)
+            self.array.resize((max(need, self.array.shape[0] * 3 // 2), self.dim),
+                              refcheck=False)
+        self.array[self.n:need] = rows
+        self.n = need
+
+    def finish(self) -> np.ndarray:
+        """The table, trimmed to the rows added (the buffer is spent)."""
+        self.array.resize((self.n, self.dim), refcheck=False)
+        return self.array
+
+
+def read_rows(path: PathLike, vocab: Iterable[str] | None = None,
+              limit: int | None = None) -> tuple[list[str], np.ndarray]:
+    """All (selected) rows of a vector file: ``(keys, matrix)``, the matrix held once."""
+    info = probe_vector_file(path)
+    wanted = None if vocab is None else {vector_key(t) for t in vocab}
+    capacity = info.count or BATCH_ROWS
+    if wanted is not None:
+        capacity = min(capacity, len(wanted))
+    if limit is not None:
+        capacity = min(capacity, limit)
+    table = RowBuffer(info.dim, capacity)
+    words: list[str] = []
+    for keys, matrix in iter_vector_batches(path, wanted, limit):
+        words.extend(keys)
+        table.extend(matrix)
+    return words, table.finish()
