@@ -109,7 +109,8 @@ def test_killing_an_environment_mid_request_gives_one_502(platform: PlatformProc
         busy: list[int] = []
 
         def find_busy() -> bool:
-            busy[:] = [e["pid"] for e in platform.stats()["environment_details"] if e["busy"]]
+            busy[:] = [e["pid"] for e in platform.stats()["environment_details"]
+                        if e["busy"] and e["pid"]]
             return bool(busy)
 
         assert wait_until(find_busy, 5)

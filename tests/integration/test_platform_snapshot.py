@@ -90,7 +90,8 @@ def test_failures_behave_as_without_snapshots(platform: PlatformProcess) -> None
         busy: list[int] = []
 
         def find_busy() -> bool:
-            busy[:] = [e["pid"] for e in platform.stats()["environment_details"] if e["busy"]]
+            busy[:] = [e["pid"] for e in platform.stats()["environment_details"]
+                        if e["busy"] and e["pid"]]
             return bool(busy)
 
         assert wait_until(find_busy, 5)
