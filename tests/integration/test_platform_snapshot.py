@@ -166,8 +166,10 @@ def test_after_restore_hook_failure_is_a_502(tmp_path: Path) -> None:
         assert p.stop() == 0
 
 
-def test_scale_to_zero_then_the_next_request_is_a_restore(tmp_path: Path) -> None:
-    p = start_platform(["--snapshot", "--function", ECHO, "--idle-timeout", "1"], tmp_path)
+@pytest.mark.parametrize("loop", ["auto", "asyncio"])  # uvloop when installed, and asyncio's
+def test_scale_to_zero_then_the_next_request_is_a_restore(loop: str, tmp_path: Path) -> None:
+    p = start_platform(["--snapshot", "--function", ECHO, "--idle-timeout", "1", "--loop", loop],
+                       tmp_path)
     try:
         first = p.post("/echo", {"action": "echo"})
         pid = first.json()["pid"]
