@@ -72,9 +72,16 @@ def _cache(ok: Sequence[RequestRecord]) -> dict[str, Any]:
 
 
 def _init(records: Sequence[RequestRecord]) -> dict[str, Any]:
+    """Cold starts: the phase outside the invocation (Init or Restore Duration), an INIT
+    that ran inside the first invocation (lazy), and what the client saw."""
     cold = [r for r in records if r.ok and r.cold]
+    outside = [r.outside_init for r in cold]
+    inside = [r.timings["init_ms"] for r, (kind, _) in zip(cold, outside, strict=True)
+              if kind is None and "init_ms" in r.timings]
     return {"cold_starts": len(cold),
-            "init_ms": latency_stats(r.init_ms for r in cold if r.init_ms is not None).to_dict(),
+            "restores": sum(kind == "restore" for kind, _ in outside),
+            "init_ms": latency_stats(ms for kind, ms in outside if kind).to_dict(),
+            "init_inside_ms": latency_stats(inside).to_dict(),
             "latency_ms": latency_stats(r.latency_ms for r in cold).to_dict()}
 
 
