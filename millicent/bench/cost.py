@@ -119,6 +119,9 @@ class Usage:
     restore_billed_ms: int | None = None
     #: the memory the request ran with (a REPORT line's Memory Size); None: the options'
     memory_mb: int | None = None
+    #: DynamoDB read units of the request when known only as a figure (REPORT lines carry
+    #: no lookups); None: from ``item_bytes`` and ``missing_items``
+    read_units: float | None = None
 
     def __post_init__(self) -> None:
         if self.init_kind is not None and self.init_kind not in INIT_KINDS:
@@ -178,6 +181,13 @@ def read_units(item_bytes: Sequence[int], missing_items: int, prices: PriceSheet
     return blocks * per_read
 
 
+def usage_read_units(usage: Usage, prices: PriceSheet, options: CostOptions) -> float:
+    """The request's read units: as given, or from the sizes of the items it read."""
+    if usage.read_units is not None:
+        return usage.read_units
+    return read_units(usage.item_bytes, usage.missing_items, prices, options.strongly_consistent)
+
+
 def as_logged(usage: Usage, options: CostOptions) -> bool:
     """Whether ``usage``'s logged Billed Duration is the bill under ``options`` (no era or
     billing unit asked to re-price it)."""
@@ -209,7 +219,7 @@ def request_cost(usage: Usage, prices: PriceSheet, options: CostOptions) -> Cost
         compute += gb * prices.snapstart_usd_per_gb_restored
     store = 0.0
     if options.store == "dynamodb" and options.dynamodb_mode == "on-demand":
-        units = read_units(usage.item_bytes, usage.missing_items, prices, options.strongly_consistent)
+        units = usage_read_units(usage, prices, options)
         store = units * prices.dynamodb_usd_per_million_rru / MILLION
     return Cost(
         compute=compute,
@@ -261,7 +271,7 @@ def cost_per_million(usages: Sequence[Usage], prices: PriceSheet, options: CostO
     billed = 0
     for u in usages:
         total = total + request_cost(u, prices, options)
-        units += read_units(u.item_bytes, u.missing_items, prices, options.strongly_consistent)
+        units += usage_read_units(u, prices, options)
         billed += billed_duration_ms(u, prices, options)
     n = len(usages)
     per_million = total.scaled(MILLION / n)

@@ -16,29 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from millicent.deploy.aws import Aws, AwsError, AwsTarget, DeployError, call
 from millicent.deploy.package import read_package_manifest
 from millicent.deploy.target import LambdaTarget
 from millicent.deploy.template import TemplateOptions, template_json
-from millicent.errors import ConfigError, MillicentError, missing_extra
 
 _DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
 #: Loads the embeddings into the stack's table; gets the store URL, returns items written.
 Loader = Callable[[str], int]
-
-
-class DeployError(MillicentError):
-    """The stack could not be created, updated or deleted."""
-
-    code = "deploy_error"
-
-
-@dataclass(frozen=True)
-class AwsTarget:
-    """Where to deploy: region, credentials profile and (for tests) a custom endpoint."""
-
-    region: str
-    profile: str | None = None
-    endpoint_url: str | None = None
 
 
 @dataclass
@@ -61,68 +46,10 @@ class Deployment:
         return self.outputs["TableName"]
 
 
-def _boto3() -> Any:
-    try:
-        import boto3
-    except ImportError as exc:  # pragma: no cover - the aws extra is part of dev
-        raise missing_extra("boto3", "aws") from exc
-    return boto3
-
-
-class _Aws:
-    """boto3 clients for one :class:`AwsTarget`, with credential errors made readable."""
-
-    def __init__(self, where: AwsTarget) -> None:
-        boto3 = _boto3()
-        from botocore.exceptions import ProfileNotFound
-
-        try:
-            self.session = boto3.Session(profile_name=where.profile, region_name=where.region)
-        except ProfileNotFound as exc:
-            raise ConfigError(f"AWS profile {where.profile!r} not found in ~/.aws/config; "
-                              f"check --profile") from exc
-        if self.session.get_credentials() is None:
-            raise ConfigError(
-                "no AWS credentials found: pass --profile NAME (a profile in ~/.aws/config), "
-                "or set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
-            )
-        self.where = where
-
-    def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.where.region,
-                                   endpoint_url=self.where.endpoint_url)
-
-    def store_url(self, table: str) -> str:
-        url = f"dynamodb://{table}?region={self.where.region}"
-        if self.where.endpoint_url:
-            url += f"&endpoint={self.where.endpoint_url}"
-        return url
-
-
-def _call(what: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run a boto3 call; AWS errors become DeployError / ConfigError with the AWS message."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-    from botocore.parsers import ResponseParserError
-
-    try:
-        return fn(**kwargs)
-    except NoCredentialsError as exc:
-        raise ConfigError(f"{what}: no AWS credentials; pass --profile NAME") from exc
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        code, message = err.get("Code", "?"), err.get("Message", str(exc))
-        if code in {"InvalidClientTokenId", "ExpiredToken", "UnrecognizedClientException",
-                    "SignatureDoesNotMatch", "AccessDenied", "AccessDeniedException"}:
-            raise ConfigError(f"{what}: {code}: {message} (check --profile and its permissions)") from exc
-        raise DeployError(f"{what}: {code}: {message}", aws_code=code) from exc
-    except (BotoCoreError, ResponseParserError) as exc:
-        raise DeployError(f"{what}: {exc}") from exc
-
-
-def default_bucket(aws: _Aws) -> str:
+def default_bucket(aws: Aws) -> str:
     """``millicent-<account>-<region>``: one code bucket per account and region."""
     sts = aws.client("sts")
-    account = _call("sts get-caller-identity", sts.get_caller_identity)["Account"]
+    account = call("sts get-caller-identity", sts.get_caller_identity)["Account"]
     return f"millicent-{account}-{aws.where.region}"
 
 
@@ -138,8 +65,8 @@ def _ensure_bucket(s3: Any, bucket: str, region: str) -> None:
     kwargs: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    _call(f"create bucket {bucket}", s3.create_bucket, **kwargs)
-    _call(f"block public access on {bucket}", s3.put_public_access_block, Bucket=bucket,
+    call(f"create bucket {bucket}", s3.create_bucket, **kwargs)
+    call(f"block public access on {bucket}", s3.put_public_access_block, Bucket=bucket,
           PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True,
                                           "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
 
@@ -158,7 +85,7 @@ def _stack_status(cf: Any, stack: str) -> str | None:
 
 def failure_reasons(cf: Any, stack: str, limit: int = 5) -> list[str]:
     """``"Function (AWS::Lambda::Function) CREATE_FAILED: reason"`` for the failed resources."""
-    events = _call("describe stack events", cf.describe_stack_events, StackName=stack)["StackEvents"]
+    events = call("describe stack events", cf.describe_stack_events, StackName=stack)["StackEvents"]
     out = []
     for e in events:  # newest first
         if str(e.get("ResourceStatus", "")).endswith("_FAILED") and e.get("LogicalResourceId") != stack:
@@ -192,7 +119,7 @@ def wait_stack(cf: Any, stack: str, poll_s: float = 5.0, timeout_s: float = 1800
 
 
 def _outputs(cf: Any, stack: str) -> dict[str, str]:
-    stacks = _call("describe stack", cf.describe_stacks, StackName=stack)["Stacks"]
+    stacks = call("describe stack", cf.describe_stacks, StackName=stack)["Stacks"]
     return {o["OutputKey"]: str(o["OutputValue"]) for o in stacks[0].get("Outputs", [])}
 
 
@@ -218,7 +145,7 @@ def deploy(
     base = options or TemplateOptions()
     opts = TemplateOptions(gateway=base.gateway, memory_mb=base.memory_mb, target=target,
                            timeout_s=base.timeout_s, billing_mode=base.billing_mode)
-    aws = _Aws(where)
+    aws = Aws(where)
     s3, cf = aws.client("s3"), aws.client("cloudformation")
 
     data = Path(package).read_bytes()
@@ -226,7 +153,7 @@ def deploy(
     key = f"{stack}/{hashlib.sha256(data).hexdigest()[:16]}.zip"
     _ensure_bucket(s3, bucket, where.region)
     log(f"uploading {Path(package).name} ({len(data) / 2**20:.1f} MB) to s3://{bucket}/{key}")
-    _call("upload the package", s3.put_object, Bucket=bucket, Key=key, Body=data)
+    call("upload the package", s3.put_object, Bucket=bucket, Key=key, Body=data)
 
     env = manifest.get("environment", {})
     # Everything explicit: on an update, an omitted parameter would keep the old value.
@@ -242,17 +169,17 @@ def deploy(
     status = _stack_status(cf, stack)
     if status == "ROLLBACK_COMPLETE":  # a failed first creation can only be deleted
         log(f"stack {stack} is {status} from an earlier failed creation: deleting it first")
-        _call("delete stack", cf.delete_stack, StackName=stack)
+        call("delete stack", cf.delete_stack, StackName=stack)
         wait_stack(cf, stack, poll_s, gone_ok=True)
         status = None
     if status is None:
         log(f"creating stack {stack} in {where.region} ({opts.gateway}, {target.runtime} {target.arch})")
-        _call("create stack", cf.create_stack, **args, OnFailure="ROLLBACK")
+        call("create stack", cf.create_stack, **args, OnFailure="ROLLBACK")
     else:
         log(f"updating stack {stack} ({status})")
         try:
-            _call("update stack", cf.update_stack, **args)
-        except DeployError as exc:
+            call("update stack", cf.update_stack, **args)
+        except AwsError as exc:
             if "No updates are to be performed" not in exc.message:
                 raise
             log("stack already up to date")
@@ -277,13 +204,13 @@ def destroy(
 
     The default code bucket is removed too once empty, unless ``keep_bucket``.
     """
-    aws = _Aws(where)
+    aws = Aws(where)
     s3, cf = aws.client("s3"), aws.client("cloudformation")
     if _stack_status(cf, stack) is None:
         log(f"stack {stack} does not exist in {where.region}")
     else:
         log(f"deleting stack {stack}")
-        _call("delete stack", cf.delete_stack, StackName=stack)
+        call("delete stack", cf.delete_stack, StackName=stack)
         wait_stack(cf, stack, poll_s, gone_ok=True)
     managed = bucket is None
     bucket = bucket or default_bucket(aws)
@@ -296,10 +223,10 @@ def destroy(
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{stack}/")
     keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     for i in range(0, len(keys), 1000):
-        _call("delete code objects", s3.delete_objects, Bucket=bucket,
+        call("delete code objects", s3.delete_objects, Bucket=bucket,
               Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]]})
     if keys:
         log(f"deleted {len(keys)} code object(s) from s3://{bucket}/{stack}/")
     if managed and not keep_bucket and not s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount"):
-        _call("delete bucket", s3.delete_bucket, Bucket=bucket)
+        call("delete bucket", s3.delete_bucket, Bucket=bucket)
         log(f"deleted empty bucket {bucket}")
