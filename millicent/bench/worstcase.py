@@ -99,29 +99,3 @@ def cap_for_budget(budget_usd_per_month: float, per_environment: WorstCase) -> i
     """The largest cap whose worst case stays within a monthly budget (0: none does)."""
     one = per_environment.per_month_usd / per_environment.cap
     return math.floor(budget_usd_per_month / one) if one > 0 else 0
-
-
-def check_reservation(reserved: int, unreserved: int, current: int = 0,
-                      limit: int | None = None) -> None:
-    """ConfigError when the account cannot grant ``reserved`` executions to this function.
-
-    ``unreserved`` is the account's UnreservedConcurrentExecutions (which this function's
-    ``current`` reservation is already taken out of); Lambda keeps 100 of them unreserved.
-    """
-    if reserved < 1:
-        raise ConfigError("a reserved concurrency of 0 blocks every request to the function on "
-                          "AWS; leave --reserved-concurrency out for no reservation")
-    grantable = unreserved + current - UNRESERVED_MINIMUM
-    if reserved <= grantable:
-        return
-    total = f"its concurrency limit is {limit}, " if limit is not None else ""
-    if grantable < 1:
-        raise ConfigError(
-            f"the account cannot reserve any concurrency: {total}{unreserved} executions are "
-            f"unreserved and AWS keeps {UNRESERVED_MINIMUM} of them unreserved (new accounts may "
-            "have a quota of 10). Request a higher 'Concurrent executions' quota in Service "
-            "Quotas, or deploy without --reserved-concurrency (the account's limit caps it)")
-    raise ConfigError(
-        f"the account can reserve at most {grantable} executions for this function "
-        f"({total}{unreserved} unreserved, of which AWS keeps {UNRESERVED_MINIMUM}); "
-        f"--reserved-concurrency {reserved} is more")

@@ -7,7 +7,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from millicent.cli._common import add_data_dir, add_pack_size, pack_option
+from millicent.cli._common import (
+    add_data_dir,
+    add_pack_size,
+    add_signing,
+    pack_option,
+    signer_from_args,
+)
 
 
 def _pricing_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
@@ -65,6 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--out", required=True, help="output directory")
     b.add_argument("--timeout", type=float, default=30.0, help="client timeout per request (s)")
     b.add_argument("--api-key", default=None, help="sent as x-api-key")
+    add_signing(b)
     b.add_argument("--config-name", default="endpoint",
                    help="name of this deployment in the report (default 'endpoint')")
     _pricing_flags(b, defaults=True)
@@ -187,7 +194,8 @@ def run_bench(args: argparse.Namespace) -> int:
     concurrency = (parse_concurrency(args.concurrency) if args.concurrency
                    else sorted({c for name, _ in models for c in PAPER_CONCURRENCY[name]}))
     headers = {"x-api-key": args.api_key} if args.api_key else {}
-    client = ClientOptions(timeout_s=args.timeout, headers=headers)
+    signer = signer_from_args(args, args.endpoint) if args.endpoint else None
+    client = ClientOptions(timeout_s=args.timeout, headers=headers, signer=signer)
     data_dir = config.data_dir(args.data_dir)
     if args.compare is not None:
         return _run_compare(args, models, concurrency, client, prices, data_dir)

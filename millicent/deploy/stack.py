@@ -12,14 +12,20 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from millicent.deploy.account import (
+    AccountConcurrency,
+    check_reservation,
+    current_reservation,
+    read_account,
+)
 from millicent.deploy.aws import Aws, AwsError, AwsTarget, DeployError, call
 from millicent.deploy.package import read_package_manifest
 from millicent.deploy.target import LambdaTarget
-from millicent.deploy.template import TemplateOptions, template_json
+from millicent.deploy.template import ALIAS, TemplateOptions, template_json
 
 _DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
 #: Loads the embeddings into the stack's table; gets the store URL, returns items written.
@@ -36,6 +42,17 @@ class Deployment:
     key: str
     outputs: dict[str, str] = field(default_factory=dict)
     loaded_items: int | None = None
+    options: TemplateOptions = field(default_factory=TemplateOptions)
+    account: AccountConcurrency | None = None
+    region: str = ""
+    version: str | None = None  #: SnapStart: the published version the alias serves
+
+    @property
+    def cap(self) -> tuple[int, str] | None:
+        """The concurrency cap in force: the reservation, else the unreserved pool."""
+        if self.account is None:
+            return None
+        return self.account.cap(self.options.reserved_concurrency)
 
     @property
     def endpoint(self) -> str | None:
@@ -123,49 +140,56 @@ def _outputs(cf: Any, stack: str) -> dict[str, str]:
     return {o["OutputKey"]: str(o["OutputValue"]) for o in stacks[0].get("Outputs", [])}
 
 
-def deploy(
-    where: AwsTarget,
-    stack: str,
-    package: str | Path,
-    options: TemplateOptions | None = None,
-    bucket: str | None = None,
-    parameters: dict[str, str] | None = None,
-    loader: Loader | None = None,
-    poll_s: float = 5.0,
-    log: Callable[[str], None] = print,
-) -> Deployment:
-    """Upload ``package``, create or update ``stack`` and load the embeddings.
+@dataclass(frozen=True)
+class StackRequest:
+    """What to deploy: the stack, the package, the template's options and where the code goes."""
 
-    The template's architecture and runtime come from the package's manifest (its wheels
-    fit nothing else); ``options`` chooses gateway, memory and billing mode.
-    """
-    manifest = read_package_manifest(package)
+    stack: str
+    package: Path
+    options: TemplateOptions = field(default_factory=TemplateOptions)
+    bucket: str | None = None  #: None: millicent-<account>-<region>, created
+    #: the account's concurrency limit, used when GetAccountSettings cannot be read
+    account_concurrency: int | None = None
+
+
+def _options_for(request: StackRequest, manifest: dict[str, Any], data: bytes) -> TemplateOptions:
+    """The template's options: runtime and architecture from the package, the code's hash."""
     target = LambdaTarget(python=str(manifest["python"]), arch=str(manifest["arch"]))
     target.check_deployable()
-    base = options or TemplateOptions()
-    opts = TemplateOptions(gateway=base.gateway, memory_mb=base.memory_mb, target=target,
-                           timeout_s=base.timeout_s, billing_mode=base.billing_mode)
-    aws = Aws(where)
-    s3, cf = aws.client("s3"), aws.client("cloudformation")
+    return replace(request.options, target=target, code_sha256=hashlib.sha256(data).hexdigest())
 
-    data = Path(package).read_bytes()
-    bucket = bucket or default_bucket(aws)
-    key = f"{stack}/{hashlib.sha256(data).hexdigest()[:16]}.zip"
-    _ensure_bucket(s3, bucket, where.region)
-    log(f"uploading {Path(package).name} ({len(data) / 2**20:.1f} MB) to s3://{bucket}/{key}")
-    call("upload the package", s3.put_object, Bucket=bucket, Key=key, Body=data)
 
+def _check_account(aws: Aws, cf: Any, request: StackRequest, log: Callable[[str], None]) -> AccountConcurrency:
+    """The account's concurrency; a reservation it cannot grant is refused here, before
+    anything is created."""
+    lam = aws.client("lambda")
+    reserved = request.options.reserved_concurrency
+    account = read_account(lam, request.account_concurrency, need=reserved is not None)
+    if reserved is not None:
+        current = 0
+        if _stack_status(cf, request.stack) is not None:
+            current = current_reservation(lam, _outputs(cf, request.stack).get("FunctionName"))
+        check_reservation(reserved, account, current)
+    log(f"account concurrency: limit {account.limit}, {account.unreserved} unreserved ({account.source})")
+    return account
+
+
+def _parameters(opts: TemplateOptions, manifest: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
     env = manifest.get("environment", {})
     # Everything explicit: on an update, an omitted parameter would keep the old value.
-    params = {"CodeBucket": bucket, "CodeKey": key, "Architecture": target.arch,
-              "MemorySize": opts.memory_mb, "Timeout": opts.timeout_s,
-              "TableBillingMode": opts.billing_mode,
-              "Models": env.get("MILLICENT_MODELS", ""), "Pack": env.get("MILLICENT_PACK") or "",
-              **(parameters or {})}
-    args = {"StackName": stack, "TemplateBody": template_json(opts),
-            "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in params.items()],
-            "Capabilities": ["CAPABILITY_IAM"], "Tags": [{"Key": "millicent:stack", "Value": stack}]}
+    params: dict[str, Any] = {
+        "CodeBucket": bucket, "CodeKey": key, "Architecture": opts.target.arch,
+        "MemorySize": opts.memory_mb, "Timeout": opts.timeout_s, "TableBillingMode": opts.billing_mode,
+        "Models": env.get("MILLICENT_MODELS", ""), "Pack": env.get("MILLICENT_PACK") or ""}
+    if opts.reserved_concurrency is not None:
+        params["ReservedConcurrency"] = opts.reserved_concurrency
+    if opts.budget_usd is not None:
+        params["BudgetUsd"] = opts.budget_usd
+    return params
 
+
+def _create_or_update(cf: Any, stack: str, args: dict[str, Any], poll_s: float,
+                      log: Callable[[str], None]) -> str:
     status = _stack_status(cf, stack)
     if status == "ROLLBACK_COMPLETE":  # a failed first creation can only be deleted
         log(f"stack {stack} is {status} from an earlier failed creation: deleting it first")
@@ -173,7 +197,7 @@ def deploy(
         wait_stack(cf, stack, poll_s, gone_ok=True)
         status = None
     if status is None:
-        log(f"creating stack {stack} in {where.region} ({opts.gateway}, {target.runtime} {target.arch})")
+        log(f"creating stack {stack}")
         call("create stack", cf.create_stack, **args, OnFailure="ROLLBACK")
     else:
         log(f"updating stack {stack} ({status})")
@@ -183,12 +207,66 @@ def deploy(
             if "No updates are to be performed" not in exc.message:
                 raise
             log("stack already up to date")
-    final = wait_stack(cf, stack, poll_s)
-    result = Deployment(stack=stack, status=final, bucket=bucket, key=key, outputs=_outputs(cf, stack))
+    return wait_stack(cf, stack, poll_s)
+
+
+def verify_published(lam: Any, function: str, code_sha256: str, log: Callable[[str], None]) -> str | None:
+    """SnapStart: the alias must serve a version of exactly the uploaded code; returns the
+    version. DeployError when it serves other code (a version CloudFormation did not
+    republish); a missing alias is logged (moto's CloudFormation creates none)."""
+    import base64
+
+    try:
+        alias = call(f"get alias {ALIAS}", lam.get_alias, FunctionName=function, Name=ALIAS)
+    except AwsError as exc:
+        log(f"cannot verify the published version: {exc.message}")
+        return None
+    version = str(alias["FunctionVersion"])
+    conf = call(f"get version {version}", lam.get_function_configuration,
+                FunctionName=function, Qualifier=version)
+    want = base64.b64encode(bytes.fromhex(code_sha256)).decode()
+    if conf.get("CodeSha256") != want:
+        raise DeployError(f"alias {ALIAS} serves version {version} whose code is "
+                          f"{conf.get('CodeSha256')}, not the uploaded {want}: it was not republished")
+    log(f"alias {ALIAS} → version {version}: the uploaded code")
+    return version
+
+
+def deploy(where: AwsTarget, request: StackRequest, loader: Loader | None = None,
+           poll_s: float = 5.0, log: Callable[[str], None] = print) -> Deployment:
+    """Check the account, upload the package, create or update the stack, load the embeddings.
+
+    The template's architecture and runtime come from the package's manifest (its wheels
+    fit nothing else); the code's SHA-256 names the published version (SnapStart).
+    """
+    manifest = read_package_manifest(request.package)
+    data = Path(request.package).read_bytes()
+    opts = _options_for(request, manifest, data)
+    aws = Aws(where)
+    s3, cf = aws.client("s3"), aws.client("cloudformation")
+    account = _check_account(aws, cf, request, log)
+    bucket = request.bucket or default_bucket(aws)
+    key = f"{request.stack}/{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    _ensure_bucket(s3, bucket, where.region)
+    log(f"uploading {Path(request.package).name} ({len(data) / 2**20:.1f} MB) to s3://{bucket}/{key}")
+    call("upload the package", s3.put_object, Bucket=bucket, Key=key, Body=data)
+    params = _parameters(opts, manifest, bucket, key)
+    args = {"StackName": request.stack, "TemplateBody": template_json(opts),
+            "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in params.items()],
+            "Capabilities": ["CAPABILITY_IAM"],
+            "Tags": [{"Key": "millicent:stack", "Value": request.stack}]}
+    log(f"{opts.gateway} ({opts.auth} auth), {opts.target.runtime} {opts.target.arch}, "
+        f"{opts.memory_mb} MB" + (", SnapStart" if opts.snapstart else ""))
+    final = _create_or_update(cf, request.stack, args, poll_s, log)
+    result = Deployment(stack=request.stack, status=final, bucket=bucket, key=key,
+                        outputs=_outputs(cf, request.stack), options=opts, account=account,
+                        region=where.region)
+    if opts.snapstart and opts.code_sha256:
+        result.version = verify_published(aws.client("lambda"), result.outputs["FunctionName"],
+                                          opts.code_sha256, log)
     if loader is not None:
-        url = aws.store_url(result.table)
         log(f"loading the embeddings into {result.table}")
-        result.loaded_items = loader(url)
+        result.loaded_items = loader(aws.store_url(result.table))
     return result
 
 
