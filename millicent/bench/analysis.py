@@ -75,18 +75,25 @@ def analyse(out_dir: Path, prices: PriceSheet, what: WhatIf) -> Analysis:
     """Answer ``what`` for every scenario of the run in ``out_dir``."""
     plan, runs = load_run(out_dir)
     analysis = Analysis([], {}, {}, [])
+    # cold starts happen where they happen (the first C of each scenario, mostly in its
+    # warm-up): every scenario of a function shares all of them
+    pooled: dict[tuple[str, str], list[RequestRecord]] = {}
+    for scenario, records in runs:
+        pooled.setdefault((scenario.config.name, scenario.model), []).extend(records)
     for scenario, records in runs:
         opts = scenario.config.cost_options(what.billing or plan.get("billing", "1ms"))
         if what.overrides:
             opts = opts.with_(**dict(what.overrides))
-        _analyse_scenario(analysis, scenario, records, prices, opts, what)
+        _analyse_scenario(analysis, scenario, records, prices, opts, what,
+                          pooled[(scenario.config.name, scenario.model)])
     if what.instance_capacity_qps is None:
         _capacity_from_server_rows(analysis.rows, analysis.break_evens, what)
     return analysis
 
 
 def _analyse_scenario(analysis: Analysis, scenario: Scenario, records: Sequence[RequestRecord],
-                      prices: PriceSheet, opts: CostOptions, what: WhatIf) -> None:
+                      prices: PriceSheet, opts: CostOptions, what: WhatIf,
+                      function_records: Sequence[RequestRecord]) -> None:
     row = summarize(scenario, records, prices, opts)
     row["prices"] = {"name": prices.name, "date": prices.date}
     analysis.rows.append(row)
@@ -111,24 +118,27 @@ def _analyse_scenario(analysis: Analysis, scenario: Scenario, records: Sequence[
     analysis.break_evens[name] = {"model": row["model"], **break_even(
         row["cost_per_million_usd"]["total"], what.instance_usd_per_hour,
         what.instance_capacity_qps).to_dict()}
-    _decide(analysis, name, records, measured, prices, opts, what)
+    _decide(analysis, name, function_records, measured, prices, opts, what)
 
 
 def _decide(analysis: Analysis, name: str, records: Sequence[RequestRecord],
             measured: Sequence[RequestRecord], prices: PriceSheet, opts: CostOptions,
             what: WhatIf) -> None:
-    """Cold starts three ways per memory, and the worst case at the cap in force."""
+    """Cold starts three ways per memory (from ``records``: every cold start of the
+    function), and the worst case at the cap in force."""
     warm = [r.usage() for r in measured if not r.cold]
     cold_records = [r for r in records if r.ok and r.cold and r.duration_ms is not None]
-    inside = [r.timings["init_ms"] for r in cold_records
-              if r.outside_init[0] is None and "init_ms" in r.timings]
+    inside = [ms for r in cold_records if (ms := r.inside_init_ms) is not None]
     cold = ColdPhases.from_usages([r.usage() for r in cold_records], inside, what.measured_cpu_share)
-    if warm and opts.dynamodb_mode == "on-demand":
-        by_memory = cold_by_memory(warm, cold, prices, opts, what.bounds, what.memories_mb,
-                                   what.measured_cpu_share)
-        analysis.cold_starts[name] = {m: [s.to_dict() for s in ss] for m, ss in by_memory.items()}
-        per_request, duration = on_lambda(warm, prices, opts, what.measured_cpu_share)
-        analysis.worst[name] = bound(per_request, duration, what.bounds, prices, opts)
+    if not warm:
+        analysis.skipped.append(f"{name}: no warm request, no cold-start table or worst case")
+        return
+    rate = analysis.rows[-1]["throughput_qps"] or None  # provisioned DynamoDB is spread over it
+    by_memory = cold_by_memory(warm, cold, prices, opts, what.bounds, what.memories_mb,
+                               what.measured_cpu_share, rate)
+    analysis.cold_starts[name] = {m: [s.to_dict() for s in ss] for m, ss in by_memory.items()}
+    per_request, duration = on_lambda(warm, prices, opts, what.measured_cpu_share, rate)
+    analysis.worst[name] = bound(per_request, duration, what.bounds, prices, opts)
 
 
 def _capacity_from_server_rows(rows: Sequence[Row], bes: dict[str, dict[str, Any]],

@@ -73,29 +73,35 @@ class Traffic:
 class ColdPhases:
     """What cold starts took where they were measured (medians; None: none measured)."""
 
+    #: the INIT phase outside the first invocation (Init Duration)
     init_ms: float | None = None
     restore_ms: float | None = None
     billed_restore_ms: float | None = None
     #: the CPU share the INIT ran with (1.0 on the local platform; M/1769 on Lambda at M MB)
     measured_share: float = 1.0
+    #: a build inside the first invocation (lazy INIT): billed as duration in every era, and
+    #: still paid after a restore (the snapshot was taken before it)
+    inside_ms: float | None = None
 
     @classmethod
     def from_usages(cls, usages: Sequence[Usage], inside_init_ms: Sequence[float] = (),
                     measured_share: float = 1.0) -> ColdPhases:
-        """From cold requests' outside phases, plus INITs that ran inside an invocation."""
-        inits = [u.init_ms for u in usages if u.init_kind == "init"] + list(inside_init_ms)
+        """From cold requests' outside phases, and the builds that ran inside an invocation."""
+        inits = [u.init_ms for u in usages if u.init_kind == "init"]
         restores = [u for u in usages if u.init_kind == "restore"]
         billed = [float(u.restore_billed_ms) for u in restores if u.restore_billed_ms is not None]
         return cls(statistics.median(inits) if inits else None,
                    statistics.median(u.init_ms for u in restores) if restores else None,
-                   statistics.median(billed) if billed else None, measured_share)
+                   statistics.median(billed) if billed else None, measured_share,
+                   statistics.median(inside_init_ms) if inside_init_ms else None)
 
     def with_overrides(self, init_ms: float | None, restore_ms: float | None) -> ColdPhases:
-        """Explicit figures (``--init-ms``, ``--restore-ms``) replace the measured ones."""
+        """Explicit figures (``--init-ms``: the whole INIT; ``--restore-ms``) replace the
+        measured ones."""
         return ColdPhases(self.init_ms if init_ms is None else init_ms,
                           self.restore_ms if restore_ms is None else restore_ms,
                           self.billed_restore_ms if restore_ms is None else None,
-                          self.measured_share)
+                          self.measured_share, self.inside_ms if init_ms is None else None)
 
 
 @dataclass(frozen=True)
@@ -127,27 +133,36 @@ class WarmProfile:
     latency_ms: float  #: the warm latency statistic cold starts are added to (p50)
 
 
-def _init_at(memory_mb: int, cold: ColdPhases, prices: PriceSheet) -> float | None:
-    if cold.init_ms is None:
+def _at(ms: float | None, memory_mb: int, cold: ColdPhases, prices: PriceSheet) -> float | None:
+    """A cold phase projected to ``memory_mb`` (None stays None)."""
+    if ms is None:
         return None
-    # all CPU: at the measured share s its wall time init_ms was init_ms · s of CPU time
-    return project_duration(cold.init_ms, cold.init_ms * cold.measured_share, memory_mb,
-                            prices.mb_per_vcpu, cold.measured_share)
+    # all CPU: at the measured share s its wall time ms was ms · s of CPU time
+    return project_duration(ms, ms * cold.measured_share, memory_mb, prices.mb_per_vcpu,
+                            cold.measured_share)
+
+
+def _billed(ms: float | None, gb: float, usd_per_gb_second: float) -> float:
+    return math.ceil(ms or 0.0) / 1000.0 * gb * usd_per_gb_second
 
 
 def _on_demand(warm: WarmProfile, cold: ColdPhases, traffic: Traffic, prices: PriceSheet,
                options: CostOptions) -> Strategy:
     gb = warm.memory_mb / 1024.0
-    init = _init_at(warm.memory_mb, cold, prices)
-    billed = options.init_billed(prices) and init is not None
-    per_cold = math.ceil(init or 0.0) / 1000.0 * gb * prices.gb_second(options.arch) if billed else 0.0
+    init = _at(cold.init_ms, warm.memory_mb, cold, prices)
+    inside = _at(cold.inside_ms, warm.memory_mb, cold, prices)
+    price = prices.gb_second(options.arch)
+    billed = options.init_billed(prices)
+    per_cold = (_billed(init, gb, price) if billed else 0.0) + _billed(inside, gb, price)
     cold_starts = traffic.monthly_requests * traffic.cold_start_rate
     notes = [] if billed or init is None else ["INIT not billed in this era"]
-    if init is None:
+    measured = init is not None or inside is not None
+    total = (init or 0.0) + (inside or 0.0)
+    if not measured:
         notes.append("no INIT measured (pass --init-ms)")
-    elif init > INIT_LIMIT_MS:
-        notes.append(f"projected INIT {init:,.0f} ms exceeds Lambda's 10 s INIT limit")
-    return Strategy("on-demand", None if init is None else init + warm.latency_ms,
+    elif total > INIT_LIMIT_MS:
+        notes.append(f"projected INIT {total:,.0f} ms exceeds Lambda's 10 s INIT limit")
+    return Strategy("on-demand", total + warm.latency_ms if measured else None,
                     traffic.monthly_requests * warm.per_request.total + cold_starts * per_cold,
                     0.0, per_cold, notes=tuple(notes))
 
@@ -155,18 +170,24 @@ def _on_demand(warm: WarmProfile, cold: ColdPhases, traffic: Traffic, prices: Pr
 def _snapstart(warm: WarmProfile, cold: ColdPhases, traffic: Traffic, prices: PriceSheet,
                options: CostOptions) -> Strategy:
     gb = warm.memory_mb / 1024.0
+    price = prices.gb_second(options.arch)
     restore_billed = cold.billed_restore_ms if cold.billed_restore_ms is not None else cold.restore_ms
-    per_cold = gb * prices.snapstart_usd_per_gb_restored
-    per_cold += math.ceil(restore_billed or 0.0) / 1000.0 * gb * prices.gb_second(options.arch)
+    # a build inside the first invocation is not in the snapshot: paid after every restore
+    inside = _at(cold.inside_ms, warm.memory_mb, cold, prices)
+    per_cold = gb * prices.snapstart_usd_per_gb_restored + _billed(restore_billed, gb, price)
+    per_cold += _billed(inside, gb, price)
     # one published version cached all month (≥ the 3 h minimum) and its one INIT
     cache = gb * SECONDS_PER_MONTH * prices.snapstart_usd_per_gb_second_cache
-    init = _init_at(warm.memory_mb, cold, prices)
-    fixed = cache + math.ceil(init or 0.0) / 1000.0 * gb * prices.gb_second(options.arch)
+    fixed = cache + _billed(_at(cold.init_ms, warm.memory_mb, cold, prices), gb, price)
     cold_starts = traffic.monthly_requests * traffic.cold_start_rate
     notes = ["python3.12+ zip only; published versions behind an alias"]
     if cold.restore_ms is None:
         notes.append("no restore measured (serve --snapshot, a SnapStart REPORT log, or --restore-ms)")
-    return Strategy("snapstart", None if cold.restore_ms is None else cold.restore_ms + warm.latency_ms,
+    if inside:
+        notes.append("the function builds inside its first invocation (lazy INIT): that is not "
+                     "in the snapshot and follows every restore; eager INIT puts it there")
+    latency = None if cold.restore_ms is None else cold.restore_ms + (inside or 0.0) + warm.latency_ms
+    return Strategy("snapstart", latency,
                     traffic.monthly_requests * warm.per_request.total + cold_starts * per_cold + fixed,
                     fixed, per_cold, notes=tuple(notes))
 
@@ -183,9 +204,9 @@ def _provisioned(warm: WarmProfile, cold: ColdPhases, traffic: Traffic, prices: 
     gb = warm.memory_mb / 1024.0
     n = provisioned_environments(traffic, warm.mean_duration_ms)
     allocated = n * gb * SECONDS_PER_MONTH * prices.provisioned_allocated(options.arch)
-    init = _init_at(warm.memory_mb, cold, prices) or 0.0
+    init = _at(cold.init_ms, warm.memory_mb, cold, prices)
     # INIT is always billed for provisioned environments: once each when allocated
-    fixed = allocated + n * math.ceil(init) / 1000.0 * gb * prices.provisioned_duration(options.arch)
+    fixed = allocated + n * _billed(init, gb, prices.provisioned_duration(options.arch))
     ratio = prices.provisioned_duration(options.arch) / prices.gb_second(options.arch)
     per_request = warm.per_request.total - warm.per_request.compute * (1.0 - ratio)
     notes = [f"{n} environment(s) always ready; bursts above them spill over to on-demand "

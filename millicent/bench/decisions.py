@@ -69,15 +69,17 @@ class Bounds:
 def cold_by_memory(warm: Sequence[Usage], cold: ColdPhases, prices: PriceSheet,
                    options: CostOptions, bounds: Bounds,
                    memories_mb: Sequence[int] = DEFAULT_MEMORIES_MB,
-                   measured_share: float = 1.0) -> dict[int, list[Strategy]]:
+                   measured_share: float = 1.0,
+                   query_rate_qps: float | None = None) -> dict[int, list[Strategy]]:
     """The three strategies per memory size; at the measured memory only when the requests
-    carry no CPU time to project with."""
+    carry no CPU time to project with. ``query_rate_qps``: for provisioned DynamoDB."""
     cold = cold.with_overrides(bounds.init_ms, bounds.restore_ms)
     if warm and all(u.cpu_ms is not None for u in warm):
-        sweep = sweep_memory(warm, prices, options, memories_mb, measured_share=measured_share)
+        sweep = sweep_memory(warm, prices, options, memories_mb, measured_share=measured_share,
+                             query_rate_qps=query_rate_qps)
         return by_memory(sweep, cold, bounds.traffic, prices, options)
     memory = warm[0].memory_mb if warm and warm[0].memory_mb else options.memory_mb
-    report = cost_per_million(warm, prices, options)
+    report = cost_per_million(warm, prices, options, query_rate_qps)
     lat = latency_stats(u.latency_ms if u.latency_ms is not None else u.duration_ms for u in warm)
     profile = WarmProfile(memory, report.per_million.scaled(1e-6),
                           mean(u.duration_ms for u in warm) or 0.0, lat.p50 or 0.0)
@@ -109,14 +111,14 @@ def bound(per_request: Cost, duration_ms: float, bounds: Bounds, prices: PriceSh
 
 
 def on_lambda(warm: Sequence[Usage], prices: PriceSheet, options: CostOptions,
-              measured_share: float = 1.0) -> tuple[Cost, float]:
+              measured_share: float = 1.0, query_rate_qps: float | None = None) -> tuple[Cost, float]:
     """Cost per warm request and mean duration at the options' memory on Lambda: projected
     to its CPU share when the requests carry CPU time, as measured otherwise."""
     if warm and all(u.cpu_ms is not None for u in warm):
         warm = [replace(u, duration_ms=project_duration(
                     u.duration_ms, float(u.cpu_ms or 0.0), options.memory_mb, prices.mb_per_vcpu,
                     measured_share), billed_ms=None, memory_mb=None) for u in warm]
-    report = cost_per_million(warm, prices, options)
+    report = cost_per_million(warm, prices, options, query_rate_qps)
     return report.per_million.scaled(1e-6), mean(u.duration_ms for u in warm) or 1.0
 
 

@@ -56,6 +56,9 @@ class RequestRecord:
     #: INIT phase or restore outside the invocation (see the module docstring)
     init_ms: float | None = None
     init_kind: str | None = None  #: "init" | "restore" | None
+    #: the body's ``timings.init`` ("lazy" | "eager" | "restore"; None: not said, as before
+    #: eager INIT) — whether ``timings.init_ms`` ran inside this invocation
+    init_mode: str | None = None
     cpu_ms: float | None = None
     max_memory_mb: float | None = None
     memory_mb: int | None = None  #: the function's configured memory (x-millicent-memory-mb)
@@ -78,6 +81,13 @@ class RequestRecord:
     def from_dict(cls, d: Mapping[str, Any]) -> RequestRecord:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**known)
+
+    @property
+    def inside_init_ms(self) -> float | None:
+        """A build that ran inside this (cold) invocation, part of its duration: a lazy INIT."""
+        if not self.cold or self.init_mode in OUTSIDE_INIT:
+            return None
+        return self.timings.get("init_ms")
 
     @property
     def outside_init(self) -> tuple[str | None, float]:
@@ -137,6 +147,8 @@ def apply_response(rec: RequestRecord, headers: Mapping[str, str], body: Any) ->
         sizes = lk.get("store_item_bytes")
         if isinstance(sizes, list):
             rec.lookups["store_item_bytes"] = [int(s) for s in sizes if isinstance(s, int | float)]
+    mode = t.get("init")
+    rec.init_mode = mode if isinstance(mode, str) else None
     rec.request_id = h.get("x-millicent-request-id")
     rec.cold = _flag(h.get("x-millicent-cold"))
     if rec.cold is None:

@@ -147,7 +147,8 @@ def _bounds_flags(c: argparse.ArgumentParser) -> None:
     c.add_argument("--provisioned-concurrency", type=int, default=None,
                    help="provisioned environments (default: enough for the mean rate)")
     c.add_argument("--init-ms", type=float, default=None,
-                   help="INIT duration to use instead of the measured one")
+                   help="the whole INIT, at the measured CPU share (--measured-cpu-share), "
+                        "instead of the measured one")
     c.add_argument("--restore-ms", type=float, default=None,
                    help="SnapStart restore duration to use (e.g. from `serve --snapshot`)")
     c.add_argument("--reserved-concurrency", type=int, default=None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from millicent.bench.coldstart import (
@@ -80,9 +82,11 @@ def test_cold_phases_from_measured_requests() -> None:
     usages = [Usage(2.0, 900.0, "init"), Usage(2.0, 1100.0, "init"), Usage(2.0, 1000.0, "init"),
               Usage(2.0, 120.0, "restore", restore_billed_ms=30), Usage(2.0)]
     c = ColdPhases.from_usages(usages, inside_init_ms=[1200.0])
-    assert (c.init_ms, c.restore_ms, c.billed_restore_ms) == (1050.0, 120.0, 30.0)
+    assert (c.init_ms, c.restore_ms, c.billed_restore_ms, c.inside_ms) == (1000.0, 120.0, 30.0, 1200.0)
     o = c.with_overrides(init_ms=None, restore_ms=80.0)
-    assert (o.init_ms, o.restore_ms, o.billed_restore_ms) == (1050.0, 80.0, None)
+    assert (o.init_ms, o.restore_ms, o.billed_restore_ms, o.inside_ms) == (1000.0, 80.0, None, 1200.0)
+    whole = c.with_overrides(init_ms=500.0, restore_ms=None)
+    assert (whole.init_ms, whole.inside_ms) == (500.0, None)  # --init-ms is the whole INIT
     assert ColdPhases.from_usages([Usage(2.0)]).init_ms is None
 
 
@@ -98,3 +102,20 @@ def test_projected_init_past_ten_seconds_is_flagged() -> None:
 def test_traffic_validation(kw: dict[str, float]) -> None:
     with pytest.raises(ConfigError):
         Traffic(**kw)  # type: ignore[arg-type]
+
+
+def test_a_lazy_build_inside_the_first_invocation() -> None:
+    # the platform's Init Duration (300 ms) plus a build inside the first invocation (280 ms)
+    lazy = ColdPhases(init_ms=300.0, inside_ms=280.0, restore_ms=20.0, measured_share=1.0)
+    scale = 1769 / 1024
+    s = _by_name(cold=lazy)
+    assert s["on-demand"].cold_latency_ms == pytest.approx((300.0 + 280.0) * scale + 5.0)
+    assert s["on-demand"].per_cold_start_usd == pytest.approx(
+        (math.ceil(300 * scale) + math.ceil(280 * scale)) / 1000 * X86)
+    # in the era of free INIT, the build inside the invocation is still duration
+    free = _by_name(cold=lazy, options=CostOptions(memory_mb=1024, era="2025-07-31"))["on-demand"]
+    assert free.per_cold_start_usd == pytest.approx(math.ceil(280 * scale) / 1000 * X86)
+    # a restore does not hold it: it follows every restore
+    snap = s["snapstart"]
+    assert snap.cold_latency_ms == pytest.approx(20.0 + 280.0 * scale + 5.0)
+    assert any("lazy INIT" in n for n in snap.notes)
