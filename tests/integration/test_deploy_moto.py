@@ -119,8 +119,9 @@ def test_deploy_update_destroy(moto, package, vectors):
 def test_cli_deploy_and_destroy(moto, package, vectors, capsys):
     common = ["--stack", "millicent-cli", "--region", REGION, "--endpoint-url", moto.endpoint,
               "--bucket", "my-code-bucket"]
+    record = package.parent / "cli-record.json"
     assert main(["deploy", *common, "--package", str(package), "--gateway", "none",
-                 "--vectors", str(vectors)]) == 0
+                 "--vectors", str(vectors), "--record", str(record)]) == 0
     out = capsys.readouterr().out
     assert "CREATE_COMPLETE" in out and f"({len(WORDS)} vectors loaded)" in out
     assert "endpoint: (none" in out
@@ -128,6 +129,8 @@ def test_cli_deploy_and_destroy(moto, package, vectors, capsys):
     # worst case at that cap is stated per hour and per month
     assert "1,000 concurrent executions (the account's unreserved concurrency (AWS's default quota assumed" in out
     assert "per hour" in out and "per month" in out
+    saved = json.loads(record.read_text())
+    assert (saved["stack"], saved["auth"], saved["bill"]["cap"]) == ("millicent-cli", "none", 1000)
     assert main(["destroy", *common]) == 0
     assert "destroyed" in capsys.readouterr().out
     s3 = _client(moto, "s3")
