@@ -102,6 +102,9 @@ def register(sub: Any) -> None:
     p.add_argument("--duration-ms", type=float, default=None, metavar="MS",
                    help="measured invocation duration (e.g. from `millicent cost`) for the "
                         "worst-case bill and the recommended cap")
+    p.add_argument("--results", default=None, metavar="DIR",
+                   help="a `millicent bench` run to take the measured duration from (projected "
+                        "to --memory-mb) instead of --duration-ms")
     p.add_argument("--peak-qps", type=float, default=10.0,
                    help="peak request rate the recommended cap must serve (default 10)")
     p.add_argument("--record", default=None, metavar="FILE",
@@ -227,9 +230,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
              if result.options.snapstart else ""))
     print(f"endpoint: {result.endpoint or '(none: --gateway none; invoke through the Lambda API)'}"
           + (" (AWS_IAM: sign with SigV4, `millicent invoke` does)" if result.options.auth == "iam" else ""))
-    from millicent.deploy.bill import bill_lines
+    from millicent.deploy.bill import bill_lines, measured_duration
 
-    lines, summary = bill_lines(result, args.duration_ms, args.peak_qps)
+    duration = args.duration_ms
+    if duration is None and args.results:
+        duration = measured_duration(args.results, result.options.memory_mb, result.options.target.arch)
+    lines, summary = bill_lines(result, duration, args.peak_qps)
     for line in lines:
         print(line)
     from millicent.deploy.record import record_path, write_record

@@ -132,3 +132,14 @@ def test_cost_verb(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "(5,000,000 requests/month, 5.00% cold)" in capsys.readouterr().out
     assert main(["cost", "--results", str(run_dir), "--reserved-concurrency", "0"]) == 2
     assert main(["cost", "--results", str(run_dir / "nope")]) == 1  # DataError, not a traceback
+
+
+def test_deploy_takes_the_measured_duration_from_a_run(run_dir: Path) -> None:
+    from millicent.deploy.bill import measured_duration
+
+    rows = json.loads((run_dir / "results.json").read_text())
+    projected = [r["lambda_projection"]["duration_ms"]["mean"] for r in rows]
+    at_128 = measured_duration(run_dir, 128)
+    # every warm measured request of the run, projected to 128 MB's CPU share
+    assert min(projected) - 0.01 <= at_128 <= max(projected) + 0.01
+    assert measured_duration(run_dir, 1769) < at_128
