@@ -53,7 +53,9 @@ def store_and_pack(work: Path, data_dir: Path) -> tuple[str, Path]:
 def burst_trace(cycles: int, burst: int, gap_s: float, seed: int = 1) -> np.ndarray:
     """Per cycle: a burst of ``burst`` requests within 30 ms right after an idle gap (every
     environment is starting, so the burst's throttles do not depend on service times), then
-    one request every 0.4 s for 2 s and 10 req/s for 1.5 s (warm reuse), then ``gap_s`` idle."""
+    one request every 0.4 s for 2 s and every 0.1 s for 1.5 s (warm reuse, spaced so that a
+    few ms of service never overlap: the expected counts are exact, not left to chance),
+    then ``gap_s`` idle."""
     rng = np.random.default_rng(seed)
     times: list[float] = []
     now = 0.0
@@ -62,7 +64,7 @@ def burst_trace(cycles: int, burst: int, gap_s: float, seed: int = 1) -> np.ndar
         now += 1.0
         times += list(now + np.arange(0.0, 2.0, 0.4))
         now += 2.0
-        times += list(now + np.sort(rng.random(15)) * 1.5)
+        times += list(now + np.arange(0.0, 1.5, 0.1))
         now += 1.5 + gap_s
     return np.asarray(sorted(times))
 

@@ -185,7 +185,9 @@ def simulate_aggregated(traffic: Traffic, s: SimSettings) -> Outcome:
     throttled, cold = _throttles(traffic, s, a, cold, alive)
     served = traffic.counts - sum(throttled.values())
     cold = np.minimum(cold, served)
-    prov_served = served * pdtr(provisioned - 1, a) if provisioned else np.zeros_like(served)
+    # provisioned environments are taken first: an ordered-entry system, whose first P
+    # servers lose (pass on to on-demand) the share B(P, a) of the arrivals
+    prov_served = served * (1.0 - erlang_b(provisioned, a)) if provisioned else np.zeros_like(served)
     warm_b, cold_b, restore_b = billed_means(s)
     on_demand_warm = float((served - cold - prov_served).sum())
     lat, weights = mixture(s.times.warm_latency_ms, s.first_latency_ms,
