@@ -22,13 +22,16 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from millicent.bench.harness import ClientOptions, _send
+from millicent.bench.prices import PriceSheet
 from millicent.bench.records import RequestRecord, write_records
+from millicent.bench.scenario import Configuration
 from millicent.bench.workload import PlannedRequest, Workload
 from millicent.errors import ConfigError, missing_extra
 
@@ -82,7 +85,10 @@ def replay_summary(records: Sequence[RequestRecord], lags: np.ndarray, label: st
     ok = [r for r in records if r.ok]
     lat = np.array([r.latency_ms for r in ok])
     kinds = Counter(str(r.status) if r.status else "no response" for r in records if not r.ok)
-    pct = (lambda q: float(np.percentile(lat, q, method="inverted_cdf")) if lat.size else None)
+
+    def pct(q: float) -> float | None:
+        return float(np.percentile(lat, q, method="inverted_cdf")) if lat.size else None
+
     return {"trace": label, "requests": len(records), "ok": len(ok),
             "cold_starts": sum(1 for r in ok if r.cold),
             "throttled_429": sum(1 for r in records if r.status == 429),
@@ -94,10 +100,21 @@ def replay_summary(records: Sequence[RequestRecord], lags: np.ndarray, label: st
                             "max": float(lags.max()) if lags.size else None}}
 
 
-def replay_endpoint(endpoint: str, workload: Workload, trace: Path, out_dir: Path, *,
-                    prices: Any, config: Any, billing: str = "1ms",
-                    client: ClientOptions | None = None, seed: int = 0,
-                    plots: bool = True) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ReplayOptions:
+    """How a replay is priced and sent (``seed``: as ``millicent plan --seed``, for traces
+    of counts whose requests are placed at random inside each step)."""
+
+    prices: PriceSheet
+    config: Configuration
+    billing: str = "1ms"
+    client: ClientOptions | None = None
+    seed: int = 0
+    plots: bool = True
+
+
+def replay_endpoint(endpoint: str, workload: Workload, trace: Path, out_dir: Path,
+                    opts: ReplayOptions) -> dict[str, Any]:
     """Replay ``trace`` against ``endpoint`` and write the run directory (module docstring)."""
     from millicent.bench.report import write_json
     from millicent.bench.runner import finish, write_plan
@@ -105,21 +122,22 @@ def replay_endpoint(endpoint: str, workload: Workload, trace: Path, out_dir: Pat
     from millicent.bench.summary import summarize
     from millicent.plan.traffic import arrival_times, read_trace
 
+    prices, config, billing = opts.prices, opts.config, opts.billing
     traffic = read_trace(trace)
-    times = arrival_times(traffic, seed)
+    times = arrival_times(traffic, opts.seed)
     if not times.size:
         raise ConfigError(f"trace {trace} has no requests")
     print(f"replay: {traffic.describe()} → {endpoint}{workload.requests[0].path}", flush=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    records, lags = asyncio.run(replay(endpoint, workload.requests, times, client))
+    records, lags = asyncio.run(replay(endpoint, workload.requests, times, opts.client))
     peak = max((r.in_flight for r in records), default=1)
     scenario = Scenario(config, workload.model, max(1, peak), len(records), 0)
-    write_plan(out_dir, {"endpoint": endpoint, "trace": str(trace), "open_loop": True, "seed": seed},
+    write_plan(out_dir, {"endpoint": endpoint, "trace": str(trace), "open_loop": True, "seed": opts.seed},
                [scenario], {workload.model: workload}, prices, billing)
     write_records(out_dir / "records" / f"{scenario.slug}.jsonl", records)
     summary = replay_summary(records, lags, traffic.label)
     write_json(out_dir / "replay.json", summary)
     row = summarize(scenario, records, prices, config.cost_options(billing))
     finish(out_dir, [row], prices, header=[f"Endpoint: `{endpoint}`, open-loop replay of `{trace}`"],
-           plots=plots and row["ok"] > 0)
+           plots=opts.plots and row["ok"] > 0)
     return summary

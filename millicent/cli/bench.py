@@ -35,6 +35,12 @@ def _pricing_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
                    help="price sheet JSON (default: the bundled, dated us-east-1 sheet)")
 
 
+def _trace_flag(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--trace", metavar="FILE", default=None,
+                   help="with --endpoint: replay this trace open loop — each request sent at its "
+                        "time (CSV timestamp,requests or one timestamp per line), not C at a time")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "bench",
@@ -47,9 +53,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--compare", metavar="CONFIGS",
                         help="prepare, serve and compare configurations, e.g. paper,millicent,server "
                              "(the first is the reference); needs --model NAME=ARTIFACT_DIR")
-    b.add_argument("--trace", metavar="FILE", default=None,
-                   help="with --endpoint: replay this trace open loop — each request sent at its "
-                        "time (CSV timestamp,requests or one timestamp per line), not C at a time")
+    _trace_flag(b)
     b.add_argument("--model", required=True, action="append", metavar="kim|sm[=ARTIFACT_DIR]",
                    help="kim (SST-1 dev) or sm (TrecQA raw-dev); with --compare NAME=ARTIFACT_DIR "
                         "(repeatable)")
@@ -161,7 +165,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], client: Any,
                prices: Any, data_dir: Path) -> int:
-    from millicent.bench.replay import replay_endpoint
+    from millicent.bench.replay import ReplayOptions, replay_endpoint
     from millicent.bench.scenario import Configuration
     from millicent.bench.workload import load_workload
     from millicent.errors import ConfigError
@@ -179,9 +183,8 @@ def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], c
                          dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
     ((name, _),) = models
     workload = load_workload(name, data_dir, args.function, args.limit)
-    summary = replay_endpoint(args.endpoint, workload, trace, Path(args.out), prices=prices,
-                              config=conf, billing=args.billing, client=client,
-                              plots=not args.no_plots)
+    summary = replay_endpoint(args.endpoint, workload, trace, Path(args.out),
+                              ReplayOptions(prices, conf, args.billing, client, plots=not args.no_plots))
     print(f"replay: {summary['requests']} sent, {summary['ok']} ok, {summary['cold_starts']} cold "
           f"starts, {summary['throttled_429']} throttled (429), p50 "
           f"{summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms; send lag "

@@ -7,8 +7,13 @@ import argparse
 import datetime as dt
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from millicent.cli._common import add_data_dir
+
+if TYPE_CHECKING:
+    from millicent.plan.planner import PlanSettings
+    from millicent.plan.profile import ServiceProfile
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -83,7 +88,7 @@ def _pricing_flags(p: argparse.ArgumentParser) -> None:
                    help="requests/s one instance carries (e.g. the `server` baseline's throughput)")
 
 
-def _profile(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _profile(args: argparse.Namespace) -> ServiceProfile:
     from millicent import config
     from millicent.errors import ConfigError
     from millicent.plan.profile import read_profile
@@ -100,7 +105,7 @@ def _profile(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), pack, args.scenario)
 
 
-def _settings(args: argparse.Namespace, peak_qps: float):  # type: ignore[no-untyped-def]
+def _settings(args: argparse.Namespace, peak_qps: float) -> PlanSettings:
     from millicent.bench.prices import load_prices
     from millicent.errors import ConfigError
     from millicent.plan.costs import CostSettings, size_server

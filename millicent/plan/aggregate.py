@@ -29,7 +29,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import gammaln, pdtr, xlogy
+
+from millicent.errors import missing_extra
+
+try:
+    from scipy.special import gammaln, pdtr, xlogy
+except ImportError as exc:  # pragma: no cover - scipy is in the plan extra
+    raise missing_extra("scipy", "plan") from exc
 
 from millicent.plan.latency import mixture
 from millicent.plan.outcome import Outcome

@@ -64,10 +64,10 @@ def parse_idle(spec: str) -> IdleReclaim:
         pts = low + (high - low) * (np.arange(IDLE_POINTS) + 0.5) / IDLE_POINTS
         return IdleReclaim(tuple(float(p) for p in pts), spec)
     if kind == "points":
-        pts = [parse_duration(p, "idle point") for p in rest.split(",") if p.strip()]
-        if not pts:
+        points = [parse_duration(p, "idle point") for p in rest.split(",") if p.strip()]
+        if not points:
             raise ConfigError(f"idle timeout {spec!r} names no points")
-        return IdleReclaim(tuple(pts), spec)
+        return IdleReclaim(tuple(points), spec)
     raise ConfigError(f"idle timeout must be DURATION, uniform:LOW:HIGH or points:A,B,...; got {spec!r}")
 
 
