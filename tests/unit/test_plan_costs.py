@@ -28,7 +28,8 @@ def outcome(option: str, **kw: object) -> Outcome:
     return Outcome(**base)  # type: ignore[arg-type]
 
 
-def bill(o: Outcome, cs: CostSettings = CostSettings()):  # type: ignore[no-untyped-def]
+def bill(o: Outcome, cs: CostSettings | None = None):  # type: ignore[no-untyped-def]
+    cs = cs or CostSettings()
     store = evaluate_store(o, StoreLoad(3.0, (("the", 0.5),), 208), dynamodb_rules(load_rules()))
     return option_bill(o, store, PRICES, cs, HOUR)
 
