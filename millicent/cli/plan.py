@@ -83,9 +83,10 @@ def _pricing_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
                    help="always-on instance price (default 0.0168)")
     p.add_argument("--instances", type=int, default=None, help="always-on instances (default: "
-                   "sized for the peak with --instance-capacity-qps, else 1)")
+                   "⌈peak / capacity⌉)")
     p.add_argument("--instance-capacity-qps", type=float, default=None,
-                   help="requests/s one instance carries (e.g. the `server` baseline's throughput)")
+                   help="requests/s one instance carries (e.g. the `server` baseline's throughput; "
+                        "default: estimated as 2 vCPUs 70 %% busy with the profile's CPU time)")
 
 
 def _profile(args: argparse.Namespace) -> ServiceProfile:
@@ -105,10 +106,10 @@ def _profile(args: argparse.Namespace) -> ServiceProfile:
     return profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), pack, args.scenario)
 
 
-def _settings(args: argparse.Namespace, peak_qps: float) -> PlanSettings:
+def _settings(args: argparse.Namespace, peak_qps: float, profile: ServiceProfile) -> PlanSettings:
     from millicent.bench.prices import load_prices
     from millicent.errors import ConfigError
-    from millicent.plan.costs import CostSettings, size_server
+    from millicent.plan.costs import CostSettings, estimated_capacity, size_server
     from millicent.plan.dynamodb_rules import dynamodb_rules
     from millicent.plan.lambda_rules import lambda_rules
     from millicent.plan.planner import PlanSettings
@@ -132,9 +133,17 @@ def _settings(args: argparse.Namespace, peak_qps: float) -> PlanSettings:
                            read_unit_bytes=prices.dynamodb_read_unit_bytes,
                            units_per_read=prices.dynamodb_units_eventual),
         prices=prices, cost=cost,
-        server=size_server(peak_qps, args.instance_usd_per_hour, args.instances, args.instance_capacity_qps),
+        server=size_server(peak_qps, args.instance_usd_per_hour, args.instances,
+                           args.instance_capacity_qps, estimated_capacity(_cpu_ms(profile))),
         billing=args.billing, era=era, projection=args.projection, method=args.method,
         provisioned=args.provisioned, seed=args.seed)
+
+
+def _cpu_ms(profile: ServiceProfile) -> float:
+    """A warm request's CPU time at one full vCPU (its duration when CPU was not measured)."""
+    warm = profile.warm
+    cpu = warm.cpu_ms if warm.cpu_ms is not None else warm.duration_ms
+    return float(cpu.mean()) * profile.measured_cpu_share
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -154,7 +163,7 @@ def run_plan(args: argparse.Namespace) -> int:
     profile = _profile(args)
     if args.save_profile:
         write_json(Path(args.save_profile), profile.to_dict())
-    settings = _settings(args, traffic.peak_qps)
+    settings = _settings(args, traffic.peak_qps, profile)
     plan = make_plan(traffic, profile, settings)
     files = write_plan(plan, Path(args.out), plots=not args.no_plots)
     print((Path(args.out) / "report.md").read_text(encoding="utf-8"))

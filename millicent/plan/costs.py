@@ -134,15 +134,31 @@ class Server:
                 "period_usd": self.cost(period_s), "monthly_usd": self.cost(MONTH_S)}
 
 
+#: the estimate of an instance's capacity when none is given: this many vCPUs, each busy
+#: this share of the time with requests of the profile's CPU time
+ESTIMATE_VCPUS, ESTIMATE_UTILISATION = 2, 0.7
+
+
+def estimated_capacity(cpu_ms: float) -> float:
+    """Requests/s an always-on 2-vCPU instance carries with the vectors in memory, estimated
+    from a warm request's CPU time at one full vCPU (70 % busy)."""
+    return ESTIMATE_VCPUS * ESTIMATE_UTILISATION * 1000.0 / max(cpu_ms, 1e-3)
+
+
 def size_server(peak_qps: float, usd_per_hour: float, instances: int | None,
-                capacity_qps: float | None) -> Server:
-    """Instances to carry ``peak_qps``: as given, else ⌈peak / capacity⌉."""
+                capacity_qps: float | None, estimate: float | None = None) -> Server:
+    """Instances to carry ``peak_qps``: as given, else ⌈peak / capacity⌉ with the given
+    capacity or the ``estimate``."""
     if instances is not None:
         return Server(usd_per_hour, instances, capacity_qps, "given")
+    how = "per instance"
+    if (capacity_qps is None or capacity_qps <= 0) and estimate:
+        capacity_qps, how = estimate, (f"per instance, estimated: {ESTIMATE_VCPUS} vCPUs "
+                                       f"{ESTIMATE_UTILISATION:.0%} busy with the profile's CPU time")
     if capacity_qps is None or capacity_qps <= 0:
         return Server(usd_per_hour, 1, None, "one instance (no capacity given)")
     n = max(1, math.ceil(peak_qps / capacity_qps))
-    return Server(usd_per_hour, n, capacity_qps, f"peak {peak_qps:,.1f} req/s / {capacity_qps:,.1f} per instance")
+    return Server(usd_per_hour, n, capacity_qps, f"peak {peak_qps:,.1f} req/s / {capacity_qps:,.1f} {how}")
 
 
 def break_even_qps(cost_per_request: float, server: Server) -> float | None:

@@ -1,10 +1,16 @@
-"""The plan written out: ``results.json`` (every figure) and ``report.md`` (the tables)."""
+"""The plan written out: ``results.json`` (every figure), ``report.md`` (the tables) and
+``series.csv`` (the on-demand option per simulated step — per minute for a month, per
+second for short traces: arrivals, executions in flight, environments alive, cold starts,
+throttles by reason, DynamoDB reads in total and of the hottest key, DynamoDB throttles,
+p50/p99 with cold starts)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from millicent.bench.report import table, write_json
 from millicent.plan.costs import MONTH_S
@@ -127,13 +133,36 @@ def render(plan: Plan, data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+SERIES_COLUMNS = ("t_s", "requests_per_s", "executions_in_flight", "environments", "cold_starts",
+                  "throttled_concurrency", "throttled_scaling", "dynamodb_reads_per_s",
+                  "hot_key_reads_per_s", "dynamodb_throttled_reads", "p50_ms", "p99_ms")
+
+
+def write_series(plan: Plan, path: Path) -> Path:
+    """series.csv: the on-demand option per simulated step (module docstring of outcome)."""
+    res = plan.options["on-demand"]
+    o, st = res.outcome, res.store
+    dt = o.step_s
+    _, p50, p99 = o.latency_series(o.requests.size)
+    limit = o.throttled.get(plan.settings.lam.limit_reason, np.zeros_like(o.requests))
+    reads = o.store_reads if o.store_reads is not None else np.zeros_like(o.requests)
+    throttled = st.throttled_per_step if st.throttled_per_step is not None else np.zeros_like(o.requests)
+    cols = [np.arange(o.requests.size) * dt, o.requests / dt, o.concurrency, o.environments, o.cold,
+            limit, o.throttled.get("scaling", np.zeros_like(o.requests)), reads / dt,
+            st.hot_reads_per_s, throttled, p50, p99]
+    table_ = np.column_stack(cols)
+    header = ",".join(SERIES_COLUMNS)
+    np.savetxt(path, table_, delimiter=",", header=header, comments="", fmt="%.6g")
+    return path
+
+
 def write_plan(plan: Plan, out_dir: Path, plots: bool = True) -> list[Path]:
-    """results.json, report.md and (with the bench extra) the PNG plots."""
+    """results.json, report.md, series.csv and (with the bench extra) the PNG plots."""
     out_dir.mkdir(parents=True, exist_ok=True)
     data = results(plan)
     write_json(out_dir / "results.json", data)
     (out_dir / "report.md").write_text(render(plan, data), encoding="utf-8")
-    files = [out_dir / "results.json", out_dir / "report.md"]
+    files = [out_dir / "results.json", out_dir / "report.md", write_series(plan, out_dir / "series.csv")]
     if plots:
         from millicent.plan.plots import plot_plan
 

@@ -41,6 +41,8 @@ class StoreResult:
     throttled_table_units: float
     units_per_read: float
     notes: list[str] = field(default_factory=list)
+    #: reads throttled per step (hot keys beyond one partition, and table capacity)
+    throttled_per_step: np.ndarray | None = None
 
     @property
     def throttled_reads(self) -> float:
@@ -83,6 +85,8 @@ def evaluate_store(outcome: Outcome, store: StoreLoad, rules: DynamoDBRules,
     limit = rules.key_reads_limit(store.item_bytes)
     key_rates = [series / dt for series in outcome.key_reads.values()]
     hottest = np.max(np.vstack(key_rates), axis=0) if key_rates else zeros
+    per_step = sum((np.maximum(0.0, r - limit) * dt for r in key_rates), zeros.copy())
+    per_step = per_step + (demand - served) * dt / per_read
     throttled_hot = float(sum(np.maximum(0.0, r - limit).sum() * dt for r in key_rates))
     notes = []
     if hot is None:
@@ -90,4 +94,4 @@ def evaluate_store(outcome: Outcome, store: StoreLoad, rules: DynamoDBRules,
     return StoreResult(True, float(reads.sum()) * per_read, demand, served,
                        hot[0] if hot else None, hot[1] if hot else 0.0,
                        hot_key_limit_qps(store, rules), hottest, throttled_hot,
-                       float((demand - served).sum() * dt), per_read, notes)
+                       float((demand - served).sum() * dt), per_read, notes, per_step)
