@@ -85,3 +85,18 @@ def test_no_traffic_no_cost() -> None:
     s = settings(10, "1m")
     for out in (simulate_aggregated(traffic, s), simulate_exact(traffic, s)):
         assert out.totals()["cold_starts"] == 0 and out.billed_ms == 0
+
+
+def test_sampled_levels_match_every_level(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above 64 levels every s-th level is computed for the others: against all of them."""
+    from millicent.plan import aggregate
+
+    traffic = parse_traffic("diurnal:20000:200", 0.5, 60.0)  # ≈ 200 executions in flight at the peak
+    s = settings(1000, "10m")
+    sampled = simulate_aggregated(traffic, s)
+    monkeypatch.setattr(aggregate, "_levels", lambda floor, top: (
+        np.arange(floor + 1, top + 1, dtype=float), np.ones(top - floor)))
+    full = simulate_aggregated(traffic, s)
+    assert sampled.totals()["cold_starts"] > 100
+    assert close(sampled.totals()["cold_starts"], full.totals()["cold_starts"], 0.02)
+    assert close(float(sampled.environments.max()), float(full.environments.max()), 0.02)
