@@ -181,7 +181,10 @@ def simulate_exact(traffic: Traffic, s: SimSettings) -> Outcome:
     pool.finish(traffic.period_s)
     steps = traffic.steps
     step = np.minimum((arrivals / traffic.step_s).astype(np.int64), steps - 1)
-    count = lambda mask: np.bincount(step[mask], minlength=steps).astype(float)  # noqa: E731
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(step[mask], minlength=steps).astype(float)
+
     t, g = s.times, s.granularity_ms
     cold = kinds == COLD
     ok = kinds <= COLD

@@ -91,7 +91,8 @@ class Outcome:
             return starts, p50, p99
         served = np.add.reduceat(self.served, edges[:-1])
         cold = np.add.reduceat(self.cold, edges[:-1])
-        assert self.warm_latency_ms is not None and self.cold_latency_ms is not None
+        if self.warm_latency_ms is None or self.cold_latency_ms is None:
+            raise ValueError("an aggregated outcome needs its warm and cold latencies")
         share = np.divide(cold, served, out=np.zeros_like(cold, dtype=float), where=served > 0)
         p50, p99 = binned_mixture_quantiles(self.warm_latency_ms, self.cold_latency_ms,
                                             np.clip(share, 0, 1), [50, 99])

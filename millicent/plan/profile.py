@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -170,8 +170,8 @@ def _phase(raw: Any, name: str, required: tuple[str, ...]) -> Phase:
             raise ConfigError(f"profile: {name}.{key} has {a.size} values, the other lists {n}")
         if a is not None and a.size == 1:
             arrays[key] = np.repeat(a, n)
-    dur, over = arrays["duration_ms"], arrays["overhead_ms"]
-    assert dur is not None and over is not None  # required / defaulted above
+    # duration is required and overhead defaulted above: both are arrays here
+    dur, over = cast(np.ndarray, arrays["duration_ms"]), cast(np.ndarray, arrays["overhead_ms"])
     return Phase(dur, over, arrays["cpu_ms"], arrays.get("init_ms"))
 
 
