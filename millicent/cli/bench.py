@@ -41,6 +41,12 @@ def _pricing_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
                    help="price sheet JSON (default: the bundled, dated us-east-1 sheet)")
 
 
+def _trace_flag(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--trace", metavar="FILE", default=None,
+                   help="with --endpoint: replay this trace open loop — each request sent at its "
+                        "time (CSV timestamp,requests or one timestamp per line), not C at a time")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "bench",
@@ -53,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--compare", metavar="CONFIGS",
                         help="prepare, serve and compare configurations, e.g. paper,millicent,server "
                              "(the first is the reference); needs --model NAME=ARTIFACT_DIR")
+    _trace_flag(b)
     b.add_argument("--model", required=True, action="append", metavar="kim|sm[=ARTIFACT_DIR]",
                    help="kim (SST-1 dev) or sm (TrecQA raw-dev); with --compare NAME=ARTIFACT_DIR "
                         "(repeatable)")
@@ -198,6 +205,8 @@ def run_bench(args: argparse.Namespace) -> int:
     signer = signer_from_args(args, args.endpoint) if args.endpoint else None
     client = ClientOptions(timeout_s=args.timeout, headers=headers, signer=signer)
     data_dir = config.data_dir(args.data_dir)
+    if args.trace is not None:
+        return _run_trace(args, models, client, prices, data_dir)
     if args.compare is not None:
         return _run_compare(args, models, concurrency, client, prices, data_dir)
     from millicent.bench.runner import bench_endpoint
@@ -214,6 +223,35 @@ def run_bench(args: argparse.Namespace) -> int:
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
     return 0 if any(r["ok"] for r in run.rows) else 1
+
+
+def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], client: Any,
+               prices: Any, data_dir: Path) -> int:
+    from millicent.bench.replay import ReplayOptions, replay_endpoint
+    from millicent.bench.scenario import Configuration
+    from millicent.bench.workload import load_workload
+    from millicent.errors import ConfigError
+
+    if args.compare is not None:
+        raise ConfigError("--trace replays against --endpoint, not --compare")
+    if args.concurrency is not None or args.warmup is not None or args.repeat != 1:
+        raise ConfigError("--trace sends at the trace's times: --concurrency, --warmup and "
+                          "--repeat do not apply")
+    trace = Path(args.trace)
+    if not trace.is_file():
+        raise ConfigError(f"--trace {trace}: no such file")
+    conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
+                         memory_mb=args.memory_mb, arch=args.arch,
+                         dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
+    ((name, _),) = models
+    workload = load_workload(name, data_dir, args.function, args.limit)
+    summary = replay_endpoint(args.endpoint, workload, trace, Path(args.out),
+                              ReplayOptions(prices, conf, args.billing, client, plots=not args.no_plots))
+    print(f"replay: {summary['requests']} sent, {summary['ok']} ok, {summary['cold_starts']} cold "
+          f"starts, {summary['throttled_429']} throttled (429), p50 "
+          f"{summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms; send lag "
+          f"p99 {summary['send_lag_ms']['p99']:.1f} ms; wrote {args.out}")
+    return 0 if summary["ok"] else 1
 
 
 def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
