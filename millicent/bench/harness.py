@@ -49,7 +49,7 @@ class ClientOptions:
 
 
 @dataclass
-class _Loop:
+class ClientLoop:
     """What every worker of a run shares: the session, where to send, how, the clock."""
 
     session: aiohttp.ClientSession
@@ -63,7 +63,9 @@ def _url(endpoint: str, path: str) -> str:
     return endpoint.rstrip("/") + path
 
 
-async def _send(loop: _Loop, req: PlannedRequest, rec: RequestRecord) -> None:
+async def send(loop: ClientLoop, req: PlannedRequest, rec: RequestRecord) -> None:
+    """Send one request (signed when the options say so) and fill ``rec`` with what came
+    back: latency, status, the answer's timings and the platform's headers."""
     import aiohttp
 
     url = _url(loop.endpoint, req.path)
@@ -100,7 +102,7 @@ async def _send(loop: _Loop, req: PlannedRequest, rec: RequestRecord) -> None:
     apply_response(rec, headers, body)
 
 
-async def run_phase(loop: _Loop, plan: Sequence[PlannedRequest], order: Sequence[int],
+async def run_phase(loop: ClientLoop, plan: Sequence[PlannedRequest], order: Sequence[int],
                     concurrency: int, phase: str) -> list[RequestRecord]:
     """Send ``plan[i] for i in order`` with at most ``concurrency`` outstanding; one record each.
 
@@ -120,7 +122,7 @@ async def run_phase(loop: _Loop, plan: Sequence[PlannedRequest], order: Sequence
             rec = RequestRecord(index=idx, phase=phase, sent_s=time.perf_counter() - loop.t0,
                                 latency_ms=0.0, status=0, in_flight=in_flight)
             try:
-                await _send(loop, plan[idx], rec)
+                await send(loop, plan[idx], rec)
             finally:
                 in_flight -= 1
             records[slot] = rec
@@ -145,7 +147,7 @@ async def run_closed_loop(endpoint: str, plan: Sequence[PlannedRequest], concurr
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     t0 = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector, headers=dict(opts.headers)) as session:
-        loop = _Loop(session, endpoint, opts, t0, on_done)
+        loop = ClientLoop(session, endpoint, opts, t0, on_done)
         warm = await run_phase(loop, plan, warmup, concurrency, "warmup")
         meas = await run_phase(loop, plan, measured, concurrency, "measure")
     return warm + meas

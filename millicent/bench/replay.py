@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.harness import ClientOptions, _send
+from millicent.bench.harness import ClientLoop, ClientOptions, send
 from millicent.bench.prices import PriceSheet
 from millicent.bench.records import RequestRecord, write_records
 from millicent.bench.scenario import Configuration
@@ -53,10 +53,10 @@ async def replay(endpoint: str, plan: Sequence[PlannedRequest], times: np.ndarra
     lags = np.zeros(times.size)
     in_flight = 0
 
-    async def one(rec: RequestRecord, req: PlannedRequest, session: aiohttp.ClientSession) -> None:
+    async def one(rec: RequestRecord, req: PlannedRequest, loop: ClientLoop) -> None:
         nonlocal in_flight
         try:
-            await _send(session, endpoint.rstrip("/") + req.path, req, rec, opts.timeout_s)
+            await send(loop, req, rec)
         finally:
             in_flight -= 1
 
@@ -65,6 +65,7 @@ async def replay(endpoint: str, plan: Sequence[PlannedRequest], times: np.ndarra
     async with aiohttp.ClientSession(connector=connector, headers=dict(opts.headers)) as session:
         tasks = []
         t0 = time.perf_counter() + LEAD_S
+        loop = ClientLoop(session, endpoint, opts, t0)
         for i, at in enumerate(times.tolist()):
             delay = t0 + at - time.perf_counter()
             if delay > 0:
@@ -75,7 +76,7 @@ async def replay(endpoint: str, plan: Sequence[PlannedRequest], times: np.ndarra
             rec = RequestRecord(index=i % len(plan), phase="measure", sent_s=now, latency_ms=0.0,
                                 status=0, in_flight=in_flight)
             records.append(rec)
-            tasks.append(asyncio.create_task(one(rec, plan[i % len(plan)], session)))
+            tasks.append(asyncio.create_task(one(rec, plan[i % len(plan)], loop)))
         await asyncio.gather(*tasks)
     return records, lags
 
