@@ -2,7 +2,7 @@
 
 One run, on the local platform with the DynamoDB store on dynalite (started here unless
 ``--dynamodb-endpoint``), through ``bench --compare``'s machinery
-(:mod:`millicent.bench.compare`, :mod:`millicent.bench.coldstart`):
+(:mod:`millicent.bench.compare`, :mod:`millicent.bench.coldprobe`):
 
 * ``millicent`` (eager INIT, no snapshot) and ``snapshot`` (``serve --snapshot``):
   ``--samples`` isolated cold starts each — the first request from zero, alone (medians) —
@@ -44,7 +44,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from millicent.bench import coldstart  # noqa: E402
+from millicent.bench import coldprobe  # noqa: E402
 from millicent.bench.compare import COLD_IDLE_S, measure_cold_starts, run_compare  # noqa: E402
 from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir  # noqa: E402
 from millicent.bench.harness import ClientOptions  # noqa: E402
@@ -87,7 +87,7 @@ def measure_before(tree: Path, prepared: Prepared, workload: Workload, samples: 
     config = BASELINES["millicent"].with_(name="before")
     with deployment(config, prepared, max(32, burst), COLD_IDLE_S, "before-cold", env=env,
                     cwd=tree) as url:
-        cold = coldstart.measure(url, deployment_dir(prepared, "before-cold"), "before", "kim",
+        cold = coldprobe.measure(url, deployment_dir(prepared, "before-cold"), "before", "kim",
                                  workload, samples, burst)
     return cold.to_dict()
 
@@ -137,14 +137,14 @@ def main() -> int:
     summaries = {name: c["summary"] for name, c in cold.items()}
     warm = {(r["config"], r["concurrency"]): r["latency_ms"]["p50"] for r in run.rows
             if r["latency_ms"]["p50"] is not None}
-    goals = coldstart.goals(summaries, warm)
+    goals = coldprobe.goals(summaries, warm)
     result = {"load_average": os.getloadavg(), "samples": args.samples, "burst": args.burst,
               "artifact": str(args.artifact), "before": args.before, "summaries": summaries,
               "warm_p50_ms": {f"{c}@C={n}": v for (c, n), v in warm.items()}, "goals": goals}
     (args.out / "cold_start.json").write_text(json.dumps(result, indent=2))
-    print(coldstart.cold_table(list(summaries.values())))
+    print(coldprobe.cold_table(list(summaries.values())))
     print()
-    print(coldstart.goals_table(goals))
+    print(coldprobe.goals_table(goals))
     print(f"\nload average {os.getloadavg()[0]:.2f}; written to {args.out / 'cold_start.json'}")
     return 0
 

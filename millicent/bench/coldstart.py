@@ -1,204 +1,232 @@
-"""Cold starts measured apart from warm requests: the first request from zero, alone, several
-times, and C first requests at once.
+"""Buying down cold starts: on-demand, SnapStart or provisioned concurrency, by the month.
 
-Against a deployment whose idle timeout is short (it scales to zero between samples):
+At a monthly volume ``V`` and a share ``r`` of requests that are cold starts
+(:class:`Traffic`), one memory size costs per month:
 
-* **isolated**: ``samples`` times, wait until the function has no environment, then send
-  one request alone — the first request of a new environment (a spawn and its INIT, or a
-  fork of the snapshot and its restore). Medians of the client latency, of the platform's
-  Init Duration / Restore Duration, of the first invocation's Duration and of the
-  function's own reported build (``timings.init_ms``: eager INIT, the lazy build inside the
-  first invocation, or the after-restore hook);
-* **burst**: from zero, ``C`` distinct requests at once: C simultaneous cold starts, their
-  client latency p50 — against the warm p50 at the same C from the comparison's scenario.
+* **on-demand** — ``V`` warm requests + ``V·r`` INIT phases (billed as duration when the era
+  bills INIT); a cold request waits for the INIT;
+* **SnapStart** — ``V`` warm requests + ``V·r`` restores (the fee per GB restored and the
+  billed restore duration) + the snapshot cache of the published version per GB-second for
+  the whole month (at least 3 h per version); a cold request waits for the restore;
+* **provisioned concurrency** — ``N`` environments allocated all month per GB-second, the
+  ``V`` requests at the lower provisioned duration price, one INIT per environment; no cold
+  start while at most ``N`` run at once (bursts above ``N`` spill over to on-demand; not
+  modelled). Default ``N``: enough for the mean rate, ``ceil(V / month · mean duration)``.
 
-The durations come from the platform's REPORT records (``invocations.jsonl`` in the
-deployment's log directory, joined by request id), the latencies from the client.
-
-:func:`goals` checks the issue's targets on the medians: the snapshot's first request
-≤ 0.02× the paper's PyTorch function's, ≤ 0.2× millicent's without snapshot (eager INIT),
-≤ 0.1× millicent's before eager INIT (``before``, measured by ``benchmarks/cold_start.py``
-from the older tree); C simultaneous cold starts at p50 ≤ 10× the warm p50.
+Cold-start latency = the cold phase + the warm latency. The INIT is projected to each memory
+as CPU-bound work (imports, model and client construction) stretched by the memory's CPU
+share like the invocation (:func:`~millicent.bench.tuning.project_duration`); a restore is
+taken as measured (restoring the snapshot is Lambda's work, not the function's). A month is
+730 hours, as AWS prices it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
+import math
 import statistics
-import time
-import urllib.request
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from millicent.bench.harness import ClientOptions, run_closed_loop
-from millicent.bench.records import RequestRecord
-from millicent.bench.report import num, table
-from millicent.bench.workload import Workload
+from millicent.bench.cost import Cost, CostOptions, Usage
+from millicent.bench.prices import PriceSheet
+from millicent.bench.tuning import MemorySweep, project_duration
 from millicent.errors import ConfigError
 
-Row = dict[str, Any]
-
-#: The issue's goals: (subject, reference, at most this ratio of first-request latencies).
-FIRST_REQUEST_GOALS = (("snapshot", "torch", 0.02), ("snapshot", "before", 0.1),
-                       ("snapshot", "millicent", 0.2))
-BURST_GOAL = 10.0  #: C simultaneous cold starts: p50 ≤ this × the warm p50 at that C
-
-
-@dataclass
-class ColdStarts:
-    """The cold starts of one configuration and model (records as the client saw them,
-    plus the platform's REPORT record of each)."""
-
-    config: str
-    model: str
-    samples: list[RequestRecord] = field(default_factory=list)
-    burst: list[RequestRecord] = field(default_factory=list)
-    reports: dict[str, Row] = field(default_factory=dict)  #: request id → REPORT record
-
-    def _report(self, rec: RequestRecord, key: str) -> float | None:
-        value = self.reports.get(rec.request_id or "", {}).get(key)
-        return None if value is None else float(value)
-
-    def summary(self) -> Row:
-        """Medians of the isolated samples; the burst's cold count and latency p50."""
-        ok = [r for r in self.samples if r.ok]
-        timings = [r.timings for r in ok]
-
-        def med(values: Sequence[float | None]) -> float | None:
-            vs = [v for v in values if v is not None]
-            return statistics.median(vs) if vs else None
-
-        burst_ok = [r for r in self.burst if r.ok]
-        return {
-            "config": self.config, "model": self.model, "samples": len(self.samples),
-            "ok": len(ok), "cold": sum(bool(r.cold) for r in ok),
-            "first_request_ms": med([r.latency_ms for r in ok]),
-            "first_request_ms_all": [round(r.latency_ms, 3) for r in ok],
-            "init_duration_ms": med([self._report(r, "init_ms") for r in ok]),
-            "restore_duration_ms": med([self._report(r, "restore_ms") for r in ok]),
-            "duration_ms": med([self._report(r, "duration_ms") for r in ok]),
-            "function_init_ms": med([t.get("init_ms") for t in timings]),
-            "max_memory_mb": max((r.max_memory_mb for r in ok if r.max_memory_mb is not None),
-                                 default=None),
-            "burst": {"concurrency": len(self.burst), "ok": len(burst_ok),
-                      "cold": sum(bool(r.cold) for r in burst_ok),
-                      "p50_ms": med([r.latency_ms for r in burst_ok]),
-                      "max_ms": max((r.latency_ms for r in burst_ok), default=None)},
-        }
-
-    def to_dict(self) -> Row:
-        return {"summary": self.summary(), "samples": [asdict(r) for r in self.samples],
-                "burst": [asdict(r) for r in self.burst], "reports": self.reports}
+SECONDS_PER_MONTH = 730 * 3600
+#: a million queries a month: the unit of every per-million figure
+DEFAULT_MONTHLY_REQUESTS = 1_000_000
+#: AWS: "INITs (cold starts) typically occur in under 1% of invocations" (the INIT-billing post)
+DEFAULT_COLD_START_RATE = 0.01
+#: Lambda stops an INIT phase after 10 s
+INIT_LIMIT_MS = 10_000.0
+STRATEGIES = ("on-demand", "snapstart", "provisioned")
 
 
-def _environments(url: str, function: str, client: ClientOptions) -> int:
-    req = urllib.request.Request(url.rstrip("/") + "/_millicent/stats", headers=dict(client.headers))
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        return int(json.loads(resp.read())["environments"].get(function, 0))
+@dataclass(frozen=True)
+class Traffic:
+    """The month being priced: volume, cold-start share, provisioned environments."""
+
+    monthly_requests: float = DEFAULT_MONTHLY_REQUESTS
+    cold_start_rate: float = DEFAULT_COLD_START_RATE
+    #: provisioned environments; None: enough for the mean rate at the measured duration
+    provisioned: int | None = None
+
+    def __post_init__(self) -> None:
+        if not self.monthly_requests > 0:
+            raise ConfigError(f"monthly requests must be positive, got {self.monthly_requests}")
+        if not 0 <= self.cold_start_rate <= 1:
+            raise ConfigError(f"the cold-start rate is a share of requests in [0, 1], got {self.cold_start_rate}")
+        if self.provisioned is not None and self.provisioned < 1:
+            raise ConfigError(f"provisioned concurrency must be at least 1, got {self.provisioned}")
+
+    @property
+    def mean_qps(self) -> float:
+        return self.monthly_requests / SECONDS_PER_MONTH
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"monthly_requests": self.monthly_requests, "cold_start_rate": self.cold_start_rate,
+                "provisioned": self.provisioned}
 
 
-def wait_for_zero(url: str, function: str, client: ClientOptions, timeout_s: float = 60.0) -> None:
-    """Until the platform has scaled ``function`` to zero (its idle timeout), or ConfigError."""
-    deadline = time.monotonic() + timeout_s
-    while _environments(url, function, client) > 0:
-        if time.monotonic() > deadline:
-            raise ConfigError(f"{function} at {url} did not scale to zero in {timeout_s:g} s")
-        time.sleep(0.1)
+@dataclass(frozen=True)
+class ColdPhases:
+    """What cold starts took where they were measured (medians; None: none measured)."""
+
+    #: the INIT phase outside the first invocation (Init Duration)
+    init_ms: float | None = None
+    restore_ms: float | None = None
+    billed_restore_ms: float | None = None
+    #: the CPU share the INIT ran with (1.0 on the local platform; M/1769 on Lambda at M MB)
+    measured_share: float = 1.0
+    #: a build inside the first invocation (lazy INIT): billed as duration in every era, and
+    #: still paid after a restore (the snapshot was taken before it)
+    inside_ms: float | None = None
+
+    @classmethod
+    def from_usages(cls, usages: Sequence[Usage], inside_init_ms: Sequence[float] = (),
+                    measured_share: float = 1.0) -> ColdPhases:
+        """From cold requests' outside phases, and the builds that ran inside an invocation."""
+        inits = [u.init_ms for u in usages if u.init_kind == "init"]
+        restores = [u for u in usages if u.init_kind == "restore"]
+        billed = [float(u.restore_billed_ms) for u in restores if u.restore_billed_ms is not None]
+        return cls(statistics.median(inits) if inits else None,
+                   statistics.median(u.init_ms for u in restores) if restores else None,
+                   statistics.median(billed) if billed else None, measured_share,
+                   statistics.median(inside_init_ms) if inside_init_ms else None)
+
+    def with_overrides(self, init_ms: float | None, restore_ms: float | None) -> ColdPhases:
+        """Explicit figures (``--init-ms``: the whole INIT; ``--restore-ms``) replace the
+        measured ones."""
+        return ColdPhases(self.init_ms if init_ms is None else init_ms,
+                          self.restore_ms if restore_ms is None else restore_ms,
+                          self.billed_restore_ms if restore_ms is None else None,
+                          self.measured_share, self.inside_ms if init_ms is None else None)
 
 
-def read_reports(log_dir: Path, ids: set[str], timeout_s: float = 5.0) -> dict[str, Row]:
-    """The platform's REPORT records of ``ids`` (they reach the file within 0.2 s)."""
-    path = log_dir / "invocations.jsonl"
-    deadline = time.monotonic() + timeout_s
-    found: dict[str, Row] = {}
-    while True:
-        if path.exists():
-            for line in path.read_text().splitlines():
-                rec = json.loads(line) if line.strip() else {}
-                if rec.get("request_id") in ids:
-                    found[rec["request_id"]] = rec
-        if set(found) >= ids or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+@dataclass(frozen=True)
+class Strategy:
+    """One way of serving a month at one memory size."""
+
+    name: str
+    cold_latency_ms: float | None  #: None: the cold phase was not measured
+    monthly_usd: float
+    fixed_usd: float  #: paid whatever the traffic (cache, allocation)
+    per_cold_start_usd: float
+    environments: int | None = None  #: provisioned concurrency only
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"strategy": self.name, "cold_latency_ms": self.cold_latency_ms,
+                "monthly_usd": self.monthly_usd, "fixed_usd": self.fixed_usd,
+                "per_cold_start_usd": self.per_cold_start_usd,
+                "environments": self.environments, "notes": list(self.notes)}
 
 
-def measure(url: str, log_dir: Path, config: str, function: str, workload: Workload,
-            samples: int, burst: int, client: ClientOptions | None = None) -> ColdStarts:
-    """``samples`` isolated cold starts, then ``burst`` at once (none when 0), from zero."""
-    opts = client or ClientOptions()
-    out = ColdStarts(config, workload.model)
-    n = len(workload.requests)
-    for i in range(samples):
-        wait_for_zero(url, function, opts)
-        (rec,) = asyncio.run(run_closed_loop(url, workload.requests, 1, measured=[i % n],
-                                             options=opts))
-        out.samples.append(rec)
-    if burst > 0:
-        wait_for_zero(url, function, opts)
-        out.burst = asyncio.run(run_closed_loop(url, workload.requests, burst,
-                                                measured=[i % n for i in range(burst)],
-                                                options=opts))
-    ids = {r.request_id for r in (*out.samples, *out.burst) if r.request_id}
-    out.reports = read_reports(log_dir, ids)
-    failed = [r.error for r in out.samples if not r.ok]
-    if failed:
-        raise ConfigError(f"cold starts of {config} at {url} failed: {failed[0]}")
+@dataclass(frozen=True)
+class WarmProfile:
+    """Warm requests at one memory size: their cost per request and what they take."""
+
+    memory_mb: int
+    per_request: Cost
+    mean_duration_ms: float
+    latency_ms: float  #: the warm latency statistic cold starts are added to (p50)
+
+
+def _at(ms: float | None, memory_mb: int, cold: ColdPhases, prices: PriceSheet) -> float | None:
+    """A cold phase projected to ``memory_mb`` (None stays None)."""
+    if ms is None:
+        return None
+    # all CPU: at the measured share s its wall time ms was ms · s of CPU time
+    return project_duration(ms, ms * cold.measured_share, memory_mb, prices.mb_per_vcpu,
+                            cold.measured_share)
+
+
+def _billed(ms: float | None, gb: float, usd_per_gb_second: float) -> float:
+    return math.ceil(ms or 0.0) / 1000.0 * gb * usd_per_gb_second
+
+
+def _on_demand(warm: WarmProfile, cold: ColdPhases, traffic: Traffic, prices: PriceSheet,
+               options: CostOptions) -> Strategy:
+    gb = warm.memory_mb / 1024.0
+    init = _at(cold.init_ms, warm.memory_mb, cold, prices)
+    inside = _at(cold.inside_ms, warm.memory_mb, cold, prices)
+    price = prices.gb_second(options.arch)
+    billed = options.init_billed(prices)
+    per_cold = (_billed(init, gb, price) if billed else 0.0) + _billed(inside, gb, price)
+    cold_starts = traffic.monthly_requests * traffic.cold_start_rate
+    notes = [] if billed or init is None else ["INIT not billed in this era"]
+    measured = init is not None or inside is not None
+    total = (init or 0.0) + (inside or 0.0)
+    if not measured:
+        notes.append("no INIT measured (pass --init-ms)")
+    elif total > INIT_LIMIT_MS:
+        notes.append(f"projected INIT {total:,.0f} ms exceeds Lambda's 10 s INIT limit")
+    return Strategy("on-demand", total + warm.latency_ms if measured else None,
+                    traffic.monthly_requests * warm.per_request.total + cold_starts * per_cold,
+                    0.0, per_cold, notes=tuple(notes))
+
+
+def _snapstart(warm: WarmProfile, cold: ColdPhases, traffic: Traffic, prices: PriceSheet,
+               options: CostOptions) -> Strategy:
+    gb = warm.memory_mb / 1024.0
+    price = prices.gb_second(options.arch)
+    restore_billed = cold.billed_restore_ms if cold.billed_restore_ms is not None else cold.restore_ms
+    # a build inside the first invocation is not in the snapshot: paid after every restore
+    inside = _at(cold.inside_ms, warm.memory_mb, cold, prices)
+    per_cold = gb * prices.snapstart_usd_per_gb_restored + _billed(restore_billed, gb, price)
+    per_cold += _billed(inside, gb, price)
+    # one published version cached all month (≥ the 3 h minimum) and its one INIT
+    cache = gb * SECONDS_PER_MONTH * prices.snapstart_usd_per_gb_second_cache
+    fixed = cache + _billed(_at(cold.init_ms, warm.memory_mb, cold, prices), gb, price)
+    cold_starts = traffic.monthly_requests * traffic.cold_start_rate
+    notes = ["python3.12+ zip only; published versions behind an alias"]
+    if cold.restore_ms is None:
+        notes.append("no restore measured (serve --snapshot, a SnapStart REPORT log, or --restore-ms)")
+    if inside:
+        notes.append("the function builds inside its first invocation (lazy INIT): that is not "
+                     "in the snapshot and follows every restore; eager INIT puts it there")
+    latency = None if cold.restore_ms is None else cold.restore_ms + (inside or 0.0) + warm.latency_ms
+    return Strategy("snapstart", latency,
+                    traffic.monthly_requests * warm.per_request.total + cold_starts * per_cold + fixed,
+                    fixed, per_cold, notes=tuple(notes))
+
+
+def provisioned_environments(traffic: Traffic, mean_duration_ms: float) -> int:
+    """``traffic.provisioned``, else enough environments for the mean rate (at least one)."""
+    if traffic.provisioned is not None:
+        return traffic.provisioned
+    return max(1, math.ceil(traffic.mean_qps * mean_duration_ms / 1000.0))
+
+
+def _provisioned(warm: WarmProfile, cold: ColdPhases, traffic: Traffic, prices: PriceSheet,
+                 options: CostOptions) -> Strategy:
+    gb = warm.memory_mb / 1024.0
+    n = provisioned_environments(traffic, warm.mean_duration_ms)
+    allocated = n * gb * SECONDS_PER_MONTH * prices.provisioned_allocated(options.arch)
+    init = _at(cold.init_ms, warm.memory_mb, cold, prices)
+    # INIT is always billed for provisioned environments: once each when allocated
+    fixed = allocated + n * _billed(init, gb, prices.provisioned_duration(options.arch))
+    ratio = prices.provisioned_duration(options.arch) / prices.gb_second(options.arch)
+    per_request = warm.per_request.total - warm.per_request.compute * (1.0 - ratio)
+    notes = [f"{n} environment(s) always ready; bursts above them spill over to on-demand "
+             "(not modelled)", "not combinable with SnapStart"]
+    return Strategy("provisioned", warm.latency_ms, traffic.monthly_requests * per_request + fixed,
+                    fixed, 0.0, environments=n, notes=tuple(notes))
+
+
+def strategies(warm: WarmProfile, cold: ColdPhases, traffic: Traffic, prices: PriceSheet,
+               options: CostOptions) -> list[Strategy]:
+    """On-demand, SnapStart and provisioned concurrency for one memory size."""
+    return [f(warm, cold, traffic, prices, options) for f in (_on_demand, _snapstart, _provisioned)]
+
+
+def by_memory(warm_sweep: MemorySweep, cold: ColdPhases, traffic: Traffic, prices: PriceSheet,
+              options: CostOptions, statistic: str = "p50") -> dict[int, list[Strategy]]:
+    """The three strategies at every memory size of a sweep of *warm* requests."""
+    out: dict[int, list[Strategy]] = {}
+    for o in warm_sweep.options:
+        warm = WarmProfile(o.memory_mb, o.cost_per_million.scaled(1e-6), o.duration_ms.mean or 0.0,
+                           getattr(o.latency_ms, statistic) or 0.0)
+        out[o.memory_mb] = strategies(warm, cold, traffic, prices, options.with_(memory_mb=o.memory_mb))
     return out
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b == 0 else a / b
-
-
-def goals(summaries: Mapping[str, Row], warm_p50: Mapping[tuple[str, int], float]) -> list[Row]:
-    """The issue's cold-start targets on ``summaries`` (config → :meth:`ColdStarts.summary`
-    of one model); ``warm_p50``: (config, C) → warm client p50 at that C."""
-    out: list[Row] = []
-    for subject, reference, goal in FIRST_REQUEST_GOALS:
-        s, r = summaries.get(subject), summaries.get(reference)
-        if s is None or r is None:
-            continue
-        ratio = _ratio(s["first_request_ms"], r["first_request_ms"])
-        out.append({"goal": f"first request: {subject} / {reference}", "target": f"≤ {goal:g}×",
-                    "value": ratio, "met": ratio is not None and ratio <= goal,
-                    "detail": f"{num(s['first_request_ms'])} ms vs {num(r['first_request_ms'])} ms"})
-    for name, s in summaries.items():
-        b = s["burst"]
-        warm = warm_p50.get((name, b["concurrency"]))
-        if not b["concurrency"] or warm is None:
-            continue
-        ratio = _ratio(b["p50_ms"], warm)
-        out.append({"goal": f"{b['cold']} simultaneous cold starts: {name} p50 / warm p50 "
-                            f"at C = {b['concurrency']}",
-                    "target": f"≤ {BURST_GOAL:g}×" if name == "snapshot" else "–",
-                    "value": ratio, "met": name == "snapshot" and ratio is not None
-                    and ratio <= BURST_GOAL,
-                    "detail": f"{num(b['p50_ms'])} ms vs {num(warm)} ms"})
-    return out
-
-
-def goals_table(gs: Sequence[Row]) -> str:
-    body = [[g["goal"], g["target"], "–" if g["value"] is None else f"{g['value']:.3g}×"
-             + (" ✓" if g["met"] else ""), g["detail"]] for g in gs]
-    return table(["cold-start goal", "target", "measured", "medians"], body, right_from=2)
-
-
-def cold_table(summaries: Sequence[Row]) -> str:
-    """One row per configuration and model: the medians of the isolated cold starts and the
-    burst."""
-    body = []
-    for s in summaries:
-        b = s["burst"]
-        body.append([s["config"], s["model"], f"{s['ok']}/{s['samples']}",
-                     num(s["first_request_ms"]), num(s["init_duration_ms"]),
-                     num(s["restore_duration_ms"]), num(s["function_init_ms"]),
-                     num(s["duration_ms"], 2),
-                     f"{b['cold']} at C={b['concurrency']}" if b["concurrency"] else "–",
-                     num(b["p50_ms"]), num(s["max_memory_mb"])])
-    return table(["config", "model", "samples", "first request (ms)", "Init Duration",
-                  "Restore Duration", "function init (ms)", "Duration",
-                  "burst: cold starts", "burst p50 (ms)", "peak memory (MB)"], body,
-                 right_from=2)

@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from millicent.bench import coldstart
-from millicent.bench.coldstart import ColdStarts
+from millicent.bench import coldprobe
+from millicent.bench.coldprobe import ColdStarts
 from millicent.bench.cost import instance_cost_per_million
 from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir
 from millicent.bench.footprint import footprint_table, function_footprint
@@ -117,7 +117,7 @@ def measure_cold_starts(config: Configuration, prepared: Prepared,
     with deployment(config, prepared, max(setup.max_concurrency, burst), COLD_IDLE_S,
                     label) as url:
         for name, w in workloads.items():
-            out[name] = coldstart.measure(url, deployment_dir(prepared, label), config.name,
+            out[name] = coldprobe.measure(url, deployment_dir(prepared, label), config.name,
                                           name, w, setup.cold_samples, burst, client)
     return out
 
@@ -131,16 +131,16 @@ def _cold_sections(cold: Mapping[tuple[str, str], ColdStarts], rows: Sequence[Ro
             "reported build (eager INIT: outside the Duration; lazy: inside the first "
             "invocation; a restore: its after-restore hook). Burst: C first requests at once "
             "from zero, all cold starts.\n\n"
-            + coldstart.cold_table(summaries))
+            + coldprobe.cold_table(summaries))
     sections = [text]
     for model in sorted({c.model for c in cold.values()}):
         by_config = {s["config"]: s for s in summaries if s["model"] == model}
         warm = {(r["config"], r["concurrency"]): r["latency_ms"]["p50"] for r in rows
                 if r["model"] == model and r["latency_ms"]["p50"] is not None}
-        gs = coldstart.goals(by_config, warm)
+        gs = coldprobe.goals(by_config, warm)
         if gs:
             sections.append(f"## Cold-start goals ({model}, ✓ = reached)\n\n"
-                            + coldstart.goals_table(gs))
+                            + coldprobe.goals_table(gs))
     return sections
 
 
