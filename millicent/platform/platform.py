@@ -112,11 +112,16 @@ class Platform:
         results = await asyncio.gather(*(t.ensure() for t in self.templates.values()),
                                        return_exceptions=True)
         for template, result in zip(self.templates.values(), results, strict=True):
-            if isinstance(result, InitFailed):
-                self._log_line(template.name, f"snapshot INIT failed: {result.error.get('errorType')}: "
-                                              f"{result.error.get('errorMessage')}")
-            elif isinstance(result, BaseException):
+            if isinstance(result, BaseException) and not isinstance(result, InitFailed):
                 raise result
+            if isinstance(result, InitFailed):
+                line = (f"snapshot INIT failed: {result.error.get('errorType')}: "
+                        f"{result.error.get('errorMessage')} (cold starts will try again)")
+                self._log_line(template.name, line)
+            else:
+                line = f"snapshot ready: INIT {template.init_ms:.0f} ms"
+            if self._function_log is not None:  # the operator sees it too, not only the log
+                print(f"{template.name}: {line}", file=sys.stderr, flush=True)
         self._flush_logs()
 
     async def stop(self) -> None:

@@ -150,7 +150,9 @@ def test_template_init_error_then_store_back_then_template_killed(tmp_path: Path
         assert "Restore Duration" in line and "Init Duration" in line  # it waited for both
     finally:
         assert p.stop() == 0
-    assert "Traceback" not in (tmp_path / "serve" / "serve.stderr").read_text()
+    stderr = (tmp_path / "serve" / "serve.stderr").read_text()
+    assert "Traceback" not in stderr
+    assert "init-template: snapshot INIT failed: StoreUnavailable: the store at 127.0.0.1:9 is down" in stderr
 
 
 def test_after_restore_hook_failure_is_a_502(tmp_path: Path) -> None:
