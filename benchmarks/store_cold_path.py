@@ -21,8 +21,9 @@ are printed as Markdown tables — wall-clock, and the CPU time of each phase (u
 system, ``time.process_time``: less sensitive to the load of a shared machine) — and written
 as JSON.
 
-    python benchmarks/store_cold_path.py --variant before=/work/wt/snap-before --variant after=. \\
-        --samples 9 --out runs/store-cold-path
+    git archive b7e5490 | (mkdir -p /tmp/millicent-b7e5490 && tar -x -C /tmp/millicent-b7e5490)
+    python benchmarks/store_cold_path.py --variant before=/tmp/millicent-b7e5490 --variant after=. \\
+        --samples 15 --out runs/store-cold-path
 """
 
 from __future__ import annotations
