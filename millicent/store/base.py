@@ -298,6 +298,11 @@ class EmbeddingStore(ABC):
         """After a restore: drop any connection inherited from the snapshot (reads reopen)."""
         self.disconnect()
 
+    def warm_up(self) -> None:
+        """One real read (of a key that may or may not be there): runs the client's request
+        path once, so a first request does not pay for it (priming during INIT)."""
+        self.get_many(["the"])
+
     def __enter__(self) -> EmbeddingStore:
         return self
 

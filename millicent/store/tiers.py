@@ -93,6 +93,9 @@ class TieredEmbeddings:
     def reconnect(self) -> None:
         self.backend.reconnect()
 
+    def warm_up(self) -> None:
+        self.backend.warm_up()
+
     def __enter__(self) -> TieredEmbeddings:
         return self
 
