@@ -7,12 +7,12 @@ file in the same shape, ``--prices FILE``) into a :class:`PriceSheet` the cost m
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from millicent.errors import ConfigError
+from millicent.jsonfile import read_json_object
 
 #: The sheet shipped with millicent (us-east-1, dated inside the file).
 DEFAULT_PRICES = Path(__file__).with_name("prices.json")
@@ -197,13 +197,4 @@ def parse_prices(raw: dict[str, Any]) -> PriceSheet:
 
 def load_prices(path: str | Path | None = None) -> PriceSheet:
     """Read a price sheet (default: the bundled ``prices.json``)."""
-    p = Path(path) if path else DEFAULT_PRICES
-    try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"price sheet {p} not found") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"price sheet {p} is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"price sheet {p} must be a JSON object")
-    return parse_prices(raw)
+    return parse_prices(read_json_object(Path(path) if path else DEFAULT_PRICES, "price sheet"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from millicent.errors import DataError
+from millicent.jsonfile import read_json_object
 
 DEFAULT_DIR = Path("runs/deploy")
 
@@ -29,13 +30,8 @@ def write_record(path: Path, record: dict[str, Any]) -> Path:
 
 def read_record(path: str | Path) -> dict[str, Any]:
     p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DataError(f"deployment record {p} not found") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(f"deployment record {p} is not valid JSON: {exc}") from exc
-    if not isinstance(data, dict) or "stack" not in data:
+    data = read_json_object(p, "deployment record", DataError)
+    if "stack" not in data:
         raise DataError(f"{p} is not a millicent deployment record")
     return data
 

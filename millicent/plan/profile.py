@@ -28,7 +28,6 @@ planner stretch the CPU part of a duration to a Lambda memory size's CPU share
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any, cast
 import numpy as np
 
 from millicent.errors import ConfigError
+from millicent.jsonfile import read_json_object
 
 FORMAT = "millicent-plan-profile/1"
 PHASE_FIELDS = {"warm": ("duration_ms", "cpu_ms", "overhead_ms"),
@@ -219,10 +219,4 @@ def profile_from_dict(raw: Any, origin: str = "profile") -> ServiceProfile:
 
 def read_profile(path: Path) -> ServiceProfile:
     """A hand-written (or saved) profile file."""
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"profile {path} not found") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"profile {path} is not valid JSON: {exc}") from exc
-    return profile_from_dict(raw, str(path))
+    return profile_from_dict(read_json_object(path, "profile"), str(path))

@@ -8,11 +8,11 @@ views are :class:`~millicent.plan.lambda_rules.LambdaRules` and
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from millicent.errors import ConfigError
+from millicent.jsonfile import read_json_object
 
 DEFAULT_RULES = Path(__file__).with_name("rules.json")
 
@@ -20,13 +20,8 @@ DEFAULT_RULES = Path(__file__).with_name("rules.json")
 def load_rules(path: str | Path | None = None) -> dict[str, Any]:
     """The decoded rules file (default: the bundled ``rules.json``)."""
     p = Path(path) if path else DEFAULT_RULES
-    try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"rules file {p} not found") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"rules file {p} is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict) or "lambda" not in raw or "dynamodb" not in raw:
+    raw = read_json_object(p, "rules file")
+    if "lambda" not in raw or "dynamodb" not in raw:
         raise ConfigError(f"rules file {p} must hold 'lambda' and 'dynamodb' sections")
     return raw
 
