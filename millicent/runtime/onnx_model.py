@@ -27,7 +27,7 @@ import numpy as np
 from millicent.errors import ArtifactError, missing_extra
 from millicent.runtime.artifact import MANIFEST, Artifact
 from millicent.runtime.onnx_section import SECTION, OnnxSection
-from millicent.runtime.roles import Classifier, Ranker, check_input, softmax
+from millicent.runtime.roles import Classifier, Pairs, Ranker, check_input, softmax
 
 #: the C++ source location and signature onnxruntime puts inside its messages
 _ORT_SOURCE = re.compile(r"/onnxruntime_src/\S+:\d+ [^()]*\([^)]*\) ")
@@ -201,29 +201,17 @@ class OnnxRanker(Ranker):
             out[ix] = self.graph.run(feeds).reshape(len(ix), width)
         return out
 
-    def score_batch(
-        self,
-        q_emb: np.ndarray,
-        a_embs: Sequence[np.ndarray],
-        q_tokens: Sequence[str] | None = None,
-        a_tokens: Sequence[Sequence[str]] | None = None,
-    ) -> np.ndarray:
+    def relevance(self, pairs: Pairs) -> np.ndarray:
         """P(relevant) (B,) of each answer — or, for a ``score`` output, the score itself."""
-        out = self.outputs_batch(q_emb, a_embs)
+        out = self.outputs_batch(pairs.q_emb, pairs.a_embs)
         if self.kind_of_output == "logits":
             return softmax(out)[:, 1]
         return out[:, -1]
 
-    def rank_scores(
-        self,
-        q_emb: np.ndarray,
-        a_embs: Sequence[np.ndarray],
-        q_tokens: Sequence[str] | None = None,
-        a_tokens: Sequence[Sequence[str]] | None = None,
-    ) -> np.ndarray:
+    def ranking(self, pairs: Pairs) -> np.ndarray:
         """For ranking: the logit margin of two logits (no float32 ties near 0 and 1), else
         the score or P(relevant), as float64."""
-        out = self.outputs_batch(q_emb, a_embs)
+        out = self.outputs_batch(pairs.q_emb, pairs.a_embs)
         if self.kind_of_output == "logits":
             return out[:, 1].astype(np.float64) - out[:, 0]
         return out[:, -1].astype(np.float64)
