@@ -149,7 +149,7 @@ def _absolute_store(url: str) -> str:
 
 def run_serve(args: argparse.Namespace) -> int:
     from millicent.platform.functions import PlatformSettings
-    from millicent.platform.server import run
+    from millicent.platform.server import Listen, run
 
     specs = build_functions(args)
     api_key = os.environ.get(args.api_key_env) or None
@@ -168,8 +168,7 @@ def run_serve(args: argparse.Namespace) -> int:
           + ("; API key required" if api_key else "")
           + ("; snapshots: INIT once per function, cold starts fork it" if args.snapshot else ""),
           file=sys.stderr)
-    run(specs, settings, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
-        api_key=api_key, loop=args.loop)
+    run(specs, settings, Listen(args.max_body_bytes, args.host, args.port, api_key), loop=args.loop)
     return 0
 
 

@@ -44,14 +44,18 @@ def _dynamic(info: TensorInfo, axis: int, what: str) -> None:
                            input=info.name, axis=axis)
 
 
+def _check_form(info: TensorInfo, dtype: str, rank: int, form: str) -> None:
+    """InvalidInput naming the input and ``form`` unless it has ``dtype`` and ``rank``."""
+    if info.dtype != dtype:
+        raise InvalidInput(f"input {info.describe()} is {info.dtype}: {form}", input=info.name)
+    if info.rank != rank:
+        got = "of unknown rank" if info.rank is None else f"of rank {info.rank}"
+        raise InvalidInput(f"input {info.describe()} is {got}: {form}", input=info.name)
+
+
 def check_text_input(info: TensorInfo, role: str, dim: int, vectors: str) -> None:
     """An embedded-text input: float32, rank 3, dynamic batch and tokens, ``dim`` wide."""
-    form = f"the {role} input must be float32 [batch, tokens, {dim}]"
-    if info.dtype != "float32":
-        raise InvalidInput(f"input {info.describe()} is {info.dtype}: {form}", input=info.name)
-    if info.rank != 3:
-        rank = "of unknown rank" if info.rank is None else f"of rank {info.rank}"
-        raise InvalidInput(f"input {info.describe()} is {rank}: {form}", input=info.name)
+    _check_form(info, "float32", 3, f"the {role} input must be float32 [batch, tokens, {dim}]")
     _dynamic(info, 0, "batch")
     _dynamic(info, 1, "token")
     width = (info.shape or ())[2]
@@ -63,12 +67,7 @@ def check_text_input(info: TensorInfo, role: str, dim: int, vectors: str) -> Non
 
 def check_lengths_input(info: TensorInfo, role: str) -> None:
     """A lengths input: int64, rank 1, dynamic batch."""
-    form = f"the {role} input must be int64 [batch]"
-    if info.dtype != "int64":
-        raise InvalidInput(f"input {info.describe()} is {info.dtype}: {form}", input=info.name)
-    if info.rank != 1:
-        rank = "of unknown rank" if info.rank is None else f"of rank {info.rank}"
-        raise InvalidInput(f"input {info.describe()} is {rank}: {form}", input=info.name)
+    _check_form(info, "int64", 1, f"the {role} input must be int64 [batch]")
     _dynamic(info, 0, "batch")
 
 
