@@ -33,7 +33,7 @@ from aiohttp import web
 
 from millicent import errors
 from millicent.errors import MillicentError
-from millicent.platform.apigw import MalformedResponse, http_answer, http_api_event
+from millicent.platform.apigw import HttpRequest, MalformedResponse, http_answer, http_api_event
 from millicent.platform.environment import CRASH_ERROR, TIMEOUT_ERROR
 from millicent.platform.platform import InvocationResult, Platform, random_hex
 from millicent.platform.records import InvocationRecord
@@ -169,14 +169,8 @@ class Gateway:
             raise web.HTTPRequestEntityTooLarge(max_size=self.max_body_bytes, actual_size=len(body))
         gw_request_id = random_hex(64)
         event = http_api_event(
-            method=request.method,
-            path=request.path,
-            raw_query=request.query_string,
-            headers=request.headers.items(),
-            body=body,
-            source_ip=request.remote or "127.0.0.1",
-            request_id=gw_request_id,
-            host=request.host,
+            HttpRequest(request.method, request.path, request.query_string, request.headers.items(),
+                        body, request.remote or "127.0.0.1", gw_request_id, request.host),
             account_id=self.platform.settings.account_id,
         )
         try:

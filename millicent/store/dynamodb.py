@@ -96,20 +96,19 @@ class DynamoDBStore(EmbeddingStore):
         region: str | None = None,
         read_only: bool = False,
         deadline_s: float | None = None,
-        rcu: int | None = None,
-        wcu: int | None = None,
+        capacity: tuple[int, int] | None = None,
         workers: int = 8,
         client: Any = None,
     ) -> None:
+        """``capacity``: (RCU, WCU) of a provisioned table (None: on-demand)."""
         super().__init__(deadline_s)
         if not _TABLE_NAME.match(table):
             raise ConfigError(f"invalid DynamoDB table name {table!r} (3-255 of A-Z a-z 0-9 _ . -)")
-        if (rcu is None) != (wcu is None):
-            raise ConfigError("give both rcu and wcu for a provisioned table, or neither")
         self.table = table
         self.endpoint = endpoint
         self.read_only = read_only
-        self.rcu, self.wcu = rcu, wcu
+        self.rcu: int | None = capacity[0] if capacity else None
+        self.wcu: int | None = capacity[1] if capacity else None
         self.workers = max(1, workers)
         self._botocore, self._errors = _botocore()
         self.client = client if client is not None else self._make_client(endpoint, region)
@@ -129,8 +128,11 @@ class DynamoDBStore(EmbeddingStore):
             workers = int(q.get("workers", 8))
         except ValueError as exc:
             raise ConfigError(f"rcu, wcu and workers must be integers in {url!r}") from exc
+        if (rcu is None) != (wcu is None):
+            raise ConfigError("give both rcu and wcu for a provisioned table, or neither")
+        capacity = None if rcu is None or wcu is None else (rcu, wcu)
         store = cls(table, endpoint=q.get("endpoint"), region=q.get("region"), read_only=read_only,
-                    deadline_s=deadline_s, rcu=rcu, wcu=wcu, workers=workers)
+                    deadline_s=deadline_s, capacity=capacity, workers=workers)
         store.options = {k: q[k] for k in ("layout", "dtype") if k in q}
         return store
 

@@ -7,14 +7,20 @@ import json
 
 import pytest
 
-from millicent.platform.apigw import MalformedResponse, http_answer, http_api_event, is_text
+from millicent.platform.apigw import (
+    HttpRequest,
+    MalformedResponse,
+    http_answer,
+    http_api_event,
+    is_text,
+)
 from millicent.platform.gateway import error_status
 from millicent.runtime import events
 
 
 def _event(body: bytes, headers: list[tuple[str, str]], query: str = "") -> dict:
-    return http_api_event(method="post", path="/classify", raw_query=query, headers=headers,
-                          body=body, source_ip="127.0.0.1", request_id="abc", host="127.0.0.1:9000")
+    return http_api_event(HttpRequest("post", "/classify", query, headers, body, "127.0.0.1", "abc",
+                                      "127.0.0.1:9000"))
 
 
 def test_json_body_passes_as_text() -> None:
