@@ -22,7 +22,7 @@ from tests.batch_support import assert_same_results, read_results
 from tests.functional.batch_function_server import FunctionServer, kim_and_store
 from tests.functional.bench_contract_server import ThreadedServer
 
-WORDS = "a good bad film movie the is not great awful fine plot it was".split()
+WORDS = ["a", "good", "bad", "film", "movie", "the", "is", "not", "great", "awful", "fine", "plot", "it", "was"]
 PRICES = load_prices()
 OPTIONS = CostOptions()
 
@@ -160,7 +160,7 @@ def test_a_resumed_job_refuses_another_input_or_other_arguments(
         srv.contract.outage = (0, 0)  # type: ignore[attr-defined]
         with pytest.raises(DataError, match="function = None, not 'kim'"):
             run_job(job(inp, out, srv.endpoint, function="kim"), PRICES, OPTIONS)
-        with pytest.raises(DataError, match="endpoint = 'http://127.0.0.1:"):
+        with pytest.raises(DataError, match=r"endpoint = 'http://127\.0\.0\.1:"):
             run_job(job(inp, out, "http://127.0.0.1:9"), PRICES, OPTIONS)
         with inp.open("a") as f:
             f.write("one more line\n")
