@@ -21,6 +21,7 @@ from millicent.bench.cost import instance_cost_per_million
 from millicent.bench.deployments import Prepared, Setup, deployment
 from millicent.bench.footprint import footprint_table, function_footprint
 from millicent.bench.harness import ClientOptions, run_closed_loop
+from millicent.bench.pertext import add_per_text, per_text_section
 from millicent.bench.prices import PriceSheet
 from millicent.bench.records import RequestRecord, write_records
 from millicent.bench.report import table, write_json
@@ -144,7 +145,8 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
                 records = run_scenario(url, workloads[s.model], s, client, progress=progress,
                                        stream=err)
                 write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
-                row = summarize(s, records, prices, config.cost_options(BILLING))
+                row = add_per_text(summarize(s, records, prices, config.cost_options(BILLING)),
+                                   records, workloads[s.model])
                 if config.kind == "server" and row["throughput_qps"] > 0:
                     row["instance_cost_per_million_usd"] = instance_cost_per_million(
                         instance_usd_per_hour, row["throughput_qps"])
@@ -153,7 +155,7 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
                                                   **prepared.status})
     rel = ratios(rows, configs[0].name)
     write_json(out_dir / "ratios.json", rel)
-    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}"]
+    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows)]
     extra_files = [out_dir / "ratios.json"]
     engines = sorted({c.engine for c in configs if c.kind == "serverless"})
     if engines:
