@@ -5,6 +5,10 @@ a stopped job resumes to the same file, a different input or argument is refused
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,7 @@ from millicent.errors import DataError, MillicentError
 from tests.batch_support import assert_same_results, read_results
 from tests.functional.batch_function_server import FunctionServer, kim_and_store
 from tests.functional.bench_contract_server import ThreadedServer
+from tests.servers import REPO
 
 WORDS = ["a", "good", "bad", "film", "movie", "the", "is", "not", "great", "awful", "fine", "plot", "it", "was"]
 PRICES = load_prices()
@@ -171,3 +176,38 @@ def test_a_resumed_job_refuses_another_input_or_other_arguments(
         with pytest.raises(DataError, match="no batch job's result file"):
             run_job(job(inp, other, srv.endpoint), PRICES, OPTIONS)
         assert other.read_text() == "somebody's file\n"
+
+
+def _cli(inp: Path, out: Path, url: str, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "millicent.cli.main", "batch", "--input", str(inp),
+            "--endpoint", url, "--out", str(out), *extra]
+
+
+def test_the_cli_stops_cleanly_on_sigterm_and_resumes(kim: tuple[Any, Any], tmp_path: Path) -> None:
+    inp = tmp_path / "in.txt"
+    inp.write_text("\n".join(texts(2000)) + "\n")
+    out = tmp_path / "out.jsonl"
+    with serving(kim) as srv:
+        proc = subprocess.Popen(_cli(inp, out, srv.endpoint, "--batch-size", "8",
+                                     "--concurrency", "1"),
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while (not out.exists() or out.read_bytes().count(b"\n") < 100) and proc.poll() is None:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "NOT complete: run again with the same arguments" in err
+        journal = Journal.load(Journal.path_for(out))
+        # checkpointed on the way out: the journal holds every line written
+        assert journal.checkpoint.bytes == out.stat().st_size and journal.checkpoint.records < 2000
+        done = subprocess.run(_cli(inp, out, srv.endpoint, "--no-progress"), cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert "2,000 lines: 2,000 answered, 0 error lines" in done.stdout
+        assert "(2 runs of this job in all)" in done.stdout
+        assert [d["line"] for d in read(out)] == list(range(1, 2001))
+        # a wrong function is no retry's business: exit 2 and the endpoint's message
+        bad = subprocess.run(_cli(inp, tmp_path / "x.jsonl", srv.endpoint, "--function", "bert",
+                                  "--no-progress"),
+                             cwd=REPO, capture_output=True, text=True, timeout=60)
+        assert bad.returncode == 2 and "the endpoint refused the batch: 404" in bad.stderr
