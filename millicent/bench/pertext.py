@@ -16,7 +16,7 @@ from typing import Any
 
 from millicent.bench.records import RequestRecord
 from millicent.bench.report import num, table, usd
-from millicent.bench.workload import Workload
+from millicent.bench.workload import PlannedRequest, Workload
 
 Row = dict[str, Any]
 COMPONENTS = ("total", "compute", "requests", "store", "gateway", "variable")
@@ -53,6 +53,19 @@ def add_per_text(row: Row, records: Sequence[RequestRecord], workload: Workload)
             projection.get("cost_per_million_usd"), _factor(warm, workload)),
     })
     return row
+
+
+def planned_workload(model: str, info: dict[str, Any]) -> Workload | None:
+    """The texts per request of a saved run's batched workload (``plan.json``'s entry:
+    ``requests``, ``texts``, ``batch_size``), to re-summarise its records; None for single
+    requests (or a plan written before batches)."""
+    size, texts, n = (int(info.get(k) or 0) for k in ("batch_size", "texts", "requests"))
+    if size <= 1 or n < 1:
+        return None
+    counts = [size] * (n - 1) + [texts - size * (n - 1)]
+    return Workload(model, str(info.get("source", "")),
+                    tuple(PlannedRequest("", b"", c) for c in counts),
+                    int(info.get("full_size") or texts), size)
 
 
 def per_text_table(rows: Sequence[Row]) -> str:

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from millicent.bench.cost import CostOptions
 from millicent.bench.harness import ClientOptions, run_closed_loop
-from millicent.bench.pertext import add_per_text, per_text_section
+from millicent.bench.pertext import add_per_text, per_text_section, planned_workload
 from millicent.bench.prices import PriceSheet
 from millicent.bench.progress import Progress
 from millicent.bench.records import RequestRecord, read_records, write_records
@@ -203,5 +203,7 @@ def recompute(out_dir: Path, prices: PriceSheet, billing: str | None = None,
         opts: CostOptions = scenario.config.cost_options(billing or plan.get("billing", "1ms"))
         if overrides:
             opts = opts.with_(**dict(overrides))
-        rows.append(summarize(scenario, records, prices, opts))
+        row = summarize(scenario, records, prices, opts)
+        batched = planned_workload(scenario.model, plan.get("workloads", {}).get(scenario.model, {}))
+        rows.append(add_per_text(row, records, batched) if batched else row)
     return _stamp_prices(rows, prices)
