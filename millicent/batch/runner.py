@@ -134,6 +134,8 @@ class Pipeline:
         parts = deque([[e for e in batch if e.result is None]])
         while parts:
             part = parts.popleft()
+            if not part:  # a batch of bad rows only: nothing to send
+                continue
             if len(part) > self.limit:
                 parts.extendleft(reversed(chunks(part, self.limit)))
                 continue

@@ -140,6 +140,21 @@ def test_stopped_by_an_outage_then_resumed_equals_one_run(
     assert again.already_complete and out.read_bytes() == before
 
 
+def test_a_run_of_bad_rows_longer_than_a_batch_sends_nothing_for_them(
+        kim: tuple[Any, Any], tmp_path: Path) -> None:
+    inp = tmp_path / "in.txt"
+    inp.write_text("a good film\n" + "\n" * 25 + "a bad film\n")
+    out = tmp_path / "out.jsonl"
+    with serving(kim) as srv:
+        report = run_job(job(inp, out, srv.endpoint, batch_size=2), PRICES, OPTIONS)
+        # the batches of blank lines between the two texts need no request
+        assert srv.contract.batch_sizes == [1, 1]  # type: ignore[attr-defined]
+    lines = read(out)
+    assert [d["line"] for d in lines] == list(range(1, 28))
+    assert [d.get("error") for d in lines] == [None, *["blank_line"] * 25, None]
+    assert report.to_dict()["errors"] == 25
+
+
 def test_a_text_that_crashes_the_function_is_cornered_and_named(
         kim: tuple[Any, Any], tmp_path: Path) -> None:
     inputs = texts(40)
