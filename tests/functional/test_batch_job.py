@@ -23,8 +23,7 @@ from millicent.bench.prices import load_prices
 from millicent.config import Limits
 from millicent.errors import DataError, MillicentError
 from tests.batch_support import assert_same_results, read_results
-from tests.functional.batch_function_server import FunctionServer, kim_and_store
-from tests.functional.bench_contract_server import ThreadedServer
+from tests.functional.batch_function_server import FunctionProcess, FunctionServer, kim_and_store
 from tests.servers import REPO
 
 WORDS = ["a", "good", "bad", "film", "movie", "the", "is", "not", "great", "awful", "fine", "plot", "it", "was"]
@@ -33,12 +32,16 @@ OPTIONS = CostOptions()
 
 
 @pytest.fixture(scope="module")
-def kim() -> tuple[Any, Any]:
-    return kim_and_store(WORDS)
+def local() -> FunctionServer:
+    """The served function's twin in this process, for the answers to expect."""
+    return FunctionServer(*kim_and_store(WORDS))
 
 
-def serving(kim: tuple[Any, Any], **faults: Any) -> ThreadedServer:
-    return ThreadedServer(FunctionServer(*kim, **faults))  # type: ignore[arg-type]
+@pytest.fixture
+def serving(tmp_path: Path) -> Any:
+    def start(**faults: Any) -> FunctionProcess:
+        return FunctionProcess(WORDS, tmp_path, **faults)
+    return start
 
 
 def texts(n: int) -> list[str]:
@@ -81,45 +84,46 @@ def check_answers(lines: list[dict[str, Any]], inputs: list[str], server: Functi
 
 
 def test_one_line_per_input_line_errors_named_413_split_429_retried(
-        kim: tuple[Any, Any], dataset: tuple[Path, list[str]], tmp_path: Path) -> None:
+        serving: Any, local: FunctionServer, dataset: tuple[Path, list[str]],
+        tmp_path: Path) -> None:
     inp, inputs = dataset
     out = tmp_path / "out.jsonl"
-    with serving(kim, limits=Limits(max_batch=8, max_tokens=20), throttle=3) as srv:
+    with serving(limits={"max_batch": 8, "max_tokens": 20}, throttle=3) as srv:
         report = run_job(job(inp, out, srv.endpoint, batch_size=16, concurrency=3,
                              retry_deadline_s=30), PRICES, OPTIONS)
-        server: FunctionServer = srv.contract  # type: ignore[assignment]
-        lines = read(out)
-        check_answers(lines, inputs, server)
+        server = srv.stats()
+    lines = read(out)
+    check_answers(lines, inputs, FunctionServer(local.model, local.store,
+                                                Limits(max_batch=8, max_tokens=20)))
     errors = {d["line"]: (d["error"], d["message"]) for d in lines if "error" in d}
     assert errors == {10: ("blank_line", "blank line"),
                       20: ("bad_row", errors[20][1]),
                       30: ("invalid_input", "the text is empty"),
                       40: ("invalid_input", "the text has 30 tokens; the limit is 20")}
     assert errors[20][1].startswith("not valid JSON")
-    assert server.statuses[:3] == [429] * 3 and 413 in server.statuses
+    assert server["statuses"][:3] == [429] * 3 and 413 in server["statuses"]
     # after a 413 naming the limit every batch is cut to it: only those already cut
     # (at most the window of 2·C + 1) met the limit
-    assert server.statuses.count(413) <= 7 and server.batch_sizes[-1] <= 8
+    assert server["statuses"].count(413) <= 7 and server["batch_sizes"][-1] <= 8
     d = report.to_dict()
     assert d["complete"] and d["lines"] == 60 and d["ok"] == 56 and d["errors"] == 4
     s = report.session
     assert s is not None and s["retries"] >= 3 and s["retry_kinds"]["429"] >= 3 and s["splits"] >= 1
     # 429s never ran: only the answers with a duration are priced
-    assert s["requests"] == len(server.statuses)
+    assert s["requests"] == len(server["statuses"])
     cost = d["cost_per_million_texts_usd"]
     assert cost["requests"] == pytest.approx(0.2 * d["requests_priced"] / 56)
 
 
 def test_stopped_by_an_outage_then_resumed_equals_one_run(
-        kim: tuple[Any, Any], tmp_path: Path) -> None:
+        serving: Any, tmp_path: Path) -> None:
     inputs = texts(300)
     inp = tmp_path / "in.txt"
     inp.write_text("\n".join(inputs) + "\n")
-    with serving(kim) as srv:
+    with serving() as srv:
         run_job(job(inp, tmp_path / "ref.jsonl", srv.endpoint, batch_size=10), PRICES, OPTIONS)
     out = tmp_path / "out.jsonl"
-    with serving(kim, outage=(8, 10_000)) as srv:
-        server: FunctionServer = srv.contract  # type: ignore[assignment]
+    with serving(outage=(8, 10_000)) as srv:
         with pytest.raises(MillicentError, match=r"input lines \d+–\d+: gave up after \d+ attempts"):
             run_job(job(inp, out, srv.endpoint, batch_size=10, concurrency=2,
                         retry_deadline_s=0.5, checkpoint_s=0.01), PRICES, OPTIONS)
@@ -127,28 +131,29 @@ def test_stopped_by_an_outage_then_resumed_equals_one_run(
         done = journal.checkpoint.records
         assert 0 < done < 300 and not journal.complete
         assert len(read(out)) == done and read(out)[-1]["line"] == done
-        server.outage, server.requests = (0, 0), 0  # the store is back
+        srv.set(outage=(0, 0))  # the store is back
+        sent = srv.stats()["requests"]
         report = run_job(job(inp, out, srv.endpoint, batch_size=25), PRICES, OPTIONS)
-        assert server.requests == -(-(300 - done) // 25)
+        assert srv.stats()["requests"] - sent == -(-(300 - done) // 25)
         assert_same_results(read_results(out), read_results(tmp_path / "ref.jsonl"))
         assert report.complete and len(report.sessions) == 2
         assert report.to_dict()["texts_priced"] == 300
         # run again: nothing to do, nothing sent, the file unchanged
-        server.requests, before = 0, out.read_bytes()
+        sent, before = srv.stats()["requests"], out.read_bytes()
         again = run_job(job(inp, out, srv.endpoint), PRICES, OPTIONS)
-        assert server.requests == 0
+        assert srv.stats()["requests"] == sent
     assert again.already_complete and out.read_bytes() == before
 
 
 def test_a_run_of_bad_rows_longer_than_a_batch_sends_nothing_for_them(
-        kim: tuple[Any, Any], tmp_path: Path) -> None:
+        serving: Any, tmp_path: Path) -> None:
     inp = tmp_path / "in.txt"
     inp.write_text("a good film\n" + "\n" * 25 + "a bad film\n")
     out = tmp_path / "out.jsonl"
-    with serving(kim) as srv:
+    with serving() as srv:
         report = run_job(job(inp, out, srv.endpoint, batch_size=2), PRICES, OPTIONS)
         # the batches of blank lines between the two texts need no request
-        assert srv.contract.batch_sizes == [1, 1]  # type: ignore[attr-defined]
+        assert srv.stats()["batch_sizes"] == [1, 1]
     lines = read(out)
     assert [d["line"] for d in lines] == list(range(1, 28))
     assert [d.get("error") for d in lines] == [None, *["blank_line"] * 25, None]
@@ -156,13 +161,13 @@ def test_a_run_of_bad_rows_longer_than_a_batch_sends_nothing_for_them(
 
 
 def test_a_text_that_crashes_the_function_is_cornered_and_named(
-        kim: tuple[Any, Any], tmp_path: Path) -> None:
+        serving: Any, tmp_path: Path) -> None:
     inputs = texts(40)
     inputs[22] = "a POISON film"
     inp = tmp_path / "in.txt"
     inp.write_text("\n".join(inputs) + "\n")
     out = tmp_path / "out.jsonl"
-    with serving(kim, poison="POISON") as srv, pytest.raises(
+    with serving(poison="POISON") as srv, pytest.raises(
             MillicentError, match=r"^input line 23: gave up after .*502"):
         run_job(job(inp, out, srv.endpoint, batch_size=8, retry_deadline_s=1.5), PRICES, OPTIONS)
     # every line before the poisoned one is written and checkpointed
@@ -170,14 +175,14 @@ def test_a_text_that_crashes_the_function_is_cornered_and_named(
 
 
 def test_a_resumed_job_refuses_another_input_or_other_arguments(
-        kim: tuple[Any, Any], tmp_path: Path) -> None:
+        serving: Any, tmp_path: Path) -> None:
     inp = tmp_path / "in.txt"
     inp.write_text("\n".join(texts(30)) + "\n")
     out = tmp_path / "out.jsonl"
-    with serving(kim, outage=(0, 10_000)) as srv:
+    with serving(outage=(0, 10_000)) as srv:
         with pytest.raises(MillicentError):
             run_job(job(inp, out, srv.endpoint, retry_deadline_s=0.2), PRICES, OPTIONS)
-        srv.contract.outage = (0, 0)  # type: ignore[attr-defined]
+        srv.set(outage=(0, 0))
         with pytest.raises(DataError, match="function = None, not 'kim'"):
             run_job(job(inp, out, srv.endpoint, function="kim"), PRICES, OPTIONS)
         with pytest.raises(DataError, match=r"endpoint = 'http://127\.0\.0\.1:"):
@@ -198,11 +203,13 @@ def _cli(inp: Path, out: Path, url: str, *extra: str) -> list[str]:
             "--endpoint", url, "--out", str(out), *extra]
 
 
-def test_the_cli_stops_cleanly_on_sigterm_and_resumes(kim: tuple[Any, Any], tmp_path: Path) -> None:
+def test_the_cli_stops_cleanly_on_sigterm_and_resumes(serving: Any, tmp_path: Path) -> None:
     inp = tmp_path / "in.txt"
     inp.write_text("\n".join(texts(2000)) + "\n")
     out = tmp_path / "out.jsonl"
-    with serving(kim) as srv:
+    with serving(delay_s=0.01) as srv:
+        # 250 batches of 8 at C = 1, 10 ms each: more than a second of work is left when
+        # the first checkpoint (a second in) puts lines in the file
         proc = subprocess.Popen(_cli(inp, out, srv.endpoint, "--batch-size", "8",
                                      "--concurrency", "1"),
                                 cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
