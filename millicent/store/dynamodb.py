@@ -1,4 +1,4 @@
-"""DynamoDB store (boto3 low-level client): partition key = word, one item per word.
+"""DynamoDB store (botocore low-level client): partition key = word, one item per word.
 
 ``dynamodb://TABLE?endpoint=http://127.0.0.1:8000&region=us-east-1`` — other parameters:
 ``layout=binary|list`` and ``dtype=float32|float16`` (defaults when the table is created),
@@ -17,8 +17,15 @@ seconds, beyond the caller's deadline, and hide the retries from the stats.
 Writes: BatchWriteItem of 25 items, ``UnprocessedItems`` retried the same way (with a
 longer, per-batch deadline: loads are not latency-bound).
 
-boto3 is imported when a store is opened, not with this module (the function package
-imports every store module; only a DynamoDB-backed function pays boto3's import time).
+The client is botocore's low-level DynamoDB client, created from a botocore session (not
+boto3's: its resource layer and s3transfer are ≈ 45 ms of import a function never uses),
+with a model loader that knows only DynamoDB is asked for and parses botocore's JSON
+models without an ``OrderedDict`` hook (:mod:`.dynamodb_session`), and with the
+credentials the environment gives (Lambda's ``AWS_ACCESS_KEY_ID`` ...) passed directly,
+so no credential chain is built to find the same ones. Measured in a fresh process
+(``benchmarks/store_cold_path.py``): see docs/stores.md. botocore is imported when a store
+is opened, not with this module (the function package imports every store module; only a
+DynamoDB-backed function pays its import time).
 """
 
 from __future__ import annotations
@@ -40,14 +47,15 @@ from millicent.types import LookupStats
 
 
 def _botocore() -> tuple[Any, Any]:
-    """``(boto3, botocore.exceptions)``, imported when a DynamoDB store is opened (not when
-    this module is imported: the function package imports every store module)."""
+    """``(botocore.session, botocore.exceptions)``, imported when a DynamoDB store is opened
+    (not when this module is imported: the function package imports every store module)."""
     try:
-        import boto3
         import botocore.exceptions
+        import botocore.session
     except ImportError as exc:
-        raise missing_extra("boto3", "aws") from exc
-    return boto3, botocore.exceptions
+        raise missing_extra("botocore", "aws") from exc
+    return botocore.session, botocore.exceptions
+
 
 RETRYABLE_CODES = frozenset({
     "ProvisionedThroughputExceededException",
@@ -103,7 +111,7 @@ class DynamoDBStore(EmbeddingStore):
         self.read_only = read_only
         self.rcu, self.wcu = rcu, wcu
         self.workers = max(1, workers)
-        self._boto3, self._errors = _botocore()
+        self._botocore, self._errors = _botocore()
         self.client = client if client is not None else self._make_client(endpoint, region)
         self._pool: ThreadPoolExecutor | None = None
 
@@ -129,13 +137,17 @@ class DynamoDBStore(EmbeddingStore):
     def _make_client(self, endpoint: str | None, region: str | None) -> Any:
         from botocore.config import Config
 
-        session = self._boto3.session.Session()
-        region = region or session.region_name or ("us-east-1" if endpoint else None)
+        from millicent.store.dynamodb_session import given_credentials, lean_session
+
+        session = lean_session(self._botocore)
+        region = region or session.get_config_variable("region") or (
+            "us-east-1" if endpoint else None)
         if region is None:
             raise ConfigError("no AWS region: add ?region=... to the store URL or set AWS_REGION")
         host = urlsplit(endpoint).hostname if endpoint else None
-        creds: dict[str, str] = {}
-        if host in ("127.0.0.1", "localhost", "::1") and session.get_credentials() is None:
+        creds = given_credentials()
+        if not creds and host in ("127.0.0.1", "localhost", "::1") and (
+                session.get_credentials() is None):
             # a local DynamoDB (dynalite) wants a signed request but checks no secret
             creds = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         # A fixed user agent and no client-side parameter validation: botocore otherwise
@@ -152,8 +164,8 @@ class DynamoDBStore(EmbeddingStore):
             user_agent=USER_AGENT,
             parameter_validation=False,
         )
-        return session.client("dynamodb", endpoint_url=endpoint, region_name=region, config=config,
-                              **creds)
+        return session.create_client("dynamodb", endpoint_url=endpoint, region_name=region,
+                                     config=config, **creds)
 
     def describe(self) -> str:
         where = f" at {self.endpoint}" if self.endpoint else ""
