@@ -23,6 +23,7 @@ from millicent.bench.cost import instance_cost_per_million
 from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir
 from millicent.bench.footprint import footprint_table, function_footprint
 from millicent.bench.harness import ClientOptions
+from millicent.bench.pertext import add_per_text, per_text_section
 from millicent.bench.prices import PriceSheet
 from millicent.bench.records import write_records
 from millicent.bench.report import table, write_json
@@ -200,7 +201,8 @@ def _measure_config(config: Configuration, prepared: Prepared, workloads: Mappin
             records = run_scenario(url, workloads[s.model], s, client, progress=opts.progress,
                                    stream=opts.err)
             write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
-            row = summarize(s, records, opts.prices, config.cost_options(BILLING))
+            row = add_per_text(summarize(s, records, opts.prices, config.cost_options(BILLING)),
+                               records, workloads[s.model])
             if config.kind == "server" and row["throughput_qps"] > 0:
                 row["instance_cost_per_million_usd"] = instance_cost_per_million(
                     opts.instance_usd_per_hour, row["throughput_qps"])
@@ -241,7 +243,7 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
                                                   **prepared.status})
     rel = ratios(rows, configs[0].name)
     write_json(out_dir / "ratios.json", rel)
-    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}"]
+    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows)]
     extra_files = [out_dir / "ratios.json"]
     engines = sorted({c.engine for c in configs if c.kind == "serverless"})
     if engines:

@@ -77,9 +77,11 @@ def request_vocab(workloads: Sequence[Workload]) -> set[str]:
     for w in workloads:
         for req in w.requests:
             body = json.loads(req.body)
-            for field in ("sentence", "question", "answer"):
-                if isinstance(body.get(field), str):
-                    vocab.update(tokenize(body[field]))
+            # a batch: {"sentences": [...]} or {"items": [{"question", "answers"}, ...]}
+            for item in [body, *body.get("items", [])]:
+                texts = [item.get(f) for f in ("sentence", "question", "answer")]
+                texts += [*item.get("sentences", []), *item.get("answers", [])]
+                vocab.update(t for text in texts if isinstance(text, str) for t in tokenize(text))
     return vocab
 
 

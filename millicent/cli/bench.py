@@ -74,6 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="warm-up requests per C, excluded from the results (default 2×C)")
     b.add_argument("--limit", type=int, default=None,
                    help="use only the first N items of the set (smoke tests; marked in the report)")
+    b.add_argument("--batch-size", type=int, default=1, metavar="N",
+                   help="send the texts of N consecutive items in one batch request and report "
+                        "texts/s and cost per million texts too (default 1: single requests)")
     add_data_dir(b)
     b.add_argument("--out", required=True, help="output directory")
     b.add_argument("--timeout", type=float, default=30.0, help="client timeout per request (s)")
@@ -223,7 +226,8 @@ def run_bench(args: argparse.Namespace) -> int:
     run = bench_endpoint(args.endpoint, name, data_dir, Path(args.out), concurrency, config=conf,
                          function=args.function, limit=args.limit, repeat=args.repeat,
                          warmup=args.warmup, billing=args.billing, prices=prices, client=client,
-                         progress=not args.no_progress, plots=not args.no_plots)
+                         progress=not args.no_progress, plots=not args.no_plots,
+                         batch_size=args.batch_size)
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
     return 0 if any(r["ok"] for r in run.rows) else 1
@@ -281,7 +285,8 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
                   dynamodb_endpoint=args.dynamodb_endpoint, pack_mb=pack_mb,
                   pack_top=pack_top, cold_samples=args.cold_samples)
     # each model is its own function, addressed as POST /{name}
-    workloads = {name: load_workload(name, data_dir, name, args.limit) for name in artifacts}
+    workloads = {name: load_workload(name, data_dir, name, args.limit, args.batch_size)
+                 for name in artifacts}
     run = run_compare(configs, setup, workloads, concurrency, out, prices, args.repeat,
                       args.warmup, client, args.instance_usd_per_hour,
                       progress=not args.no_progress, plots=not args.no_plots)
