@@ -42,10 +42,14 @@ from millicent.batch.job import run_job  # noqa: E402
 from millicent.batch.runner import BatchJob  # noqa: E402
 from millicent.bench.cost import CostOptions  # noqa: E402
 from millicent.bench.prices import load_prices  # noqa: E402
-from millicent.bench.runner import bench_endpoint  # noqa: E402
+from millicent.bench.runner import Reporting, Sweep, bench_endpoint  # noqa: E402
 from millicent.bench.scenario import Configuration, parse_int_list  # noqa: E402
+from millicent.bench.workload import load_workload  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
 from millicent.store.pack import FrequentWordPack  # noqa: E402
+
+#: the runs' own reports are not shown: the script prints its own figures
+QUIET = Reporting(progress=False, plots=False, out=io.StringIO(), err=io.StringIO())
 from tests.platform_process import PlatformProcess, start_platform  # noqa: E402
 from tests.servers import start_dynalite  # noqa: E402
 
@@ -106,11 +110,10 @@ def job_from_cold(args: argparse.Namespace, platform: PlatformProcess, texts: Pa
 
 def bench(args: argparse.Namespace, url: str, out: Path, batch_size: int,
           concurrency: list[int]) -> list[dict[str, Any]]:
-    run = bench_endpoint(url, "kim", args.data_dir, out, concurrency,
-                         config=Configuration("batch" if batch_size > 1 else "single"),
-                         limit=args.limit, repeat=args.batch_repeat if batch_size > 1 else 1,
-                         progress=False, plots=False, out=io.StringIO(), err=io.StringIO(),
-                         batch_size=batch_size)
+    workload = load_workload("kim", args.data_dir, None, args.limit, batch_size)
+    sweep = Sweep(tuple(concurrency), args.batch_repeat if batch_size > 1 else 1)
+    run = bench_endpoint(url, workload, out, sweep, Configuration("batch" if batch_size > 1 else "single"),
+                         reporting=QUIET)
     return run.rows
 
 
@@ -151,8 +154,8 @@ def paper(args: argparse.Namespace, endpoint: str, out: Path) -> dict[str, Any]:
                   work_dir=out / "deploy", dynamodb_endpoint=endpoint)
     workloads = {"kim": load_workload("kim", args.data_dir, "kim", args.limit)}
     os.environ.update(CREDENTIALS)
-    run = run_compare([BASELINES["paper"]], setup, workloads, [5], out, load_prices(),
-                      progress=False, plots=False, out=io.StringIO(), err=io.StringIO())
+    run = run_compare([BASELINES["paper"]], setup, workloads, Sweep((5,)), out, load_prices(),
+                      reporting=QUIET)
     (row,) = run.rows
     return {"concurrency": 5, "throughput_qps": row["throughput_qps"],
             "usd_per_million": row["cost_per_million_usd"]["total"],

@@ -49,6 +49,7 @@ from millicent.bench.compare import COLD_IDLE_S, measure_cold_starts, run_compar
 from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir  # noqa: E402
 from millicent.bench.harness import ClientOptions  # noqa: E402
 from millicent.bench.prices import load_prices  # noqa: E402
+from millicent.bench.runner import Reporting, Sweep  # noqa: E402
 from millicent.bench.scenario import BASELINES  # noqa: E402
 from millicent.bench.workload import Workload, load_workload  # noqa: E402
 from tests import servers  # noqa: E402
@@ -121,9 +122,9 @@ def main() -> int:
         setup = Setup(artifacts={"kim": args.artifact.resolve()}, data_dir=args.data_dir,
                       work_dir=args.out / "deploy", dynamodb_endpoint=endpoint,
                       cold_samples=args.samples)
-        run = run_compare(configs, setup, {"kim": workload}, [args.burst], args.out,
-                          load_prices(), warmup=2 * args.burst, client=ClientOptions(60.0),
-                          progress=False, plots=False, out=sys.stderr)
+        run = run_compare(configs, setup, {"kim": workload}, Sweep((args.burst,), warmup=2 * args.burst),
+                          args.out, load_prices(), ClientOptions(60.0),
+                          Reporting(progress=False, plots=False, out=sys.stderr))
         cold = {c["summary"]["config"]: c
                 for c in json.loads((args.out / "cold_starts.json").read_text())}
         prepared = Prepared(setup, [workload])

@@ -29,6 +29,8 @@ from millicent.bench.records import write_records
 from millicent.bench.report import table, write_json
 from millicent.bench.runner import (
     BenchmarkRun,
+    Reporting,
+    Sweep,
     describe_plan,
     finish,
     plan_scenarios,
@@ -210,20 +212,38 @@ def _measure_config(config: Configuration, prepared: Prepared, workloads: Mappin
     return rows, cold
 
 
+def _notes(configs: Sequence[Configuration], workloads: Mapping[str, Workload],
+           instance_usd_per_hour: float) -> list[str]:
+    """The report's notes on how the configurations were compared."""
+    notes = [
+        *subset_notes(workloads),
+        "Compared at 128 MB, x86_64, 1 ms billing, each configuration's own gateway (the local "
+        "platform is one gateway; the kind only changes the price). DynamoDB tables hold the "
+        "words the requests contain.",
+    ]
+    if any(c.kind == "server" for c in configs):
+        notes.append(f"server: an always-on process at ${instance_usd_per_hour}/h, priced fully "
+                     "used at its measured throughput.")
+    return notes
+
+
 def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mapping[str, Workload],
-                concurrency: Sequence[int], out_dir: Path, prices: PriceSheet,
-                repeat: int = 1, warmup: int | None = None, client: ClientOptions | None = None,
-                instance_usd_per_hour: float = 0.0168, progress: bool = True, plots: bool = True,
-                out: TextIO | None = None, err: TextIO | None = None) -> BenchmarkRun:
-    """Prepare, serve and benchmark every configuration; write the run and the ratios."""
-    stdout = out if out is not None else sys.stdout
+                sweep: Sweep, out_dir: Path, prices: PriceSheet, client: ClientOptions | None = None,
+                reporting: Reporting | None = None) -> BenchmarkRun:
+    """Prepare, serve and benchmark every configuration; write the run and the ratios
+    (compared at 1 ms billing whatever ``reporting`` says)."""
+    rep = reporting or Reporting()
+    stdout = rep.out if rep.out is not None else sys.stdout
+    err = rep.err
     client = client or ClientOptions()
+    concurrency, instance_usd_per_hour = sweep.concurrency, setup.instance_usd_per_hour
     if any(c.engine == "torch" for c in configs) and len(setup.artifacts) != 1:
         raise ConfigError("the torch configuration compares one model at a time: give one --model")
     out_dir.mkdir(parents=True, exist_ok=True)
     by_config: dict[str, list[Scenario]] = {
         c.name: [s for w in workloads.values()
-                 for s in plan_scenarios(c, w, concurrency, repeat, warmup)] for c in configs}
+                 for s in plan_scenarios(c, w, concurrency, sweep.repeat, sweep.warmup)]
+        for c in configs}
     scenarios = [s for ss in by_config.values() for s in ss]
     print("\n".join(describe_plan("each configuration, prepared here", scenarios, workloads)),
           file=stdout, flush=True)
@@ -231,7 +251,7 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
                workloads, prices, BILLING)
     prepared = Prepared(setup, list(workloads.values()), log=err)
     opts = _RunOptions(out_dir, prices, client, max(concurrency) if setup.cold_burst else 0,
-                       max(concurrency), instance_usd_per_hour, progress, err)
+                       max(concurrency), instance_usd_per_hour, rep.progress, err)
     rows: list[Row] = []
     cold: dict[tuple[str, str], ColdStarts] = {}
     for config in configs:
@@ -256,17 +276,9 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
         extra_files.append(out_dir / "targets.json")
         alone = f"\n\n{ALONE_NOTE}" if any(t["concurrency"] == 1 for t in goals) else ""
         sections.append("## Targets (✓ = reached)\n\n" + targets_table(goals) + alone)
-    notes = [
-        *subset_notes(workloads),
-        "Compared at 128 MB, x86_64, 1 ms billing, each configuration's own gateway (the local "
-        "platform is one gateway; the kind only changes the price). DynamoDB tables hold the "
-        "words the requests contain.",
-    ]
-    if any(c.kind == "server" for c in configs):
-        notes.append(f"server: an always-on process at ${instance_usd_per_hour}/h, priced fully "
-                     "used at its measured throughput.")
+    notes = _notes(configs, workloads, instance_usd_per_hour)
     run = finish(out_dir, rows, prices, header=[f"Configurations: {', '.join(c.name for c in configs)}"],
-                 plots=plots, extra_notes=notes, sections=sections)
+                 plots=rep.plots, extra_notes=notes, sections=sections)
     print(run.report, file=stdout, flush=True)
     run.files.extend(extra_files)
     return run

@@ -59,6 +59,8 @@ class Setup:
     #: zero, alone; medians reported), and whether to add a burst of C at once from zero
     cold_samples: int = 3
     cold_burst: bool = True
+    #: the always-on ``server`` configuration's price, for its cost per query at its throughput
+    instance_usd_per_hour: float = 0.0168
 
 
 def free_port() -> int:

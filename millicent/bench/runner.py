@@ -89,6 +89,26 @@ def _stamp_prices(rows: list[Row], prices: PriceSheet) -> list[Row]:
     return rows
 
 
+@dataclass(frozen=True)
+class Reporting:
+    """How a run prices, shows and saves what it measured (not what it measures)."""
+
+    billing: str = "1ms"
+    progress: bool = True
+    plots: bool = True
+    out: TextIO | None = None  #: the plan and the report (default: stdout)
+    err: TextIO | None = None  #: progress and logs (default: stderr)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """What is sent to each configuration: its concurrency levels, passes and warm-up."""
+
+    concurrency: tuple[int, ...]
+    repeat: int = 1
+    warmup: int | None = None  #: warm-up requests per C (None: 2 × C)
+
+
 @dataclass
 class BenchmarkRun:
     """Everything a finished run produced."""
@@ -138,47 +158,44 @@ def subset_notes(workloads: Mapping[str, Workload]) -> list[str]:
 
 def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mapping[str, Workload],
                   out_dir: Path, prices: PriceSheet, client: ClientOptions | None = None,
-                  billing: str = "1ms", progress: bool = True, plots: bool = True,
-                  out: TextIO | None = None, err: TextIO | None = None,
+                  reporting: Reporting | None = None,
                   runner: Callable[..., list[RequestRecord]] = run_scenario) -> BenchmarkRun:
     """Print the plan, run every scenario, save records, summarise, write the report."""
-    stdout = out if out is not None else sys.stdout
+    rep = reporting or Reporting()
+    stdout = rep.out if rep.out is not None else sys.stdout
     client = client or ClientOptions()
-    prices.granularity_ms(billing)  # refuse an unknown billing before sending anything
+    prices.granularity_ms(rep.billing)  # refuse an unknown billing before sending anything
     out_dir.mkdir(parents=True, exist_ok=True)
     print("\n".join(describe_plan(endpoint, scenarios, workloads)), file=stdout, flush=True)
-    write_plan(out_dir, {"endpoint": endpoint}, scenarios, workloads, prices, billing)
+    write_plan(out_dir, {"endpoint": endpoint}, scenarios, workloads, prices, rep.billing)
     rows: list[Row] = []
     for s in scenarios:
-        records = runner(endpoint, workloads[s.model], s, client, progress=progress, stream=err)
+        records = runner(endpoint, workloads[s.model], s, client, progress=rep.progress,
+                         stream=rep.err)
         write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
-        rows.append(add_per_text(summarize(s, records, prices, s.config.cost_options(billing)),
+        rows.append(add_per_text(summarize(s, records, prices, s.config.cost_options(rep.billing)),
                                  records, workloads[s.model]))
-    run = finish(out_dir, rows, prices, header=[f"Endpoint: `{endpoint}`"], plots=plots,
+    run = finish(out_dir, rows, prices, header=[f"Endpoint: `{endpoint}`"], plots=rep.plots,
                  extra_notes=subset_notes(workloads), sections=per_text_section(rows))
     print(run.report, file=stdout, flush=True)
     return run
 
 
-def bench_endpoint(endpoint: str, model: str, data_dir: str | Path, out_dir: Path,
-                   concurrency: Sequence[int], *, config: Configuration | None = None,
-                   function: str | None = None, limit: int | None = None, repeat: int = 1,
-                   warmup: int | None = None, billing: str = "1ms",
-                   prices: PriceSheet | None = None, client: ClientOptions | None = None,
-                   progress: bool = True, plots: bool = True, out: TextIO | None = None,
-                   err: TextIO | None = None, batch_size: int = 1) -> BenchmarkRun:
-    """Benchmark a running endpoint on a model's evaluation set (what ``millicent bench
-    --endpoint`` does; for the demo and scripts), in batches of ``batch_size`` texts."""
+def bench_endpoint(endpoint: str, workload: Workload, out_dir: Path, sweep: Sweep,
+                   config: Configuration | None = None, prices: PriceSheet | None = None,
+                   client: ClientOptions | None = None,
+                   reporting: Reporting | None = None) -> BenchmarkRun:
+    """Benchmark a running endpoint on a workload (what ``millicent bench --endpoint``
+    does; for the demo and scripts)."""
     from millicent.bench.prices import load_prices
-    from millicent.bench.workload import load_workload
 
+    rep = reporting or Reporting()
     prices = prices or load_prices()
     conf = config or Configuration("endpoint")
-    conf.cost_options(billing)  # validate before loading data or sending anything
-    workload = load_workload(model, data_dir, function, limit, batch_size)
-    scenarios = plan_scenarios(conf, workload, concurrency, repeat, warmup)
-    return run_benchmark(endpoint, scenarios, {model: workload}, out_dir, prices, client,
-                         billing=billing, progress=progress, plots=plots, out=out, err=err)
+    conf.cost_options(rep.billing)  # validate before sending anything
+    scenarios = plan_scenarios(conf, workload, sweep.concurrency, sweep.repeat, sweep.warmup)
+    return run_benchmark(endpoint, scenarios, {workload.model: workload}, out_dir, prices, client,
+                         rep)
 
 
 def load_run(out_dir: Path) -> tuple[dict[str, Any], list[tuple[Scenario, list[RequestRecord]]]]:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -218,16 +219,15 @@ def run_bench(args: argparse.Namespace) -> int:
         return _run_compare(args, models, concurrency, client, prices, data_dir)
     from millicent.bench.runner import bench_endpoint
     from millicent.bench.scenario import Configuration
+    from millicent.bench.workload import load_workload
 
     conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
                          memory_mb=args.memory_mb, arch=args.arch,
                          dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
     ((name, _),) = models
-    run = bench_endpoint(args.endpoint, name, data_dir, Path(args.out), concurrency, config=conf,
-                         function=args.function, limit=args.limit, repeat=args.repeat,
-                         warmup=args.warmup, billing=args.billing, prices=prices, client=client,
-                         progress=not args.no_progress, plots=not args.no_plots,
-                         batch_size=args.batch_size)
+    workload = load_workload(name, data_dir, args.function, args.limit, args.batch_size)
+    run = bench_endpoint(args.endpoint, workload, Path(args.out), _sweep(args, concurrency),
+                         conf, prices, client, _reporting(args, args.billing))
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
     return 0 if any(r["ok"] for r in run.rows) else 1
@@ -283,15 +283,27 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
         raise ConfigError(f"--cold-samples must be ≥ 0, got {args.cold_samples}")
     setup = Setup(artifacts=artifacts, data_dir=data_dir, work_dir=out / "deploy",
                   dynamodb_endpoint=args.dynamodb_endpoint, pack_mb=pack_mb,
-                  pack_top=pack_top, cold_samples=args.cold_samples)
+                  pack_top=pack_top, cold_samples=args.cold_samples,
+                  instance_usd_per_hour=args.instance_usd_per_hour)
     # each model is its own function, addressed as POST /{name}
     workloads = {name: load_workload(name, data_dir, name, args.limit, args.batch_size)
                  for name in artifacts}
-    run = run_compare(configs, setup, workloads, concurrency, out, prices, args.repeat,
-                      args.warmup, client, args.instance_usd_per_hour,
-                      progress=not args.no_progress, plots=not args.no_plots)
+    run = run_compare(configs, setup, workloads, _sweep(args, concurrency), out, prices, client,
+                      _reporting(args))
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     return 0 if all(r["ok"] for r in run.rows) else 1
+
+
+def _sweep(args: argparse.Namespace, concurrency: Sequence[int]) -> Any:
+    from millicent.bench.runner import Sweep
+
+    return Sweep(tuple(concurrency), args.repeat, args.warmup)
+
+
+def _reporting(args: argparse.Namespace, billing: str = "1ms") -> Any:
+    from millicent.bench.runner import Reporting
+
+    return Reporting(billing, progress=not args.no_progress, plots=not args.no_plots)
 
 
 def _what_if(args: argparse.Namespace) -> Any:

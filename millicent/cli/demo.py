@@ -188,7 +188,7 @@ def step_platform(ctx: DemoContext) -> None:
 
 def step_benchmark(ctx: DemoContext) -> None:
     from millicent.bench.prices import load_prices
-    from millicent.bench.runner import plan_scenarios, recompute, run_benchmark
+    from millicent.bench.runner import Reporting, plan_scenarios, recompute, run_benchmark
     from millicent.bench.scenario import Configuration
 
     # the vectors are bundled with the function (SQLite): no per-read price
@@ -199,7 +199,8 @@ def step_benchmark(ctx: DemoContext) -> None:
     out_dir = ctx.out / "bench"
     prices = load_prices()
     run = run_benchmark(ctx.objects["endpoint"], scenarios, workloads, out_dir, prices,
-                        progress=not ctx.args.no_progress, plots=not ctx.args.no_plots)
+                        reporting=Reporting(progress=not ctx.args.no_progress,
+                                            plots=not ctx.args.no_plots))
     errors = sum(r["errors"] for r in run.rows)
     # the same requests priced as if the vectors lived in DynamoDB (on-demand reads)
     ddb = recompute(out_dir, prices, overrides={"store": "dynamodb"})

@@ -11,7 +11,7 @@ import pytest
 from millicent.bench.harness import ClientOptions
 from millicent.bench.prices import load_prices
 from millicent.bench.records import read_records
-from millicent.bench.runner import plan_scenarios, recompute, run_benchmark
+from millicent.bench.runner import Reporting, plan_scenarios, recompute, run_benchmark
 from millicent.bench.scenario import Configuration
 from millicent.bench.workload import Workload, classify_requests
 from millicent.cli.main import main
@@ -34,7 +34,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with ThreadedServer(ContractServer(cold_first=2, error_s=0.01)) as srv, \
             open(out / "stdout.txt", "w") as stdout, open(out / "stderr.txt", "w") as stderr:
         run_benchmark(srv.endpoint, scenarios, {"kim": workload}, out, PRICES,
-                      ClientOptions(timeout_s=10), out=stdout, err=stderr)
+                      ClientOptions(timeout_s=10), Reporting(out=stdout, err=stderr))
     return out
 
 
