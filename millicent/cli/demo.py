@@ -38,6 +38,21 @@ VECTORS = "glove-50"
 
 
 @dataclass
+class Built:
+    """What the steps have built so far, each step reading what earlier ones set."""
+
+    concurrency: list[int] = field(default_factory=list)
+    paths: dict[str, Path] = field(default_factory=dict)  #: function → artifact directory
+    models: dict[str, Any] = field(default_factory=dict)  #: function → served model
+    store_url: str = ""
+    vectors: Any = None  #: the loaded vectors (kept only until the pack is built)
+    pack: Path | None = None
+    workloads: dict[str, Any] = field(default_factory=dict)  #: function → Workload
+    answers: dict[str, list[Any]] = field(default_factory=dict)  #: in-process answers
+    endpoint: str = ""  #: the local platform's URL
+
+
+@dataclass
 class DemoContext:
     """What the steps share: options, the objects built so far, and the results."""
 
@@ -45,7 +60,7 @@ class DemoContext:
     data_dir: Path
     out: Path
     stack: contextlib.ExitStack
-    objects: dict[str, Any] = field(default_factory=dict)
+    built: Built = field(default_factory=Built)
     results: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,7 +99,7 @@ def step_artifacts(ctx: DemoContext) -> None:
         paths[fn], models[fn] = path, model
         print(f"{fn}: {path} ({model.kind}, {model.task}, {model.dim}-d); recorded dev "
               f"{json.dumps(model.manifest.metrics.get('dev', {}))}")
-    ctx.objects.update(paths=paths, models=models)
+    ctx.built.paths, ctx.built.models = paths, models
     ctx.results["artifacts"] = {fn: str(p) for fn, p in paths.items()}
 
 
@@ -109,21 +124,21 @@ def step_store(ctx: DemoContext) -> None:
     print("complete already: every vector read back and verified" if st.reused else
           f"loaded {st.written:,} vectors, every one read back and verified",
           f"({st.count:,} in the store, {st.seconds:.1f} s)")
-    ctx.objects.update(store_url=url, vectors=vectors)
+    ctx.built.store_url, ctx.built.vectors = url, vectors
     ctx.results["store"] = st.to_dict()
 
 
 def step_pack(ctx: DemoContext) -> None:
     from millicent.bench.prepare import ensure_pack, pack_size
 
-    vectors = ctx.objects.pop("vectors")  # GloVe's rows are in corpus-frequency order
+    vectors, ctx.built.vectors = ctx.built.vectors, None  # rows in corpus-frequency order
     top, mb = pack_option(ctx.args.pack_top, ctx.args.pack_mb)
     path = ctx.out / f"pack-{pack_size(top, mb)}.bin"
     st = ensure_pack(path, vectors.words, vectors.matrix, top=top, budget_mb=mb,
                      source=VECTORS, by="glove")
     print(f"{st.words:,} most frequent words, {st.bytes / 2**20:.1f} MB → {path}"
           + (" (complete already)" if st.reused else ""))
-    ctx.objects["pack"] = path
+    ctx.built.pack = path
     ctx.results["pack"] = st.to_dict()
 
 
@@ -134,10 +149,10 @@ def step_check(ctx: DemoContext) -> None:
     from millicent.store import open_embeddings
     from millicent.train.evaluate import evaluate_model
 
-    emb = open_embeddings(ctx.objects["store_url"], pack_path=str(ctx.objects["pack"]))
+    emb = open_embeddings(ctx.built.store_url, pack_path=str(ctx.built.pack))
     ctx.stack.callback(emb.close)
     out: dict[str, Any] = {}
-    for fn, model in ctx.objects["models"].items():
+    for fn, model in ctx.built.models.items():
         got = evaluate_model(model, "dev", ctx.data_dir, emb)
         recorded = model.manifest.metrics.get("dev", {})
         metric = "accuracy" if "accuracy" in got else "map"
@@ -150,8 +165,8 @@ def step_check(ctx: DemoContext) -> None:
         print(f"{fn}: {metric} on {workload.source} {got[metric]:.4f} = recorded "
               f"({got['n']} items); per request in-process p50 {stats.p50:.3f} ms, "
               f"p99 {stats.p99:.3f} ms ({len(latencies)} requests)")
-        ctx.objects.setdefault("workloads", {})[fn] = workload
-        ctx.objects.setdefault("answers", {})[fn] = answers
+        ctx.built.workloads[fn] = workload
+        ctx.built.answers[fn] = answers
         out[fn] = {"metrics": got, "recorded": recorded, "latency_ms": stats.to_dict()}
     ctx.results["check"] = out
 
@@ -163,26 +178,26 @@ def step_platform(ctx: DemoContext) -> None:
     port = free_port()
     log_dir = ctx.out / "platform"
     cmd = [sys.executable, "-m", "millicent.cli.main", "serve", "--port", str(port),
-           "--store", ctx.objects["store_url"], "--pack", str(ctx.objects["pack"]),
+           "--store", ctx.built.store_url, "--pack", str(ctx.built.pack),
            # never throttle the benchmark: the platform's limit counts requests in flight
-           "--max-concurrency", str(max(32, *ctx.objects["concurrency"])),
+           "--max-concurrency", str(max(32, *ctx.built.concurrency)),
            "--log-dir", str(log_dir)]
-    for fn, path in ctx.objects["paths"].items():
+    for fn, path in ctx.built.paths.items():
         cmd += ["--model", f"{fn}={path}"]
     print(f"millicent {' '.join(cmd[3:])}", flush=True)
     t0 = time.monotonic()
     url = ctx.stack.enter_context(serving(cmd, port, log_dir / "server.log"))
     print(f"listening on {url} after {time.monotonic() - t0:.1f} s; logs in {log_dir}")
     out = {}
-    for fn, workload in ctx.objects["workloads"].items():
-        parity = compare_answers(ctx.objects["answers"][fn], remote_answers(url, workload.requests))
+    for fn, workload in ctx.built.workloads.items():
+        parity = compare_answers(ctx.built.answers[fn], remote_answers(url, workload.requests))
         print(f"{fn}: {parity.n} answers through the platform, {parity.same_labels} same labels, "
               f"max |Δ| {parity.max_abs_diff:.2g}", flush=True)
         if not parity.ok:
             raise DataError(f"{fn}: the platform's answers differ from the in-process ones at "
                             f"requests {parity.mismatches[:10]}")
         out[fn] = parity.to_dict()
-    ctx.objects["endpoint"] = url
+    ctx.built.endpoint = url
     ctx.results["platform"] = {"endpoint": url, "log_dir": str(log_dir), "parity": out}
 
 
@@ -193,12 +208,12 @@ def step_benchmark(ctx: DemoContext) -> None:
 
     # the vectors are bundled with the function (SQLite): no per-read price
     conf = Configuration("demo", store="none", gateway="url")
-    workloads = ctx.objects["workloads"]
+    workloads = ctx.built.workloads
     scenarios = [s for w in workloads.values()
-                 for s in plan_scenarios(conf, w, ctx.objects["concurrency"])]
+                 for s in plan_scenarios(conf, w, ctx.built.concurrency)]
     out_dir = ctx.out / "bench"
     prices = load_prices()
-    run = run_benchmark(ctx.objects["endpoint"], scenarios, workloads, out_dir, prices,
+    run = run_benchmark(ctx.built.endpoint, scenarios, workloads, out_dir, prices,
                         reporting=Reporting(progress=not ctx.args.no_progress,
                                             plots=not ctx.args.no_plots))
     errors = sum(r["errors"] for r in run.rows)
@@ -224,7 +239,7 @@ def step_benchmark(ctx: DemoContext) -> None:
         raise DataError(f"the benchmark saw {errors} failed requests; see {out_dir}/records")
 
 
-#: The demo's steps, in order; later steps read what earlier ones put in ``ctx.objects``.
+#: The demo's steps, in order; later steps read what earlier ones put in ``ctx.built``.
 STEPS: list[tuple[str, str, Callable[[DemoContext], None]]] = [
     ("artifacts", "the Kim CNN and SM CNN artifacts", step_artifacts),
     ("store", "GloVe-50 vectors into the embedded SQLite store", step_store),
@@ -272,7 +287,7 @@ def _run_steps(args: argparse.Namespace, out: Path, concurrency: list[int]) -> i
     timings: dict[str, float] = {}
     with contextlib.ExitStack() as stack:  # stops the platform however the demo ends
         ctx = DemoContext(args, config.data_dir(args.data_dir), out, stack)
-        ctx.objects["concurrency"] = concurrency
+        ctx.built.concurrency = concurrency
         print(f"millicent demo: data {ctx.data_dir}, output {out}; "
               f"{len(STEPS)} steps: {', '.join(name for name, _, _ in STEPS)}", flush=True)
         for i, (name, what, step) in enumerate(STEPS, 1):
@@ -289,10 +304,10 @@ def _run_steps(args: argparse.Namespace, out: Path, concurrency: list[int]) -> i
     print("step times: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
           + f"; total {total:.1f} s")
     print(f"demo results: {report}")
-    paths = ctx.objects["paths"]
+    paths = ctx.built.paths
     print("serve these functions yourself: millicent serve "
           + " ".join(f"--model {fn}={p}" for fn, p in paths.items())
-          + f" --store {ctx.objects['store_url']} --pack {ctx.objects['pack']}")
+          + f" --store {ctx.built.store_url} --pack {ctx.built.pack}")
     return 0
 
 

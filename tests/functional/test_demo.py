@@ -40,8 +40,8 @@ def test_store_pack_and_check_reproduce_the_recorded_metrics(tmp_path: Path,
         assert got[metric] == pytest.approx(recorded[metric], abs=1e-12)
         assert got["n"] == recorded["n"]
         assert r["check"][fn]["latency_ms"]["n"] == 25
-        assert len(ctx.objects["answers"][fn]) == 25
-    kim_answer = ctx.objects["answers"]["kim"][0]
+        assert len(ctx.built.answers[fn]) == 25
+    kim_answer = ctx.built.answers["kim"][0]
     assert set(kim_answer) >= {"label_index", "probabilities", "timings"}
 
     # a rerun finds the store and the pack complete (after reading them back)
