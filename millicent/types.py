@@ -7,7 +7,7 @@ benchmark and the cost model need.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -126,3 +126,16 @@ class Embeddings(Protocol):
     def warm_up(self) -> None:
         """Read the backing store once, past every cache (priming during INIT)."""
         ...
+
+
+class ProgressBar(Protocol):
+    """A progress display (:class:`millicent.progress.Progress` is the tool's one)."""
+
+    def advance(self, n: int = 1, **counters: float) -> None: ...
+
+    def close(self, summary: str = "") -> None: ...
+
+
+#: ``(label, total) → a display``: how a caller lends a long job (the store's loader) its
+#: progress display, so the job itself never imports one
+ProgressFactory = Callable[[str, "int | None"], ProgressBar]

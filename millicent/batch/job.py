@@ -9,7 +9,6 @@ from typing import TextIO
 from millicent.batch.identity import InputIdentity, identify
 from millicent.batch.journal import Checkpoint, Journal
 from millicent.batch.output import ResultFile, recover
-from millicent.batch.progress import BatchProgress
 from millicent.batch.runner import BatchJob, cut, drive
 from millicent.batch.summary import JobReport
 from millicent.batch.tally import Tally
@@ -17,6 +16,7 @@ from millicent.bench.cost import CostOptions
 from millicent.bench.prices import PriceSheet
 from millicent.data.files import infer_format, iter_texts
 from millicent.errors import ConfigError, DataError
+from millicent.progress import Progress
 
 
 def open_job(job: BatchJob, identity: InputIdentity, fmt: str) -> Journal:
@@ -63,7 +63,8 @@ def run_job(job: BatchJob, prices: PriceSheet, options: CostOptions,
     journal.sessions.append(tally.session(0.0, 0, 0, 0))
     journal.save()  # this run is on record even if it is killed before its first checkpoint
     results = ResultFile(job.out, start)
-    progress = BatchProgress(identity.lines, start.last_line, err, job.progress)
+    progress = Progress("batch", identity.lines, unit="lines", initial=start.last_line,
+                        enabled=job.progress, stream=err)
     records = ((line, value) for line, value in
                iter_texts(job.input, fmt, job.text_column, blank_lines=True)
                if line > start.last_line)

@@ -24,11 +24,11 @@ from millicent.batch.journal import Checkpoint, Journal
 from millicent.batch.lines import answer_line, error_line, problem_line
 from millicent.batch.outcome import Answered, Refused, Split
 from millicent.batch.output import ResultFile
-from millicent.batch.progress import BatchProgress
 from millicent.batch.sender import Sender
 from millicent.batch.tally import Tally
 from millicent.data.files import Problem
 from millicent.errors import ConfigError, MillicentError, missing_extra
+from millicent.progress import Progress
 
 #: a batch closes at ``batch_size`` texts, or at this many times as many records when
 #: most of them are bad rows (which need no request), so a run of bad rows stays bounded
@@ -119,7 +119,7 @@ class Pipeline:
     results: ResultFile
     journal: Journal
     tally: Tally
-    progress: BatchProgress
+    progress: Progress
     start: Checkpoint
     #: the most texts per request: ``batch_size``, lowered when the function says so
     limit: int = 0
@@ -209,7 +209,7 @@ class Pipeline:
                 raise MillicentError(f"input line {e.line} has no result (a bug in millicent batch)")
             self.results.append(e.line, e.result, e.error)
         st = self.results.state
-        self.progress.update(st.last_line, st.errors, self.tally.retries)
+        self.progress.update_to(st.last_line, errors=st.errors, retries=self.tally.retries)
         if time.monotonic() - self._synced >= self.job.checkpoint_s:
             self.checkpoint()
 
@@ -225,7 +225,7 @@ class Pipeline:
 
 
 async def drive(job: BatchJob, journal: Journal, results: ResultFile, tally: Tally,
-                progress: BatchProgress, batches: Iterator[list[Entry]]) -> None:
+                progress: Progress, batches: Iterator[list[Entry]]) -> None:
     """Run the job after ``journal``'s checkpoint over an HTTP session of C connections;
     SIGTERM stops it as cleanly as SIGINT (checkpointed)."""
     try:

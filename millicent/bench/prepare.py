@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from millicent.errors import ConfigError, StoreError
+from millicent.progress import displays
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,13 @@ def ensure_store(url: str, words: Sequence[str], matrix: np.ndarray, *, source: 
                     and meta.layout == layout):
                 # the last verified load was these vectors: read everything back to be sure
                 try:
-                    verify(store, keys, expected, progress=progress)
+                    verify(store, keys, expected, progress=displays(progress, unit="words"))
                     return StoreStatus(url, len(keys), 0, True, True, want, store.count(),
                                        time.monotonic() - t0)
                 except StoreError:
                     pass  # changed since: the loader below rewrites what differs
         report = load_store(store, words, matrix, source=source, layout=layout, dtype=dtype,
-                            progress=progress)
+                            progress=displays(progress, unit="words"))
         if report.checksum != want:  # pragma: no cover - the loader verified the same keys
             raise StoreError(f"{url}: loaded checksum {report.checksum[:12]} != {want[:12]}")
         return StoreStatus(url, report.words, report.written, False, report.verified,

@@ -26,13 +26,13 @@ from millicent.bench.cost import CostOptions
 from millicent.bench.harness import ClientOptions, run_closed_loop
 from millicent.bench.pertext import add_per_text, per_text_section, planned_workload
 from millicent.bench.prices import PriceSheet
-from millicent.bench.progress import Progress
 from millicent.bench.records import RequestRecord, read_records, write_records
 from millicent.bench.report import read_json, render_report, write_json
 from millicent.bench.scenario import Configuration, Scenario
 from millicent.bench.summary import summarize
 from millicent.bench.workload import Workload
 from millicent.errors import ConfigError, DataError
+from millicent.progress import Progress
 
 Row = dict[str, Any]
 
@@ -72,13 +72,20 @@ def describe_plan(endpoint: str, scenarios: Sequence[Scenario],
 def run_scenario(endpoint: str, workload: Workload, scenario: Scenario, client: ClientOptions,
                  progress: bool = True, stream: TextIO | None = None) -> list[RequestRecord]:
     """Send one scenario's warm-up and measured requests; returns all records."""
-    bar = Progress(scenario.slug, scenario.warmup + scenario.requests, stream=stream,
-                   enabled=progress)
+    bar = Progress(scenario.slug, scenario.warmup + scenario.requests, unit="requests",
+                   stream=stream, enabled=progress)
+    errors = 0
+
+    def done(ok: bool) -> None:
+        nonlocal errors
+        errors += not ok
+        bar.advance(1, errors=errors)
+
     try:
         return asyncio.run(run_closed_loop(
             endpoint, workload.requests, scenario.concurrency,
             measured=workload.order(scenario.requests), warmup=workload.order(scenario.warmup),
-            options=client, on_done=bar.advance))
+            options=client, on_done=done))
     finally:
         bar.close()
 

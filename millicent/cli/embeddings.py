@@ -182,6 +182,7 @@ def ranked_words(by: str, source_words: list[str], data_dir: str | None) -> list
 
 # ---------------------------------------------------------------------- commands
 def cmd_load(args: argparse.Namespace) -> int:
+    from millicent.progress import displays
     from millicent.store import open_store
     from millicent.store.loader import load_batches, load_store
 
@@ -194,7 +195,7 @@ def cmd_load(args: argparse.Namespace) -> int:
         layout = args.layout or store.options.get("layout") or (existing.layout if existing else "binary")
         dtype = args.dtype or store.options.get("dtype") or (existing.dtype if existing else "float32")
         options: dict[str, Any] = {"layout": layout, "dtype": dtype, "resume": args.resume,
-                                   "progress": not args.quiet}
+                                   "progress": displays(not args.quiet, unit="words")}
         if stream is None:
             print(f"loading {len(words):,} {matrix.shape[1]}-d vectors from {label} into "
                   f"{store.describe()} ({layout}, {dtype})", file=sys.stderr)

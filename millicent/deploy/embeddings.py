@@ -42,6 +42,7 @@ def make_loader(spec: str, data_dir: str | None = None, progress: bool = True,
 
     def load(store_url: str) -> int:
         from millicent.data.vectors import load_vectors
+        from millicent.progress import displays
         from millicent.store import open_store
         from millicent.store.loader import load_store
 
@@ -49,7 +50,8 @@ def make_loader(spec: str, data_dir: str | None = None, progress: bool = True,
         log(f"{len(vectors)} vectors of dimension {vectors.dim} from {spec}")
         store = open_store(store_url)
         try:
-            report = load_store(store, vectors.words, vectors.matrix, source=spec, progress=progress)
+            report = load_store(store, vectors.words, vectors.matrix, source=spec,
+                                progress=displays(progress, unit="words"))
         finally:
             store.close()
         log(f"wrote {report.written} items, {report.unchanged} already there; "

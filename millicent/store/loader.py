@@ -44,8 +44,8 @@ import numpy as np
 
 from millicent.errors import StoreError
 from millicent.store.base import EmbeddingStore, StoreMeta, storable_key
-from millicent.store.progress import Progress
 from millicent.store.readback import fingerprints, read_rows, write_rows
+from millicent.types import ProgressBar, ProgressFactory
 from millicent.words import vector_key
 
 Resume = Literal["auto", "check", "upsert"]
@@ -89,7 +89,8 @@ class LoadOptions(TypedDict):
     dtype: NotRequired[str]  # "float32" (default) | "float16"
     resume: NotRequired[Resume]  # "auto" (default) | "check" | "upsert"
     batch_size: NotRequired[int | None]  # rows per batch; default: the store's (BATCH_BYTES)
-    progress: NotRequired[bool]  # a progress line on stderr (default True)
+    #: the progress display lent by the caller (default None: none; see millicent.progress)
+    progress: NotRequired[ProgressFactory | None]
     total: NotRequired[int | None]  # words expected, for the progress line's ETA
     #: the batches' words are vector keys, each once over the whole stream (as
     #: ``iter_vector_batches`` yields them): the loader then skips its own de-duplication,
@@ -177,7 +178,7 @@ class _Load:
         self.store = store
         self.source = options["source"]
         self.resume = options.get("resume", "auto")
-        self.progress = options.get("progress", True)
+        self.progress = options.get("progress")
         self.total = options.get("total")
         self.distinct = options.get("distinct", False)
         # batches read back before writing (shared by the writer threads; a race only
@@ -235,8 +236,7 @@ class _Load:
     def _write_all(self, batches: Iterable[tuple[Sequence[str], np.ndarray]]) -> None:
         workers = max(1, self.store.write_concurrency)
         pending: deque[Future[tuple[int, int]]] = deque()
-        with Progress("loading", self.total, enabled=self.progress) as bar, \
-                ThreadPoolExecutor(workers) as pool:
+        with _Shown(self.progress, "loading", self.total) as bar, ThreadPoolExecutor(workers) as pool:
 
             def settle(fut: Future[tuple[int, int]]) -> None:
                 written, unchanged = fut.result()
@@ -272,8 +272,26 @@ class _Load:
         return _verify(self.store, self.keys, want, self.progress)
 
 
+class _Shown:
+    """The display ``factory`` makes for one phase (nothing without a factory)."""
+
+    def __init__(self, factory: ProgressFactory | None, label: str, total: int | None) -> None:
+        self.bar: ProgressBar | None = factory(label, total) if factory else None
+
+    def advance(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.advance(n)
+
+    def __enter__(self) -> _Shown:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def verify(store: EmbeddingStore, keys: Sequence[str], expected: np.ndarray, *,
-           progress: bool = True) -> str:
+           progress: ProgressFactory | None = None) -> str:
     """Read every key back; check that each holds its ``expected`` row (as stored).
 
     Returns the checksum (:func:`~millicent.store.base.vectors_checksum`); raises
@@ -282,13 +300,14 @@ def verify(store: EmbeddingStore, keys: Sequence[str], expected: np.ndarray, *,
     return _verify(store, keys, fingerprints(np.asarray(expected, np.float32)), progress)
 
 
-def _verify(store: EmbeddingStore, keys: Sequence[str], want: np.ndarray, progress: bool) -> str:
+def _verify(store: EmbeddingStore, keys: Sequence[str], want: np.ndarray,
+            progress: ProgressFactory | None) -> str:
     """Read ``keys`` back in key order, compare fingerprints with ``want``; the checksum."""
     order = sorted(range(len(keys)), key=keys.__getitem__)
     digest = hashlib.sha256()
     missing: list[str] = []
     differ: list[str] = []
-    with Progress("verifying", len(keys), enabled=progress) as bar:
+    with _Shown(progress, "verifying", len(keys)) as bar:
         for s in range(0, len(order), VERIFY_BATCH):
             idx = order[s:s + VERIFY_BATCH]
             chunk = [keys[i] for i in idx]

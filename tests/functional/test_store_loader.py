@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from millicent.errors import StoreError
+from millicent.progress import displays
 from millicent.store import open_store
 from millicent.store.base import vectors_checksum
 from millicent.store.loader import load_store, unique_keys
@@ -94,7 +95,7 @@ def test_verification_catches_a_faulty_backend(mode: str, message: str) -> None:
 
 def test_progress_goes_to_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store = open_store(f"sqlite:///{tmp_path}/v.db")
-    load_store(store, WORDS[:50], MATRIX[:50], source="rand")
+    load_store(store, WORDS[:50], MATRIX[:50], source="rand", progress=displays(unit="words"))
     err = capsys.readouterr().err
     assert "loading" in err and "50/50" in err and "words/s" in err and "verifying" in err
 

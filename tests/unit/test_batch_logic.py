@@ -10,7 +10,6 @@ import pytest
 from millicent.batch.backoff import Backoff
 from millicent.batch.lines import answer_line, error_line, problem_line, refused_message
 from millicent.batch.outcome import Answered, Fatal, Refused, Retry, Split, classify, item_index
-from millicent.batch.progress import BatchProgress, clock_text
 from millicent.batch.runner import BatchJob, Entry, chunks, cut
 from millicent.data.files import Problem
 from millicent.errors import ConfigError
@@ -123,51 +122,3 @@ def test_job_arguments_are_checked(tmp_path: object) -> None:
         kw = {"endpoint": "http://h:1", **bad}
         with pytest.raises(ConfigError):
             BatchJob(Path("i"), Path("o"), **kw)  # type: ignore[arg-type]
-
-
-class _Clock:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-class _Stream:
-    def __init__(self, tty: bool) -> None:
-        self.text = ""
-        self.tty = tty
-
-    def write(self, s: str) -> None:
-        self.text += s
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return self.tty
-
-
-def test_progress_plain_lines_every_tenth_with_rate_and_eta() -> None:
-    clock, out = _Clock(), _Stream(tty=False)
-    p = BatchProgress(1000, 0, out, clock=clock)  # type: ignore[arg-type]
-    for line in range(50, 1001, 50):
-        clock.t += 0.5
-        p.update(line, errors=line // 500, retries=3)
-    p.close()
-    lines = out.text.splitlines()
-    assert len(lines) == 10, "one plain line per tenth, none repeated at the end"
-    assert lines[0] == "batch: line 100/1,000 (10%)  100 lines/s  ETA 0:00:09  errors 0  retries 3"
-    assert lines[-1].startswith("batch: line 1,000/1,000 (100%)") and "errors 2" in lines[-1]
-    assert clock_text(3725) == "1:02:05"
-
-
-def test_progress_redraws_one_line_on_a_terminal_and_resumes_mid_file() -> None:
-    clock, out = _Clock(), _Stream(tty=True)
-    p = BatchProgress(None, 500, out, clock=clock)  # type: ignore[arg-type]
-    clock.t += 1
-    p.update(600, 0, 0)
-    p.update(700, 0, 0)  # within 0.2 s of the last redraw: not drawn
-    p.close()
-    assert out.text.count("\r") == 2 and out.text.endswith("\n")
-    assert "line 600  100 lines/s  ETA –" in out.text and "line 700" in out.text
