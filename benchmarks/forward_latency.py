@@ -35,7 +35,8 @@ sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
 from millicent.bench.stats import latency_stats  # noqa: E402
-from millicent.runtime.model import Classifier, Ranker, load_model  # noqa: E402
+from millicent.runtime.registry import load_model  # noqa: E402
+from millicent.runtime.roles import Classifier, Ranker  # noqa: E402
 from millicent.runtime.tokenize import tokenize  # noqa: E402
 from millicent.train.evaluate import memory_embeddings  # noqa: E402
 
@@ -47,7 +48,7 @@ os.environ["OMP_NUM_THREADS"] = "1"
 t0 = time.perf_counter()
 import numpy
 t1 = time.perf_counter()
-from millicent.runtime.model import load_model
+from millicent.runtime.registry import load_model
 import millicent.runtime.service
 t2 = time.perf_counter()
 load_model(sys.argv[1])

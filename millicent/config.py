@@ -23,15 +23,29 @@ LRU_SIZE = "MILLICENT_LRU_SIZE"  #: words kept in the in-function LRU (0 disable
 MAX_BODY_BYTES = "MILLICENT_MAX_BODY_BYTES"
 MAX_TOKENS = "MILLICENT_MAX_TOKENS"
 MAX_ANSWERS = "MILLICENT_MAX_ANSWERS"
+MAX_BATCH = "MILLICENT_MAX_BATCH"  #: most texts (or rank items) in one batch request
 STORE_DEADLINE_S = "MILLICENT_STORE_DEADLINE_S"  #: retry budget for one store read
+INIT_MODE = "MILLICENT_INIT"  #: "eager" (default: build during Lambda's INIT) | "lazy" (first invocation)
 API_KEY = "MILLICENT_API_KEY"  #: when set, the gateway requires `x-api-key`
 FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"  #: set by Lambda and by the local platform
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 DEFAULT_MAX_TOKENS = 1_000
 DEFAULT_MAX_ANSWERS = 1_000
+DEFAULT_MAX_BATCH = 256
+#: Lambda refuses a function's answer over 6 MB (the invocation payload limit, both ways)
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 DEFAULT_LRU_SIZE = 50_000
 DEFAULT_STORE_DEADLINE_S = 5.0
+INIT_EAGER, INIT_LAZY = "eager", "lazy"
+
+
+def init_mode(env: dict[str, str] | None = None) -> str:
+    """``MILLICENT_INIT``: ``eager`` (default) or ``lazy``; anything else is a ConfigError."""
+    raw = ((env if env is not None else os.environ).get(INIT_MODE) or INIT_EAGER).strip().lower()
+    if raw not in (INIT_EAGER, INIT_LAZY):
+        raise ConfigError(f"{INIT_MODE} must be {INIT_EAGER!r} or {INIT_LAZY!r}, got {raw!r}")
+    return raw
 
 
 def _int(name: str, default: int, env: dict[str, str] | None = None) -> int:
@@ -61,14 +75,21 @@ class Limits:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_tokens: int = DEFAULT_MAX_TOKENS
     max_answers: int = DEFAULT_MAX_ANSWERS
+    max_batch: int = DEFAULT_MAX_BATCH
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Limits:
-        return cls(
+        limits = cls(
             max_body_bytes=_int(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES, env),
             max_tokens=_int(MAX_TOKENS, DEFAULT_MAX_TOKENS, env),
             max_answers=_int(MAX_ANSWERS, DEFAULT_MAX_ANSWERS, env),
+            max_batch=_int(MAX_BATCH, DEFAULT_MAX_BATCH, env),
         )
+        for name, value in ((MAX_BODY_BYTES, limits.max_body_bytes), (MAX_TOKENS, limits.max_tokens),
+                            (MAX_ANSWERS, limits.max_answers), (MAX_BATCH, limits.max_batch)):
+            if value < 1:
+                raise ConfigError(f"{name} must be at least 1, got {value}")
+        return limits
 
 
 def parse_models(spec: str) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # numpy is a base dependency, but the base layer only needs it for types
@@ -80,6 +81,29 @@ class Lookup:
         return list(seen)
 
 
+@dataclass(frozen=True)
+class VectorsSource:
+    """Where a model's word vectors come from (``runtime.artifact.vectors_source`` decides).
+
+    Two models can share one store table and one pack exactly when their sources are equal.
+    """
+
+    spec: str  #: ``glove-50`` / a vector file, or ``artifact`` for a learned table
+    label: str  #: recorded as the source of stores and packs
+    slug: str  #: part of table and file names, so two sources never share a table
+    dim: int
+    learned_table: Path | None = None  #: the artifact's ``embeddings.npz``
+    #: the model's training task (ranks a learned table's words by frequency); not part of
+    #: the identity: two tasks may share one pretrained table
+    task: str | None = field(default=None, compare=False)
+    #: whether the keys are lower-cased (the model's tokenizer decides)
+    lowercase: bool = True
+
+    @property
+    def learned(self) -> bool:
+        return self.learned_table is not None
+
+
 @runtime_checkable
 class Embeddings(Protocol):
     """Anything that turns words into vectors: a store, a cached store, an in-memory table."""
@@ -87,6 +111,14 @@ class Embeddings(Protocol):
     @property
     def dim(self) -> int: ...
 
-    def lookup(self, words: Sequence[str]) -> Lookup: ...
+    def lookup(self, words: Sequence[str], lowercase: bool = True) -> Lookup: ...
 
     def close(self) -> None: ...
+
+    def disconnect(self) -> None:
+        """Drop network connections (before a snapshot); the next read opens new ones."""
+        ...
+
+    def reconnect(self) -> None:
+        """Make a restored copy use connections of its own (after a snapshot restore)."""
+        ...

@@ -26,14 +26,11 @@ Answer = dict[str, Any]
 
 def answer_locally(model: Any, embeddings: Any, req: PlannedRequest,
                    limits: Limits | None = None) -> Answer:
-    """The service core's answer to one request body (``/classify`` or ``/rank`` shape)."""
-    from millicent.runtime import service
+    """The function's answer to one request body, computed in this process (the same
+    request parser, service core and response builder as the handler)."""
+    from millicent.runtime.handler import serve
 
-    body = json.loads(req.body)
-    lim = limits or Limits()
-    if "sentence" in body:
-        return service.classify(model, embeddings, body["sentence"], lim)
-    return service.rank(model, embeddings, body["question"], [body["answer"]], lim)
+    return serve(model, "local", embeddings, json.loads(req.body), limits or Limits())
 
 
 def local_answers(model: Any, embeddings: Any,

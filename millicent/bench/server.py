@@ -2,9 +2,12 @@
 
 What pay-per-request is compared with: an instance that keeps the models and the whole
 vector table in RAM and answers the same HTTP requests (``/classify``, ``/rank``,
-``/{model}``) with the same service core (:mod:`millicent.runtime.service`), one request
-at a time on one core — no gateway, no store round trips, no cold starts after the first.
-Its cost is the instance's hourly price, whatever the traffic (see the break-even).
+``/{model}``) one at a time on one core — no gateway, no store round trips, no cold
+starts after the first. It runs the function's own request edge: every request goes
+through :func:`millicent.runtime.handler.answer` (routing, the strict JSON body, the typed
+request, the service core, the response builder), so its answers and error statuses are
+the function's. Its cost is the instance's hourly price, whatever the traffic (see the
+break-even).
 
     python -m millicent.bench.server --model kim=ARTIFACT_DIR --port 9100 --data-dir D
 """
@@ -12,6 +15,7 @@ Its cost is the instance's hourly price, whatever the traffic (see the break-eve
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -19,96 +23,88 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from millicent.config import Limits, parse_models
-from millicent.errors import InvalidInput, MillicentError, NotFound
+from millicent.config import FunctionConfig, Limits, parse_models
+from millicent.errors import InvalidInput, MillicentError, PayloadTooLarge
+from millicent.runtime import events
+from millicent.runtime.environment import FunctionEnvironment
 
 
 def build(models_spec: str, data_dir: str | None, vectors: str | None = None) -> tuple[dict[str, Any], Any]:
     """Load the models and one in-memory store holding every vector they name."""
+    from millicent.bench.embedding_source import EmbeddingSource
+    from millicent.data.tables import load_table
     from millicent.data.vectors import load_vectors
-    from millicent.runtime.model import load_model
+    from millicent.errors import ConfigError
+    from millicent.runtime.registry import load_model
     from millicent.store.memory import MemoryStore
 
-    models = {name: load_model(path) for name, path in parse_models(models_spec)}
-    if not models:
+    paths = dict(parse_models(models_spec))
+    if not paths:
         raise InvalidInput("no model given")
-    tables = {m.artifact.embedding_table() is not None for m in models.values()}
-    sources = {str(m.manifest.get("embedding", {}).get("source", "")) for m in models.values()}
-    if tables == {True} and len(models) == 1:
-        (model,) = models.values()
-        table = model.artifact.embedding_table()
-        assert table is not None  # checked just above
-        return models, MemoryStore.from_vectors(table[0], table[1], source="artifact")
-    if True in tables or len(sources) != 1:
-        raise InvalidInput("the models must share one embedding source to share one table",
-                           sources=sorted(sources))
-    spec = vectors or sources.pop()
-    v = load_vectors(spec, data_dir)
-    return models, MemoryStore.from_vectors(v.words, v.matrix, source=spec)
+    models = {name: load_model(path) for name, path in paths.items()}
+    if vectors:
+        v = load_vectors(vectors, data_dir)
+        return models, MemoryStore.from_vectors(v.words, v.matrix, source=vectors)
+    try:
+        source = EmbeddingSource.of_artifacts({n: m.artifact.path for n, m in models.items()})
+    except ConfigError as exc:
+        raise InvalidInput(exc.message) from exc
+    table = load_table(source, data_dir)
+    return models, MemoryStore.from_vectors(table.words, table.matrix, source=source.label)
+
+
+def environment(models: dict[str, Any], store: Any, limits: Limits | None = None) -> FunctionEnvironment:
+    """A function environment holding the already built models and store."""
+    config = FunctionConfig(models=tuple((n, str(m.artifact.path)) for n, m in models.items()),
+                            store_url=None, pack_path=None, lru_size=0, store_deadline_s=5.0,
+                            limits=limits or Limits())
+    return FunctionEnvironment(config=lambda: config, models=lambda _: models, store=lambda _: store)
+
+
+def _request(method: str, path: str, raw: bytes) -> events.Request:
+    # base64, as API Gateway sends a body it does not consider text: the edge then decodes
+    # the bytes as strict UTF-8 itself, as it does for every gateway
+    return events.Request(events.FUNCTION_URL, method.upper(), events.normalise_path(path),
+                          base64.b64encode(raw).decode("ascii"), is_base64=True)
 
 
 def answer(models: dict[str, Any], store: Any, path: str, body: Any, limits: Limits,
            cold: bool) -> dict[str, Any]:
     """The response body for one request (raises MillicentError for bad requests)."""
-    from millicent.runtime import service
+    from millicent.runtime.handler import answer as edge
 
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object")
-    name = path.strip("/")
-    if name in ("classify", "rank"):
-        role = name
-        name = next((n for n, m in models.items() if m.role == role), "")
-    if name not in models:
-        raise NotFound(f"no model for {path}", models=list(models))
-    model = models[name]
-    t0, c0 = time.perf_counter(), time.process_time()
-    if model.role == "classify":
-        text = body.get("sentence", body.get("input"))
-        if not isinstance(text, str):
-            raise InvalidInput("give sentence (a string)")
-        out = service.classify(model, store, text, limits)
-    else:
-        question = body.get("question", body.get("sent1"))
-        answers = body.get("answers")
-        if answers is None:
-            single = body.get("answer", body.get("sent2"))
-            answers = None if single is None else [single]
-        if question is None or answers is None:
-            raise InvalidInput("give question and answer (or answers)")
-        out = service.rank(model, store, question, answers, limits)
-        if len(answers) == 1:
-            out["score"] = out["scores"][0]
-    total = (time.perf_counter() - t0) * 1000.0
-    t = out["timings"]
-    t["total_ms"] = total
-    t["other_ms"] = max(0.0, total - t["tokenize_ms"] - t["fetch_ms"] - t["forward_ms"])
-    t["cpu_ms"] = (time.process_time() - c0) * 1000.0
-    t["cold_start"] = cold
-    out["model"] = name
-    return out
+    start = (time.perf_counter(), time.process_time())
+    env = environment(models, store, limits)
+    return edge(_request("POST", path, json.dumps(body).encode("utf-8")), env, cold, start)
 
 
 def make_app(models: dict[str, Any], store: Any, limits: Limits | None = None) -> Any:
     """The aiohttp application: handlers run synchronously, one request at a time."""
     from aiohttp import web
 
-    lim = limits or Limits()
-    served = {"n": 0}
+    from millicent.runtime.handler import answer as edge
+
+    env = environment(models, store, limits)
+    env.init()  # everything is loaded before the server listens
+    max_body = env.config.limits.max_body_bytes
 
     async def handle(request: web.Request) -> web.Response:
+        start = (time.perf_counter(), time.process_time())
         try:
-            try:
-                body = json.loads(await request.read() or b"null")
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise InvalidInput(f"the body is not JSON: {exc}") from exc
-            served["n"] += 1
-            out = answer(models, store, request.path, body, lim, served["n"] == 1)
+            raw = await request.read()
+            cold = env.begin()
+            out = edge(_request(request.method, request.path, raw), env, cold, start)
             return web.json_response(out)
-        except MillicentError as exc:
-            return web.json_response(exc.to_dict(), status=exc.status)
+        except web.HTTPRequestEntityTooLarge:
+            exc: MillicentError = PayloadTooLarge(f"request body over the limit of {max_body} bytes",
+                                                  limit=max_body)
+        except MillicentError as err:
+            exc = err
+        return web.json_response(exc.to_dict(), status=exc.status)
 
-    app = web.Application()
-    app.router.add_post("/{name}", handle)
+    # the edge enforces the body limit (with its own message); aiohttp only stops a flood
+    app = web.Application(client_max_size=max_body + 1024)
+    app.router.add_route("*", "/{tail:.*}", handle)
     return app
 
 

@@ -21,9 +21,10 @@ import numpy as np
 
 from millicent.config import FunctionConfig
 from millicent.runtime.artifact import Artifact
-from millicent.runtime.environment import FunctionEnvironment
+from millicent.runtime.environment import FunctionEnvironment, init_at_import
 from millicent.runtime.handler import handle
-from millicent.runtime.model import Classifier, Ranker, load_model
+from millicent.runtime.registry import load_model
+from millicent.runtime.roles import Classifier, Ranker
 
 
 def _net(artifact: Artifact) -> Any:
@@ -106,6 +107,7 @@ def load_torch_models(config: FunctionConfig) -> dict[str, Classifier | Ranker]:
 
 
 ENVIRONMENT = FunctionEnvironment(models=load_torch_models)
+init_at_import(ENVIRONMENT)  # INIT as in millicent's own function, so the two compare alike
 
 
 def handler(event: Any, context: Any) -> Any:

@@ -75,7 +75,7 @@ def ensure_artifact(name: str, data_dir: Path, fallback_dir: Path) -> Path:
 
 
 def step_artifacts(ctx: DemoContext) -> None:
-    from millicent.runtime.model import load_model
+    from millicent.runtime.registry import load_model
 
     paths, models = {}, {}
     for fn, name in DEMO_MODELS.items():
@@ -83,7 +83,7 @@ def step_artifacts(ctx: DemoContext) -> None:
         model = load_model(path)
         paths[fn], models[fn] = path, model
         print(f"{fn}: {path} ({model.kind}, {model.task}, {model.dim}-d); recorded dev "
-              f"{json.dumps(model.manifest.get('metrics', {}).get('dev', {}))}")
+              f"{json.dumps(model.manifest.metrics.get('dev', {}))}")
     ctx.objects.update(paths=paths, models=models)
     ctx.results["artifacts"] = {fn: str(p) for fn, p in paths.items()}
 
@@ -139,7 +139,7 @@ def step_check(ctx: DemoContext) -> None:
     out: dict[str, Any] = {}
     for fn, model in ctx.objects["models"].items():
         got = evaluate_model(model, "dev", ctx.data_dir, emb)
-        recorded = model.manifest.get("metrics", {}).get("dev", {})
+        recorded = model.manifest.metrics.get("dev", {})
         metric = "accuracy" if "accuracy" in got else "map"
         if recorded.get(metric) is not None and abs(got[metric] - recorded[metric]) > 1e-9:
             raise DataError(f"{fn}: dev {metric} {got[metric]:.6f} through the store differs "

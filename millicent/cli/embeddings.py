@@ -95,42 +95,18 @@ def _add_vocab(p: argparse.ArgumentParser) -> None:
 
 
 # ---------------------------------------------------------------------- resolution
-def _is_artifact(spec: str) -> bool:
-    return (Path(spec) / "manifest.json").is_file()
-
-
-def _manifest(path: str) -> dict[str, Any]:
-    from millicent.errors import ArtifactError
-
-    try:
-        return dict(json.loads((Path(path) / "manifest.json").read_text()))
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"cannot read {path}/manifest.json: {exc}") from exc
-
-
-def _artifact_table(path: str) -> tuple[list[str], np.ndarray] | None:
-    """The artifact's learned table (``embeddings.npz``), or None for static vectors."""
-    import numpy as np
-
-    from millicent.errors import ArtifactError
-
-    npz = Path(path) / "embeddings.npz"
-    if not npz.exists():
-        return None
-    try:
-        with np.load(npz, allow_pickle=False) as z:
-            return [str(w) for w in z["words"]], np.asarray(z["matrix"], dtype=np.float32)
-    except (OSError, KeyError, ValueError) as exc:
-        raise ArtifactError(f"cannot read {npz} (needs arrays words, matrix): {exc}") from exc
-
-
 def resolve_vocab(specs: list[str], data_dir: str | None,
                   files: argparse.Namespace | None = None) -> set[str] | None:
     """The union of the named datasets' / artifacts' / data files' tokens (None: no
-    restriction). ``files``: the ``--format`` / ``--text-column`` of data files."""
+    restriction). ``files``: the ``--format`` / ``--text-column`` of data files.
+
+    An artifact with a learned table gives its table's words; one with pretrained vectors
+    gives the tokens of its training task's data.
+    """
     if not specs:
         return None
     from millicent.errors import InvalidInput
+    from millicent.runtime.artifact import is_artifact, read_manifest, vectors_source
 
     vocab: set[str] = set()
     for spec in specs:
@@ -141,12 +117,14 @@ def resolve_vocab(specs: list[str], data_dir: str | None,
             vocab.update(file_tokens(spec, getattr(files, "format", None),
                                      [c.strip() for c in columns if c.strip()]))
             continue
-        if _is_artifact(spec):
-            table = _artifact_table(spec)
-            if table is not None:
-                vocab.update(table[0])
+        if is_artifact(spec):
+            source = vectors_source(spec)
+            if source.learned_table is not None:
+                from millicent.runtime.artifact import read_table
+
+                vocab.update(read_table(source.learned_table)[0])
                 continue
-            spec = str(_manifest(spec).get("task", ""))
+            spec = read_manifest(spec).task
         name, _, split = spec.partition(":")
         if name not in DATASETS:
             raise InvalidInput(
@@ -161,29 +139,22 @@ def resolve_vocab(specs: list[str], data_dir: str | None,
 def resolve_source(
     spec: str, data_dir: str | None, vocab: set[str] | None
 ) -> tuple[list[str], np.ndarray, str]:
-    """``(words, matrix, label)`` of SOURCE, restricted to ``vocab`` (vector keys match)."""
-    import numpy as np
+    """``(words, matrix, label)`` of SOURCE in its own row order, restricted to ``vocab``
+    (vector keys match).
 
-    from millicent.words import vector_key
+    An artifact directory resolves to its vectors (:func:`~millicent.runtime.artifact.vectors_source`);
+    without ``--vocab-from``, an artifact over pretrained vectors keeps its task's words.
+    A learned table stays in table order: ``pack --by DATASET`` ranks it.
+    """
+    from millicent.data.tables import load_table
+    from millicent.runtime.artifact import is_artifact, read_manifest, vectors_source
 
-    if _is_artifact(spec):
-        table = _artifact_table(spec)
-        if table is None:  # static vectors: the manifest names them
-            manifest = _manifest(spec)
-            source = str(manifest.get("embedding", {}).get("source", ""))
-            if not source or source == "artifact":
-                from millicent.errors import ArtifactError
-
-                raise ArtifactError(f"artifact {spec} has no embeddings.npz and names no source")
-            if vocab is None and manifest.get("task") in DATASETS:
-                vocab = resolve_vocab([str(manifest["task"])], data_dir)
-            return resolve_source(source, data_dir, vocab)
-        words, matrix = table
-        if vocab is not None:
-            keys = {vector_key(t) for t in vocab}
-            rows = [i for i, w in enumerate(words) if vector_key(w) in keys]
-            words, matrix = [words[i] for i in rows], matrix[np.asarray(rows, dtype=np.int64)]
-        return words, matrix, f"artifact:{Path(spec).resolve().name}"
+    if is_artifact(spec):
+        source = vectors_source(spec)
+        if vocab is None and source.learned_table is None and read_manifest(spec).task in DATASETS:
+            vocab = resolve_vocab([spec], data_dir)
+        table = load_table(source, data_dir, vocab=vocab, by_frequency=False)
+        return list(table.words), table.matrix, source.label
     from millicent.data.vectors import load_vectors
 
     vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab)

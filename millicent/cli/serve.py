@@ -83,7 +83,7 @@ def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
 def build_functions(args: argparse.Namespace) -> list[Any]:
     """FunctionSpecs for ``--model`` (role read from the artifact) and ``--function``."""
     from millicent.platform.functions import FunctionSpec
-    from millicent.runtime.model import load_model  # validates each artifact up front
+    from millicent.runtime.registry import load_model  # validates each artifact up front
 
     extra = dict(_pairs(args.env, "--env"))
     common = {
@@ -97,9 +97,11 @@ def build_functions(args: argparse.Namespace) -> list[Any]:
     models = _pairs(args.model, "--model")
     if models and not args.store:
         raise ConfigError("--store is required with --model (the word vectors live there)")
-    for name, directory in models:
-        path = Path(directory).resolve()
-        role = load_model(path).role
+    loaded = {name: load_model(Path(directory).resolve()) for name, directory in models}
+    _one_store(loaded)
+    for name, model in loaded.items():
+        path = model.artifact.path
+        role = model.role
         env = {**common, config.MODELS: f"{name}={path}", config.STORE_URL: _absolute_store(args.store)}
         if args.pack:
             env[config.PACK_PATH] = str(Path(args.pack).resolve())
@@ -114,6 +116,21 @@ def build_functions(args: argparse.Namespace) -> list[Any]:
     if len(set(names)) != len(names):
         raise ConfigError(f"function names must be unique: {names}")
     return specs
+
+
+def _one_store(models: dict[str, Any]) -> None:
+    """The functions share one ``--store`` and ``--pack``: their models must read the same
+    vectors (:func:`~millicent.runtime.artifact.vectors_source`), or a model would be
+    served another model's table."""
+    from millicent.runtime.artifact import vectors_source
+
+    sources = {name: vectors_source(m.artifact.path, m.manifest) for name, m in models.items()}
+    if len(set(sources.values())) > 1:
+        raise ConfigError(
+            "the models read different word vectors ("
+            + ", ".join(f"{n}: {s.label}" for n, s in sources.items())
+            + ") but share one --store and --pack: serve each table's models with their own "
+            "`millicent serve` (and store)")
 
 
 def _absolute_store(url: str) -> str:

@@ -30,6 +30,7 @@ from millicent.deploy.contents import PackageError, function_sources, is_junk
 from millicent.deploy.sizes import SizeLimits, SizeReport, check_limits
 from millicent.deploy.target import HANDLER, LambdaTarget
 from millicent.deploy.wheels import DEFAULT_REQUIREMENTS, WheelMember, fetch_wheels, wheel_members
+from millicent.errors import ConfigError
 
 PACKAGE_MANIFEST = "millicent-package.json"
 PACKAGE_FORMAT = 1
@@ -81,12 +82,11 @@ def package_stem(target: LambdaTarget) -> str:
 
 
 def _artifact_entries(name: str, directory: Path) -> tuple[list[_Entry], dict[str, Any]]:
-    from millicent.runtime.artifact import EMBEDDINGS, load_artifact
-    from millicent.runtime.model import load_model
+    from millicent.runtime.artifact import EMBEDDINGS
+    from millicent.runtime.registry import load_model
 
     # Refuse, before anything is zipped, an artifact the function could not rebuild.
-    load_model(directory)
-    artifact = load_artifact(directory)
+    artifact = load_model(directory).artifact
     entries = []
     for f in sorted(directory.rglob("*")):
         rel = f.relative_to(directory).as_posix()
@@ -96,11 +96,24 @@ def _artifact_entries(name: str, directory: Path) -> tuple[list[_Entry], dict[st
     info = {
         "path": f"{ARTIFACTS_DIR}/{name}",
         "kind": artifact.kind,
-        "task": artifact.manifest.get("task"),
-        "embedding": artifact.manifest.get("embedding", {}),
+        "role": artifact.manifest.role,
+        "task": artifact.manifest.task,
+        "embedding": artifact.manifest.embedding.to_dict(),
         "learned_embeddings": (directory / EMBEDDINGS).exists(),
     }
     return entries, info
+
+
+def _one_table(spec: PackageSpec) -> None:
+    """One function, one store and one pack: refuse models that read different vectors
+    (the function's INIT would refuse them too, after the upload)."""
+    from millicent.runtime.artifact import read_manifest
+    from millicent.runtime.environment import check_one_table
+
+    try:
+        check_one_table({name: read_manifest(d) for name, d in spec.models})
+    except ConfigError as exc:
+        raise PackageError(exc.message) from exc
 
 
 def _collect(spec: PackageSpec, workdir: Path) -> tuple[list[_Entry], dict[str, Any]]:
@@ -118,6 +131,7 @@ def _collect(spec: PackageSpec, workdir: Path) -> tuple[list[_Entry], dict[str, 
             raise PackageError(f"model name {name!r} given twice")
         model_entries, models[name] = _artifact_entries(name, Path(directory))
         entries += model_entries
+    _one_table(spec)
 
     env = {config.MODELS: ",".join(f"{n}={m['path']}" for n, m in models.items())}
     pack_arc = None

@@ -16,7 +16,7 @@ def torch_model_from_artifact(artifact: Artifact, n_words: int = 0) -> torch.nn.
     Inputs are expected already embedded (the table lives in the store), so ``n_words`` is
     only the size of the placeholder table.
     """
-    config = artifact.manifest["config"]
+    config = artifact.manifest.config
     model: torch.nn.Module
     if artifact.kind == "kim_cnn":
         model = KimCNN(KimCNNConfig(**config), n_words, trainable_embeddings=False)

@@ -1,32 +1,69 @@
 """What an execution environment builds once and reuses while warm: models and the store.
 
 Lambda keeps a process alive between invocations, so anything built at module scope (or
-held by a module-level object, as here) costs its time only on the cold start. Building
-is lazy — on the first invocation, not at import — so importing the handler stays cheap
-and a configuration error becomes a clear error response instead of an init crash.
-A failed build is not cached: the next invocation tries again (the store may be back).
+held by a module-level object, as here) costs its time only on the cold start. Inside an
+execution environment the handler module builds everything while it is imported — Lambda's
+INIT phase (:meth:`FunctionEnvironment.init`): INIT Duration then holds it, the first
+invocation does not, and a SnapStart snapshot (or the local platform's fork-restore)
+captures the built models, store client, pack and LRU. A failed INIT raises out of the
+import, so the runtime client reports an init error and Lambda retries INIT in a new
+environment. ``MILLICENT_INIT=lazy`` builds inside the first invocation instead (a failed
+build is not cached: the next invocation tries again).
+
+Snapshots: :func:`register_snapshot_hooks` registers :meth:`~FunctionEnvironment.before_snapshot`
+and :meth:`~FunctionEnvironment.after_restore` with ``snapshot_restore_py`` (the SnapStart
+runtime hooks, present in Lambda's Python runtimes and installed with awslambdaric): network
+connections must not be shared by restored copies, so they are dropped before the snapshot
+and reopened after each restore, and ``random`` is reseeded (the retry jitter); the client
+objects, the pack and the LRU are kept warm.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from millicent.config import STORE_URL, FunctionConfig
+from millicent.config import FUNCTION_NAME, INIT_EAGER, STORE_URL, FunctionConfig, init_mode
 from millicent.errors import ConfigError, NotFound
 
 if TYPE_CHECKING:  # numpy-backed; imported lazily by the default builders
-    from millicent.runtime.model import Classifier, Ranker
+    from millicent.runtime.artifact import Manifest
+    from millicent.runtime.roles import Classifier, Ranker
     from millicent.types import Embeddings
 
 
 def load_models(config: FunctionConfig) -> dict[str, Classifier | Ranker]:
-    """Every configured model, in configuration order (default model builder)."""
-    from millicent.runtime.model import load_model
+    """Every configured model, in configuration order (default model builder).
 
-    return {name: load_model(path) for name, path in config.models}
+    A function has one store and one pack, so its models must read one table of vectors:
+    a mix is refused here (INIT fails with the reason) rather than served wrong vectors.
+    """
+    from millicent.runtime.registry import load_model
+
+    models = {name: load_model(path) for name, path in config.models}
+    check_one_table({name: m.manifest for name, m in models.items()})
+    return models
+
+
+def check_one_table(manifests: dict[str, Manifest]) -> None:
+    """ConfigError unless the models read the same vectors: the same pretrained source,
+    dimension and key case — a model's own learned table is shared with no other model."""
+    def identity(m: Manifest) -> tuple[str, int, bool]:
+        return m.embedding.source, m.dim, m.tokenizer.lowercase
+
+    kinds = {identity(m) for m in manifests.values()}
+    learned = [n for n, m in manifests.items() if m.learned_table]
+    if len(kinds) > 1 or (learned and len(manifests) > 1):
+        described = ", ".join(
+            f"{n}: {'its own learned table' if m.learned_table else m.embedding.source} "
+            f"({m.dim}-d{'' if m.tokenizer.lowercase else ', cased'})"
+            for n, m in manifests.items())
+        raise ConfigError(f"these models read different word vectors ({described}), but one "
+                          "function has one store and one pack: deploy them as separate functions")
 
 
 def open_store(config: FunctionConfig) -> Embeddings:
@@ -41,6 +78,24 @@ def open_store(config: FunctionConfig) -> Embeddings:
         lru_size=config.lru_size,
         deadline_s=config.store_deadline_s,
     )
+
+
+#: How a cold invocation's environment was built: during INIT (outside the invocation),
+#: inside the invocation (``lazy``), or restored from a snapshot.
+InitKind = Literal["eager", "lazy", "restore"]
+
+
+@dataclass(frozen=True)
+class InitInfo:
+    """The build a cold invocation reports: its duration and where it happened."""
+
+    ms: float
+    kind: InitKind
+
+    @property
+    def inside_invocation(self) -> bool:
+        """Whether the build ran inside the invocation (and so inside its ``total_ms``)."""
+        return self.kind == "lazy"
 
 
 @dataclass
@@ -75,8 +130,9 @@ class FunctionEnvironment:
         self._config: FunctionConfig | None = None
         self._models: dict[str, Classifier | Ranker] | None = None
         self._embeddings: Embeddings | None = None
+        #: the INIT / restore not yet reported by an invocation
+        self._pending: InitInfo | None = None
         self.invocations = 0
-        self.created = time.monotonic()
 
     def begin(self) -> bool:
         """Count an invocation; True for the first one in this process (the cold start)."""
@@ -94,18 +150,58 @@ class FunctionEnvironment:
             self._config = self._config_loader()
         return self._config
 
-    def load(self) -> tuple[Loaded, float | None]:
-        """The built environment, and the ms spent building it now (None when already built)."""
-        if self._models is not None and self._embeddings is not None:
-            return Loaded(self.config, self._models, self._embeddings), None
-        t0 = time.perf_counter()
+    def _build(self) -> Loaded:
         config = self.config
         if self._models is None:
             self._models = self._models_builder(config)
         if self._embeddings is None:
             self._embeddings = self._store_builder(config)
-        init_ms = (time.perf_counter() - t0) * 1000.0
-        return Loaded(config, self._models, self._embeddings), init_ms
+        return Loaded(config, self._models, self._embeddings)
+
+    def init(self) -> float:
+        """Build models and store now — Lambda's INIT phase; returns the ms it took.
+
+        The next invocation reports it (``init`` = ``"eager"``) without counting it in its
+        own duration. Errors propagate: during INIT they must fail the environment.
+        """
+        t0 = time.perf_counter()
+        self._build()
+        ms = (time.perf_counter() - t0) * 1000.0
+        self._pending = InitInfo(ms, "eager")
+        return ms
+
+    def load(self) -> tuple[Loaded, InitInfo | None]:
+        """The built environment, and the build this invocation reports (None when warm).
+
+        Built already (eagerly or by an earlier invocation): the pending INIT or restore,
+        reported once. Not built: built now, inside this invocation (``lazy``).
+        """
+        if self._models is not None and self._embeddings is not None:
+            pending, self._pending = self._pending, None
+            return Loaded(self.config, self._models, self._embeddings), pending
+        t0 = time.perf_counter()
+        loaded = self._build()
+        self._pending = None
+        return loaded, InitInfo((time.perf_counter() - t0) * 1000.0, "lazy")
+
+    def before_snapshot(self) -> None:
+        """Drop network connections before a snapshot (restored copies must not share one)."""
+        if self._embeddings is not None:
+            self._embeddings.disconnect()
+
+    def after_restore(self) -> float:
+        """Reopen connections and reseed ``random`` in a restored copy; returns its ms.
+
+        The next invocation reports it as a ``restore``; models, pack and LRU stay warm.
+        """
+        t0 = time.perf_counter()
+        self.invocations = 0  # a restored copy's first invocation is its cold start
+        random.seed(os.urandom(16))
+        if self._embeddings is not None:
+            self._embeddings.reconnect()
+        ms = (time.perf_counter() - t0) * 1000.0
+        self._pending = InitInfo(ms, "restore")
+        return ms
 
     def close(self) -> None:
         """Release the store (tests; Lambda simply freezes or kills the process)."""
@@ -113,3 +209,34 @@ class FunctionEnvironment:
             self._embeddings.close()
         self._embeddings = None
         self._models = None
+
+
+def register_snapshot_hooks(env: FunctionEnvironment) -> bool:
+    """Register ``env``'s snapshot hooks with ``snapshot_restore_py``; False if it is absent.
+
+    The hooks run only when a snapshot is taken and restored (SnapStart, ``millicent serve
+    --snapshot``); registering them costs nothing otherwise.
+    """
+    try:
+        from snapshot_restore_py import register_after_restore, register_before_snapshot
+    except ImportError:
+        return False
+    register_before_snapshot(env.before_snapshot)
+    register_after_restore(env.after_restore)
+    return True
+
+
+def init_at_import(env: FunctionEnvironment) -> bool:
+    """Run Lambda's INIT for ``env`` when imported inside an execution environment.
+
+    Called at module scope by a handler module. Inside an environment
+    (``AWS_LAMBDA_FUNCTION_NAME`` set) and unless ``MILLICENT_INIT=lazy``, builds models and
+    store now and registers the snapshot hooks; returns whether it did. A failure raises out
+    of the import, so the runtime client reports an init error (the platform answers 502
+    and the next request tries INIT again in a new environment).
+    """
+    if FUNCTION_NAME not in os.environ or init_mode() != INIT_EAGER:
+        return False
+    env.init()
+    register_snapshot_hooks(env)
+    return True

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from millicent.config import LAMBDA_RESPONSE_LIMIT
 from millicent.errors import InvalidInput, MillicentError, PayloadTooLarge
 
 #: Event kinds.
@@ -163,6 +164,25 @@ def http_response(status: int, payload: Any, headers: dict[str, str] | None = No
         "body": json.dumps(payload, separators=(",", ":"), allow_nan=False),
         "isBase64Encoded": False,
     }
+
+
+def check_response_size(response: Any, limit: int = LAMBDA_RESPONSE_LIMIT) -> None:
+    """PayloadTooLarge (413) when Lambda would refuse ``response`` as over its 6 MB limit.
+
+    The runtime client serialises what the handler returns once more (an HTTP answer's
+    body string gets its quotes and non-ASCII escaped again): past the limit, Lambda
+    fails the invocation — a 502 — where the caller deserves a 413 saying to send less.
+    Measured exactly only when a cheap bound says it might be over: a string escapes to
+    at most 6 bytes a character.
+    """
+    body = response.get("body") if isinstance(response, dict) else None
+    if isinstance(body, str) and 6 * len(body) + 4096 < limit:
+        return
+    size = len(json.dumps(response, separators=(",", ":")).encode("utf-8"))
+    if size > limit:
+        raise PayloadTooLarge(
+            f"the answer would be {size} bytes, over Lambda's response limit of {limit} bytes: "
+            "send fewer or shorter texts", limit=limit)
 
 
 def error_response(exc: MillicentError) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import numpy as np
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import Artifact
 from millicent.runtime.conv import WideConv, encode
-from millicent.runtime.model import Classifier, check_input, softmax
+from millicent.runtime.roles import Classifier, check_input, softmax
 
 
 class KimCNN(Classifier):
@@ -21,7 +21,7 @@ class KimCNN(Classifier):
 
     def __init__(self, artifact: Artifact) -> None:
         super().__init__(artifact)
-        widths = artifact.manifest.get("config", {}).get("widths")
+        widths = artifact.manifest.config.get("widths")
         if not widths:
             raise ArtifactError(f"{artifact.path}: config.widths missing")
         self.convs = [

@@ -1,51 +1,99 @@
-"""The service core: text in, prediction out — no event parsing, no HTTP.
+"""The service core: typed request in, typed answer out — no event parsing, no HTTP.
 
-``classify`` and ``rank`` tokenize exactly as training did, fetch the vectors of the unique
-words from the embeddings (pack → LRU → store; unknown words are zero rows), run the
-numpy forward pass and report where the time went. The Lambda handler wraps these.
+``classify`` and ``rank`` tokenize with the model's own tokenizer, look up the distinct
+words of the whole request once (pack → LRU → store; unknown words are zero rows), run the
+forward passes in bounded batches and report where the time went. A batch of N texts
+costs one store round and a few forward passes, not N requests. The request was checked
+at the edge (:mod:`.requests`); only the token limits are checked here, since only the
+model's tokenizer can count tokens.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from millicent.config import Limits
 from millicent.errors import ConfigError, InvalidInput
-from millicent.runtime.model import Classifier, Ranker
-from millicent.runtime.tokenize import tokenize
+from millicent.runtime.requests import ClassifyRequest, RankRequest
+from millicent.runtime.roles import Classifier, Ranker
 from millicent.types import Embeddings, Lookup
+
+#: Most floats in one padded batch (texts × longest × dim). The convolution's window
+#: matrix is ~5× that, so a chunk stays near 20 MB: a 128 MB function survives the largest
+#: request the limits allow (1,000 answers × 1,000 tokens, or a batch of 256 long texts).
+BATCH_FLOATS = 1_000_000
+
+
+@dataclass
+class Classification:
+    """One text's answer."""
+
+    label: str
+    label_index: int
+    probabilities: list[float]
+    tokens: list[str]
+    unknown_words: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "label_index": self.label_index,
+                "probabilities": self.probabilities, "tokens": self.tokens,
+                "unknown_words": self.unknown_words}
+
+
+@dataclass
+class Ranking:
+    """One question's answer: P(relevant) per candidate, in the given order."""
+
+    scores: list[float]
+    question_tokens: list[str]
+    answer_tokens: list[list[str]]
+    unknown_words: list[str]
+    #: asked with one ``answer`` (not a list): the answer also carries ``score``
+    single: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"scores": self.scores, "question_tokens": self.question_tokens,
+                               "answer_tokens": self.answer_tokens,
+                               "unknown_words": self.unknown_words}
+        if self.single:
+            out["score"] = self.scores[0]
+        return out
+
+
+@dataclass
+class Answer:
+    """The results of a request, in request order, and the service's share of ``timings``."""
+
+    results: list[Classification] | list[Ranking]
+    timings: dict[str, Any]
 
 
 def _ms(t0: float, t1: float) -> float:
     return round((t1 - t0) * 1000.0, 4)
 
 
-def _timings(t0: float, t1: float, t2: float, t3: float, lookup: Lookup) -> dict[str, Any]:
-    """The service's share of ``timings``: tokenize / fetch / forward ms and the lookup stats."""
-    return {
-        "tokenize_ms": _ms(t0, t1),
-        "fetch_ms": _ms(t1, t2),
-        "forward_ms": _ms(t2, t3),
-        "lookups": lookup.stats.to_dict(),
-    }
+def _timings(t: Sequence[float], lookup: Lookup, batch: int | None) -> dict[str, Any]:
+    """tokenize / fetch / forward ms between the four instants ``t``, and the lookup stats."""
+    out: dict[str, Any] = {"tokenize_ms": _ms(t[0], t[1]), "fetch_ms": _ms(t[1], t[2]),
+                           "forward_ms": _ms(t[2], t[3]), "lookups": lookup.stats.to_dict()}
+    if batch is not None:
+        out["batch"] = batch
+    return out
 
 
-def _tokens(text: Any, what: str, limits: Limits) -> list[str]:
-    """Tokens of one text, or InvalidInput for a non-string, blank or over-long text."""
-    if not isinstance(text, str):
-        raise InvalidInput(f"{what} must be a string, got {type(text).__name__}")
-    tokens = tokenize(text) if text.strip() else []
+def _tokens(model: Classifier | Ranker, text: str, what: str, limits: Limits) -> list[str]:
+    """Tokens of one (checked) text, or InvalidInput when none or too many remain."""
+    tokens = model.tokenize(text)
     if not tokens:
-        raise InvalidInput(f"{what} is empty")
+        raise InvalidInput(f"{what} is empty", field=what)
     if len(tokens) > limits.max_tokens:
-        raise InvalidInput(
-            f"{what} has {len(tokens)} tokens; the limit is {limits.max_tokens}",
-            limit=limits.max_tokens,
-        )
+        raise InvalidInput(f"{what} has {len(tokens)} tokens; the limit is {limits.max_tokens}",
+                           field=what, limit=limits.max_tokens)
     return tokens
 
 
@@ -57,35 +105,27 @@ def _check_dim(model: Classifier | Ranker, embeddings: Embeddings) -> None:
         )
 
 
-def classify(model: Classifier, embeddings: Embeddings, text: str, limits: Limits) -> dict[str, Any]:
-    """Classify one text: label, probabilities, tokens, unknown words and timings."""
-    _check_dim(model, embeddings)
-    t0 = time.perf_counter()
-    tokens = _tokens(text, "text", limits)
-    t1 = time.perf_counter()
-    lookup = embeddings.lookup(tokens)
-    t2 = time.perf_counter()
-    probs = model.predict(lookup.matrix)
-    t3 = time.perf_counter()
-    best = int(np.argmax(probs))
-    return {
-        "label": model.labels[best],
-        "label_index": best,
-        "probabilities": [float(p) for p in probs],
-        "tokens": tokens,
-        "unknown_words": lookup.unknown,
-        "timings": _timings(t0, t1, t2, t3, lookup),
-    }
+class _Table:
+    """The vectors of a request's distinct tokens, looked up once, gathered per text."""
 
+    def __init__(self, embeddings: Embeddings, texts: Sequence[Sequence[str]], lowercase: bool) -> None:
+        # a request may carry up to max_answers × max_tokens tokens (or a batch of long
+        # texts), far more than it has distinct words: each is looked up once
+        distinct = list(dict.fromkeys(t for ts in texts for t in ts))
+        self.lookup = embeddings.lookup(distinct, lowercase=lowercase)
+        self.row = {tok: i for i, tok in enumerate(distinct)}
 
-#: Most floats in one padded answer batch (answers × longest × dim). The convolution's
-#: window matrix is ~5× that, so a chunk stays near 20 MB: a 128 MB function survives the
-#: largest request the limits allow (1,000 answers × 1,000 tokens).
-BATCH_FLOATS = 1_000_000
+    def rows(self, tokens: Sequence[str]) -> np.ndarray:
+        return self.lookup.matrix[[self.row[t] for t in tokens]]
+
+    def unknown(self, *texts: Sequence[str]) -> list[str]:
+        """Distinct tokens of ``texts`` without a vector, in first-seen order."""
+        found = self.lookup.found
+        return [t for t in dict.fromkeys(t for ts in texts for t in ts) if not found[self.row[t]]]
 
 
 def _chunks(lengths: Sequence[int], dim: int) -> list[tuple[int, int]]:
-    """Consecutive ``[lo, hi)`` answer ranges whose padded batch fits :data:`BATCH_FLOATS`."""
+    """Consecutive ``[lo, hi)`` ranges whose padded batch fits :data:`BATCH_FLOATS`."""
     out: list[tuple[int, int]] = []
     lo, longest = 0, 0
     for i, n in enumerate(lengths):
@@ -99,49 +139,55 @@ def _chunks(lengths: Sequence[int], dim: int) -> list[tuple[int, int]]:
     return out
 
 
-def rank(
-    model: Ranker,
-    embeddings: Embeddings,
-    question: str,
-    answers: Sequence[str],
-    limits: Limits,
-) -> dict[str, Any]:
-    """Score each answer to the question: P(relevant) per answer, in the given order.
+def classify(model: Classifier, embeddings: Embeddings, request: ClassifyRequest,
+             limits: Limits) -> Answer:
+    """Label, probabilities, tokens and unknown words of every text, and timings."""
+    _check_dim(model, embeddings)
+    t0 = time.perf_counter()
+    tokens = [_tokens(model, text, request.field(i), limits) for i, text in enumerate(request.texts)]
+    t1 = time.perf_counter()
+    table = _Table(embeddings, tokens, model.lowercase)
+    t2 = time.perf_counter()
+    probs = np.empty((len(tokens), len(model.labels)), dtype=np.float32)
+    for lo, hi in _chunks([len(ts) for ts in tokens], model.dim):
+        probs[lo:hi] = model.predict_batch([table.rows(ts) for ts in tokens[lo:hi]])
+    t3 = time.perf_counter()
+    results = []
+    for ts, p in zip(tokens, probs, strict=True):
+        best = int(np.argmax(p))
+        results.append(Classification(model.labels[best], best, [float(x) for x in p], ts,
+                                      table.unknown(ts)))
+    batch = len(tokens) if request.batch else None
+    return Answer(results, _timings((t0, t1, t2, t3), table.lookup, batch))
 
-    All words of the question and the answers are fetched in one lookup, so a request
-    costs one round of store batches however many answers it has.
+
+def rank(model: Ranker, embeddings: Embeddings, request: RankRequest, limits: Limits) -> Answer:
+    """P(relevant) of each answer to its question, in the given order, and timings.
+
+    All words of all questions and answers are fetched in one lookup, so a request costs
+    one round of store batches however many answers (and questions) it has.
     """
     _check_dim(model, embeddings)
-    if isinstance(answers, str) or not isinstance(answers, Sequence):
-        raise InvalidInput("answers must be a list of strings")
-    if not answers:
-        raise InvalidInput("answers is empty: give at least one answer")
-    if len(answers) > limits.max_answers:
-        raise InvalidInput(
-            f"{len(answers)} answers; the limit is {limits.max_answers}",
-            limit=limits.max_answers,
-        )
     t0 = time.perf_counter()
-    q_tokens = _tokens(question, "question", limits)
-    a_tokens = [_tokens(a, f"answers[{i}]", limits) for i, a in enumerate(answers)]
+    parsed = [(_tokens(model, item.question, request.field(i, "question"), limits),
+               [_tokens(model, a, request.field(i, f"answers[{j}]"), limits)
+                for j, a in enumerate(item.answers)])
+              for i, item in enumerate(request.items)]
     t1 = time.perf_counter()
-    # Look up each distinct token once and gather rows per text: a request may carry up to
-    # max_answers × max_tokens tokens, far more than it has distinct words.
-    distinct = list(dict.fromkeys([*q_tokens, *(t for ts in a_tokens for t in ts)]))
-    lookup = embeddings.lookup(distinct)
+    table = _Table(embeddings, [t for q, answers in parsed for t in (q, *answers)], model.lowercase)
     t2 = time.perf_counter()
-    row = {tok: i for i, tok in enumerate(distinct)}
-    table = lookup.matrix
-    q_emb = table[[row[t] for t in q_tokens]]
+    scores = [_score(model, table, q, answers) for q, answers in parsed]
+    t3 = time.perf_counter()
+    results = [Ranking([float(s) for s in sc], q, answers, table.unknown(q, *answers), item.single)
+               for (q, answers), sc, item in zip(parsed, scores, request.items, strict=True)]
+    batch = len(parsed) if request.batch else None
+    return Answer(results, _timings((t0, t1, t2, t3), table.lookup, batch))
+
+
+def _score(model: Ranker, table: _Table, q_tokens: list[str], a_tokens: list[list[str]]) -> np.ndarray:
+    q_emb = table.rows(q_tokens)
     scores = np.empty(len(a_tokens), dtype=np.float32)
     for lo, hi in _chunks([len(ts) for ts in a_tokens], model.dim):
-        a_embs = [table[[row[t] for t in ts]] for ts in a_tokens[lo:hi]]
+        a_embs = [table.rows(ts) for ts in a_tokens[lo:hi]]
         scores[lo:hi] = model.score_batch(q_emb, a_embs, q_tokens, a_tokens[lo:hi])
-    t3 = time.perf_counter()
-    return {
-        "scores": [float(s) for s in scores],
-        "question_tokens": q_tokens,
-        "answer_tokens": a_tokens,
-        "unknown_words": lookup.unknown,
-        "timings": _timings(t0, t1, t2, t3, lookup),
-    }
+    return scores

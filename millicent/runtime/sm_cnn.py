@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from millicent.errors import ArtifactError, InvalidInput
+from millicent.errors import ArtifactError
 from millicent.runtime.artifact import Artifact
 from millicent.runtime.conv import WideConv, encode
 from millicent.runtime.features import OverlapFeatures
-from millicent.runtime.model import Ranker, check_input, softmax
+from millicent.runtime.roles import Ranker, check_input, softmax
 
 
 class SMCNN(Ranker):
@@ -32,7 +32,7 @@ class SMCNN(Ranker):
         self.hidden_b = artifact.weight("hidden.bias")
         self.out_t = np.ascontiguousarray(artifact.weight("out.weight").T)
         self.out_b = artifact.weight("out.bias")
-        section = artifact.manifest.get("features")
+        section = artifact.manifest.features
         self.features: OverlapFeatures | None = None
         if section:
             self.features = OverlapFeatures.from_manifest(section, artifact.idf_table())
@@ -61,7 +61,7 @@ class SMCNN(Ranker):
         parts = [np.broadcast_to(xq, (len(answers), xq.shape[1])), xa]
         if self.features is not None:
             if q_tokens is None or a_tokens is None or len(a_tokens) != len(answers):
-                raise InvalidInput("this ranker needs the question and answer tokens")
+                raise ValueError("this ranker needs the question and answer tokens")
             parts.append(np.stack([self.features(q_tokens, t) for t in a_tokens]))
         join = np.concatenate(parts, axis=1)
         h = np.tanh(join @ self.hidden_t + self.hidden_b)
@@ -76,3 +76,14 @@ class SMCNN(Ranker):
     ) -> np.ndarray:
         """P(relevant) (B,) of each answer."""
         return softmax(self.logits_batch(q_emb, a_embs, q_tokens, a_tokens))[:, 1]
+
+    def rank_scores(
+        self,
+        q_emb: np.ndarray,
+        a_embs: Sequence[np.ndarray],
+        q_tokens: Sequence[str] | None = None,
+        a_tokens: Sequence[Sequence[str]] | None = None,
+    ) -> np.ndarray:
+        """The logit margin: monotone in P(relevant), without float32's ties near 0 and 1."""
+        logits = self.logits_batch(q_emb, a_embs, q_tokens, a_tokens)
+        return logits[:, 1].astype(np.float64) - logits[:, 0]

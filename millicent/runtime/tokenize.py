@@ -29,9 +29,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 #: Recorded in artifact manifests; bump it whenever any output can change.
 TOKENIZER_VERSION = "ptb-1"
+WHITESPACE_VERSION = "whitespace-1"
+#: tokenizer name → its current version (what a manifest records and the runtime checks)
+TOKENIZER_VERSIONS = {"ptb": TOKENIZER_VERSION, "whitespace": WHITESPACE_VERSION}
 
 # --- character normalisation (one str.translate) -------------------------------------
 _TRANSLATE: dict[int, str | None] = {}
@@ -204,3 +208,59 @@ def _word(w: str, ends_sentence: bool, out: list[str]) -> None:
         out.append(".")
     if quote:
         out.append("'")
+
+
+# --- the other tokenizers of a manifest ------------------------------------------------
+# Whitespace splitting keeps every character but the invisible ones (controls, zero-width,
+# bidi marks): a user's already tokenized text, or a language PTB rules do not fit.
+_INVISIBLE = {k: v for k, v in _TRANSLATE.items() if v is None or v == " "}
+
+
+def whitespace_tokenize(text: str, lowercase: bool = True) -> list[str]:
+    """NFC-normalised, invisible characters dropped, split on whitespace (and lower-cased)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    text = text.translate(_INVISIBLE)
+    return (text.lower() if lowercase else text).split()
+
+
+def tokenize_cased(text: str) -> list[str]:
+    """PTB tokens in the text's own case: :func:`tokenize`'s tokens, each spelt as it
+    appears in the text; PTB's own tokens (```` `` ````, ``''`` for a straight quote,
+    ``-lrb-`` for a bracket ...) stay as PTB writes them.
+
+    The tokens of :func:`tokenize` occur in the (normalised) text in order, separated only
+    by whitespace, except those PTB makes from one character; each is found where the last
+    one ended.
+    """
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    text = text.translate(_TRANSLATE)
+    low = text.lower()
+    if len(low) != len(text):  # a character whose lower case is longer (rare): no alignment
+        return tokenize(text)
+    out: list[str] = []
+    pos = 0
+    for tok in tokenize(text):
+        while pos < len(low) and low[pos].isspace():
+            pos += 1
+        if low.startswith(tok, pos):
+            out.append(text[pos : pos + len(tok)])
+            pos += len(tok)
+        else:  # a token PTB wrote for one character (a quote or a bracket)
+            out.append(tok)
+            pos += 1
+    return out
+
+
+def make_tokenizer(name: str = "ptb", lowercase: bool = True) -> Callable[[str], list[str]]:
+    """The tokenizer a manifest names: ``ptb`` or ``whitespace``, lower-cased or not."""
+    if name == "ptb":
+        return tokenize if lowercase else tokenize_cased
+    if name == "whitespace":
+        return whitespace_tokenize if lowercase else _whitespace_cased
+    raise ValueError(f"unknown tokenizer {name!r} (known: {sorted(TOKENIZER_VERSIONS)})")
+
+
+def _whitespace_cased(text: str) -> list[str]:
+    return whitespace_tokenize(text, lowercase=False)

@@ -263,16 +263,17 @@ class EmbeddingStore(ABC):
             out.update(self._fetch(chunk, stats))
         return out
 
-    def lookup(self, tokens: Sequence[str]) -> Lookup:
+    def lookup(self, tokens: Sequence[str], lowercase: bool = True) -> Lookup:
         """Vectors for ``tokens`` in request order: pack, then LRU, then the backend.
 
         Every unique key is served by exactly one tier and counted once; keys absent
         everywhere get a zero row (``found=False``). Keys the LRU remembers as absent are
         counted in ``missing`` and in ``negative_hits`` and not sent to the store.
+        ``lowercase=False``: the keys keep the tokens' case (a cased model's store).
         """
         t0 = time.perf_counter()
         words = list(tokens)
-        keys = [vector_key(t) for t in words]
+        keys = [vector_key(t, lowercase) for t in words]
         unique = list(dict.fromkeys(keys))
         stats = LookupStats(words=len(unique))
         vectors: dict[str, np.ndarray] = {}
@@ -337,6 +338,17 @@ class EmbeddingStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing to close
         """Release connections (idempotent)."""
+
+    def disconnect(self) -> None:  # noqa: B027 - optional hook: only networked backends connect
+        """Drop open connections but stay usable: the next read opens new ones.
+
+        Called before a snapshot (SnapStart, ``serve --snapshot``): a connection copied
+        into every restored environment would be shared by all of them.
+        """
+
+    def reconnect(self) -> None:
+        """After a restore: drop any connection inherited from the snapshot (reads reopen)."""
+        self.disconnect()
 
     def __enter__(self) -> EmbeddingStore:
         return self

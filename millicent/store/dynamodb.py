@@ -164,6 +164,15 @@ class DynamoDBStore(EmbeddingStore):
             self._pool.shutdown(wait=True)
             self._pool = None
 
+    def disconnect(self) -> None:
+        # The chunk threads do not survive a fork (a copied executor would wait forever for
+        # workers the child lacks) and the HTTP connections must not be shared: drop both;
+        # the client object, costly to build, is kept and reconnects on the next call.
+        self.close()
+        closer = getattr(self.client, "close", None)
+        if callable(closer):
+            closer()
+
     def _executor(self) -> ThreadPoolExecutor:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="millicent-ddb")

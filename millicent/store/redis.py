@@ -93,6 +93,10 @@ class RedisStore(EmbeddingStore):
     def close(self) -> None:
         self.client.close()
 
+    def disconnect(self) -> None:
+        # the pool reconnects on the next command
+        self.client.connection_pool.disconnect()
+
     def _run(self, what: str, fn: Any, stats: LookupStats | None = None) -> Any:
         """``fn()``, retried on connection errors / timeouts until the deadline."""
         backoff = Backoff(self.deadline_s)

@@ -104,6 +104,10 @@ class SQLiteStore(EmbeddingStore):
             self._conn.close()
             self._conn = None
 
+    def disconnect(self) -> None:
+        # an SQLite connection must not cross a fork; `conn` reopens it on the next read
+        self.close()
+
     def _retrying(self, what: str, fn: Any) -> Any:
         """Run ``fn(conn)``, retrying while another process holds the write lock."""
         backoff = Backoff(self.deadline_s)

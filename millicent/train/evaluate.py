@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from millicent.errors import ArtifactError, InvalidInput
-from millicent.runtime.model import Classifier, Ranker, load_model
-from millicent.runtime.sm_cnn import SMCNN
-from millicent.runtime.tokenize import tokenize
+from millicent.runtime.artifact import vectors_source
+from millicent.runtime.registry import load_model
+from millicent.runtime.roles import Classifier, Ranker
 from millicent.store.base import EmbeddingStore
 from millicent.store.memory import MemoryStore
 from millicent.train.metrics import accuracy, map_mrr
@@ -32,29 +32,25 @@ BATCH = 256
 def memory_embeddings(
     model: Classifier | Ranker, data_dir: Path | None, tokens: Sequence[str]
 ) -> EmbeddingStore:
-    """An in-memory store of the vectors the manifest names, for the given tokens' words."""
-    emb = model.manifest["embedding"]
-    source = str(emb.get("source", ""))
-    if source == "artifact":
-        table = model.artifact.embedding_table()
-        if table is None:
-            raise ArtifactError(f"{model.artifact.path}: source 'artifact' but no embeddings.npz")
-        return MemoryStore.from_vectors(table[0], table[1], source=f"artifact:{model.artifact.path}")
-    from millicent.data.vectors import load_vectors  # data layer: only needed here
+    """An in-memory store of the model's vectors (:func:`vectors_source`) for the given
+    tokens' words."""
+    from millicent.data.tables import load_table
 
-    vectors = load_vectors(source, data_dir=data_dir, vocab=set(tokens))
-    if vectors.matrix.shape[1] != model.dim:
+    source = vectors_source(model.artifact.path, model.manifest)
+    vectors = load_table(source, data_dir, vocab=set(tokens))
+    if len(vectors) and vectors.dim != model.dim:
         raise ArtifactError(
-            f"{source} holds {vectors.matrix.shape[1]}-d vectors, the model needs {model.dim}-d"
+            f"{source.label} holds {vectors.dim}-d vectors, the model needs {model.dim}-d"
         )
-    return MemoryStore.from_vectors(vectors.words, vectors.matrix, source=source)
+    return MemoryStore.from_vectors(vectors.words, vectors.matrix, source=source.label)
 
 
 def classify_all(model: Classifier, embeddings: Embeddings, texts: Sequence[str]) -> np.ndarray:
     """Probabilities (n, classes) of every text via tokenize → lookup → batched forward."""
     out = []
     for start in range(0, len(texts), BATCH):
-        chunk = [embeddings.lookup(tokenize(t)).matrix for t in texts[start : start + BATCH]]
+        chunk = [embeddings.lookup(model.tokenize(t), model.lowercase).matrix
+                 for t in texts[start : start + BATCH]]
         out.append(model.predict_batch(chunk))
     return np.concatenate(out) if out else np.zeros((0, len(model.labels)), np.float32)
 
@@ -62,25 +58,19 @@ def classify_all(model: Classifier, embeddings: Embeddings, texts: Sequence[str]
 def rank_all(
     model: Ranker, embeddings: Embeddings, pairs: Sequence[Any]
 ) -> np.ndarray:
-    """A relevance score per pair (question by question, the question encoded once).
-
-    SM CNN pairs are ranked by the logit margin, a monotone function of P(relevant) that
-    does not saturate to ties in float32 the way the probability does.
-    """
+    """A relevance score per pair (question by question, the question encoded once), by
+    the model's :meth:`~millicent.runtime.roles.Ranker.rank_scores` (SM CNN: the logit
+    margin, which does not saturate to ties in float32 the way the probability does)."""
     scores = np.zeros(len(pairs), dtype=np.float64)
     groups: dict[tuple[str, str], list[int]] = {}
     for i, p in enumerate(pairs):
         groups.setdefault((p.qid, p.question), []).append(i)
     for (_, question), ix in groups.items():
-        q_tokens = tokenize(question)
-        a_tokens = [tokenize(pairs[i].answer) for i in ix]
-        q_emb = embeddings.lookup(q_tokens).matrix
-        a_embs = [embeddings.lookup(t).matrix for t in a_tokens]
-        if isinstance(model, SMCNN):
-            logits = model.logits_batch(q_emb, a_embs, q_tokens, a_tokens)
-            scores[ix] = logits[:, 1].astype(np.float64) - logits[:, 0]
-        else:
-            scores[ix] = model.score_batch(q_emb, a_embs, q_tokens, a_tokens)
+        q_tokens = model.tokenize(question)
+        a_tokens = [model.tokenize(pairs[i].answer) for i in ix]
+        q_emb = embeddings.lookup(q_tokens, model.lowercase).matrix
+        a_embs = [embeddings.lookup(t, model.lowercase).matrix for t in a_tokens]
+        scores[ix] = model.rank_scores(q_emb, a_embs, q_tokens, a_tokens)
     return scores
 
 
@@ -99,7 +89,7 @@ def evaluate_model(
             raise InvalidInput(f"SST splits are train, dev, test; got {split!r}")
         examples = load_sst(data_dir, task=task, split=split)
         texts = [e.text for e in examples]
-        emb = embeddings or memory_embeddings(model, data_dir, [t for x in texts for t in tokenize(x)])
+        emb = embeddings or memory_embeddings(model, data_dir, [t for x in texts for t in model.tokenize(x)])
         probs = classify_all(model, emb, texts)
         acc = accuracy(probs.argmax(axis=1), [e.label for e in examples])
         return {"accuracy": acc, "n": len(examples), "split": split, "task": task}
@@ -108,7 +98,7 @@ def evaluate_model(
     name = TRECQA_SPLITS.get(split, split)
     pairs = load_trecqa(data_dir, name)
     if embeddings is None:
-        words = [t for p in pairs for t in tokenize(p.question) + tokenize(p.answer)]
+        words = [t for p in pairs for t in model.tokenize(p.question) + model.tokenize(p.answer)]
         embeddings = memory_embeddings(model, data_dir, words)
     scores = rank_all(model, embeddings, pairs)
     metrics = map_mrr([p.qid for p in pairs], scores, [p.label for p in pairs])

@@ -21,7 +21,7 @@ from millicent.data.sst import SST_LABELS, load_sst
 from millicent.data.vectors import load_vectors
 from millicent.errors import InvalidInput
 from millicent.models.kim_cnn import VARIANTS, KimCNN, KimCNNConfig
-from millicent.runtime.model import load_model
+from millicent.runtime.registry import load_model
 from millicent.runtime.tokenize import TOKENIZER_VERSION, tokenize
 from millicent.store.memory import MemoryStore
 from millicent.train.evaluate import evaluate_model

@@ -23,7 +23,7 @@ from millicent.data.vectors import load_vectors
 from millicent.errors import InvalidInput
 from millicent.models.sm_cnn import SMCNN, SMCNNConfig
 from millicent.runtime.features import N_FEATURES, OverlapFeatures, compute_idf
-from millicent.runtime.model import load_model
+from millicent.runtime.registry import load_model
 from millicent.runtime.tokenize import TOKENIZER_VERSION, tokenize
 from millicent.store.memory import MemoryStore
 from millicent.train.evaluate import evaluate_model

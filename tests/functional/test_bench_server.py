@@ -12,7 +12,7 @@ import pytest
 from millicent.bench.server import answer, make_app
 from millicent.config import Limits
 from millicent.errors import InvalidInput, NotFound
-from millicent.runtime.model import load_model
+from millicent.runtime.registry import load_model
 from millicent.store.memory import MemoryStore
 from tests.bench_support import kim_artifact, sm_artifact
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from millicent.config import FunctionConfig, Limits
-from millicent.runtime.model import load_model
+from millicent.runtime.registry import load_model
 from tests.bench_support import kim_artifact, sm_artifact
 
 pytestmark = pytest.mark.train

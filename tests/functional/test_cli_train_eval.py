@@ -38,7 +38,7 @@ def test_eval_shipped_kim_from_glove_and_from_a_sqlite_store(
     artifact = str(artifacts_dir() / "kim-sst1-static")
     from_source = _eval(capsys, artifact, "--split", "test", "--data-dir", str(data_dir))
     assert from_source["split"] == "test" and from_source["n"] == 2210
-    assert from_source["accuracy"] == load_artifact(artifact).manifest["metrics"]["test"]["accuracy"]
+    assert from_source["accuracy"] == load_artifact(artifact).manifest.metrics["test"]["accuracy"]
     from millicent.data.vectors import load_vectors
     from millicent.data.vocab import dataset_tokens
 
@@ -66,8 +66,8 @@ def test_train_non_static_exports_its_table_and_eval_agrees_with_a_store(
     assert rc == 0
     art = load_artifact(out)
     m = art.manifest
-    assert m["embedding"]["source"] == "artifact" and m["embedding"]["variant"] == "non-static"
-    assert m["training"]["command"].startswith("millicent train kim --task sst-2 --variant non-static")
+    assert m.embedding.source == "artifact" and m.embedding.variant == "non-static"
+    assert m.training["command"].startswith("millicent train kim --task sst-2 --variant non-static")
     table = art.embedding_table()
     assert table is not None
     words, matrix = table
@@ -80,7 +80,7 @@ def test_train_non_static_exports_its_table_and_eval_agrees_with_a_store(
              if not np.allclose(matrix[index[w]], v)]
     assert moved
     from_table = _eval(capsys, str(out), "--split", "dev", "--data-dir", str(data_dir))
-    assert from_table["accuracy"] == m["metrics"]["dev"]["accuracy"]
+    assert from_table["accuracy"] == m.metrics["dev"]["accuracy"]
     url = _sqlite(tmp_path, words, matrix)
     from_store = _eval(capsys, str(out), "--split", "dev", "--data-dir", str(data_dir), "--store", url)
     assert from_store == from_table

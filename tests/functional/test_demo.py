@@ -33,7 +33,7 @@ def test_store_pack_and_check_reproduce_the_recorded_metrics(tmp_path: Path,
     assert not r["store"]["reused"] and r["store"]["verified"] and r["store"]["written"] > 20_000
     assert not r["pack"]["reused"] and r["pack"]["words"] == 2000
     for fn, name in demo.DEMO_MODELS.items():
-        recorded = load_artifact(artifacts_dir() / name).manifest["metrics"]["dev"]
+        recorded = load_artifact(artifacts_dir() / name).manifest.metrics["dev"]
         got = r["check"][fn]["metrics"]
         metric = "accuracy" if fn == "kim" else "map"
         # the served path (tokenize → pack → SQLite → numpy) reproduces the recorded metric

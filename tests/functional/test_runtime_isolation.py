@@ -34,7 +34,8 @@ def _probe(*packages: str) -> dict:  # type: ignore[type-arg]
                          text=True, cwd=REPO, timeout=60, check=True)
     probe: dict = json.loads(out.stdout)  # type: ignore[type-arg]
     # the probe really imported the runtime's modules (not an empty package)
-    for name in ("artifact", "model", "kim_cnn", "sm_cnn", "service", "tokenize", "conv"):
+    for name in ("artifact", "kinds", "registry", "roles", "kim_cnn", "sm_cnn", "requests",
+                 "service", "responses", "tokenize", "conv"):
         assert f"millicent.runtime.{name}" in probe["modules"]
     return probe
 

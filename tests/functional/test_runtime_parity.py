@@ -13,7 +13,8 @@ from millicent.models.kim_cnn import KimCNN as TorchKim  # noqa: E402
 from millicent.models.kim_cnn import KimCNNConfig  # noqa: E402
 from millicent.models.sm_cnn import SMCNN as TorchSM  # noqa: E402
 from millicent.models.sm_cnn import SMCNNConfig  # noqa: E402
-from millicent.runtime.model import Classifier, Ranker, load_model  # noqa: E402
+from millicent.runtime.registry import load_model  # noqa: E402
+from millicent.runtime.roles import Classifier, Ranker  # noqa: E402
 from millicent.train.export import export_model  # noqa: E402
 
 pytestmark = pytest.mark.train

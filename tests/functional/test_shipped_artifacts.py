@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.runtime.model import Classifier, Ranker, load_model
+from millicent.runtime.registry import load_model
+from millicent.runtime.roles import Classifier, Ranker
 from millicent.runtime.sm_cnn import SMCNN
 from millicent.runtime.tokenize import tokenize
 from millicent.train.evaluate import evaluate_model, memory_embeddings
@@ -35,7 +36,7 @@ def shipped(request: pytest.FixtureRequest) -> tuple[str, Classifier | Ranker]:
 def test_manifest_records_the_command_that_made_it(shipped: tuple[str, Classifier | Ranker]) -> None:
     name, model = shipped
     m = model.manifest
-    words = shlex.split(m["training"]["command"])
+    words = shlex.split(m.training["command"])
     assert words[0] == "millicent"
     # every argument of the shipped recipe appears with the same value in the recorded command
     recipe = SHIPPED[name]
@@ -44,13 +45,13 @@ def test_manifest_records_the_command_that_made_it(shipped: tuple[str, Classifie
     wanted = dict(zip(recipe[2::2], recipe[3::2], strict=True))
     assert {k: recorded.get(k) for k in wanted} == wanted
     assert recorded["--out"].rstrip("/").endswith(f"artifacts/{name}")
-    assert m["training"]["seed"] == int(wanted["--seed"])
-    assert 1 <= m["training"]["best_epoch"] <= m["training"]["epochs"]
-    assert m["training"]["seconds"] < 600
+    assert m.training["seed"] == int(wanted["--seed"])
+    assert 1 <= m.training["best_epoch"] <= m.training["epochs"]
+    assert m.training["seconds"] < 600
     metric, floor = FLOORS[name]
-    assert m["metrics"]["test"][metric] >= floor
+    assert m.metrics["test"][metric] >= floor
     if model.kind == "sm_cnn":
-        assert "clean-test" in m["metrics"]
+        assert "clean-test" in m.metrics
     # small enough to commit: no embedding table in a static artifact
     assert not (artifacts_dir() / name / "embeddings.npz").exists()
     size = sum(f.stat().st_size for f in (artifacts_dir() / name).iterdir())
@@ -62,7 +63,7 @@ def test_eval_reproduces_the_recorded_dev_metrics(
 ) -> None:
     _, model = shipped
     got = evaluate_model(model, "dev", data_dir)
-    recorded = model.manifest["metrics"]["dev"]
+    recorded = model.manifest.metrics["dev"]
     for key in ("accuracy", "map", "mrr"):
         if key in recorded:
             assert got[key] == pytest.approx(recorded[key], abs=1e-12)

@@ -20,8 +20,8 @@ from millicent.config import Limits
 from millicent.deploy.package import PackageSpec, build_package
 from millicent.deploy.target import LambdaTarget
 from millicent.runtime.artifact import save_artifact
-from millicent.runtime.model import load_model
-from millicent.runtime.service import classify, rank
+from millicent.runtime.handler import serve
+from millicent.runtime.registry import load_model
 from millicent.store import open_embeddings, open_store
 from millicent.store.loader import load_store
 from millicent.store.pack import write_pack
@@ -143,8 +143,8 @@ def test_answers_match_the_in_repo_runtime(function, isolated_run):
     emb = open_embeddings(function["store_url"], pack_path=function["pack"])
     kim = load_model(task / m["models"]["kim"]["path"])
     sm = load_model(task / m["models"]["sm"]["path"])
-    want_c = classify(kim, emb, SENTENCE, Limits())
-    want_r = rank(sm, emb, QUESTION, ANSWERS, Limits())
+    want_c = serve(kim, "kim", emb, {"sentence": SENTENCE}, Limits())
+    want_r = serve(sm, "sm", emb, {"question": QUESTION, "answers": ANSWERS}, Limits())
     emb.close()
 
     assert got_c["model"] == "kim" and got_c["label"] == want_c["label"]

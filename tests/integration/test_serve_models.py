@@ -112,14 +112,14 @@ def dev_sentences(data_dir: Path) -> list[str]:
 def in_process(kim_artifact: Path, store_url: str, dev_sentences: list[str]) -> list[dict[str, Any]]:
     """The runtime in this process: same artifact, same store, the service core."""
     from millicent.config import Limits
-    from millicent.runtime.model import load_model
-    from millicent.runtime.service import classify
+    from millicent.runtime.handler import serve
+    from millicent.runtime.registry import load_model
     from millicent.store import open_embeddings
 
     model = load_model(kim_artifact)
     emb = open_embeddings(store_url)
     try:
-        return [classify(model, emb, s, Limits()) for s in dev_sentences]
+        return [serve(model, "kim", emb, {"sentence": s}, Limits()) for s in dev_sentences]
     finally:
         emb.close()
 

@@ -29,8 +29,9 @@ def test_killed_load_resumes_without_duplicates(dynalite: Server, tmp_path: Path
     matrix = rng.standard_normal((N, 50)).astype(np.float32)
     art = tmp_path / "art"
     art.mkdir()
-    (art / "manifest.json").write_text(json.dumps({"format_version": 1, "kind": "kim_cnn",
-                                                   "task": "sst-1", "embedding": {"dim": 50}}))
+    (art / "manifest.json").write_text(json.dumps({
+        "format_version": 1, "kind": "kim_cnn", "task": "sst-1", "labels": ["neg", "pos"],
+        "embedding": {"dim": 50, "source": "artifact", "variant": "rand"}}))
     np.savez(art / "embeddings.npz", words=np.array(words), matrix=matrix)
     url = f"dynamodb://resume-vectors?endpoint={dynalite.endpoint}&region=us-east-1"
     cmd = [sys.executable, "-m", "millicent.cli.main", "embeddings", "load", str(art),

@@ -82,10 +82,12 @@ def calm(store: Store) -> Iterator[Store]:
 @pytest.fixture(scope="module")
 def ddb_platform(store: Store, artifacts: tuple[Path, Path],
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
-    # no LRU and no pack: every request reads the store, so every fault reaches a request
+    # no LRU and no pack: every request reads the store, so every fault reaches a request;
+    # lazy INIT: a store fault at a cold start is then the first request's 503 (the eager
+    # INIT's own contract, an init error, is tested with the snapshot platform)
     p = start_platform(["--model", f"kim={artifacts[0]}", "--store", store.url, "--lru-size", "0",
                         "--max-concurrency", "4", "--timeout", str(TIMEOUT_S), "--idle-timeout", "900",
-                        "--env", f"MILLICENT_STORE_DEADLINE_S={DEADLINE_S}"],
+                        "--env", f"MILLICENT_STORE_DEADLINE_S={DEADLINE_S}", "--env", "MILLICENT_INIT=lazy"],
                        tmp_path_factory.mktemp("faults-serve"))
     yield p
     assert p.stop() == 0

@@ -30,7 +30,7 @@ def test_round_trip_with_learned_table(tmp_path: Path) -> None:
     _save(tmp_path / "a", embeddings=table)
     art = load_artifact(tmp_path / "a")
     assert art.kind == "kim_cnn" and art.dim == 4
-    assert art.manifest["format_version"] == FORMAT_VERSION
+    assert art.manifest.format_version == FORMAT_VERSION
     assert art.weight("fc.weight").dtype == np.float32
     words, matrix = art.embedding_table()  # type: ignore[misc]
     assert words == ["the", "(", "naïve"]

@@ -19,6 +19,8 @@ from millicent.errors import ConfigError, InvalidInput, NotFound, StoreUnavailab
 from millicent.runtime import events
 from millicent.runtime.environment import FunctionEnvironment
 from millicent.runtime.handler import handle, route
+from millicent.runtime.requests import ClassifyRequest, RankRequest
+from millicent.runtime.service import Answer, Classification, Ranking
 
 
 class FakeService:
@@ -31,20 +33,20 @@ class FakeService:
         return {"tokenize_ms": 0.1, "fetch_ms": 1.0, "forward_ms": 0.3,
                 "lookups": {"words": 2, "cache_hits": 1}}
 
-    def classify(self, model: Any, embeddings: Any, text: str, limits: Limits) -> dict[str, Any]:
+    def classify(self, model: Any, embeddings: Any, request: ClassifyRequest, limits: Limits) -> Answer:
         if self.fail:
             raise self.fail
+        (text,) = request.texts
         self.calls.append(("classify", model.name, text, limits))
-        return {"label": "positive", "label_index": 1, "probabilities": [0.25, 0.75],
-                "tokens": text.split(), "unknown_words": [], "timings": self._timings()}
+        return Answer([Classification("positive", 1, [0.25, 0.75], text.split(), [])], self._timings())
 
-    def rank(self, model: Any, embeddings: Any, question: str, answers: list[str],
-             limits: Limits) -> dict[str, Any]:
+    def rank(self, model: Any, embeddings: Any, request: RankRequest, limits: Limits) -> Answer:
         if self.fail:
             raise self.fail
-        self.calls.append(("rank", model.name, question, list(answers), limits))
-        return {"scores": [0.5 + i / 10 for i in range(len(answers))], "question_tokens": [],
-                "answer_tokens": [], "unknown_words": [], "timings": self._timings()}
+        (item,) = request.items
+        self.calls.append(("rank", model.name, item.question, list(item.answers), limits))
+        scores = [0.5 + i / 10 for i in range(len(item.answers))]
+        return Answer([Ranking(scores, [], [], [], item.single)], self._timings())
 
 
 def model(name: str, role: str) -> SimpleNamespace:

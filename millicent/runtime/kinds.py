@@ -1,0 +1,14 @@
+"""The model kinds the runtime serves: name → ``module:factory`` (imported only when used).
+
+A factory takes an :class:`~millicent.runtime.artifact.Artifact` and returns a
+:class:`~millicent.runtime.roles.Classifier` or :class:`~millicent.runtime.roles.Ranker`.
+Kept apart from :mod:`.registry` (and import-free) so the manifest reader can validate a
+kind without importing any model, and an ONNX artifact alone imports onnxruntime.
+"""
+
+from __future__ import annotations
+
+KINDS: dict[str, str] = {
+    "kim_cnn": "millicent.runtime.kim_cnn:KimCNN",  # numpy Kim CNN (classify)
+    "sm_cnn": "millicent.runtime.sm_cnn:SMCNN",  # numpy SM CNN (rank)
+}
