@@ -127,6 +127,25 @@ def _add(data: TextData, split: str, examples: Sequence[Example]) -> None:
     data.y[split] = label_indices(examples, data.labels)
 
 
+def rename_labels(data: TextData, names: dict[str, str]) -> list[str]:
+    """Give the labels the names the model answers with (``--label-names 0=negative,...``);
+    returns the file's label values in label order (recorded, so ``eval --file`` on files
+    with the original values still matches). Every label needs a distinct name."""
+    values = list(data.labels)
+    unknown = sorted(set(names) - set(values))
+    if unknown:
+        raise InvalidInput(f"--label-names names {unknown}, which the training data does not "
+                           f"have (labels: {', '.join(values)})")
+    missing = [v for v in values if v not in names]
+    if missing:
+        raise InvalidInput(f"--label-names gives no name to {missing}")
+    renamed = tuple(names[v] for v in values)
+    if len(set(renamed)) != len(renamed):
+        raise InvalidInput(f"--label-names gives two labels one name: {list(renamed)}")
+    data.labels = renamed
+    return values
+
+
 def sst_data(task: str, data_dir: Path | None, train_source: str = "stsa") -> TextData:
     """SST-1 / SST-2 (``stsa`` files; ``glue`` phrases for SST-2 training) as splits, with
     the SST label names."""
