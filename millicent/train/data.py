@@ -119,6 +119,9 @@ def text_data(opts: FileOptions, log: Log = print) -> TextData:
                                        {"class_counts": class_counts(split.rows, labels)})
         _add(data, name, split.rows)
     _add(data, "train", [train.rows[i] for i in rows])
+    order = ("train", "dev", "test")
+    data.texts = {k: data.texts[k] for k in order if k in data.texts}
+    data.y = {k: data.y[k] for k in order if k in data.y}
     return data
 
 

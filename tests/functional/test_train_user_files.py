@@ -131,6 +131,11 @@ def test_csv_with_string_labels_and_a_vec_file_trains_evaluates_and_serves(
     assert rc == 0, err
     assert classify(out, url, "A wonderful, charming film!")["label"] == "positive"
     assert classify(out, url, "the plot was dull and boring")["label"] == "negative"
+    # --vocab-from the artifact keeps the words of the files it was trained on
+    rc, stdout, err = run(capsys, "embeddings", "load", str(vectors), "--vocab-from", str(out),
+                          "--store", f"sqlite:///{tmp_path}/w.db")
+    assert rc == 0, err
+    assert json.loads(stdout)["words"] == m.embedding.words
 
 
 def test_jsonl_without_dev_and_renamed_labels_then_eval_on_a_tsv(
