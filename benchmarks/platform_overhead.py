@@ -45,7 +45,7 @@ from millicent.bench.harness import run_closed_loop  # noqa: E402
 from millicent.bench.workload import PlannedRequest  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
 from millicent.platform import procstat  # noqa: E402
-from millicent.platform.apigw import http_api_event  # noqa: E402
+from millicent.platform.apigw import HttpRequest, http_api_event  # noqa: E402
 from millicent.runtime.environment import FunctionEnvironment  # noqa: E402
 from millicent.runtime.handler import handle  # noqa: E402
 from tests.platform_process import PlatformProcess, start_platform, wait_until  # noqa: E402
@@ -64,8 +64,8 @@ def in_process(bodies: list[bytes], function_env: dict[str, str], rounds: int) -
     """The handler alone: same events, same models and store, no processes or sockets."""
     env = FunctionEnvironment(config=lambda: config.FunctionConfig.from_env(function_env))
     ctx = SimpleNamespace(function_name="kim", aws_request_id="bench")
-    events = [http_api_event(method="POST", path="/kim", raw_query="", headers=[], body=b,
-                             source_ip="127.0.0.1", request_id="x", host="127.0.0.1") for b in bodies]
+    events = [http_api_event(HttpRequest("POST", "/kim", "", [], b, "127.0.0.1", "x", "127.0.0.1"))
+              for b in bodies]
     t0 = time.perf_counter()
     handle(events[0], ctx, env)
     cold_ms = (time.perf_counter() - t0) * 1000.0

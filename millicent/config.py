@@ -6,10 +6,14 @@ All names live here so the handler, the platform, the packager and the CLI agree
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from millicent.errors import ConfigError
+
+N = TypeVar("N", int, float)
 
 # --- data ---------------------------------------------------------------------------
 DATA_DIR = "MILLICENT_DATA_DIR"  #: local copy of the public datasets
@@ -48,24 +52,24 @@ def init_mode(env: dict[str, str] | None = None) -> str:
     return raw
 
 
-def _int(name: str, default: int, env: dict[str, str] | None = None) -> int:
+def _number(name: str, default: N, env: dict[str, str] | None, cast: Callable[[str], N]) -> N:
+    """The variable ``name`` read with ``cast`` (``default`` when unset or empty)."""
     raw = (env if env is not None else os.environ).get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+        what = "an integer" if cast is int else "a number"
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from exc
+
+
+def _int(name: str, default: int, env: dict[str, str] | None = None) -> int:
+    return _number(name, default, env, int)
 
 
 def _float(name: str, default: float, env: dict[str, str] | None = None) -> float:
-    raw = (env if env is not None else os.environ).get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    return _number(name, default, env, float)
 
 
 @dataclass(frozen=True)

@@ -122,3 +122,7 @@ class Embeddings(Protocol):
     def reconnect(self) -> None:
         """Make a restored copy use connections of its own (after a snapshot restore)."""
         ...
+
+    def warm_up(self) -> None:
+        """Read the backing store once, past every cache (priming during INIT)."""
+        ...

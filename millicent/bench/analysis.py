@@ -1,6 +1,7 @@
 """Re-pricing a saved run (``millicent cost``): cost by component under other options,
-the memory projection with a recommendation, and the break-even against an always-on
-instance — all from the raw records of ``DIR``.
+the memory projection with a recommendation, cold starts bought down three ways per memory
+size, the worst case at the cap in force, and the break-even against an always-on instance
+— all from the raw records of ``DIR``.
 """
 
 from __future__ import annotations
@@ -10,10 +11,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.cost import instance_cost_per_million
+from millicent.bench.coldstart import ColdPhases
+from millicent.bench.cost import CostOptions, instance_cost_per_million
+from millicent.bench.decisions import (
+    Bounds,
+    bound,
+    bounds_notes,
+    cold_by_memory,
+    on_lambda,
+    strategy_notes,
+    strategy_table,
+    worst_case_table,
+)
 from millicent.bench.prices import PriceSheet
+from millicent.bench.records import RequestRecord
 from millicent.bench.report import cost_table, table, usd, write_json
 from millicent.bench.runner import load_run
+from millicent.bench.scenario import Scenario
 from millicent.bench.summary import summarize
 from millicent.bench.tuning import DEFAULT_MEMORIES_MB, break_even, sweep_memory
 
@@ -33,6 +47,7 @@ class WhatIf:
     statistic: str = "p99"
     memories_mb: Sequence[int] = DEFAULT_MEMORIES_MB
     measured_cpu_share: float = 1.0
+    bounds: Bounds = field(default_factory=Bounds)
 
 
 @dataclass
@@ -41,9 +56,14 @@ class Analysis:
     sweeps: dict[str, dict[str, Any]]  #: label → MemorySweep.to_dict()
     break_evens: dict[str, dict[str, Any]]  #: label → BreakEven.to_dict()
     skipped: list[str]  #: why a row has no sweep / break-even
+    #: label → memory → the three strategies (Strategy.to_dict())
+    cold_starts: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
+    #: label → worst case at the cap in force, the ceiling, the recommended cap
+    worst: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "memory": self.sweeps, "break_even": self.break_evens,
+                "cold_starts": self.cold_starts, "worst_case": self.worst,
                 "skipped": self.skipped}
 
 
@@ -54,42 +74,71 @@ def label(row: Mapping[str, Any]) -> str:
 def analyse(out_dir: Path, prices: PriceSheet, what: WhatIf) -> Analysis:
     """Answer ``what`` for every scenario of the run in ``out_dir``."""
     plan, runs = load_run(out_dir)
-    rows: list[Row] = []
-    sweeps: dict[str, dict[str, Any]] = {}
-    bes: dict[str, dict[str, Any]] = {}
-    skipped: list[str] = []
+    analysis = Analysis([], {}, {}, [])
+    # cold starts happen where they happen (the first C of each scenario, mostly in its
+    # warm-up): every scenario of a function shares all of them
+    pooled: dict[tuple[str, str], list[RequestRecord]] = {}
+    for scenario, records in runs:
+        pooled.setdefault((scenario.config.name, scenario.model), []).extend(records)
     for scenario, records in runs:
         opts = scenario.config.cost_options(what.billing or plan.get("billing", "1ms"))
         if what.overrides:
             opts = opts.with_(**dict(what.overrides))
-        row = summarize(scenario, records, prices, opts)
-        row["prices"] = {"name": prices.name, "date": prices.date}
-        rows.append(row)
-        name = label(row)
-        if scenario.config.kind == "server":
-            if row["throughput_qps"] > 0:
-                row["instance_cost_per_million_usd"] = instance_cost_per_million(
-                    what.instance_usd_per_hour, row["throughput_qps"])
-            skipped.append(f"{name}: always-on server, priced as an instance at its throughput")
-            continue
-        usages = [r.usage() for r in records
-                  if r.phase == "measure" and r.ok and r.duration_ms is not None]
-        if not usages or not row["cost_per_million_usd"]:
-            skipped.append(f"{name}: no successful requests to price")
-            continue
-        if all(u.cpu_ms is not None for u in usages):
-            sweep = sweep_memory(usages, prices, opts, what.memories_mb, what.latency_target_ms,
-                                 what.statistic, what.measured_cpu_share,
-                                 row["throughput_qps"] or None)
-            sweeps[name] = sweep.to_dict()
-        else:
-            skipped.append(f"{name}: no CPU time reported, no memory projection")
-        bes[name] = {"model": row["model"], **break_even(
-            row["cost_per_million_usd"]["total"], what.instance_usd_per_hour,
-            what.instance_capacity_qps).to_dict()}
+        _analyse_scenario(analysis, scenario, records, prices, opts, what,
+                          pooled[(scenario.config.name, scenario.model)])
     if what.instance_capacity_qps is None:
-        _capacity_from_server_rows(rows, bes, what)
-    return Analysis(rows, sweeps, bes, skipped)
+        _capacity_from_server_rows(analysis.rows, analysis.break_evens, what)
+    return analysis
+
+
+def _analyse_scenario(analysis: Analysis, scenario: Scenario, records: Sequence[RequestRecord],
+                      prices: PriceSheet, opts: CostOptions, what: WhatIf,
+                      function_records: Sequence[RequestRecord]) -> None:
+    row = summarize(scenario, records, prices, opts)
+    row["prices"] = {"name": prices.name, "date": prices.date}
+    analysis.rows.append(row)
+    name = label(row)
+    if scenario.config.kind == "server":
+        if row["throughput_qps"] > 0:
+            row["instance_cost_per_million_usd"] = instance_cost_per_million(
+                what.instance_usd_per_hour, row["throughput_qps"])
+        analysis.skipped.append(f"{name}: always-on server, priced as an instance at its throughput")
+        return
+    measured = [r for r in records if r.phase == "measure" and r.ok and r.duration_ms is not None]
+    usages = [r.usage() for r in measured]
+    if not usages or not row["cost_per_million_usd"]:
+        analysis.skipped.append(f"{name}: no successful requests to price")
+        return
+    if all(u.cpu_ms is not None for u in usages):
+        analysis.sweeps[name] = sweep_memory(
+            usages, prices, opts, what.memories_mb, what.latency_target_ms, what.statistic,
+            what.measured_cpu_share, row["throughput_qps"] or None).to_dict()
+    else:
+        analysis.skipped.append(f"{name}: no CPU time reported, no memory projection")
+    analysis.break_evens[name] = {"model": row["model"], **break_even(
+        row["cost_per_million_usd"]["total"], what.instance_usd_per_hour,
+        what.instance_capacity_qps).to_dict()}
+    _decide(analysis, name, function_records, measured, prices, opts, what)
+
+
+def _decide(analysis: Analysis, name: str, records: Sequence[RequestRecord],
+            measured: Sequence[RequestRecord], prices: PriceSheet, opts: CostOptions,
+            what: WhatIf) -> None:
+    """Cold starts three ways per memory (from ``records``: every cold start of the
+    function), and the worst case at the cap in force."""
+    warm = [r.usage() for r in measured if not r.cold]
+    cold_records = [r for r in records if r.ok and r.cold and r.duration_ms is not None]
+    inside = [ms for r in cold_records if (ms := r.inside_init_ms) is not None]
+    cold = ColdPhases.from_usages([r.usage() for r in cold_records], inside, what.measured_cpu_share)
+    if not warm:
+        analysis.skipped.append(f"{name}: no warm request, no cold-start table or worst case")
+        return
+    rate = analysis.rows[-1]["throughput_qps"] or None  # provisioned DynamoDB is spread over it
+    by_memory = cold_by_memory(warm, cold, prices, opts, what.bounds, what.memories_mb,
+                               what.measured_cpu_share, rate)
+    analysis.cold_starts[name] = {m: [s.to_dict() for s in ss] for m, ss in by_memory.items()}
+    per_request, duration = on_lambda(warm, prices, opts, what.measured_cpu_share, rate)
+    analysis.worst[name] = bound(per_request, duration, what.bounds, prices, opts)
 
 
 def _capacity_from_server_rows(rows: Sequence[Row], bes: dict[str, dict[str, Any]],
@@ -147,6 +196,7 @@ def render(analysis: Analysis, prices: PriceSheet, what: WhatIf) -> str:
         parts += ["## Memory projection (CPU ∝ memory, 1,769 MB = 1 vCPU; "
                   f"measured CPU share {what.measured_cpu_share:g})", "",
                   memory_table(analysis.sweeps), ""]
+    parts += decision_sections(analysis.cold_starts, analysis.worst, what.bounds)
     if analysis.break_evens:
         parts += ["## Break-even against an always-on instance", "",
                   break_even_table(analysis.break_evens), ""]
@@ -157,6 +207,24 @@ def render(analysis: Analysis, prices: PriceSheet, what: WhatIf) -> str:
     if notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(parts)
+
+
+def decision_sections(cold_starts: Mapping[str, Any], worst: Mapping[str, Any],
+                      bounds: Bounds) -> list[str]:
+    """The cold-start and worst-case sections of ``cost.md`` (empty when nothing to show)."""
+    parts: list[str] = []
+    t = bounds.traffic
+    if cold_starts:
+        parts += [f"## Cold starts: on-demand, SnapStart, provisioned concurrency "
+                  f"({t.monthly_requests:,.0f} requests/month, {t.cold_start_rate:.2%} cold)", "",
+                  strategy_table(cold_starts), ""]
+    if worst:
+        parts += ["## Worst case (denial of wallet) and a cap to set", "",
+                  worst_case_table(worst), ""]
+    if parts:
+        notes = bounds_notes(bounds) + strategy_notes(cold_starts)
+        parts += [f"- {n}" for n in notes] + [""]
+    return parts
 
 
 def write_analysis(out_dir: Path, analysis: Analysis, text: str, what: WhatIf,

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from millicent.bench import coldprobe
+from millicent.bench.coldprobe import ColdStarts
 from millicent.bench.cost import instance_cost_per_million
-from millicent.bench.deployments import Prepared, Setup, deployment
+from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir
 from millicent.bench.footprint import footprint_table, function_footprint
-from millicent.bench.harness import ClientOptions, run_closed_loop
+from millicent.bench.harness import ClientOptions
+from millicent.bench.pertext import add_per_text, per_text_section
 from millicent.bench.prices import PriceSheet
-from millicent.bench.records import RequestRecord, write_records
+from millicent.bench.records import write_records
 from millicent.bench.report import table, write_json
 from millicent.bench.runner import (
     BenchmarkRun,
@@ -99,16 +102,112 @@ def ratio_table(rs: Sequence[Row]) -> str:
                   "$/M variable"], body, right_from=3)
 
 
-def isolated_cold_start(url: str, workload: Workload,
-                        client: ClientOptions | None = None) -> RequestRecord:
-    """The workload's first request, alone, to a deployment that has no environment yet."""
-    import asyncio
+#: Idle timeout of the deployment that measures cold starts: it scales to zero between them.
+COLD_IDLE_S = 1.0
 
-    (rec,) = asyncio.run(run_closed_loop(url, workload.requests, 1, measured=[0],
-                                         options=client))
-    if not rec.ok:
-        raise ConfigError(f"the cold-start request to {url} failed: {rec.error}")
-    return rec
+
+def measure_cold_starts(config: Configuration, prepared: Prepared,
+                        workloads: Mapping[str, Workload], burst: int,
+                        client: ClientOptions | None = None) -> dict[str, ColdStarts]:
+    """Per model: the configuration's isolated cold starts (``Setup.cold_samples``, each the
+    first request from zero) and ``burst`` at once from zero, on a deployment of their own
+    that scales to zero after :data:`COLD_IDLE_S` idle."""
+    label = f"{config.name}-cold"
+    out: dict[str, ColdStarts] = {}
+    setup = prepared.setup
+    with deployment(config, prepared, max(setup.max_concurrency, burst), COLD_IDLE_S,
+                    label) as url:
+        for name, w in workloads.items():
+            out[name] = coldprobe.measure(url, deployment_dir(prepared, label), config.name,
+                                          name, w, setup.cold_samples, burst, client)
+    return out
+
+
+def _cold_sections(cold: Mapping[tuple[str, str], ColdStarts], rows: Sequence[Row]) -> list[str]:
+    """The report's cold-start table and, per model, the cold-start goals."""
+    summaries = [c.summary() for c in cold.values()]
+    text = ("## Cold starts\n\nIsolated: the first request from zero (no environment), alone, "
+            "median of the samples — a spawn and its INIT (Init Duration), or a fork of the "
+            "snapshot (Restore Duration); the first invocation's Duration; the function's own "
+            "reported build (eager INIT: outside the Duration; lazy: inside the first "
+            "invocation; a restore: its after-restore hook). Burst: C first requests at once "
+            "from zero, all cold starts.\n\n"
+            + coldprobe.cold_table(summaries))
+    sections = [text]
+    for model in sorted({c.model for c in cold.values()}):
+        by_config = {s["config"]: s for s in summaries if s["model"] == model}
+        warm = {(r["config"], r["concurrency"]): r["latency_ms"]["p50"] for r in rows
+                if r["model"] == model and r["latency_ms"]["p50"] is not None}
+        gs = coldprobe.goals(by_config, warm)
+        if gs:
+            sections.append(f"## Cold-start goals ({model}, ✓ = reached)\n\n"
+                            + coldprobe.goals_table(gs))
+    return sections
+
+
+def _footprint_section(engines: Sequence[str], cold: Mapping[tuple[str, str], ColdStarts],
+                       rows: Sequence[Row], out_dir: Path) -> tuple[str, list[Path]]:
+    """The report's cold start, memory and package size section; writes footprint.json
+    and cold_starts.json (the files written)."""
+    sizes = {e: function_footprint(e) for e in engines}
+    summaries = {key: c.summary() for key, c in cold.items()}
+    write_json(out_dir / "footprint.json", {
+        "dependencies": {e: f.to_dict() for e, f in sizes.items()},
+        "isolated_cold_start": [{"config": k[0], "model": k[1], **asdict(c.samples[0])}
+                                for k, c in cold.items() if c.samples],
+        "cold_starts": list(summaries.values())})
+    write_json(out_dir / "cold_starts.json", [c.to_dict() for c in cold.values()])
+    text = ("## Cold start, memory and package size\n\nIsolated: the first request from zero, "
+            "alone (median of the samples) — the platform's Init Duration (process start → "
+            "runtime ready) or Restore Duration (fork of the snapshot → runtime ready), the "
+            "function's own reported build and the client latency. Under load: the C cold "
+            "starts of the largest C, all at once on this machine. Peak RSS of an "
+            "environment; installed size of the function's dependencies (numpy + "
+            "millicent's function modules; for `torch`, plus torch and its requirements)."
+            "\n\n" + footprint_table(list(rows), sizes, summaries))
+    return text, [out_dir / "footprint.json", out_dir / "cold_starts.json"]
+
+
+@dataclass(frozen=True)
+class _RunOptions:
+    """What every configuration's measurement of one comparison shares."""
+
+    out_dir: Path
+    prices: PriceSheet
+    client: ClientOptions
+    burst: int  #: cold starts at once from zero (0: none)
+    max_c: int
+    instance_usd_per_hour: float
+    progress: bool
+    err: TextIO | None
+
+
+ColdByKey = dict[tuple[str, str], ColdStarts]
+
+
+def _measure_config(config: Configuration, prepared: Prepared, workloads: Mapping[str, Workload],
+                    scenarios: Sequence[Scenario], opts: _RunOptions) -> tuple[list[Row], ColdByKey]:
+    """One configuration: its cold starts (serverless), then its scenarios."""
+    setup, out_dir, client = prepared.setup, opts.out_dir, opts.client
+    cold: ColdByKey = {}
+    if config.kind == "serverless" and setup.cold_samples > 0:
+        for name, c in measure_cold_starts(config, prepared, workloads, opts.burst, client).items():
+            write_records(out_dir / "records" / f"{config.name}-{name}-cold.jsonl",
+                          [*c.samples, *c.burst])
+            cold[(config.name, name)] = c
+    rows: list[Row] = []
+    with deployment(config, prepared, max(setup.max_concurrency, opts.max_c)) as url:
+        for s in scenarios:
+            records = run_scenario(url, workloads[s.model], s, client, progress=opts.progress,
+                                   stream=opts.err)
+            write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
+            row = add_per_text(summarize(s, records, opts.prices, config.cost_options(BILLING)),
+                               records, workloads[s.model])
+            if config.kind == "server" and row["throughput_qps"] > 0:
+                row["instance_cost_per_million_usd"] = instance_cost_per_million(
+                    opts.instance_usd_per_hour, row["throughput_qps"])
+            rows.append(row)
+    return rows, cold
 
 
 def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mapping[str, Workload],
@@ -131,47 +230,26 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     write_plan(out_dir, {"compare": [c.name for c in configs], "endpoint": None}, scenarios,
                workloads, prices, BILLING)
     prepared = Prepared(setup, list(workloads.values()), log=err)
+    opts = _RunOptions(out_dir, prices, client, max(concurrency) if setup.cold_burst else 0,
+                       max(concurrency), instance_usd_per_hour, progress, err)
     rows: list[Row] = []
-    isolated: dict[tuple[str, str], dict[str, Any]] = {}
+    cold: dict[tuple[str, str], ColdStarts] = {}
     for config in configs:
-        with deployment(config, prepared, max(setup.max_concurrency, max(concurrency))) as url:
-            if config.kind == "serverless":
-                for name, w in workloads.items():
-                    rec = isolated_cold_start(url, w, client)
-                    write_records(out_dir / "records" / f"{config.name}-{name}-cold.jsonl", [rec])
-                    isolated[(config.name, name)] = asdict(rec)
-            for s in by_config[config.name]:
-                records = run_scenario(url, workloads[s.model], s, client, progress=progress,
-                                       stream=err)
-                write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
-                row = summarize(s, records, prices, config.cost_options(BILLING))
-                if config.kind == "server" and row["throughput_qps"] > 0:
-                    row["instance_cost_per_million_usd"] = instance_cost_per_million(
-                        instance_usd_per_hour, row["throughput_qps"])
-                rows.append(row)
+        config_rows, config_cold = _measure_config(config, prepared, workloads,
+                                                   by_config[config.name], opts)
+        rows += config_rows
+        cold.update(config_cold)
     write_json(setup.work_dir / "prepared.json", {"source": prepared.source.label,
                                                   **prepared.status})
     rel = ratios(rows, configs[0].name)
     write_json(out_dir / "ratios.json", rel)
-    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}"]
+    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows)]
     extra_files = [out_dir / "ratios.json"]
     engines = sorted({c.engine for c in configs if c.kind == "serverless"})
     if engines:
-        sizes = {e: function_footprint(e) for e in engines}
-        write_json(out_dir / "footprint.json", {
-            "dependencies": {e: f.to_dict() for e, f in sizes.items()},
-            "isolated_cold_start": [{"config": c, "model": m, **rec}
-                                    for (c, m), rec in isolated.items()]})
-        extra_files.append(out_dir / "footprint.json")
-        sections.append(
-            "## Cold start, memory and package size\n\nIsolated: the first request to a "
-            "fresh platform, alone — the platform's Init Duration (process start → runtime "
-            "ready), the function's own init in that first invocation (models, store client; "
-            "torch's import for `torch`) and the client latency. Under load: the C cold "
-            "starts of the largest C, all at once on this machine. Peak RSS of an "
-            "environment; installed size of the function's dependencies (numpy + "
-            "millicent's function modules; for `torch`, plus torch and its requirements)."
-            "\n\n" + footprint_table(rows, sizes, isolated))
+        footprint, files = _footprint_section(engines, cold, rows, out_dir)
+        sections += [footprint, *(_cold_sections(cold, rows) if cold else [])]
+        extra_files += files
     goals = targets(rows)
     if goals:
         write_json(out_dir / "targets.json", goals)

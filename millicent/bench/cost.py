@@ -2,8 +2,10 @@
 
 Components of a query's price (all from a :class:`~millicent.bench.prices.PriceSheet`):
 
-* ``compute``  Lambda duration: billed ms (rounded up to the billing unit, INIT included when
-  the sheet says it is billed) × memory in GB × price per GB-second;
+* ``compute``  Lambda duration: billed ms (rounded up to the billing unit; an INIT phase
+  outside the invocation added when the era's rules bill it, see
+  :meth:`PriceSheet.init_billed`) × memory in GB × price per GB-second; a SnapStart restore
+  adds its billed restore duration and the restore fee per GB restored;
 * ``requests`` Lambda's per-request charge;
 * ``store``    DynamoDB reads: each item actually fetched from the table (cache hits cost
   nothing) rounded up to 4 KB separately, 0.5 unit per eventually consistent read, and a
@@ -13,21 +15,31 @@ Components of a query's price (all from a :class:`~millicent.bench.prices.PriceS
 
 ``variable`` is compute + store: what remains when the fixed per-request charges
 (Lambda requests and the gateway) are left out, to compare configurations' own work.
+
+INIT is counted exactly once: :attr:`Usage.duration_ms` is the invocation only and
+:attr:`Usage.init_ms` an INIT phase (or snapshot restore) *outside* it
+(:attr:`Usage.init_kind` says which); an INIT that ran inside the first invocation (lazy) is
+already part of ``duration_ms`` and has no ``init_kind``. A REPORT line's own ``Billed
+Duration`` (:attr:`Usage.billed_ms`) is the bill as AWS computed it and is priced as is,
+unless an ``era`` or another billing unit asks to re-price it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from millicent.bench.prices import GATEWAYS, PriceSheet, normalize_arch
+from millicent.bench.prices import GATEWAYS, PACKAGE_TYPES, PriceSheet, normalize_arch, parse_date
 from millicent.errors import ConfigError, InvalidInput
 
 STORES = ("dynamodb", "none")
 DYNAMODB_MODES = ("on-demand", "provisioned")
 MILLION = 1_000_000
+#: ``Usage.init_kind``: an INIT phase outside the invocation, or a SnapStart restore
+INIT_KINDS = ("init", "restore")
 
 
 @dataclass(frozen=True)
@@ -44,11 +56,18 @@ class CostOptions:
     dynamodb_mode: str = "on-demand"
     provisioned_rcu: int = 500
     strongly_consistent: bool = False
-    #: None: as the price sheet says for this billing mode (INIT billed since 2025-08-01)
-    bill_init: bool | None = None
+    #: ISO date whose INIT-billing rules apply (free before 2025-08-01 for on-demand zip
+    #: functions). None: the price sheet's date, and a REPORT line's Billed Duration as logged
+    era: str | None = None
+    #: "zip" (managed runtime) or "image" (container image: INIT always billed)
+    package_type: str = "zip"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "arch", normalize_arch(self.arch))
+        if self.era is not None:
+            parse_date(self.era, "era")
+        if self.package_type not in PACKAGE_TYPES:
+            raise ConfigError(f"unknown package type {self.package_type!r}; use one of {list(PACKAGE_TYPES)}")
         if self.memory_mb < 1:
             raise ConfigError(f"memory must be positive, got {self.memory_mb} MB")
         if self.gateway not in GATEWAYS:
@@ -63,6 +82,14 @@ class CostOptions:
     def with_(self, **changes: Any) -> CostOptions:
         return replace(self, **changes)
 
+    def era_date(self, prices: PriceSheet) -> dt.date:
+        """The date whose billing rules apply (the price sheet's own date by default)."""
+        return parse_date(self.era or prices.date, "era")
+
+    def init_billed(self, prices: PriceSheet) -> bool:
+        """Whether an on-demand INIT phase is billed under these options."""
+        return prices.init_billed(self.era_date(prices), self.package_type)
+
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
@@ -71,10 +98,13 @@ class CostOptions:
 class Usage:
     """What one successful request used, as measured (the inputs of the cost model)."""
 
-    #: invocation duration in ms (server-reported; estimated from timings.total_ms otherwise)
+    #: invocation duration in ms (server-reported; estimated from timings.total_ms otherwise);
+    #: an INIT that ran inside the invocation (lazy) is part of it
     duration_ms: float
-    #: INIT duration in ms when this request was a cold start, else 0
+    #: an INIT phase or snapshot restore *outside* the invocation, in ms (0 when warm)
     init_ms: float = 0.0
+    #: "init" | "restore" for ``init_ms``; None: warm, or the INIT was inside ``duration_ms``
+    init_kind: str | None = None
     #: sizes in bytes of the items read from the store (cache hits are not here)
     item_bytes: tuple[int, ...] = ()
     #: keys asked of the store and not found (each still costs the minimum read)
@@ -83,6 +113,19 @@ class Usage:
     cpu_ms: float | None = None
     #: client-side latency in ms (for memory projection of what users see), when known
     latency_ms: float | None = None
+    #: the billed duration as AWS logged it (a REPORT line's Billed Duration), when known
+    billed_ms: int | None = None
+    #: a SnapStart restore's Billed Restore Duration as logged, when known
+    restore_billed_ms: int | None = None
+    #: the memory the request ran with (a REPORT line's Memory Size); None: the options'
+    memory_mb: int | None = None
+    #: DynamoDB read units of the request when known only as a figure (REPORT lines carry
+    #: no lookups); None: from ``item_bytes`` and ``missing_items``
+    read_units: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.init_kind is not None and self.init_kind not in INIT_KINDS:
+            raise InvalidInput(f"unknown init kind {self.init_kind!r}; use one of {list(INIT_KINDS)}")
 
 
 @dataclass(frozen=True)
@@ -138,23 +181,48 @@ def read_units(item_bytes: Sequence[int], missing_items: int, prices: PriceSheet
     return blocks * per_read
 
 
-def _init_billed(prices: PriceSheet, options: CostOptions) -> bool:
-    if options.bill_init is not None:
-        return options.bill_init
-    return prices.init_billed.get(options.billing, True)
+def usage_read_units(usage: Usage, prices: PriceSheet, options: CostOptions) -> float:
+    """The request's read units: as given, or from the sizes of the items it read."""
+    if usage.read_units is not None:
+        return usage.read_units
+    return read_units(usage.item_bytes, usage.missing_items, prices, options.strongly_consistent)
+
+
+def as_logged(usage: Usage, options: CostOptions) -> bool:
+    """Whether ``usage``'s logged Billed Duration is the bill under ``options`` (no era or
+    billing unit asked to re-price it)."""
+    return usage.billed_ms is not None and options.era is None and options.billing == "1ms"
+
+
+def billed_duration_ms(usage: Usage, prices: PriceSheet, options: CostOptions) -> int:
+    """Billed ms of one request: the invocation (+ an outside INIT when the era bills it) and,
+    for a SnapStart restore, its billed restore duration."""
+    gran = prices.granularity_ms(options.billing)
+    if as_logged(usage, options):
+        billed = int(usage.billed_ms or 0)
+    else:
+        init = usage.init_ms if usage.init_kind == "init" and options.init_billed(prices) else 0.0
+        billed = billed_ms(usage.duration_ms + init, gran)
+    if usage.init_kind == "restore":
+        # the snapshot's restore itself is not billed; loading the runtime and the
+        # after-restore hooks are (Billed Restore Duration)
+        restored = usage.restore_billed_ms
+        billed += restored if restored is not None else billed_ms(usage.init_ms, gran)
+    return billed
 
 
 def request_cost(usage: Usage, prices: PriceSheet, options: CostOptions) -> Cost:
     """Cost of one request (USD). Provisioned DynamoDB is not per request: see :func:`cost_per_million`."""
-    gran = prices.granularity_ms(options.billing)
-    duration = usage.duration_ms + (usage.init_ms if _init_billed(prices, options) else 0.0)
-    gb_seconds = billed_ms(duration, gran) / 1000.0 * options.memory_mb / 1024.0
+    gb = (usage.memory_mb or options.memory_mb) / 1024.0
+    compute = billed_duration_ms(usage, prices, options) / 1000.0 * gb * prices.gb_second(options.arch)
+    if usage.init_kind == "restore":
+        compute += gb * prices.snapstart_usd_per_gb_restored
     store = 0.0
     if options.store == "dynamodb" and options.dynamodb_mode == "on-demand":
-        units = read_units(usage.item_bytes, usage.missing_items, prices, options.strongly_consistent)
+        units = usage_read_units(usage, prices, options)
         store = units * prices.dynamodb_usd_per_million_rru / MILLION
     return Cost(
-        compute=gb_seconds * prices.gb_second(options.arch),
+        compute=compute,
         requests=prices.lambda_usd_per_million_requests / MILLION,
         store=store,
         gateway=prices.gateway(options.gateway) / MILLION,
@@ -201,12 +269,10 @@ def cost_per_million(usages: Sequence[Usage], prices: PriceSheet, options: CostO
     total = Cost()
     units = 0.0
     billed = 0
-    gran = prices.granularity_ms(options.billing)
-    init = _init_billed(prices, options)
     for u in usages:
         total = total + request_cost(u, prices, options)
-        units += read_units(u.item_bytes, u.missing_items, prices, options.strongly_consistent)
-        billed += billed_ms(u.duration_ms + (u.init_ms if init else 0.0), gran)
+        units += usage_read_units(u, prices, options)
+        billed += billed_duration_ms(u, prices, options)
     n = len(usages)
     per_million = total.scaled(MILLION / n)
     mean_units = units / n

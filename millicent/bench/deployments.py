@@ -10,7 +10,8 @@ EmbeddingSource`): a pretrained source such as GloVe-50, or a model's own learne
   (DynamoDB's latency and price per read do not depend on the table's size), loaded and
   verified by the store's bulk loader (a rerun only verifies); served by ``millicent
   serve`` (the local Lambda platform) with the pack and LRU the configuration names, the
-  numpy runtime or the PyTorch engine;
+  numpy runtime or the PyTorch engine; a ``snapshot`` configuration with ``--snapshot``
+  (INIT once per function in a template process, each cold start a fork of it);
 * serverless, store ``none``: the same vectors in a SQLite file bundled with the function;
 * ``server``: ``python -m millicent.bench.server``, the whole vector table in memory.
 
@@ -54,6 +55,10 @@ class Setup:
     pack_top: int | None = None
     max_concurrency: int = 32
     startup_timeout_s: float = 120.0
+    #: isolated cold starts measured per serverless configuration (the first request from
+    #: zero, alone; medians reported), and whether to add a burst of C at once from zero
+    cold_samples: int = 3
+    cold_burst: bool = True
 
 
 def free_port() -> int:
@@ -72,9 +77,11 @@ def request_vocab(workloads: Sequence[Workload]) -> set[str]:
     for w in workloads:
         for req in w.requests:
             body = json.loads(req.body)
-            for field in ("sentence", "question", "answer"):
-                if isinstance(body.get(field), str):
-                    vocab.update(tokenize(body[field]))
+            # a batch: {"sentences": [...]} or {"items": [{"question", "answers"}, ...]}
+            for item in [body, *body.get("items", [])]:
+                texts = [item.get(f) for f in ("sentence", "question", "answer")]
+                texts += [*item.get("sentences", []), *item.get("answers", [])]
+                vocab.update(t for text in texts if isinstance(text, str) for t in tokenize(text))
     return vocab
 
 
@@ -161,8 +168,9 @@ class Prepared:
 
 
 def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir: Path,
-                  max_concurrency: int) -> list[str]:
-    """The command line that serves ``config`` on ``port``."""
+                  max_concurrency: int, idle_timeout_s: float = 3600.0) -> list[str]:
+    """The command line that serves ``config`` on ``port``; serverless environments idle
+    for ``idle_timeout_s`` are stopped (short: to measure cold starts from zero)."""
     setup = prepared.setup
     if config.kind == "server":
         cmd = [sys.executable, "-m", "millicent.bench.server", "--port", str(port),
@@ -175,8 +183,8 @@ def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir:
     store = prepared.store_url(config)
     cmd = [sys.executable, "-m", "millicent.cli.main", "serve", "--port", str(port),
            "--memory-mb", str(config.memory_mb), "--lru-size", str(config.lru_size),
-           "--max-concurrency", str(max_concurrency), "--idle-timeout", "3600",
-           "--log-dir", str(log_dir)]
+           "--max-concurrency", str(max_concurrency), "--idle-timeout", f"{idle_timeout_s:g}",
+           "--log-dir", str(log_dir)] + (["--snapshot"] if config.snapshot else [])
     pack = prepared.pack_path() if config.pack else None
     if config.engine == "numpy":
         cmd += ["--store", store] + (["--pack", str(pack)] if pack else [])
@@ -212,14 +220,14 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float, lo
 
 @contextlib.contextmanager
 def serving(cmd: Sequence[str], port: int, log: Path, timeout_s: float = 120.0,
-            env: Mapping[str, str] | None = None) -> Iterator[str]:
+            env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Iterator[str]:
     """Run ``cmd`` (a server that will listen on ``port``) while the block runs; yields
     ``http://127.0.0.1:PORT``. Output goes to ``log``. The process is stopped (SIGTERM,
     then SIGKILL) however the block ends — errors and Ctrl-C included."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as out:
         proc = subprocess.Popen(list(cmd), stdout=out, stderr=subprocess.STDOUT,
-                                env=None if env is None else dict(env),
+                                env=None if env is None else dict(env), cwd=cwd,
                                 preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         try:
             _wait_listening(port, proc, timeout_s, log)
@@ -251,12 +259,23 @@ def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
 
 
 @contextlib.contextmanager
-def deployment(config: Configuration, prepared: Prepared, max_concurrency: int) -> Iterator[str]:
-    """Serve ``config`` while the block runs; yields its endpoint URL."""
-    log_dir = prepared.setup.work_dir / config.name
+def deployment(config: Configuration, prepared: Prepared, max_concurrency: int,
+               idle_timeout_s: float = 3600.0, label: str | None = None,
+               env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Iterator[str]:
+    """Serve ``config`` while the block runs; yields its endpoint URL. Logs and REPORT
+    records go to ``work_dir/LABEL`` (default: the configuration's name); ``env`` replaces
+    the server's environment and ``cwd`` its working directory (another source tree: on
+    ``PYTHONPATH`` and as the directory, since ``python -m`` puts it first on the path)."""
+    log_dir = deployment_dir(prepared, label or config.name)
     log_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    cmd = serve_command(config, prepared, port, log_dir, max_concurrency)
-    prepared.say(f"starting {config.name}: {' '.join(cmd[1:])}")
-    with serving(cmd, port, log_dir / "server.log", prepared.setup.startup_timeout_s) as url:
+    cmd = serve_command(config, prepared, port, log_dir, max_concurrency, idle_timeout_s)
+    prepared.say(f"starting {label or config.name}: {' '.join(cmd[1:])}")
+    with serving(cmd, port, log_dir / "server.log", prepared.setup.startup_timeout_s,
+                 env=env, cwd=cwd) as url:
         yield url
+
+
+def deployment_dir(prepared: Prepared, label: str) -> Path:
+    """Where a deployment's server log and REPORT records (``invocations.jsonl``) go."""
+    return prepared.setup.work_dir / label

@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from millicent.bench.records import RequestRecord, apply_response, error_text
 from millicent.bench.workload import PlannedRequest
@@ -31,26 +31,53 @@ if TYPE_CHECKING:
 OnDone = Callable[[bool], None]
 
 
+class Signer(Protocol):
+    """Signs one request (e.g. :class:`millicent.deploy.signing.SigV4Signer`)."""
+
+    def sign(self, method: str, url: str, body: bytes = b"",
+             headers: Mapping[str, str] | None = None) -> dict[str, str]: ...
+
+
 @dataclass(frozen=True)
 class ClientOptions:
     """HTTP client settings of a run."""
 
     timeout_s: float = 30.0
     headers: Mapping[str, str] = field(default_factory=dict)  #: e.g. {"x-api-key": ...}
+    #: signs every request (SigV4 for an AWS_IAM Function URL); None: unsigned
+    signer: Signer | None = None
+
+
+@dataclass
+class ClientLoop:
+    """What every worker of a run shares: the session, where to send, how, the clock."""
+
+    session: aiohttp.ClientSession
+    endpoint: str
+    options: ClientOptions
+    t0: float
+    on_done: OnDone | None = None
 
 
 def _url(endpoint: str, path: str) -> str:
     return endpoint.rstrip("/") + path
 
 
-async def _send(session: aiohttp.ClientSession, url: str, req: PlannedRequest,
-                rec: RequestRecord, timeout_s: float) -> None:
+async def send(loop: ClientLoop, req: PlannedRequest, rec: RequestRecord) -> None:
+    """Send one request (signed when the options say so) and fill ``rec`` with what came
+    back: latency, status, the answer's timings and the platform's headers."""
     import aiohttp
 
+    url = _url(loop.endpoint, req.path)
+    timeout_s = loop.options.timeout_s
+    headers = {"content-type": "application/json"}
+    if loop.options.signer is not None:
+        # signed per request, before the clock starts: the signature is the client's work
+        headers = loop.options.signer.sign("POST", url, req.body, headers)
     t = time.perf_counter()
     try:
-        async with session.post(url, data=req.body, headers={"content-type": "application/json"},
-                                timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
+        async with loop.session.post(url, data=req.body, headers=headers,
+                                     timeout=aiohttp.ClientTimeout(total=timeout_s)) as resp:
             raw = await resp.read()
             rec.latency_ms = (time.perf_counter() - t) * 1000.0
             rec.status = resp.status
@@ -75,12 +102,11 @@ async def _send(session: aiohttp.ClientSession, url: str, req: PlannedRequest,
     apply_response(rec, headers, body)
 
 
-async def run_phase(session: aiohttp.ClientSession, endpoint: str, plan: Sequence[PlannedRequest],
-                    order: Sequence[int], concurrency: int, phase: str, t0: float,
-                    timeout_s: float = 30.0, on_done: OnDone | None = None) -> list[RequestRecord]:
+async def run_phase(loop: ClientLoop, plan: Sequence[PlannedRequest], order: Sequence[int],
+                    concurrency: int, phase: str) -> list[RequestRecord]:
     """Send ``plan[i] for i in order`` with at most ``concurrency`` outstanding; one record each.
 
-    ``t0`` is the run's origin on :func:`time.perf_counter` (``sent_s`` is relative to it).
+    ``loop.t0`` is the run's origin on :func:`time.perf_counter` (``sent_s`` is relative to it).
     """
     if concurrency < 1:
         raise ConfigError(f"concurrency must be ≥ 1, got {concurrency}")
@@ -93,15 +119,15 @@ async def run_phase(session: aiohttp.ClientSession, endpoint: str, plan: Sequenc
         # next() on the shared iterator never awaits, so no two workers take the same item
         for slot, idx in work:
             in_flight += 1
-            rec = RequestRecord(index=idx, phase=phase, sent_s=time.perf_counter() - t0,
+            rec = RequestRecord(index=idx, phase=phase, sent_s=time.perf_counter() - loop.t0,
                                 latency_ms=0.0, status=0, in_flight=in_flight)
             try:
-                await _send(session, _url(endpoint, plan[idx].path), plan[idx], rec, timeout_s)
+                await send(loop, plan[idx], rec)
             finally:
                 in_flight -= 1
             records[slot] = rec
-            if on_done is not None:
-                on_done(rec.ok)
+            if loop.on_done is not None:
+                loop.on_done(rec.ok)
 
     await asyncio.gather(*(worker() for _ in range(min(concurrency, len(order)))))
     return [r for r in records if r is not None]
@@ -121,8 +147,7 @@ async def run_closed_loop(endpoint: str, plan: Sequence[PlannedRequest], concurr
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     t0 = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector, headers=dict(opts.headers)) as session:
-        warm = await run_phase(session, endpoint, plan, warmup, concurrency, "warmup", t0,
-                               opts.timeout_s, on_done)
-        meas = await run_phase(session, endpoint, plan, measured, concurrency, "measure", t0,
-                               opts.timeout_s, on_done)
+        loop = ClientLoop(session, endpoint, opts, t0, on_done)
+        warm = await run_phase(loop, plan, warmup, concurrency, "warmup")
+        meas = await run_phase(loop, plan, measured, concurrency, "measure")
     return warm + meas

@@ -56,9 +56,15 @@ def plot_latency(rows: Sequence[Row], path: Path) -> Path:
         color = f"C{i % 10}"
         ax.plot(cs, [r["latency_ms"]["p50"] for r in rs], "o-", color=color, label=f"{name} p50")
         ax.plot(cs, [r["latency_ms"]["p99"] for r in rs], "s--", color=color, label=f"{name} p99")
+    return _finish_c_plot(plt, fig, ax, rows, ("latency (ms)", "Latency vs concurrency"), path)
+
+
+def _finish_c_plot(plt: Any, fig: Any, ax: Any, rows: Sequence[Row], labels: tuple[str, str],
+                   path: Path) -> Path:
+    """Axes, title, grid and legend of a plot against concurrency C, saved to ``path``."""
     ax.set_xlabel("concurrency C (requests in flight)")
-    ax.set_ylabel("latency (ms)")
-    ax.set_title("Latency vs concurrency")
+    ax.set_ylabel(labels[0])
+    ax.set_title(labels[1])
     _c_axis(ax, rows)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -70,13 +76,8 @@ def plot_throughput(rows: Sequence[Row], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, rs in _series(rows).items():
         ax.plot([r["concurrency"] for r in rs], [r["throughput_qps"] for r in rs], "o-", label=name)
-    ax.set_xlabel("concurrency C (requests in flight)")
-    ax.set_ylabel("throughput (successful queries / s)")
-    ax.set_title("Throughput vs concurrency")
-    _c_axis(ax, rows)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+    return _finish_c_plot(plt, fig, ax, rows,
+                          ("throughput (successful queries / s)", "Throughput vs concurrency"), path)
 
 
 def plot_cost(rows: Sequence[Row], path: Path) -> Path:

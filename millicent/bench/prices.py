@@ -6,12 +6,13 @@ file in the same shape, ``--prices FILE``) into a :class:`PriceSheet` the cost m
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from millicent.errors import ConfigError
+from millicent.jsonfile import read_json_object
 
 #: The sheet shipped with millicent (us-east-1, dated inside the file).
 DEFAULT_PRICES = Path(__file__).with_name("prices.json")
@@ -19,6 +20,8 @@ DEFAULT_PRICES = Path(__file__).with_name("prices.json")
 ARCHES = ("x86_64", "arm64")
 BILLINGS = ("1ms", "100ms")
 GATEWAYS = ("url", "http", "rest", "none")
+#: How the function is packaged: a zip on a managed runtime, or a container image.
+PACKAGE_TYPES = ("zip", "image")
 
 _ARCH_ALIASES = {"x86": "x86_64", "x86_64": "x86_64", "amd64": "x86_64", "arm64": "arm64",
                  "arm": "arm64", "aarch64": "arm64"}
@@ -44,7 +47,8 @@ class PriceSheet:
     lambda_usd_per_gb_second: dict[str, float]
     lambda_usd_per_million_requests: float
     billing_granularity_ms: dict[str, int]
-    init_billed: dict[str, bool]
+    #: from this date on, the INIT phase of on-demand zip functions is billed as duration
+    init_billed_since: dt.date
     mb_per_vcpu: int
     memory_mb_min: int
     memory_mb_max: int
@@ -70,6 +74,17 @@ class PriceSheet:
         """Duration price per GB-second of invocations served by provisioned concurrency."""
         return self.provisioned_usd_per_gb_second_duration[normalize_arch(arch)]
 
+    def init_billed(self, era: dt.date, package_type: str = "zip", provisioned: bool = False) -> bool:
+        """Whether an INIT phase is billed as duration on ``era``'s rules.
+
+        Always for container images and provisioned concurrency; for on-demand zip functions
+        on managed runtimes only from :attr:`init_billed_since` on (free before). The billing
+        unit has nothing to do with it.
+        """
+        if package_type not in PACKAGE_TYPES:
+            raise ConfigError(f"unknown package type {package_type!r}; use one of {list(PACKAGE_TYPES)}")
+        return package_type == "image" or provisioned or era >= self.init_billed_since
+
     def gb_second(self, arch: str) -> float:
         """Lambda duration price per GB-second for ``arch``."""
         return self.lambda_usd_per_gb_second[normalize_arch(arch)]
@@ -91,6 +106,14 @@ class PriceSheet:
     def to_dict(self) -> dict[str, Any]:
         """The identifying part of the sheet, for reports."""
         return {"name": self.name, "date": self.date, "region": self.region, "sources": self.sources}
+
+
+def parse_date(value: Any, what: str) -> dt.date:
+    """An ISO date (``2025-08-01``); ConfigError naming ``what`` otherwise."""
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{what} must be an ISO date (YYYY-MM-DD), got {value!r}") from None
 
 
 def _get(d: dict[str, Any], *path: str) -> Any:
@@ -124,9 +147,7 @@ def parse_prices(raw: dict[str, Any]) -> PriceSheet:
         raise ConfigError(f"price sheet: lambda.usd_per_gb_second lacks {missing}")
     gran = {k: int(v) for k, v in _positive_map(_get(lam, "billing_granularity_ms"),
                                                 "lambda.billing_granularity_ms").items()}
-    init_billed = _get(lam, "init_billed")
-    if not isinstance(init_billed, dict) or set(init_billed) != set(gran):
-        raise ConfigError("price sheet: lambda.init_billed must name the same billings as billing_granularity_ms")
+    init_since = parse_date(_get(lam, "init_billed_since"), "price sheet: lambda.init_billed_since")
     scalars = {
         "lambda.usd_per_million_requests": _get(lam, "usd_per_million_requests"),
         "lambda.mb_per_vcpu": _get(lam, "mb_per_vcpu"),
@@ -155,7 +176,7 @@ def parse_prices(raw: dict[str, Any]) -> PriceSheet:
         lambda_usd_per_gb_second=gb_s,
         lambda_usd_per_million_requests=float(scalars["lambda.usd_per_million_requests"]),
         billing_granularity_ms=gran,
-        init_billed={str(k): bool(v) for k, v in init_billed.items()},
+        init_billed_since=init_since,
         mb_per_vcpu=int(scalars["lambda.mb_per_vcpu"]),
         memory_mb_min=int(_get(lam, "memory_mb_min")),
         memory_mb_max=int(_get(lam, "memory_mb_max")),
@@ -176,13 +197,4 @@ def parse_prices(raw: dict[str, Any]) -> PriceSheet:
 
 def load_prices(path: str | Path | None = None) -> PriceSheet:
     """Read a price sheet (default: the bundled ``prices.json``)."""
-    p = Path(path) if path else DEFAULT_PRICES
-    try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"price sheet {p} not found") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"price sheet {p} is not valid JSON: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"price sheet {p} must be a JSON object")
-    return parse_prices(raw)
+    return parse_prices(read_json_object(Path(path) if path else DEFAULT_PRICES, "price sheet"))

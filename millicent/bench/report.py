@@ -21,6 +21,8 @@ def num(v: Any, digits: int = 1) -> str:
 def usd(v: Any) -> str:
     if v is None:
         return "–"
+    if v >= 1000:
+        return f"${v:,.0f}"
     return f"${v:,.4f}" if v < 0.1 else f"${v:,.3f}"
 
 

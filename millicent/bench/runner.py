@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from millicent.bench.cost import CostOptions
 from millicent.bench.harness import ClientOptions, run_closed_loop
+from millicent.bench.pertext import add_per_text, per_text_section, planned_workload
 from millicent.bench.prices import PriceSheet
 from millicent.bench.progress import Progress
 from millicent.bench.records import RequestRecord, read_records, write_records
@@ -59,10 +60,12 @@ def describe_plan(endpoint: str, scenarios: Sequence[Scenario],
     lines = [f"plan: {len(scenarios)} scenario(s) against {endpoint}"]
     for s in scenarios:
         w = workloads[s.model]
-        subset = f" (first {len(w.requests)} of {w.full_size})" if w.subset else ""
+        subset = f" (first {w.texts} of {w.full_size})" if w.subset else ""
+        batches = f" in batches of {w.batch_size}" if w.batch_size > 1 else ""
         passes = s.requests / len(w.requests)
-        lines.append(f"  {s.slug:<28} {w.source}{subset} → {w.requests[0].path}: C={s.concurrency}, "
-                     f"{s.warmup} warm-up + {s.requests} measured ({passes:g} pass(es))")
+        lines.append(f"  {s.slug:<28} {w.source}{subset}{batches} → {w.requests[0].path}: "
+                     f"C={s.concurrency}, {s.warmup} warm-up + {s.requests} measured "
+                     f"({passes:g} pass(es))")
     return lines
 
 
@@ -121,14 +124,15 @@ def write_plan(out_dir: Path, head: Mapping[str, Any], scenarios: Sequence[Scena
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "billing": billing,
         "prices": prices.to_dict(),
-        "workloads": {m: {"source": w.source, "requests": len(w.requests), "full_size": w.full_size}
+        "workloads": {m: {"source": w.source, "requests": len(w.requests), "full_size": w.full_size,
+                          "batch_size": w.batch_size, "texts": w.texts}
                       for m, w in workloads.items()},
         "scenarios": [{**s.to_dict(), "records": f"records/{s.slug}.jsonl"} for s in scenarios],
     })
 
 
 def subset_notes(workloads: Mapping[str, Workload]) -> list[str]:
-    return [f"{m}: only the first {len(w.requests)} of {w.full_size} requests of {w.source} "
+    return [f"{m}: only the first {w.texts} of {w.full_size} items of {w.source} "
             "(--limit)" for m, w in workloads.items() if w.subset]
 
 
@@ -148,9 +152,10 @@ def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mappi
     for s in scenarios:
         records = runner(endpoint, workloads[s.model], s, client, progress=progress, stream=err)
         write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
-        rows.append(summarize(s, records, prices, s.config.cost_options(billing)))
+        rows.append(add_per_text(summarize(s, records, prices, s.config.cost_options(billing)),
+                                 records, workloads[s.model]))
     run = finish(out_dir, rows, prices, header=[f"Endpoint: `{endpoint}`"], plots=plots,
-                 extra_notes=subset_notes(workloads))
+                 extra_notes=subset_notes(workloads), sections=per_text_section(rows))
     print(run.report, file=stdout, flush=True)
     return run
 
@@ -161,16 +166,16 @@ def bench_endpoint(endpoint: str, model: str, data_dir: str | Path, out_dir: Pat
                    warmup: int | None = None, billing: str = "1ms",
                    prices: PriceSheet | None = None, client: ClientOptions | None = None,
                    progress: bool = True, plots: bool = True, out: TextIO | None = None,
-                   err: TextIO | None = None) -> BenchmarkRun:
+                   err: TextIO | None = None, batch_size: int = 1) -> BenchmarkRun:
     """Benchmark a running endpoint on a model's evaluation set (what ``millicent bench
-    --endpoint`` does; for the demo and scripts)."""
+    --endpoint`` does; for the demo and scripts), in batches of ``batch_size`` texts."""
     from millicent.bench.prices import load_prices
     from millicent.bench.workload import load_workload
 
     prices = prices or load_prices()
     conf = config or Configuration("endpoint")
     conf.cost_options(billing)  # validate before loading data or sending anything
-    workload = load_workload(model, data_dir, function, limit)
+    workload = load_workload(model, data_dir, function, limit, batch_size)
     scenarios = plan_scenarios(conf, workload, concurrency, repeat, warmup)
     return run_benchmark(endpoint, scenarios, {model: workload}, out_dir, prices, client,
                          billing=billing, progress=progress, plots=plots, out=out, err=err)
@@ -198,5 +203,7 @@ def recompute(out_dir: Path, prices: PriceSheet, billing: str | None = None,
         opts: CostOptions = scenario.config.cost_options(billing or plan.get("billing", "1ms"))
         if overrides:
             opts = opts.with_(**dict(overrides))
-        rows.append(summarize(scenario, records, prices, opts))
+        row = summarize(scenario, records, prices, opts)
+        batched = planned_workload(scenario.model, plan.get("workloads", {}).get(scenario.model, {}))
+        rows.append(add_per_text(row, records, batched) if batched else row)
     return _stamp_prices(rows, prices)

@@ -43,6 +43,8 @@ class Configuration:
     engine: str = "numpy"  #: forward pass: "numpy" (millicent's runtime) or "torch"
     dynamodb_mode: str = "on-demand"  #: or "provisioned" (the paper's 500 RCU table)
     provisioned_rcu: int = 500
+    #: SnapStart: served by ``millicent serve --snapshot`` (INIT once, cold starts restore)
+    snapshot: bool = False
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
@@ -56,6 +58,8 @@ class Configuration:
                 raise ConfigError(f"unknown {what} {value!r}; use one of {list(allowed)}")
         if self.lru_size < 0 or self.memory_mb < 1:
             raise ConfigError("lru_size must be ≥ 0 and memory_mb ≥ 1")
+        if self.snapshot and self.kind != "serverless":
+            raise ConfigError("snapshot (SnapStart) applies to serverless configurations only")
 
     def cost_options(self, billing: str = "1ms") -> CostOptions:
         """How this configuration is priced (always-on servers: see the break-even instead)."""
@@ -81,6 +85,7 @@ BASELINES: dict[str, Configuration] = {
     "torch": Configuration("torch", layout="list", pack=False, lru_size=0, gateway="rest",
                            engine="torch"),
     "millicent": Configuration("millicent"),
+    "snapshot": Configuration("snapshot", snapshot=True),
     "server": Configuration("server", kind="server", store="none", pack=False, lru_size=0,
                             gateway="none"),
 }

@@ -72,9 +72,15 @@ def _cache(ok: Sequence[RequestRecord]) -> dict[str, Any]:
 
 
 def _init(records: Sequence[RequestRecord]) -> dict[str, Any]:
+    """Cold starts: the phase outside the invocation (Init or Restore Duration), an INIT
+    that ran inside the first invocation (lazy), and what the client saw."""
     cold = [r for r in records if r.ok and r.cold]
+    outside = [r.outside_init for r in cold]
+    inside = [ms for r in cold if (ms := r.inside_init_ms) is not None]
     return {"cold_starts": len(cold),
-            "init_ms": latency_stats(r.init_ms for r in cold if r.init_ms is not None).to_dict(),
+            "restores": sum(kind == "restore" for kind, _ in outside),
+            "init_ms": latency_stats(ms for kind, ms in outside if kind).to_dict(),
+            "init_inside_ms": latency_stats(inside).to_dict(),
             "latency_ms": latency_stats(r.latency_ms for r in cold).to_dict()}
 
 
@@ -85,11 +91,47 @@ def _duration_source(ok: Sequence[RequestRecord]) -> str | None:
     return sources.pop() if len(sources) == 1 else "mixed"
 
 
+def _cost(scenario: Scenario, ok: Sequence[RequestRecord], prices: PriceSheet, opts: CostOptions,
+          throughput: float) -> tuple[dict[str, Any] | None, list[str]]:
+    """The cost per million of the successful requests, and what to note about it."""
+    priced = [r for r in ok if r.duration_ms is not None]
+    cost: dict[str, Any] | None = None
+    notes: list[str] = []
+    if scenario.config.kind == "server":
+        notes.append("always-on server: see the break-even, not a per-request price")
+    elif priced:
+        report = cost_per_million([r.usage() for r in priced], prices, opts, throughput or None)
+        cost = report.to_dict()
+        notes.extend(report.notes)
+    served_mb = {r.memory_mb for r in ok if r.memory_mb is not None}
+    if served_mb and served_mb != {opts.memory_mb}:
+        notes.append(f"priced at {opts.memory_mb} MB; the platform reported "
+                     f"{', '.join(str(m) for m in sorted(served_mb))} MB configured")
+    if _duration_source(ok) in ("timings", "mixed") and scenario.config.kind != "server":
+        notes.append("no x-millicent-duration-ms header: billed duration estimated from "
+                     "the body's timings.total_ms")
+    return cost, notes
+
+
+def _projection(scenario: Scenario, warm: Sequence[RequestRecord], prices: PriceSheet,
+                opts: CostOptions, source: str | None, throughput: float) -> dict[str, Any] | None:
+    """Warm requests of the local platform projected to the configured memory on Lambda."""
+    warm_priced = [r for r in warm if r.duration_ms is not None and r.cpu_ms is not None]
+    if not (scenario.config.kind == "serverless" and source == "header" and warm_priced
+            and prices.memory_mb_min <= opts.memory_mb <= prices.memory_mb_max):
+        return None
+    (option,) = sweep_memory([r.usage() for r in warm_priced], prices, opts,
+                             memories_mb=[opts.memory_mb], measured_share=1.0,
+                             query_rate_qps=throughput or None).options
+    return {"memory_mb": opts.memory_mb, "duration_ms": option.duration_ms.to_dict(),
+            "latency_ms": option.latency_ms.to_dict(),
+            "cost_per_million_usd": option.cost_per_million.to_dict()}
+
+
 def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: PriceSheet,
               options: CostOptions | None = None) -> dict[str, Any]:
     """One result row for ``scenario`` from its raw ``records``."""
     meas = [r for r in records if r.phase == "measure"]
-    warmup = len(records) - len(meas)
     ok = [r for r in meas if r.ok]
     errors = [r for r in meas if not r.ok]
     cold = [r for r in ok if r.cold]
@@ -98,33 +140,10 @@ def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: Pric
     throughput = len(ok) / window if window > 0 else 0.0
     kinds = Counter(str(r.status) if r.status else "no response" for r in errors)
     opts = options or scenario.config.cost_options()
-    priced = [r for r in ok if r.duration_ms is not None]
-    cost: dict[str, Any] | None = None
-    cost_notes: list[str] = []
-    if scenario.config.kind == "server":
-        cost_notes.append("always-on server: see the break-even, not a per-request price")
-    elif priced:
-        report = cost_per_million([r.usage() for r in priced], prices, opts, throughput or None)
-        cost = report.to_dict()
-        cost_notes.extend(report.notes)
-    served_mb = {r.memory_mb for r in ok if r.memory_mb is not None}
-    if served_mb and served_mb != {opts.memory_mb}:
-        cost_notes.append(f"priced at {opts.memory_mb} MB; the platform reported "
-                          f"{', '.join(str(m) for m in sorted(served_mb))} MB configured")
+    cost, cost_notes = _cost(scenario, ok, prices, opts, throughput)
     source = _duration_source(ok)
-    if source in ("timings", "mixed") and scenario.config.kind != "server":
-        cost_notes.append("no x-millicent-duration-ms header: billed duration estimated from "
-                          "the body's timings.total_ms")
-    projection = None
-    warm_priced = [r for r in warm if r.duration_ms is not None and r.cpu_ms is not None]
-    if (scenario.config.kind == "serverless" and source == "header" and warm_priced
-            and prices.memory_mb_min <= opts.memory_mb <= prices.memory_mb_max):
-        (option,) = sweep_memory([r.usage() for r in warm_priced], prices, opts,
-                                 memories_mb=[opts.memory_mb], measured_share=1.0,
-                                 query_rate_qps=throughput or None).options
-        projection = {"memory_mb": opts.memory_mb, "duration_ms": option.duration_ms.to_dict(),
-                      "latency_ms": option.latency_ms.to_dict(),
-                      "cost_per_million_usd": option.cost_per_million.to_dict()}
+    projection = _projection(scenario, warm, prices, opts, source, throughput)
+    warmup = len(records) - len(meas)
     row: dict[str, Any] = {
         "config": scenario.config.name,
         "configuration": scenario.config.to_dict(),

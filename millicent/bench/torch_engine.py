@@ -22,9 +22,9 @@ import numpy as np
 from millicent.config import FunctionConfig
 from millicent.runtime.artifact import Artifact
 from millicent.runtime.environment import FunctionEnvironment, init_at_import
-from millicent.runtime.handler import handle
+from millicent.runtime.handler import handle, prime
 from millicent.runtime.registry import load_model
-from millicent.runtime.roles import Classifier, Ranker
+from millicent.runtime.roles import Classifier, Pairs, Ranker
 
 
 def _net(artifact: Artifact) -> Any:
@@ -69,23 +69,19 @@ class TorchRanker(Ranker):
         self._features = getattr(numpy_model, "features", None)
         self.needs_tokens = numpy_model.needs_tokens
 
-    def score_batch(self, q_emb: np.ndarray, a_embs: Sequence[np.ndarray],
-                    q_tokens: Sequence[str] | None = None,
-                    a_tokens: Sequence[Sequence[str]] | None = None) -> np.ndarray:
+    def relevance(self, pairs: Pairs) -> np.ndarray:
         import torch
 
-        if not a_embs:
+        if not pairs.a_embs:
             return np.zeros(0, dtype=np.float32)
-        q, q_len = _padded([q_emb] * len(a_embs), self.dim)
-        a, a_len = _padded(a_embs, self.dim)
+        q, q_len = _padded([pairs.q_emb] * len(pairs.a_embs), self.dim)
+        a, a_len = _padded(pairs.a_embs, self.dim)
         feats = None
         if self._features is not None:
-            if q_tokens is None or a_tokens is None:
-                from millicent.errors import InvalidInput
-
-                raise InvalidInput("this ranker needs the question and answer tokens")
-            feats = torch.from_numpy(np.stack([self._features(q_tokens, t) for t in a_tokens])
-                                     .astype(np.float32))
+            if pairs.q_tokens is None or pairs.a_tokens is None:
+                raise ValueError("this ranker needs the question and answer tokens")
+            feats = torch.from_numpy(np.stack([self._features(pairs.q_tokens, t)
+                                               for t in pairs.a_tokens]).astype(np.float32))
         with torch.inference_mode():
             logits = self.net.forward_embedded(q, q_len, a, a_len, feats)
             return np.asarray(torch.softmax(logits, dim=1)[:, 1].numpy())
@@ -107,7 +103,7 @@ def load_torch_models(config: FunctionConfig) -> dict[str, Classifier | Ranker]:
 
 
 ENVIRONMENT = FunctionEnvironment(models=load_torch_models)
-init_at_import(ENVIRONMENT)  # INIT as in millicent's own function, so the two compare alike
+init_at_import(ENVIRONMENT, prime)  # INIT as in millicent's own function: the two compare alike
 
 
 def handler(event: Any, context: Any) -> Any:

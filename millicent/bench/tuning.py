@@ -112,7 +112,8 @@ def sweep_memory(usages: Sequence[Usage], prices: PriceSheet, options: CostOptio
             # what the user sees changes by exactly the change in server duration
             latencies.append((u.latency_ms if u.latency_ms is not None else u.duration_ms)
                              - u.duration_ms + d)
-            projected.append(replace(u, duration_ms=d))
+            # a logged Billed Duration / Memory Size belongs to the measured memory, not to m
+            projected.append(replace(u, duration_ms=d, billed_ms=None, memory_mb=None))
         cost = cost_per_million(projected, prices, options.with_(memory_mb=m), query_rate_qps)
         lat = latency_stats(latencies)
         meets = None if target_ms is None else getattr(lat, statistic) <= target_ms

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from millicent import config
 from millicent.errors import ConfigError
@@ -53,3 +54,25 @@ def pack_option(top: int | None, mb: float | None) -> tuple[int | None, float | 
     if top is not None:
         return top, None
     return None, DEFAULT_PACK_MB if mb is None else mb
+
+
+def add_signing(p: argparse.ArgumentParser) -> None:
+    """``--sigv4`` / ``--deployment FILE`` / ``--region`` / ``--profile``: sign requests to an
+    ``AWS_IAM`` Function URL (read with :func:`signer_from_args`)."""
+    p.add_argument("--sigv4", action="store_true",
+                   help="sign requests with SigV4 (an --auth iam Function URL); automatic when "
+                        "the endpoint's deployment record says auth iam")
+    p.add_argument("--deployment", default=None, metavar="FILE",
+                   help="deployment record written by `millicent deploy` (default: the one of "
+                        "this endpoint under runs/deploy/, if any)")
+    p.add_argument("--region", default=None,
+                   help="region to sign for (default: the record's, else the Function URL's)")
+    p.add_argument("--profile", default=None,
+                   help="AWS credentials profile to sign with (default: the record's, else boto3's)")
+
+
+def signer_from_args(args: argparse.Namespace, endpoint: str) -> Any:
+    """The SigV4 signer ``args`` ask for (or the endpoint's record implies), or None."""
+    from millicent.deploy.signing import resolve_signer
+
+    return resolve_signer(endpoint, args.sigv4, args.deployment, args.region, args.profile)

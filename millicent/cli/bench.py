@@ -7,7 +7,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from millicent.cli._common import add_data_dir, add_pack_size, pack_option
+from millicent.cli._common import (
+    add_data_dir,
+    add_pack_size,
+    add_signing,
+    pack_option,
+    signer_from_args,
+)
 
 
 def _pricing_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
@@ -35,6 +41,12 @@ def _pricing_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
                    help="price sheet JSON (default: the bundled, dated us-east-1 sheet)")
 
 
+def _trace_flag(b: argparse.ArgumentParser) -> None:
+    b.add_argument("--trace", metavar="FILE", default=None,
+                   help="with --endpoint: replay this trace open loop — each request sent at its "
+                        "time (CSV timestamp,requests or one timestamp per line), not C at a time")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "bench",
@@ -47,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     target.add_argument("--compare", metavar="CONFIGS",
                         help="prepare, serve and compare configurations, e.g. paper,millicent,server "
                              "(the first is the reference); needs --model NAME=ARTIFACT_DIR")
+    _trace_flag(b)
     b.add_argument("--model", required=True, action="append", metavar="kim|sm[=ARTIFACT_DIR]",
                    help="kim (SST-1 dev) or sm (TrecQA raw-dev); with --compare NAME=ARTIFACT_DIR "
                         "(repeatable)")
@@ -61,10 +74,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="warm-up requests per C, excluded from the results (default 2×C)")
     b.add_argument("--limit", type=int, default=None,
                    help="use only the first N items of the set (smoke tests; marked in the report)")
+    b.add_argument("--batch-size", type=int, default=1, metavar="N",
+                   help="send the texts of N consecutive items in one batch request and report "
+                        "texts/s and cost per million texts too (default 1: single requests)")
     add_data_dir(b)
     b.add_argument("--out", required=True, help="output directory")
     b.add_argument("--timeout", type=float, default=30.0, help="client timeout per request (s)")
     b.add_argument("--api-key", default=None, help="sent as x-api-key")
+    add_signing(b)
     b.add_argument("--config-name", default="endpoint",
                    help="name of this deployment in the report (default 'endpoint')")
     _pricing_flags(b, defaults=True)
@@ -73,19 +90,51 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_pack_size(b, scope="--compare: ")
     b.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
                    help="--compare: the always-on server's price (default 0.0168)")
+    b.add_argument("--cold-samples", type=int, default=3, metavar="N",
+                   help="--compare: isolated cold starts per serverless configuration (the "
+                        "first request from zero, alone; medians reported), then the largest "
+                        "C at once from zero; 0 skips them (default 3)")
     b.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     b.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     b.set_defaults(func=run_bench)
 
+    _register_cost(sub)
+
+
+def _register_cost(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser(
         "cost",
-        help="re-price a saved benchmark run: cost by component, memory, break-even",
-        description="Recompute cost per million queries from the raw records of a `millicent "
-                    "bench` output directory under other pricing options; project duration "
-                    "and cost over Lambda memory sizes and recommend one; find the query rate "
-                    "above which an always-on instance is cheaper.")
-    c.add_argument("--results", required=True, metavar="DIR", help="a `millicent bench --out` dir")
+        help="price a saved benchmark run or real REPORT lines: components, memory, cold "
+             "starts, worst case, break-even",
+        description="Price the raw records of a `millicent bench` output directory, or AWS "
+                    "Lambda's own REPORT lines (a log file, or a CloudWatch log group), under "
+                    "any pricing options; project duration and cost over Lambda memory sizes "
+                    "and recommend one; compare on-demand, SnapStart and provisioned "
+                    "concurrency at a rate of cold starts; state the worst-case bill at the "
+                    "concurrency cap in force and recommend a cap; find the query rate above "
+                    "which an always-on instance is cheaper.")
+    c.add_argument("--results", metavar="DIR", default=None, help="a `millicent bench --out` dir")
+    c.add_argument("--report-log", metavar="FILE", action="append", default=[],
+                   help="a file of CloudWatch REPORT lines (plain, timestamped, JSON events, "
+                        "Lambda's JSON log format; repeatable)")
+    c.add_argument("--log-group", metavar="NAME", default=None,
+                   help="read the REPORT lines from this CloudWatch Logs group (boto3)")
+    c.add_argument("--since", default="1h",
+                   help="--log-group window: 90s, 30m, 1h (default), 2d, or an ISO time")
+    c.add_argument("--region", default=None, help="--log-group: AWS region")
+    c.add_argument("--profile", default=None, help="--log-group: AWS credentials profile")
+    c.add_argument("--endpoint-url", default=None, help="--log-group: another AWS endpoint (moto)")
+    c.add_argument("--out", default=None, metavar="DIR",
+                   help="where cost.md / cost.json go (default: the --results dir, else runs/cost)")
     _pricing_flags(c, defaults=False)
+    c.add_argument("--era", default=None, metavar="YYYY-MM-DD",
+                   help="apply that date's INIT billing (free before 2025-08-01 for on-demand "
+                        "zip functions); REPORT lines are then re-priced from their durations")
+    c.add_argument("--package-type", choices=["zip", "image"], default=None,
+                   help="zip (default) or container image (INIT always billed)")
+    c.add_argument("--read-units-per-query", type=float, default=None,
+                   help="REPORT lines: DynamoDB read units per query (default: from --results, else 0)")
+    _bounds_flags(c)
     c.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
                    help="always-on instance price for the break-even (default 0.0168)")
     c.add_argument("--instance-capacity-qps", type=float, default=None,
@@ -100,6 +149,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="vCPU share the run had: 1.0 locally; M/1769 on Lambda at M MB")
     c.add_argument("--no-plots", action="store_true", help="skip breakeven.png and memory.png")
     c.set_defaults(func=run_cost)
+
+
+def _bounds_flags(c: argparse.ArgumentParser) -> None:
+    """Cold-start strategies and the worst case: traffic, cold phases, caps."""
+    c.add_argument("--monthly-requests", type=float, default=1_000_000,
+                   help="requests per month for the cold-start table (default 1,000,000)")
+    c.add_argument("--cold-start-rate", type=float, default=0.01,
+                   help="share of requests that are cold starts (default 0.01: AWS reports "
+                        "under 1 %% of invocations are INITs)")
+    c.add_argument("--provisioned-concurrency", type=int, default=None,
+                   help="provisioned environments (default: enough for the mean rate)")
+    c.add_argument("--init-ms", type=float, default=None,
+                   help="the whole INIT, at the measured CPU share (--measured-cpu-share), "
+                        "instead of the measured one")
+    c.add_argument("--restore-ms", type=float, default=None,
+                   help="SnapStart restore duration to use (e.g. from `serve --snapshot`)")
+    c.add_argument("--reserved-concurrency", type=int, default=None,
+                   help="the function's reserved concurrency: the cap of the worst case "
+                        "(default: none, so the account's limit)")
+    c.add_argument("--account-concurrency", type=int, default=1000,
+                   help="the account's concurrency limit (default 1000, AWS's default quota)")
+    c.add_argument("--peak-qps", type=float, default=None,
+                   help="peak request rate the recommended cap must serve (default 10× the "
+                        "monthly mean rate)")
+    c.add_argument("--budget-usd", type=float, default=None,
+                   help="monthly budget: also report the largest cap whose worst case fits it")
 
 
 def _model_args(args: argparse.Namespace) -> list[tuple[str, str | None]]:
@@ -134,8 +209,11 @@ def run_bench(args: argparse.Namespace) -> int:
     concurrency = (parse_concurrency(args.concurrency) if args.concurrency
                    else sorted({c for name, _ in models for c in PAPER_CONCURRENCY[name]}))
     headers = {"x-api-key": args.api_key} if args.api_key else {}
-    client = ClientOptions(timeout_s=args.timeout, headers=headers)
+    signer = signer_from_args(args, args.endpoint) if args.endpoint else None
+    client = ClientOptions(timeout_s=args.timeout, headers=headers, signer=signer)
     data_dir = config.data_dir(args.data_dir)
+    if args.trace is not None:
+        return _run_trace(args, models, client, prices, data_dir)
     if args.compare is not None:
         return _run_compare(args, models, concurrency, client, prices, data_dir)
     from millicent.bench.runner import bench_endpoint
@@ -148,10 +226,40 @@ def run_bench(args: argparse.Namespace) -> int:
     run = bench_endpoint(args.endpoint, name, data_dir, Path(args.out), concurrency, config=conf,
                          function=args.function, limit=args.limit, repeat=args.repeat,
                          warmup=args.warmup, billing=args.billing, prices=prices, client=client,
-                         progress=not args.no_progress, plots=not args.no_plots)
+                         progress=not args.no_progress, plots=not args.no_plots,
+                         batch_size=args.batch_size)
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
     return 0 if any(r["ok"] for r in run.rows) else 1
+
+
+def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], client: Any,
+               prices: Any, data_dir: Path) -> int:
+    from millicent.bench.replay import ReplayOptions, replay_endpoint
+    from millicent.bench.scenario import Configuration
+    from millicent.bench.workload import load_workload
+    from millicent.errors import ConfigError
+
+    if args.compare is not None:
+        raise ConfigError("--trace replays against --endpoint, not --compare")
+    if args.concurrency is not None or args.warmup is not None or args.repeat != 1:
+        raise ConfigError("--trace sends at the trace's times: --concurrency, --warmup and "
+                          "--repeat do not apply")
+    trace = Path(args.trace)
+    if not trace.is_file():
+        raise ConfigError(f"--trace {trace}: no such file")
+    conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
+                         memory_mb=args.memory_mb, arch=args.arch,
+                         dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
+    ((name, _),) = models
+    workload = load_workload(name, data_dir, args.function, args.limit)
+    summary = replay_endpoint(args.endpoint, workload, trace, Path(args.out),
+                              ReplayOptions(prices, conf, args.billing, client, plots=not args.no_plots))
+    print(f"replay: {summary['requests']} sent, {summary['ok']} ok, {summary['cold_starts']} cold "
+          f"starts, {summary['throttled_429']} throttled (429), p50 "
+          f"{summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms; send lag "
+          f"p99 {summary['send_lag_ms']['p99']:.1f} ms; wrote {args.out}")
+    return 0 if summary["ok"] else 1
 
 
 def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
@@ -171,11 +279,14 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
         if not (path / "manifest.json").is_file():
             raise ConfigError(f"--model {name}={path}: no manifest.json there")
     out = Path(args.out)
+    if args.cold_samples < 0:
+        raise ConfigError(f"--cold-samples must be ≥ 0, got {args.cold_samples}")
     setup = Setup(artifacts=artifacts, data_dir=data_dir, work_dir=out / "deploy",
                   dynamodb_endpoint=args.dynamodb_endpoint, pack_mb=pack_mb,
-                  pack_top=pack_top)
+                  pack_top=pack_top, cold_samples=args.cold_samples)
     # each model is its own function, addressed as POST /{name}
-    workloads = {name: load_workload(name, data_dir, name, args.limit) for name in artifacts}
+    workloads = {name: load_workload(name, data_dir, name, args.limit, args.batch_size)
+                 for name in artifacts}
     run = run_compare(configs, setup, workloads, concurrency, out, prices, args.repeat,
                       args.warmup, client, args.instance_usd_per_hour,
                       progress=not args.no_progress, plots=not args.no_plots)
@@ -183,28 +294,99 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
     return 0 if all(r["ok"] for r in run.rows) else 1
 
 
-def run_cost(args: argparse.Namespace) -> int:
-    from millicent.bench.analysis import WhatIf, analyse, render, write_analysis
-    from millicent.bench.prices import load_prices
+def _what_if(args: argparse.Namespace) -> Any:
+    from millicent.bench.analysis import WhatIf
+    from millicent.bench.coldstart import Traffic
+    from millicent.bench.decisions import Bounds
     from millicent.bench.scenario import parse_int_list
     from millicent.bench.tuning import DEFAULT_MEMORIES_MB
 
-    prices = load_prices(args.prices)
     overrides = {k: v for k, v in {
         "memory_mb": args.memory_mb, "arch": args.arch, "gateway": args.gateway,
         "store": args.store, "dynamodb_mode": args.dynamodb_mode, "provisioned_rcu": args.rcu,
+        "era": args.era, "package_type": args.package_type,
     }.items() if v is not None}
     memories = (parse_int_list(args.memories, "memory sizes") if args.memories
                 else list(DEFAULT_MEMORIES_MB))
-    what = WhatIf(billing=args.billing, overrides=overrides,
+    traffic = Traffic(args.monthly_requests, args.cold_start_rate, args.provisioned_concurrency)
+    bounds = Bounds(traffic, args.init_ms, args.restore_ms, args.reserved_concurrency,
+                    args.account_concurrency, args.peak_qps, args.budget_usd)
+    return WhatIf(billing=args.billing, overrides=overrides,
                   instance_usd_per_hour=args.instance_usd_per_hour,
                   instance_capacity_qps=args.instance_capacity_qps,
                   latency_target_ms=args.latency_target_ms, statistic=args.statistic,
-                  memories_mb=memories, measured_cpu_share=args.measured_cpu_share)
+                  memories_mb=memories, measured_cpu_share=args.measured_cpu_share, bounds=bounds)
+
+
+def run_cost(args: argparse.Namespace) -> int:
+    from millicent.bench.prices import load_prices
+    from millicent.errors import ConfigError
+
+    prices = load_prices(args.prices)
+    what = _what_if(args)
+    if args.report_log or args.log_group:
+        return _cost_of_reports(args, prices, what)
+    if args.results is None:
+        raise ConfigError("give --results DIR, --report-log FILE or --log-group NAME")
+    from millicent.bench.analysis import analyse, render, write_analysis
+
     out_dir = Path(args.results)
     analysis = analyse(out_dir, prices, what)
     text = render(analysis, prices, what)
     print(text)
     files = write_analysis(out_dir, analysis, text, what, plots=not args.no_plots)
     print(f"wrote {', '.join(str(p) for p in files)}")
+    return 0
+
+
+def _report_lines(args: argparse.Namespace) -> tuple[list[Any], str]:
+    from millicent.bench.reportlog import read_report_logs
+
+    lines: list[Any] = []
+    sources: list[str] = []
+    if args.report_log:
+        lines += read_report_logs(args.report_log)
+        sources += args.report_log
+    if args.log_group:
+        from millicent.bench.logsource import read_log_group
+        from millicent.deploy.aws import Aws, AwsTarget
+        from millicent.errors import ConfigError
+
+        if not args.region:
+            raise ConfigError("--log-group needs --region")
+        logs = Aws(AwsTarget(args.region, args.profile, args.endpoint_url)).client("logs")
+        lines += read_log_group(logs, args.log_group, args.since)
+        sources.append(f"log group {args.log_group} (since {args.since})")
+    return lines, ", ".join(sources)
+
+
+def _read_units_from_run(args: argparse.Namespace, prices: Any) -> float:
+    """Mean DynamoDB read units per query of a bench run's priced rows (0 without one)."""
+    if args.read_units_per_query is not None:
+        return float(args.read_units_per_query)
+    if args.results is None:
+        return 0.0
+    from millicent.bench.runner import recompute
+
+    units = [r["cost_per_million_usd"]["mean_read_units"] for r in recompute(Path(args.results), prices)
+             if r.get("cost_per_million_usd")]
+    return sum(units) / len(units) if units else 0.0
+
+
+def _cost_of_reports(args: argparse.Namespace, prices: Any, what: Any) -> int:
+    from millicent.bench.bill import price_reports, render_bill
+    from millicent.bench.report import write_json
+    from millicent.errors import ConfigError
+
+    if args.memory_mb is not None:
+        raise ConfigError("--memory-mb: REPORT lines carry their own Memory Size")
+    lines, source = _report_lines(args)
+    bill = price_reports(lines, prices, what, source, read_units=_read_units_from_run(args, prices))
+    text = render_bill(bill, prices, what)
+    print(text)
+    out = Path(args.out or args.results or "runs/cost")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "cost.json", bill.to_dict())
+    (out / "cost.md").write_text(text, encoding="utf-8")
+    print(f"wrote {out / 'cost.json'}, {out / 'cost.md'}")
     return 0

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from millicent import config
-from millicent.cli._common import add_model_specs
+from millicent.cli._common import add_model_specs, add_signing, signer_from_args
 from millicent.errors import ConfigError, InvalidInput
 
 
@@ -52,6 +52,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="invocations.jsonl (one REPORT record per invocation) and functions.log go here")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="extra environment variable for every function (repeatable)")
+    p.add_argument("--snapshot", action="store_true",
+                   help="emulate Lambda SnapStart: run each function's INIT once in a template "
+                        "process before listening, and fork it for every cold start (REPORT "
+                        "records then carry Restore Duration instead of Init Duration)")
     p.add_argument("--loop", choices=["auto", "uvloop", "asyncio"], default="auto",
                    help="the platform's event loop: uvloop when installed (auto, the default; "
                         "it is in the serve extra) or asyncio's own")
@@ -67,6 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
                    help="send x-api-key from this environment variable when it is set")
     q.add_argument("--timeout", type=float, default=60.0)
+    add_signing(q)
     q.set_defaults(func=run_invoke)
 
 
@@ -144,7 +149,7 @@ def _absolute_store(url: str) -> str:
 
 def run_serve(args: argparse.Namespace) -> int:
     from millicent.platform.functions import PlatformSettings
-    from millicent.platform.server import run
+    from millicent.platform.server import Listen, run
 
     specs = build_functions(args)
     api_key = os.environ.get(args.api_key_env) or None
@@ -154,18 +159,20 @@ def run_serve(args: argparse.Namespace) -> int:
         idle_timeout_s=args.idle_timeout,
         record_path=str(log_dir / "invocations.jsonl"),
         function_log_path=str(log_dir / "functions.log"),
+        snapshot=args.snapshot,
     )
     for spec in specs:
         what = spec.environment.get(config.MODELS, spec.handler)
         print(f"function {spec.name}: {what} (role {spec.role or '-'})", file=sys.stderr)
     print(f"records: {settings.record_path}; function logs: {settings.function_log_path}"
-          + ("; API key required" if api_key else ""), file=sys.stderr)
-    run(specs, settings, host=args.host, port=args.port, max_body_bytes=args.max_body_bytes,
-        api_key=api_key, loop=args.loop)
+          + ("; API key required" if api_key else "")
+          + ("; snapshots: INIT once per function, cold starts fork it" if args.snapshot else ""),
+          file=sys.stderr)
+    run(specs, settings, Listen(args.max_body_bytes, args.host, args.port, api_key), loop=args.loop)
     return 0
 
 
-def run_invoke(args: argparse.Namespace) -> int:
+def _invoke_body(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     body: dict[str, Any]
     if args.sentence is not None and args.question is None:
         body, route = {"sentence": args.sentence}, "classify"
@@ -180,12 +187,21 @@ def run_invoke(args: argparse.Namespace) -> int:
         route = "rank"
     else:
         raise InvalidInput("give --sentence, or --question with --answer")
+    return body, route
+
+
+def run_invoke(args: argparse.Namespace) -> int:
+    body, route = _invoke_body(args)
     url = f"{args.endpoint.rstrip('/')}/{args.function or route}"
     headers = {"content-type": "application/json"}
     key = os.environ.get(args.api_key_env)
     if key:
         headers["x-api-key"] = key
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    data = json.dumps(body).encode()
+    signer = signer_from_args(args, args.endpoint)
+    if signer is not None:  # an AWS_IAM Function URL: SigV4 over exactly these bytes
+        headers = signer.sign("POST", url, data, headers)
+    req = urllib.request.Request(url, data=data, headers=headers, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=args.timeout) as resp:
             status, text = resp.status, resp.read().decode()

@@ -351,16 +351,20 @@ def label_value(rec: Record, name: str) -> str:
 
 # --- texts only: the batch runner's input ----------------------------------------------
 
-def iter_texts(path: PathLike, fmt: str | None = None,
-               text_column: str = "text") -> Iterator[tuple[int, str | Problem]]:
+def iter_texts(path: PathLike, fmt: str | None = None, text_column: str = "text", *,
+               blank_lines: bool = False) -> Iterator[tuple[int, str | Problem]]:
     """``(line, text)`` for every record of a file, or ``(line, Problem)`` for a bad one.
 
     Streams any format (``txt``: one text per line); labels are not read. Blank lines are
-    skipped, as everywhere.
+    skipped, as everywhere, unless ``blank_lines``: then each blank line outside a record
+    is reported in file order as ``(line, Problem(..., "blank line"))`` — the batch runner
+    owes every input line an answer. A blank line inside a quoted CSV field belongs to its
+    record and is not reported.
     """
     fmt = infer_format(path, fmt)
     fields = Fields(required=(text_column,), positional=("label", text_column))
-    for item in iter_records(path, fmt, fields):
+    items = _with_blank_lines(path, fmt, fields) if blank_lines else iter_records(path, fmt, fields)
+    for item in items:
         if isinstance(item, Problem):
             yield item.line, item
             continue
@@ -369,3 +373,45 @@ def iter_texts(path: PathLike, fmt: str | None = None,
         except RowError as exc:
             yield item.line, Problem(str(path), item.line, str(exc))
 
+
+class _BlankTrackingLines(_Lines):
+    """Decoded lines that remember the numbers of the blank ones not yet accounted for."""
+
+    def __init__(self, f: IO[bytes], path: str) -> None:
+        super().__init__(f, path)
+        self.blank: list[int] = []
+
+    def __iter__(self) -> Iterator[str]:
+        for text in super().__iter__():
+            if not text.strip():
+                self.blank.append(self.n)
+            yield text
+
+    def take_before(self, line: int) -> list[int]:
+        """The remembered blank lines before ``line``; forgets every one up to the last read.
+
+        A reader yields a record as soon as it has read the record's last line (the csv
+        module reads no further), so the blank lines read by then that lie inside
+        ``line..n`` are part of the record (a quoted CSV field), the earlier ones are not.
+        """
+        before = [n for n in self.blank if n < line]
+        self.blank.clear()
+        return before
+
+
+def _with_blank_lines(path: PathLike, fmt: str, fields: Fields) -> Iterator[Record | Problem]:
+    """:func:`iter_records`, with a Problem for every blank line outside a record."""
+    with open_bytes(path) as f:
+        lines = _BlankTrackingLines(f, str(path))
+        if fmt in ("csv", "tsv"):
+            items = _delimited(lines, "," if fmt == "csv" else "\t", fields)
+        elif fmt == "jsonl":
+            items = _jsonl(lines, fields)
+        else:
+            items = _positional(lines, fmt, fields)
+        for item in items:
+            for n in lines.take_before(item.line):
+                yield Problem(lines.path, n, "blank line")
+            yield item
+        for n in lines.take_before(lines.n + 1):
+            yield Problem(lines.path, n, "blank line")

@@ -36,6 +36,14 @@ UNUSED_PREFIXES = (
     "numpy/_core/_multiarray_tests.",  # C test helpers
     "numpy/_core/lib/",  # static libnpymath and pkg-config files, for building extensions
     "numpy/_core/include/",  # C headers, for building extensions
+    # onnxruntime (ONNX artifacts only): the function imports onnxruntime and runs a session
+    "onnxruntime/capi/libonnxruntime.so.",  # the C/C++ API library (35 MB); the Python
+    #                                         binding has the runtime linked in statically
+    "onnxruntime/tools/",  # model conversion and optimisation scripts (need onnx, protobuf)
+    "onnxruntime/transformers/",  # transformer graph optimiser and benchmarks
+    "onnxruntime/quantization/",  # offline quantisation tools
+    "onnxruntime/backend/",  # the ONNX backend-test API (imports onnx)
+    "onnxruntime/datasets/",  # sample models
 )
 
 

@@ -29,7 +29,13 @@ from millicent import config
 from millicent.deploy.contents import PackageError, function_sources, is_junk
 from millicent.deploy.sizes import SizeLimits, SizeReport, check_limits
 from millicent.deploy.target import HANDLER, LambdaTarget
-from millicent.deploy.wheels import DEFAULT_REQUIREMENTS, WheelMember, fetch_wheels, wheel_members
+from millicent.deploy.wheels import (
+    DEFAULT_REQUIREMENTS,
+    WheelMember,
+    fetch_wheels,
+    kind_requirements,
+    wheel_members,
+)
 from millicent.errors import ConfigError
 
 PACKAGE_MANIFEST = "millicent-package.json"
@@ -143,7 +149,9 @@ def _collect(spec: PackageSpec, workdir: Path) -> tuple[list[_Entry], dict[str, 
         entries.append(_Entry(pack_arc, "pack", pack.stat().st_size, pack))
         env[config.PACK_PATH] = pack_arc
 
-    wheels = fetch_wheels(spec.requirements, spec.target, workdir / "wheels", spec.wheel_dir)
+    extra = kind_requirements(sorted({m["kind"] for m in models.values()}), spec.target)
+    wheels = fetch_wheels(spec.requirements, spec.target, workdir / "wheels", spec.wheel_dir,
+                          alone=extra)
     for wheel in wheels:
         for m in wheel_members(wheel):
             entries.append(_Entry(m.arcname, wheel.label, m.member.file_size, member=m))

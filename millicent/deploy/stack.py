@@ -12,33 +12,24 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from millicent.deploy.account import (
+    AccountConcurrency,
+    check_reservation,
+    current_reservation,
+    read_account,
+)
+from millicent.deploy.aws import Aws, AwsError, AwsTarget, DeployError, call
 from millicent.deploy.package import read_package_manifest
 from millicent.deploy.target import LambdaTarget
-from millicent.deploy.template import TemplateOptions, template_json
-from millicent.errors import ConfigError, MillicentError, missing_extra
+from millicent.deploy.template import ALIAS, TemplateOptions, template_json
 
 _DONE_OK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE", "IMPORT_COMPLETE"}
 #: Loads the embeddings into the stack's table; gets the store URL, returns items written.
 Loader = Callable[[str], int]
-
-
-class DeployError(MillicentError):
-    """The stack could not be created, updated or deleted."""
-
-    code = "deploy_error"
-
-
-@dataclass(frozen=True)
-class AwsTarget:
-    """Where to deploy: region, credentials profile and (for tests) a custom endpoint."""
-
-    region: str
-    profile: str | None = None
-    endpoint_url: str | None = None
 
 
 @dataclass
@@ -51,6 +42,17 @@ class Deployment:
     key: str
     outputs: dict[str, str] = field(default_factory=dict)
     loaded_items: int | None = None
+    options: TemplateOptions = field(default_factory=TemplateOptions)
+    account: AccountConcurrency | None = None
+    region: str = ""
+    version: str | None = None  #: SnapStart: the published version the alias serves
+
+    @property
+    def cap(self) -> tuple[int, str] | None:
+        """The concurrency cap in force: the reservation, else the unreserved pool."""
+        if self.account is None:
+            return None
+        return self.account.cap(self.options.reserved_concurrency)
 
     @property
     def endpoint(self) -> str | None:
@@ -61,68 +63,10 @@ class Deployment:
         return self.outputs["TableName"]
 
 
-def _boto3() -> Any:
-    try:
-        import boto3
-    except ImportError as exc:  # pragma: no cover - the aws extra is part of dev
-        raise missing_extra("boto3", "aws") from exc
-    return boto3
-
-
-class _Aws:
-    """boto3 clients for one :class:`AwsTarget`, with credential errors made readable."""
-
-    def __init__(self, where: AwsTarget) -> None:
-        boto3 = _boto3()
-        from botocore.exceptions import ProfileNotFound
-
-        try:
-            self.session = boto3.Session(profile_name=where.profile, region_name=where.region)
-        except ProfileNotFound as exc:
-            raise ConfigError(f"AWS profile {where.profile!r} not found in ~/.aws/config; "
-                              f"check --profile") from exc
-        if self.session.get_credentials() is None:
-            raise ConfigError(
-                "no AWS credentials found: pass --profile NAME (a profile in ~/.aws/config), "
-                "or set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
-            )
-        self.where = where
-
-    def client(self, service: str) -> Any:
-        return self.session.client(service, region_name=self.where.region,
-                                   endpoint_url=self.where.endpoint_url)
-
-    def store_url(self, table: str) -> str:
-        url = f"dynamodb://{table}?region={self.where.region}"
-        if self.where.endpoint_url:
-            url += f"&endpoint={self.where.endpoint_url}"
-        return url
-
-
-def _call(what: str, fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run a boto3 call; AWS errors become DeployError / ConfigError with the AWS message."""
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-    from botocore.parsers import ResponseParserError
-
-    try:
-        return fn(**kwargs)
-    except NoCredentialsError as exc:
-        raise ConfigError(f"{what}: no AWS credentials; pass --profile NAME") from exc
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        code, message = err.get("Code", "?"), err.get("Message", str(exc))
-        if code in {"InvalidClientTokenId", "ExpiredToken", "UnrecognizedClientException",
-                    "SignatureDoesNotMatch", "AccessDenied", "AccessDeniedException"}:
-            raise ConfigError(f"{what}: {code}: {message} (check --profile and its permissions)") from exc
-        raise DeployError(f"{what}: {code}: {message}", aws_code=code) from exc
-    except (BotoCoreError, ResponseParserError) as exc:
-        raise DeployError(f"{what}: {exc}") from exc
-
-
-def default_bucket(aws: _Aws) -> str:
+def default_bucket(aws: Aws) -> str:
     """``millicent-<account>-<region>``: one code bucket per account and region."""
     sts = aws.client("sts")
-    account = _call("sts get-caller-identity", sts.get_caller_identity)["Account"]
+    account = call("sts get-caller-identity", sts.get_caller_identity)["Account"]
     return f"millicent-{account}-{aws.where.region}"
 
 
@@ -138,8 +82,8 @@ def _ensure_bucket(s3: Any, bucket: str, region: str) -> None:
     kwargs: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    _call(f"create bucket {bucket}", s3.create_bucket, **kwargs)
-    _call(f"block public access on {bucket}", s3.put_public_access_block, Bucket=bucket,
+    call(f"create bucket {bucket}", s3.create_bucket, **kwargs)
+    call(f"block public access on {bucket}", s3.put_public_access_block, Bucket=bucket,
           PublicAccessBlockConfiguration={"BlockPublicAcls": True, "IgnorePublicAcls": True,
                                           "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
 
@@ -158,7 +102,7 @@ def _stack_status(cf: Any, stack: str) -> str | None:
 
 def failure_reasons(cf: Any, stack: str, limit: int = 5) -> list[str]:
     """``"Function (AWS::Lambda::Function) CREATE_FAILED: reason"`` for the failed resources."""
-    events = _call("describe stack events", cf.describe_stack_events, StackName=stack)["StackEvents"]
+    events = call("describe stack events", cf.describe_stack_events, StackName=stack)["StackEvents"]
     out = []
     for e in events:  # newest first
         if str(e.get("ResourceStatus", "")).endswith("_FAILED") and e.get("LogicalResourceId") != stack:
@@ -192,76 +136,137 @@ def wait_stack(cf: Any, stack: str, poll_s: float = 5.0, timeout_s: float = 1800
 
 
 def _outputs(cf: Any, stack: str) -> dict[str, str]:
-    stacks = _call("describe stack", cf.describe_stacks, StackName=stack)["Stacks"]
+    stacks = call("describe stack", cf.describe_stacks, StackName=stack)["Stacks"]
     return {o["OutputKey"]: str(o["OutputValue"]) for o in stacks[0].get("Outputs", [])}
 
 
-def deploy(
-    where: AwsTarget,
-    stack: str,
-    package: str | Path,
-    options: TemplateOptions | None = None,
-    bucket: str | None = None,
-    parameters: dict[str, str] | None = None,
-    loader: Loader | None = None,
-    poll_s: float = 5.0,
-    log: Callable[[str], None] = print,
-) -> Deployment:
-    """Upload ``package``, create or update ``stack`` and load the embeddings.
+@dataclass(frozen=True)
+class StackRequest:
+    """What to deploy: the stack, the package, the template's options and where the code goes."""
 
-    The template's architecture and runtime come from the package's manifest (its wheels
-    fit nothing else); ``options`` chooses gateway, memory and billing mode.
-    """
-    manifest = read_package_manifest(package)
+    stack: str
+    package: Path
+    options: TemplateOptions = field(default_factory=TemplateOptions)
+    bucket: str | None = None  #: None: millicent-<account>-<region>, created
+    #: the account's concurrency limit, used when GetAccountSettings cannot be read
+    account_concurrency: int | None = None
+
+
+def _options_for(request: StackRequest, manifest: dict[str, Any], data: bytes) -> TemplateOptions:
+    """The template's options: runtime and architecture from the package, the code's hash."""
     target = LambdaTarget(python=str(manifest["python"]), arch=str(manifest["arch"]))
     target.check_deployable()
-    base = options or TemplateOptions()
-    opts = TemplateOptions(gateway=base.gateway, memory_mb=base.memory_mb, target=target,
-                           timeout_s=base.timeout_s, billing_mode=base.billing_mode)
-    aws = _Aws(where)
-    s3, cf = aws.client("s3"), aws.client("cloudformation")
+    return replace(request.options, target=target, code_sha256=hashlib.sha256(data).hexdigest())
 
-    data = Path(package).read_bytes()
-    bucket = bucket or default_bucket(aws)
-    key = f"{stack}/{hashlib.sha256(data).hexdigest()[:16]}.zip"
-    _ensure_bucket(s3, bucket, where.region)
-    log(f"uploading {Path(package).name} ({len(data) / 2**20:.1f} MB) to s3://{bucket}/{key}")
-    _call("upload the package", s3.put_object, Bucket=bucket, Key=key, Body=data)
 
+def _check_account(aws: Aws, cf: Any, request: StackRequest, log: Callable[[str], None]) -> AccountConcurrency:
+    """The account's concurrency; a reservation it cannot grant is refused here, before
+    anything is created."""
+    lam = aws.client("lambda")
+    reserved = request.options.reserved_concurrency
+    account = read_account(lam, request.account_concurrency, need=reserved is not None)
+    if reserved is not None:
+        current = 0
+        if _stack_status(cf, request.stack) is not None:
+            current = current_reservation(lam, _outputs(cf, request.stack).get("FunctionName"))
+        check_reservation(reserved, account, current)
+    log(f"account concurrency: limit {account.limit}, {account.unreserved} unreserved ({account.source})")
+    return account
+
+
+def _parameters(opts: TemplateOptions, manifest: dict[str, Any], bucket: str, key: str) -> dict[str, Any]:
     env = manifest.get("environment", {})
     # Everything explicit: on an update, an omitted parameter would keep the old value.
-    params = {"CodeBucket": bucket, "CodeKey": key, "Architecture": target.arch,
-              "MemorySize": opts.memory_mb, "Timeout": opts.timeout_s,
-              "TableBillingMode": opts.billing_mode,
-              "Models": env.get("MILLICENT_MODELS", ""), "Pack": env.get("MILLICENT_PACK") or "",
-              **(parameters or {})}
-    args = {"StackName": stack, "TemplateBody": template_json(opts),
-            "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in params.items()],
-            "Capabilities": ["CAPABILITY_IAM"], "Tags": [{"Key": "millicent:stack", "Value": stack}]}
+    params: dict[str, Any] = {
+        "CodeBucket": bucket, "CodeKey": key, "Architecture": opts.target.arch,
+        "MemorySize": opts.memory_mb, "Timeout": opts.timeout_s, "TableBillingMode": opts.billing_mode,
+        "Models": env.get("MILLICENT_MODELS", ""), "Pack": env.get("MILLICENT_PACK") or ""}
+    if opts.reserved_concurrency is not None:
+        params["ReservedConcurrency"] = opts.reserved_concurrency
+    if opts.budget_usd is not None:
+        params["BudgetUsd"] = opts.budget_usd
+    return params
 
+
+def _create_or_update(cf: Any, stack: str, args: dict[str, Any], poll_s: float,
+                      log: Callable[[str], None]) -> str:
     status = _stack_status(cf, stack)
     if status == "ROLLBACK_COMPLETE":  # a failed first creation can only be deleted
         log(f"stack {stack} is {status} from an earlier failed creation: deleting it first")
-        _call("delete stack", cf.delete_stack, StackName=stack)
+        call("delete stack", cf.delete_stack, StackName=stack)
         wait_stack(cf, stack, poll_s, gone_ok=True)
         status = None
     if status is None:
-        log(f"creating stack {stack} in {where.region} ({opts.gateway}, {target.runtime} {target.arch})")
-        _call("create stack", cf.create_stack, **args, OnFailure="ROLLBACK")
+        log(f"creating stack {stack}")
+        call("create stack", cf.create_stack, **args, OnFailure="ROLLBACK")
     else:
         log(f"updating stack {stack} ({status})")
         try:
-            _call("update stack", cf.update_stack, **args)
-        except DeployError as exc:
+            call("update stack", cf.update_stack, **args)
+        except AwsError as exc:
             if "No updates are to be performed" not in exc.message:
                 raise
             log("stack already up to date")
-    final = wait_stack(cf, stack, poll_s)
-    result = Deployment(stack=stack, status=final, bucket=bucket, key=key, outputs=_outputs(cf, stack))
+    return wait_stack(cf, stack, poll_s)
+
+
+def verify_published(lam: Any, function: str, code_sha256: str, log: Callable[[str], None]) -> str | None:
+    """SnapStart: the alias must serve a version of exactly the uploaded code; returns the
+    version. DeployError when it serves other code (a version CloudFormation did not
+    republish); a missing alias is logged (moto's CloudFormation creates none)."""
+    import base64
+
+    try:
+        alias = call(f"get alias {ALIAS}", lam.get_alias, FunctionName=function, Name=ALIAS)
+    except AwsError as exc:
+        log(f"cannot verify the published version: {exc.message}")
+        return None
+    version = str(alias["FunctionVersion"])
+    conf = call(f"get version {version}", lam.get_function_configuration,
+                FunctionName=function, Qualifier=version)
+    want = base64.b64encode(bytes.fromhex(code_sha256)).decode()
+    if conf.get("CodeSha256") != want:
+        raise DeployError(f"alias {ALIAS} serves version {version} whose code is "
+                          f"{conf.get('CodeSha256')}, not the uploaded {want}: it was not republished")
+    log(f"alias {ALIAS} → version {version}: the uploaded code")
+    return version
+
+
+def deploy(where: AwsTarget, request: StackRequest, loader: Loader | None = None,
+           poll_s: float = 5.0, log: Callable[[str], None] = print) -> Deployment:
+    """Check the account, upload the package, create or update the stack, load the embeddings.
+
+    The template's architecture and runtime come from the package's manifest (its wheels
+    fit nothing else); the code's SHA-256 names the published version (SnapStart).
+    """
+    manifest = read_package_manifest(request.package)
+    data = Path(request.package).read_bytes()
+    opts = _options_for(request, manifest, data)
+    aws = Aws(where)
+    s3, cf = aws.client("s3"), aws.client("cloudformation")
+    account = _check_account(aws, cf, request, log)
+    bucket = request.bucket or default_bucket(aws)
+    key = f"{request.stack}/{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    _ensure_bucket(s3, bucket, where.region)
+    log(f"uploading {Path(request.package).name} ({len(data) / 2**20:.1f} MB) to s3://{bucket}/{key}")
+    call("upload the package", s3.put_object, Bucket=bucket, Key=key, Body=data)
+    params = _parameters(opts, manifest, bucket, key)
+    args = {"StackName": request.stack, "TemplateBody": template_json(opts),
+            "Parameters": [{"ParameterKey": k, "ParameterValue": str(v)} for k, v in params.items()],
+            "Capabilities": ["CAPABILITY_IAM"],
+            "Tags": [{"Key": "millicent:stack", "Value": request.stack}]}
+    log(f"{opts.gateway} ({opts.auth} auth), {opts.target.runtime} {opts.target.arch}, "
+        f"{opts.memory_mb} MB" + (", SnapStart" if opts.snapstart else ""))
+    final = _create_or_update(cf, request.stack, args, poll_s, log)
+    result = Deployment(stack=request.stack, status=final, bucket=bucket, key=key,
+                        outputs=_outputs(cf, request.stack), options=opts, account=account,
+                        region=where.region)
+    if opts.snapstart and opts.code_sha256:
+        result.version = verify_published(aws.client("lambda"), result.outputs["FunctionName"],
+                                          opts.code_sha256, log)
     if loader is not None:
-        url = aws.store_url(result.table)
         log(f"loading the embeddings into {result.table}")
-        result.loaded_items = loader(url)
+        result.loaded_items = loader(aws.store_url(result.table))
     return result
 
 
@@ -277,13 +282,13 @@ def destroy(
 
     The default code bucket is removed too once empty, unless ``keep_bucket``.
     """
-    aws = _Aws(where)
+    aws = Aws(where)
     s3, cf = aws.client("s3"), aws.client("cloudformation")
     if _stack_status(cf, stack) is None:
         log(f"stack {stack} does not exist in {where.region}")
     else:
         log(f"deleting stack {stack}")
-        _call("delete stack", cf.delete_stack, StackName=stack)
+        call("delete stack", cf.delete_stack, StackName=stack)
         wait_stack(cf, stack, poll_s, gone_ok=True)
     managed = bucket is None
     bucket = bucket or default_bucket(aws)
@@ -296,10 +301,10 @@ def destroy(
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"{stack}/")
     keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
     for i in range(0, len(keys), 1000):
-        _call("delete code objects", s3.delete_objects, Bucket=bucket,
+        call("delete code objects", s3.delete_objects, Bucket=bucket,
               Delete={"Objects": [{"Key": k} for k in keys[i:i + 1000]]})
     if keys:
         log(f"deleted {len(keys)} code object(s) from s3://{bucket}/{stack}/")
     if managed and not keep_bucket and not s3.list_objects_v2(Bucket=bucket, MaxKeys=1).get("KeyCount"):
-        _call("delete bucket", s3.delete_bucket, Bucket=bucket)
+        call("delete bucket", s3.delete_bucket, Bucket=bucket)
         log(f"deleted empty bucket {bucket}")

@@ -25,6 +25,13 @@ from millicent.deploy.target import LambdaTarget
 
 #: What the runtime needs beyond the standard library (boto3 comes with Lambda).
 DEFAULT_REQUIREMENTS = ("numpy>=1.26",)
+#: What a model kind adds, installed *without* its declared dependencies: importing
+#: onnxruntime and running a session needs only numpy (its flatbuffers, packaging,
+#: protobuf and sympy serve the tools the package leaves out; the fidelity test runs the
+#: zip alone). 1.19 is the first onnxruntime built for numpy 2.
+KIND_REQUIREMENTS: dict[str, tuple[str, ...]] = {"onnx": ("onnxruntime>=1.19",)}
+#: the oldest glibc that onnxruntime >= 1.19's manylinux_2_28 wheels load on
+ONNXRUNTIME_GLIBC = (2, 28)
 #: Provided by the Lambda Python runtime: bundling them only adds size.
 PROVIDED_BY_LAMBDA = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "urllib3",
                                 "python-dateutil", "six"})
@@ -50,13 +57,28 @@ class Wheel:
         return f"{self.name} {self.version}"
 
 
+def kind_requirements(kinds: Sequence[str], target: LambdaTarget) -> tuple[str, ...]:
+    """What the artifacts' kinds add to the package (see :data:`KIND_REQUIREMENTS`);
+    PackageError when the target cannot load it."""
+    if "onnx" in kinds and target.glibc < ONNXRUNTIME_GLIBC:
+        need = ".".join(str(n) for n in ONNXRUNTIME_GLIBC)
+        raise PackageError(
+            f"an ONNX model needs onnxruntime, whose builds for numpy 2 (>= 1.19) are "
+            f"manylinux_{need.replace('.', '_')} wheels: they need glibc {need}, and Lambda "
+            f"{target.runtime} runs on {target.os_name} (glibc {target.glibc[0]}.{target.glibc[1]}); "
+            "package ONNX models with --python 3.12 or later")
+    return tuple(dict.fromkeys(r for k in kinds for r in KIND_REQUIREMENTS.get(k, ())))
+
+
 def pip_download_command(
     requirements: Sequence[str],
     target: LambdaTarget,
     dest: Path,
     wheel_dir: Path | None = None,
+    no_deps: bool = False,
 ) -> list[str]:
-    """The ``pip download`` command line that fetches ``requirements`` for ``target``."""
+    """The ``pip download`` command line that fetches ``requirements`` for ``target``
+    (``no_deps``: those wheels alone, not what they declare they depend on)."""
     cmd = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check",
            "--only-binary=:all:", "--implementation", "cp",
            "--python-version", target.python, "--abi", target.python_tag,
@@ -65,6 +87,8 @@ def pip_download_command(
         cmd += ["--platform", platform]
     if wheel_dir is not None:
         cmd += ["--no-index", "--find-links", str(wheel_dir)]
+    if no_deps:
+        cmd.append("--no-deps")
     return [*cmd, *requirements]
 
 
@@ -73,15 +97,28 @@ def fetch_wheels(
     target: LambdaTarget,
     dest: Path,
     wheel_dir: Path | None = None,
+    alone: Sequence[str] = (),
 ) -> list[Wheel]:
-    """Put the wheels of ``requirements`` (and their dependencies) for ``target`` in ``dest``.
+    """Put the wheels of ``requirements`` (and their dependencies) and of ``alone``
+    (without theirs) for ``target`` in ``dest``.
 
     With ``wheel_dir`` nothing is downloaded: the wheels must be in that directory.
     """
     if wheel_dir is not None and not Path(wheel_dir).is_dir():
         raise PackageError(f"wheel directory {wheel_dir} does not exist")
     dest.mkdir(parents=True, exist_ok=True)
-    cmd = pip_download_command(requirements, target, dest, wheel_dir)
+    _pip_download(requirements, target, dest, wheel_dir, no_deps=False)
+    if alone:
+        _pip_download(alone, target, dest, wheel_dir, no_deps=True)
+    wheels = [Wheel.from_path(p) for p in sorted(dest.glob("*.whl"))]
+    if not wheels:
+        raise PackageError(f"pip downloaded no wheels for {', '.join(requirements)}")
+    return [w for w in wheels if _normalise(w.name) not in PROVIDED_BY_LAMBDA]
+
+
+def _pip_download(requirements: Sequence[str], target: LambdaTarget, dest: Path,
+                  wheel_dir: Path | None, no_deps: bool) -> None:
+    cmd = pip_download_command(requirements, target, dest, wheel_dir, no_deps=no_deps)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-4:])
@@ -91,10 +128,6 @@ def fetch_wheels(
             f"{target.arch} ({target.os_name}, glibc {target.glibc[0]}.{target.glibc[1]}, "
             f"manylinux tags up to {target.pip_platforms()[0]}):\n{tail}"
         )
-    wheels = [Wheel.from_path(p) for p in sorted(dest.glob("*.whl"))]
-    if not wheels:
-        raise PackageError(f"pip downloaded no wheels for {', '.join(requirements)}")
-    return [w for w in wheels if _normalise(w.name) not in PROVIDED_BY_LAMBDA]
 
 
 def _normalise(name: str) -> str:

@@ -44,37 +44,34 @@ def _clf_time(second: int) -> str:
     return _CLF[1]
 
 
-def http_api_event(
-    *,
-    method: str,
-    path: str,
-    raw_query: str,
-    headers: Iterable[tuple[str, str]],
-    body: bytes,
-    source_ip: str,
-    request_id: str,
-    host: str,
-    account_id: str = "123456789012",
-    api_id: str = "millicent",
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class HttpRequest:
+    """What the gateway received: the parts an HTTP API event is built from."""
+
+    method: str
+    path: str
+    raw_query: str
+    headers: Iterable[tuple[str, str]]
+    body: bytes
+    source_ip: str
+    request_id: str
+    host: str
+
+
+def http_api_event(request: HttpRequest, account_id: str = "123456789012",
+                   api_id: str = "millicent") -> dict[str, Any]:
     """The event API Gateway's HTTP API sends a Lambda proxy integration (format 2.0)."""
-    merged: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        key = name.lower()
-        if key == "cookie":
-            cookies.extend(c.strip() for c in value.split(";") if c.strip())
-            continue
-        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    merged, cookies = _headers(request.headers)
     query: dict[str, str] = {}
-    for k, v in parse_qsl(raw_query, keep_blank_values=True):
+    for k, v in parse_qsl(request.raw_query, keep_blank_values=True):
         query[k] = f"{query[k]},{v}" if k in query else v
     now = time.time()
+    host, path = request.host, request.path
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": raw_query,
+        "rawQueryString": request.raw_query,
         "headers": merged,
         "requestContext": {
             "accountId": account_id,
@@ -82,13 +79,13 @@ def http_api_event(
             "domainName": host,
             "domainPrefix": host.split(".", 1)[0],
             "http": {
-                "method": method.upper(),
+                "method": request.method.upper(),
                 "path": path,
                 "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
+                "sourceIp": request.source_ip,
                 "userAgent": merged.get("user-agent", ""),
             },
-            "requestId": request_id,
+            "requestId": request.request_id,
             "routeKey": "$default",
             "stage": "$default",
             "time": _clf_time(int(now)),
@@ -100,17 +97,33 @@ def http_api_event(
         event["cookies"] = cookies
     if query:
         event["queryStringParameters"] = query
-    if body:
-        if is_text(merged.get("content-type")):
-            try:
-                event["body"] = body.decode("utf-8")
-            except UnicodeDecodeError:
-                event["body"] = base64.b64encode(body).decode("ascii")
-                event["isBase64Encoded"] = True
-        else:
-            event["body"] = base64.b64encode(body).decode("ascii")
-            event["isBase64Encoded"] = True
+    if request.body:
+        event.update(_body(request.body, merged.get("content-type")))
     return event
+
+
+def _headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """Lower-cased headers, repeated ones joined by commas, and the cookies apart (as the
+    HTTP API sends them)."""
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    return merged, cookies
+
+
+def _body(body: bytes, content_type: str | None) -> dict[str, Any]:
+    """A text body as it stands (when UTF-8), anything else base64-encoded."""
+    if is_text(content_type):
+        try:
+            return {"body": body.decode("utf-8")}
+        except UnicodeDecodeError:
+            pass
+    return {"body": base64.b64encode(body).decode("ascii"), "isBase64Encoded": True}
 
 
 @dataclass

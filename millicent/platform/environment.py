@@ -1,11 +1,18 @@
 """One execution environment: a separate process running the unmodified AWS Lambda Runtime
-Interface Client (``python -m awslambdaric HANDLER``), fed through its own Runtime API queue.
+Interface Client, fed through its own Runtime API queue.
 
-The process gets Lambda's reserved environment variables (``AWS_LAMBDA_RUNTIME_API``,
-``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``, ...), so the client builds
-the real ``LambdaContext`` from the headers the platform sends with each event. Each
-environment has its own loopback port and queue: a killed process's pending ``/next`` can
-never swallow an event meant for another environment.
+The process is spawned (``python -m awslambdaric HANDLER``: the INIT phase runs in it) or
+forked from the function's snapshot template (:mod:`.snapshot`: INIT ran once, the child
+restores); :mod:`.launch` starts it. It gets Lambda's reserved environment variables
+(``AWS_LAMBDA_RUNTIME_API``, ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_LAMBDA_FUNCTION_MEMORY_SIZE``,
+...), so the client builds the real ``LambdaContext`` from the headers the platform sends
+with each event. Each environment has its own loopback port and queue: a killed process's
+pending ``/next`` can never swallow an event meant for another environment.
+
+Lambda's INIT contract: the environment is ready at its first ``/next``; a runtime that
+posts ``/init/error`` (or, restored from a snapshot, ``/restore/error``) has failed its
+INIT — the error it posted, as ``awslambdaric`` built it, is the answer, and the
+environment is discarded (the next request starts a new one).
 """
 
 from __future__ import annotations
@@ -15,13 +22,13 @@ import contextlib
 import json
 import os
 import signal
-import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from millicent.platform import procstat
+from millicent.platform.launch import Launch, ProcessHandle, spawn
 
 #: Lambda's limit on a synchronous response payload.
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024
@@ -76,32 +83,29 @@ def error_body(message: str, error_type: str, request_id: str | None = None) -> 
     return json.dumps(body).encode()
 
 
-@dataclass(frozen=True)
-class Launch:
-    """How to start the process of an environment."""
-
-    handler: str
-    function: str
-    memory_mb: int
-    timeout_s: float
-    environment: Mapping[str, str]
-    region: str = "us-east-1"
-    python: str = sys.executable
-    cwd: str | None = None
-    #: inherited variables holding one of these values are not passed on (secrets)
-    withheld_values: frozenset[str] = frozenset()
+#: Starts an environment's process: ``(environment, runtime_api) -> handle``.
+Starter = Callable[["ExecutionEnvironment", str], Awaitable[ProcessHandle]]
 
 
 class ExecutionEnvironment:
-    """A process plus the Runtime API state that belongs to it (one request at a time)."""
+    """A process plus the Runtime API state that belongs to it (one request at a time).
 
-    def __init__(self, env_id: str, launch: Launch, log: Callable[[str, str], None]) -> None:
+    ``starter`` starts the process (default: spawn the runtime client, an INIT);
+    ``start_kind`` says which: ``"init"`` or ``"restore"`` (forked from a snapshot).
+    """
+
+    def __init__(self, env_id: str, launch: Launch, log: Callable[[str, str], None],
+                 starter: Starter | None = None, start_kind: str = "init") -> None:
         self.env_id = env_id
         self.launch = launch
         self._log = log  # (env_id, line) -> None
-        self.proc: asyncio.subprocess.Process | None = None
+        self._starter = starter
+        self.start_kind = start_kind
+        self.proc: ProcessHandle | None = None
         self.spawned: float | None = None
-        self.init_ms: float | None = None
+        #: start → first ``/next``: the Init Duration, or the Restore Duration of a fork
+        self.ready_ms: float | None = None
+        self.exited = False
         self.returncode: int | None = None
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._init_error: dict[str, Any] | None = None
@@ -121,61 +125,22 @@ class ExecutionEnvironment:
 
     @property
     def alive(self) -> bool:
-        return self.proc is not None and self.returncode is None
-
-    def process_env(self, runtime_api: str) -> dict[str, str]:
-        """The process environment: the platform's own, minus millicent/Lambda settings and
-        withheld (secret) values, plus Lambda's reserved variables and the function's
-        configuration."""
-        fn = self.launch.function
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("MILLICENT_", "AWS_LAMBDA_", "_HANDLER", "LAMBDA_"))
-            and v not in self.launch.withheld_values
-        }
-        day = time.strftime("%Y/%m/%d", time.gmtime())
-        env.update(
-            {
-                "AWS_LAMBDA_RUNTIME_API": runtime_api,
-                "AWS_LAMBDA_FUNCTION_NAME": fn,
-                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.launch.memory_mb),
-                "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn}",
-                "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[$LATEST]{self.env_id}",
-                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-                "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info[0]}.{sys.version_info[1]}",
-                "AWS_REGION": self.launch.region,
-                "AWS_DEFAULT_REGION": env.get("AWS_DEFAULT_REGION", self.launch.region),
-                "_HANDLER": self.launch.handler,
-                "LAMBDA_TASK_ROOT": self.launch.cwd or os.getcwd(),
-                "TZ": ":UTC",
-            }
-        )
-        env.update(self.launch.environment)
-        return env
+        return self.proc is not None and not self.exited
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self, runtime_api: str) -> None:
-        """Spawn the process; it connects to ``runtime_api`` (``host:port``)."""
+        """Start the process; it connects to ``runtime_api`` (``host:port``)."""
         self.spawned = time.perf_counter()
-        self.proc = await asyncio.create_subprocess_exec(
-            self.launch.python, "-m", "awslambdaric", self.launch.handler,
-            env=self.process_env(runtime_api),
-            cwd=self.launch.cwd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            # own process group: the platform's Ctrl-C does not reach it, and a kill takes
-            # down anything the handler spawned
-            start_new_session=True,
-        )
+        if self._starter is None:
+            self.proc = await spawn(self.launch, self.env_id, runtime_api)
+        else:
+            self.proc = await self._starter(self, runtime_api)
         self._probe = procstat.ProcessProbe(self.proc.pid)
         self._tasks.append(asyncio.create_task(self._pump_output()))
         self._tasks.append(asyncio.create_task(self._watch_exit()))
 
     async def wait_ready(self, timeout_s: float) -> float:
-        """Wait for the first ``/next``; returns the init duration (ms) or raises InitFailed."""
+        """Wait for the first ``/next``; returns the start duration (ms) or raises InitFailed."""
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), timeout_s)
         except TimeoutError:
@@ -183,14 +148,16 @@ class ExecutionEnvironment:
                 {"errorMessage": f"init did not finish within {timeout_s:.0f} s",
                  "errorType": INIT_TIMEOUT_ERROR}
             ) from None
-        assert self.init_ms is not None
-        return self.init_ms
+        assert self.ready_ms is not None
+        return self.ready_ms
 
     async def kill(self) -> None:
         """SIGKILL the process group (Lambda does not ask a frozen sandbox to stop)."""
-        if self.proc is not None and self.returncode is None:
+        if self.proc is not None and not self.exited:
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                os.killpg(self.proc.pid, signal.SIGKILL)  # its group: what the handler spawned
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()  # itself, should it not lead its own group yet
             await self.proc.wait()
         if self._probe is not None:
             self._probe.close()
@@ -201,6 +168,7 @@ class ExecutionEnvironment:
     async def _watch_exit(self) -> None:
         assert self.proc is not None
         self.returncode = await self.proc.wait()
+        self.exited = True
         self._exited()
 
     async def _pump_output(self) -> None:
@@ -218,7 +186,8 @@ class ExecutionEnvironment:
 
     def _exited(self) -> None:
         code = self.returncode
-        why = f"signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        why = ("an unknown status" if code is None
+               else f"signal {-code}" if code < 0 else f"exit status {code}")
         if not self._ready.done():
             error = self._init_error or {
                 "errorMessage": f"Runtime exited with error: {why}",
@@ -238,7 +207,7 @@ class ExecutionEnvironment:
         """``GET /invocation/next``: the first call ends init; then wait for an event."""
         if not self._ready.done():
             assert self.spawned is not None
-            self.init_ms = (time.perf_counter() - self.spawned) * 1000.0
+            self.ready_ms = (time.perf_counter() - self.spawned) * 1000.0
             self.cpu_mark_ms = self._probe.sample()[0] if self._probe is not None else None
             self._ready.set_result(None)
         if self._queued is not None:
@@ -286,15 +255,26 @@ class ExecutionEnvironment:
         return True
 
     def init_error(self, body: bytes, error_type: str | None) -> None:
-        """``POST /init/error``: the handler module could not be loaded (the client exits next)."""
+        """``POST /init/error`` (or ``/restore/error``): the INIT (or the restore) failed and
+        the client exits next. The environment has failed from now on — waiting for the
+        exit would only add the interpreter's shutdown to the failed request."""
         try:
             error = json.loads(body)
             if not isinstance(error, dict):
                 raise ValueError
         except ValueError:
             error = {"errorMessage": body.decode("utf-8", "replace")}
-        error.setdefault("errorType", error_type or "Runtime.Unknown")
+        if not error.get("errorType"):
+            error["errorType"] = error_type or "Runtime.Unknown"
         self._init_error = error
+        if not self._ready.done():
+            self._ready.set_exception(InitFailed(error))
+            self._ready.exception()  # mark retrieved: the waiter may be gone (timed out)
+
+    def restore_next(self) -> None:
+        """``GET /restore/next``: a restored runtime asks whether its restore happened — it
+        has (the fork), so it goes on to its after-restore hooks and then its first
+        ``/next``."""
 
     def _current(self, request_id: str) -> Invocation | None:
         inv = self.current

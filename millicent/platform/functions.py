@@ -54,8 +54,11 @@ class PlatformSettings:
 
     max_concurrency: int = 32
     idle_timeout_s: float = 300.0
-    #: Lambda allows 10 s for init before it gives up on an environment
+    #: Lambda allows 10 s for an on-demand INIT; past it the INIT is retried once, at the
+    #: invocation, under the function's timeout
     init_timeout_s: float = 10.0
+    #: a SnapStart INIT (the snapshot's) may run max(this, the function timeout)
+    snapshot_init_timeout_s: float = 130.0
     region: str = "us-east-1"
     account_id: str = "123456789012"
     #: JSON-lines invocation records (None: keep only the totals)
@@ -68,6 +71,8 @@ class PlatformSettings:
     #: values of the platform's own environment that never reach a function's process
     #: (the gateway's API key, whatever variable holds it)
     withheld_values: frozenset[str] = frozenset()
+    #: SnapStart: INIT once per function in a template process, each cold start a fork
+    snapshot: bool = False
 
     def function_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"

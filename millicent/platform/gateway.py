@@ -9,7 +9,9 @@ Routes::
 
 Every invocation's REPORT record is echoed in ``x-millicent-*`` response headers for the
 benchmark harness. Status codes are decided here and in the handler only: a function
-error whose ``errorType`` names a millicent error gets that error's status; a crashed
+error whose ``errorType`` names a millicent error gets that error's status; a failed INIT
+(or restore) is 502 whatever its error type (Lambda's Function URL and API Gateway answer
+a function that cannot start so), with the error awslambdaric posted; a crashed
 environment is 502, a timed-out one 504, a throttle 429. When an API key is configured
 every request needs ``x-api-key`` (401 missing, 403 wrong).
 """
@@ -31,7 +33,7 @@ from aiohttp import web
 
 from millicent import errors
 from millicent.errors import MillicentError
-from millicent.platform.apigw import MalformedResponse, http_answer, http_api_event
+from millicent.platform.apigw import HttpRequest, MalformedResponse, http_answer, http_api_event
 from millicent.platform.environment import CRASH_ERROR, TIMEOUT_ERROR
 from millicent.platform.platform import InvocationResult, Platform, random_hex
 from millicent.platform.records import InvocationRecord
@@ -59,15 +61,25 @@ def error_status(error_type: str | None) -> int:
 
 
 def report_headers(record: InvocationRecord) -> dict[str, str]:
-    """The ``x-millicent-*`` headers carrying one invocation's REPORT record."""
+    """The ``x-millicent-*`` headers carrying one invocation's REPORT record.
+
+    ``init-ms`` is the INIT phase and ``restore-ms`` a snapshot's restore, both outside the
+    invocation's ``duration-ms`` (the billed Duration); "0" when there was none.
+    ``init-kind`` says which cold start it was (``init`` | ``restore``), absent when warm.
+    """
     h = {
         "x-millicent-request-id": record.request_id,
         "x-millicent-cold": "1" if record.cold else "0",
         "x-millicent-duration-ms": f"{record.duration_ms:.3f}",
         "x-millicent-billed-ms": str(record.billed_ms),
         "x-millicent-init-ms": f"{record.init_ms:.3f}" if record.init_ms is not None else "0",
+        "x-millicent-restore-ms": (f"{record.restore_ms:.3f}" if record.restore_ms is not None
+                                   else "0"),
         "x-millicent-memory-mb": str(record.memory_mb),
     }
+    kind = record.init_kind
+    if kind is not None:
+        h["x-millicent-init-kind"] = kind
     if record.cpu_ms is not None:
         h["x-millicent-cpu-ms"] = f"{record.cpu_ms:.3f}"
     if record.max_memory_mb is not None:
@@ -157,14 +169,8 @@ class Gateway:
             raise web.HTTPRequestEntityTooLarge(max_size=self.max_body_bytes, actual_size=len(body))
         gw_request_id = random_hex(64)
         event = http_api_event(
-            method=request.method,
-            path=request.path,
-            raw_query=request.query_string,
-            headers=request.headers.items(),
-            body=body,
-            source_ip=request.remote or "127.0.0.1",
-            request_id=gw_request_id,
-            host=request.host,
+            HttpRequest(request.method, request.path, request.query_string, request.headers.items(),
+                        body, request.remote or "127.0.0.1", gw_request_id, request.host),
             account_id=self.platform.settings.account_id,
         )
         try:
@@ -191,10 +197,13 @@ class Gateway:
             message = str(error.get("errorMessage", ""))
         except (ValueError, AttributeError):
             message = result.payload.decode("utf-8", "replace")
-        status = error_status(result.error_type)
-        cls = getattr(errors, result.error_type or "", None)
-        code = cls.code if isinstance(cls, type) and issubclass(cls, MillicentError) else (
-            "function_timeout" if status == 504 else "function_error")
+        if result.record.status == "init_error":  # whatever the error, the function did not start
+            status, code = 502, "init_error"
+        else:
+            status = error_status(result.error_type)
+            cls = getattr(errors, result.error_type or "", None)
+            code = cls.code if isinstance(cls, type) and issubclass(cls, MillicentError) else (
+                "function_timeout" if status == 504 else "function_error")
         body = {"error": code, "message": message, "errorType": result.error_type}
         return web.json_response(body, status=status, headers=headers)
 

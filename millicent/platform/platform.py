@@ -5,6 +5,10 @@ cold start, throttle), starts a process for a cold start and waits for its first
 (the init duration), delivers the event, waits for the answer within the function timeout,
 and writes an :class:`~.records.InvocationRecord`. Crashed or timed-out environments are
 removed (the next request starts a fresh one); idle ones are reaped by a background task.
+
+With ``snapshot`` settings a cold start forks the function's snapshot template
+(:mod:`.snapshot`, built before the platform listens) instead of spawning a process: the
+record then carries the Restore Duration instead of an Init Duration.
 """
 
 from __future__ import annotations
@@ -22,16 +26,18 @@ from typing import Any, TextIO
 from millicent.errors import FunctionError, NotFound, TooManyRequests
 from millicent.platform import report
 from millicent.platform.environment import (
+    INIT_TIMEOUT_ERROR,
     ExecutionEnvironment,
     InitFailed,
     Invocation,
-    Launch,
-    Outcome,
     error_body,
 )
 from millicent.platform.functions import FunctionSpec, PlatformSettings, alias_targets
+from millicent.platform.launch import Launch
 from millicent.platform.pool import Acquired, Clock, Pool, Slot
 from millicent.platform.records import InvocationRecord, RecordLog, Totals
+from millicent.platform.report import Arrival, ColdStart
+from millicent.platform.snapshot import SnapshotTemplate
 
 #: Longest a written record or log line waits in its file's buffer while invocations are in
 #: flight (the logs are flushed at once when none is).
@@ -81,6 +87,8 @@ class Platform:
         self._closed = False
         self._in_flight = 0
         self._flush_timer: asyncio.TimerHandle | None = None
+        #: the snapshot template of each function (``settings.snapshot`` only)
+        self.templates: dict[str, SnapshotTemplate] = {}
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -89,7 +97,32 @@ class Platform:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             self._function_log = open(path, "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
         await self.runtime_api.start()
+        if self.settings.snapshot:
+            await self._build_templates()
         self._reaper = asyncio.create_task(self._reap_forever())
+
+    async def _build_templates(self) -> None:
+        """Every function's snapshot template, INIT run once each, all at once. A failed
+        INIT is logged (with the error awslambdaric built) and does not stop the platform:
+        the function's next cold start tries again and answers with the error."""
+        for spec in self.functions.values():
+            self.templates[spec.name] = SnapshotTemplate(
+                self._launch(spec), self._log_line,
+                max(self.settings.snapshot_init_timeout_s, spec.timeout_s))
+        results = await asyncio.gather(*(t.ensure() for t in self.templates.values()),
+                                       return_exceptions=True)
+        for template, result in zip(self.templates.values(), results, strict=True):
+            if isinstance(result, BaseException) and not isinstance(result, InitFailed):
+                raise result
+            if isinstance(result, InitFailed):
+                line = (f"snapshot INIT failed: {result.error.get('errorType')}: "
+                        f"{result.error.get('errorMessage')} (cold starts will try again)")
+                self._log_line(template.name, line)
+            else:
+                line = f"snapshot ready: INIT {template.init_ms:.0f} ms"
+            if self._function_log is not None:  # the operator sees it too, not only the log
+                print(f"{template.name}: {line}", file=sys.stderr, flush=True)
+        self._flush_logs()
 
     async def stop(self) -> None:
         """Kill every environment and stop listening; later invocations fail."""
@@ -102,6 +135,8 @@ class Platform:
             await self._stop_env(slot)
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
+        for template in self.templates.values():
+            await template.stop()
         # invocations whose environment was just killed finish (and write their records)
         # on their own tasks: let them, before the logs close
         for _ in range(200):
@@ -165,32 +200,27 @@ class Platform:
     async def _invoke(
         self, spec: FunctionSpec, payload: bytes, source: str, client_context: str | None
     ) -> InvocationResult:
-        name = spec.name
-        received, timestamp = time.perf_counter(), time.time()
+        arrival = Arrival(time.perf_counter(), time.time(), source)
         try:
-            acquired = self._acquire_live(name)
+            acquired = self._acquire_live(spec.name)
         except TooManyRequests:
-            self.totals.throttled(name)
+            self.totals.throttled(spec.name)
             raise
         for victim in acquired.evicted:
             self._stop_soon(victim)
         slot = acquired.slot
         request_id = new_request_id()
-        init_ms: float | None = None
+        cold: ColdStart | None = None
         try:
             if acquired.cold:
-                try:
-                    init_ms = await self._start_env(slot, spec)
-                except OSError as exc:  # could not even spawn (interpreter missing, fd limit)
-                    raise InitFailed({"errorMessage": f"could not start the environment: {exc}",
-                                      "errorType": "Runtime.StartError"}) from exc
+                cold = await self._start_env(slot, spec)
             env = slot.handle
             assert env is not None
             inv = Invocation(
                 request_id=request_id,
                 payload=payload,
                 deadline_ms=int((time.time() + spec.timeout_s) * 1000),
-                function_arn=self.settings.function_arn(name),
+                function_arn=self.settings.function_arn(spec.name),
                 trace_id=_trace_id(),
                 client_context=client_context,
             )
@@ -198,13 +228,15 @@ class Platform:
         except InitFailed as exc:
             self.pool.remove(slot)
             self._stop_soon(slot)
-            return self._init_failure(spec, slot, request_id, exc, received, timestamp, source)
+            return self._init_failure(spec, slot, request_id, exc, arrival)
         except BaseException:
             # cancelled (shutdown) or a platform bug: never leave a slot reserved forever
             self.pool.remove(slot)
             self._stop_soon(slot)
             raise
-        record = self._record(spec, slot, env, inv, outcome, init_ms, received, timestamp, source)
+        record = report.invocation_record(spec.name, slot.env_id, spec.memory_mb, env, inv,
+                                          outcome, cold, arrival)
+        self._account(record)
         if outcome.kind in ("crash", "timeout") or not env.alive:
             self.pool.remove(slot)
             self._stop_soon(slot)
@@ -230,8 +262,8 @@ class Platform:
             self.pool.remove(acquired.slot)
             self._stop_soon(acquired.slot)
 
-    async def _start_env(self, slot: Slot[ExecutionEnvironment], spec: FunctionSpec) -> float:
-        launch = Launch(
+    def _launch(self, spec: FunctionSpec) -> Launch:
+        return Launch(
             handler=spec.handler,
             function=spec.name,
             memory_mb=spec.memory_mb,
@@ -242,30 +274,57 @@ class Platform:
             cwd=self.settings.task_root,
             withheld_values=self.settings.withheld_values,
         )
-        env = ExecutionEnvironment(slot.env_id, launch, self._log_line)
+
+    async def _start_env(self, slot: Slot[ExecutionEnvironment], spec: FunctionSpec) -> ColdStart:
+        """Start the slot's environment (spawn, or fork the snapshot) up to its first
+        ``/next``; what that cost. Raises InitFailed.
+
+        An on-demand INIT past ``init_timeout_s`` (Lambda's 10 s) is retried once, as Lambda
+        does, in a new process under the function's timeout; the record's Init Duration
+        then covers both attempts.
+        """
+        template = self.templates.get(spec.name)
+        if template is not None:
+            waited = await template.ensure()  # None, unless INIT had to run (again) first
+            env = ExecutionEnvironment(slot.env_id, template.launch, self._log_line,
+                                       starter=template.fork, start_kind="restore")
+            restore_ms = await self._ready(slot, env, self.settings.init_timeout_s)
+            return ColdStart(init_ms=waited, restore_ms=restore_ms)
+        t0 = time.perf_counter()
+        try:
+            return ColdStart(init_ms=await self._ready(
+                slot, ExecutionEnvironment(slot.env_id, self._launch(spec), self._log_line),
+                self.settings.init_timeout_s))
+        except InitFailed as exc:
+            if exc.error.get("errorType") != INIT_TIMEOUT_ERROR:
+                raise
+        self._log_line(slot.env_id, f"INIT over {self.settings.init_timeout_s:g} s: retried "
+                                    f"under the function timeout ({spec.timeout_s:g} s)")
+        await self._stop_env(slot)
+        await self._ready(slot, ExecutionEnvironment(slot.env_id, self._launch(spec),
+                                                     self._log_line), spec.timeout_s)
+        return ColdStart(init_ms=(time.perf_counter() - t0) * 1000.0)
+
+    async def _ready(self, slot: Slot[ExecutionEnvironment], env: ExecutionEnvironment,
+                     timeout_s: float) -> float:
+        """Put ``env`` in ``slot``, start it and wait for its first ``/next`` (its ms)."""
         slot.handle = env
         address = await self.runtime_api.open(env)
-        await env.start(address)
-        return await env.wait_ready(self.settings.init_timeout_s)
-
-    def _record(
-        self, spec: FunctionSpec, slot: Slot[ExecutionEnvironment], env: ExecutionEnvironment,
-        inv: Invocation, outcome: Outcome, init_ms: float | None, received: float,
-        timestamp: float, source: str,
-    ) -> InvocationRecord:
-        record = report.invocation_record(spec.name, slot.env_id, spec.memory_mb, env, inv, outcome,
-                                          init_ms, received, timestamp, source)
-        self._account(record)
-        return record
+        try:
+            await env.start(address)
+        except OSError as exc:  # could not even spawn (interpreter missing, fd limit)
+            raise InitFailed({"errorMessage": f"could not start the environment: {exc}",
+                              "errorType": "Runtime.StartError"}) from exc
+        return await env.wait_ready(timeout_s)
 
     def _init_failure(
         self, spec: FunctionSpec, slot: Slot[ExecutionEnvironment], request_id: str,
-        exc: InitFailed, received: float, timestamp: float, source: str,
+        exc: InitFailed, arrival: Arrival,
     ) -> InvocationResult:
         error_type = str(exc.error.get("errorType") or "Runtime.Unknown")
         message = str(exc.error.get("errorMessage") or "init failed")
         record = report.init_failure_record(spec.name, slot.env_id, spec.memory_mb, slot.handle,
-                                            request_id, error_type, received, timestamp, source)
+                                            request_id, error_type, arrival)
         self._account(record)
         return InvocationResult(
             payload=error_body(message, error_type, request_id),
@@ -319,7 +378,8 @@ class Platform:
                 "invocations": s.invocations,
                 "age_s": round(now - s.created, 3),
                 "idle_s": 0.0 if s.busy else round(now - s.last_used, 3),
-                "init_ms": s.handle.init_ms if s.handle is not None else None,
+                "start_kind": s.handle.start_kind if s.handle is not None else None,
+                "start_ms": s.handle.ready_ms if s.handle is not None else None,
             }
             for s in self.pool.slots
         ]
@@ -335,10 +395,12 @@ class Platform:
                 for name, f in self.functions.items()
             },
             "aliases": self.aliases,
+            "snapshots": {name: t.describe() for name, t in self.templates.items()},
             "settings": {
                 "max_concurrency": self.settings.max_concurrency,
                 "idle_timeout_s": self.settings.idle_timeout_s,
                 "record_path": self.settings.record_path,
+                "snapshot": self.settings.snapshot,
             },
             "uptime_s": round(time.time() - self.started_at, 3),
         }

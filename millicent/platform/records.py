@@ -5,6 +5,12 @@ Lambda prints, after every invocation::
     REPORT RequestId: … Duration: 2.31 ms Billed Duration: 3 ms Memory Size: 128 MB
     Max Memory Used: 61 MB Init Duration: 212.40 ms
 
+and, for the first invocation of an environment restored from a SnapStart snapshot,
+``Restore Duration: 52.10 ms Billed Restore Duration: 53 ms`` instead of the Init Duration.
+The two cold-start phases are kept apart from the invocation's own Duration: ``init_ms``
+(the INIT phase: process start → the runtime's first ``/next``) or ``restore_ms`` (the
+snapshot's restore: fork → first ``/next``, after-restore hooks included), never both.
+
 :class:`InvocationRecord` carries the same fields plus what a cost model needs that Lambda
 does not print: the environment's CPU time during the invocation (to project Lambda's
 memory-proportional CPU share) and the 2018 billing granularity (100 ms).
@@ -45,7 +51,8 @@ class InvocationRecord:
     env_id: str
     pid: int | None
     cold: bool
-    #: spawn → first ``/next`` of the environment, on cold starts (Lambda's Init Duration)
+    #: spawn → first ``/next`` of the environment, on cold starts (Lambda's Init Duration);
+    #: None for warm invocations and for restores
     init_ms: float | None
     #: event delivered (``/next`` answered) → response or error posted
     duration_ms: float
@@ -65,6 +72,18 @@ class InvocationRecord:
     timestamp: float = 0.0
     #: "http" (gateway) or "invoke" (Lambda Invoke API)
     source: str = "http"
+    #: fork of the snapshot's template → first ``/next`` (after-restore hooks included), on
+    #: cold starts of a ``--snapshot`` platform (Lambda's Restore Duration); else None
+    restore_ms: float | None = None
+    #: the restore rounded up to 1 ms (Lambda's Billed Restore Duration)
+    billed_restore_ms: int | None = None
+
+    @property
+    def init_kind(self) -> str | None:
+        """``"init"`` | ``"restore"`` for a cold start, None for a warm invocation."""
+        if self.restore_ms is not None:
+            return "restore"
+        return "init" if self.cold else None
 
     def to_dict(self) -> dict[str, Any]:
         # every field is a scalar: a shallow copy is asdict() at a tenth of the cost
@@ -82,8 +101,13 @@ class InvocationRecord:
             parts.append(f"Max Memory Used: {math.ceil(self.max_memory_mb)} MB")
         if self.init_ms is not None:
             parts.append(f"Init Duration: {self.init_ms:.2f} ms")
+        if self.restore_ms is not None:
+            parts.append(f"Restore Duration: {self.restore_ms:.2f} ms")
+            parts.append(f"Billed Restore Duration: {self.billed_restore_ms} ms")
         if self.status != "ok":
             parts.append(f"Status: {self.status}")
+            if self.error_type:
+                parts.append(f"Error Type: {self.error_type}")
         return "\t".join(parts)
 
 

@@ -6,6 +6,8 @@ Endpoints (as documented for custom runtimes and spoken by ``awslambdaric``)::
     POST /2018-06-01/runtime/invocation/{id}/response   → 202
     POST /2018-06-01/runtime/invocation/{id}/error      → 202
     POST /2018-06-01/runtime/init/error                 → 202
+    GET  /2018-06-01/runtime/restore/next               → 200 (a restored runtime, SnapStart)
+    POST /2018-06-01/runtime/restore/error              → 202
 
 Each environment gets its *own* listening port, and a connection belongs to the
 environment whose port it arrived on. So a process that dies while blocked in ``/next``
@@ -35,6 +37,8 @@ ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"
 _NEXT = PREFIX + "/invocation/next"
 _INVOCATION = PREFIX + "/invocation/"
 _INIT_ERROR = PREFIX + "/init/error"
+_RESTORE_NEXT = PREFIX + "/restore/next"
+_RESTORE_ERROR = PREFIX + "/restore/error"
 
 #: Largest request body read: oversized responses are read whole, so that the environment
 #: can report Lambda's Function.ResponseSizeTooLarge rather than a broken connection.
@@ -227,13 +231,20 @@ class _Connection(asyncio.Protocol):
             self._pending = task
             task.add_done_callback(self._deliver)
             return
+        if path == _RESTORE_NEXT:
+            if method != "GET":
+                self._write(405, _error("use GET", "MethodNotAllowed"))
+                return
+            env.restore_next()
+            self._write(200, b"{}")
+            return
         if method != "POST":
-            known = path == _INIT_ERROR or (path.startswith(_INVOCATION)
-                                            and path.endswith(("/response", "/error")))
+            known = path in (_INIT_ERROR, _RESTORE_ERROR) or (
+                path.startswith(_INVOCATION) and path.endswith(("/response", "/error")))
             self._write(405 if known else 404, _error(f"no route {method} {path}", "NotFound"))
             return
         error_type = headers.get(ERROR_TYPE_HEADER.lower())
-        if path == _INIT_ERROR:
+        if path in (_INIT_ERROR, _RESTORE_ERROR):
             env.init_error(body, error_type)
             self._write(202, _ACCEPTED)
             return

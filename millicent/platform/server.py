@@ -7,7 +7,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from aiohttp import web
 
@@ -17,24 +17,31 @@ from millicent.platform.gateway import Gateway
 from millicent.platform.platform import Platform
 
 
+@dataclass(frozen=True)
+class Listen:
+    """Where the gateway listens and what it enforces before a function sees a request."""
+
+    max_body_bytes: int
+    host: str = "127.0.0.1"
+    port: int = 9000
+    api_key: str | None = None
+
+
 async def serve(
     functions: Sequence[FunctionSpec],
     settings: PlatformSettings,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 9000,
-    max_body_bytes: int,
-    api_key: str | None = None,
+    listen: Listen,
     on_ready: Callable[[str], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set); every environment is killed on exit."""
+    host, port, api_key = listen.host, listen.port, listen.api_key
     if api_key:
         # the key authenticates callers at the gateway; a function has no business seeing
         # it (with --api-key-env OTHER_VAR it was inherited by every environment process)
         settings = replace(settings, withheld_values=settings.withheld_values | {api_key})
     platform = Platform(functions, settings)
-    gateway = Gateway(platform, max_body_bytes=max_body_bytes, api_key=api_key)
+    gateway = Gateway(platform, max_body_bytes=listen.max_body_bytes, api_key=api_key)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -86,16 +93,8 @@ def loop_factory(loop: str = "auto") -> Callable[[], asyncio.AbstractEventLoop] 
     return factory
 
 
-def run(
-    functions: Sequence[FunctionSpec],
-    settings: PlatformSettings,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 9000,
-    max_body_bytes: int,
-    api_key: str | None = None,
-    loop: str = "auto",
-) -> None:
+def run(functions: Sequence[FunctionSpec], settings: PlatformSettings, listen: Listen,
+        loop: str = "auto") -> None:
     """Blocking entry point for the CLI: prints the URL to stderr once listening."""
 
     def ready(url: str) -> None:
@@ -105,5 +104,4 @@ def run(
     factory = loop_factory(loop)
     name = "asyncio" if factory is None else "uvloop"
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(serve(functions, settings, host=host, port=port,
-                         max_body_bytes=max_body_bytes, api_key=api_key, on_ready=ready))
+        runner.run(serve(functions, settings, listen, on_ready=ready))

@@ -11,4 +11,5 @@ from __future__ import annotations
 KINDS: dict[str, str] = {
     "kim_cnn": "millicent.runtime.kim_cnn:KimCNN",  # numpy Kim CNN (classify)
     "sm_cnn": "millicent.runtime.sm_cnn:SMCNN",  # numpy SM CNN (rank)
+    "onnx": "millicent.runtime.onnx_model:build",  # a user's ONNX graph (either role; onnxruntime)
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -80,46 +81,46 @@ class Classifier(_Served):
         return self.predict_batch([emb])[0]
 
 
-class Ranker(_Served):
-    """An answer ranker: ``score_batch(q_emb, a_embs) -> P(relevant)``.
+@dataclass(frozen=True)
+class Pairs:
+    """One question and B candidate answers, embedded (and their tokens, for rankers with
+    word-overlap features)."""
 
-    Rankers with word-overlap features (``needs_tokens``) also need the token lists.
+    q_emb: np.ndarray
+    a_embs: Sequence[np.ndarray]
+    q_tokens: Sequence[str] | None = None
+    a_tokens: Sequence[Sequence[str]] | None = None
+
+
+class Ranker(_Served):
+    """An answer ranker: P(relevant) of each answer to a question.
+
+    A ranker implements :meth:`relevance` and may override :meth:`ranking`; rankers with
+    word-overlap features (``needs_tokens``) also need the token lists.
     """
 
     role: ClassVar[Role] = "rank"
     needs_tokens: bool = False
 
     @abstractmethod
-    def score_batch(
-        self,
-        q_emb: np.ndarray,
-        a_embs: Sequence[np.ndarray],
-        q_tokens: Sequence[str] | None = None,
-        a_tokens: Sequence[Sequence[str]] | None = None,
-    ) -> np.ndarray:
-        """P(relevant) (B,) of each answer to the question; equal to :meth:`score` one by one."""
+    def relevance(self, pairs: Pairs) -> np.ndarray:
+        """P(relevant) (B,) of each answer to the question; equal one answer at a time."""
 
-    def score(
-        self,
-        q_emb: np.ndarray,
-        a_emb: np.ndarray,
-        q_tokens: Sequence[str] | None = None,
-        a_tokens: Sequence[str] | None = None,
-    ) -> float:
-        """P(relevant) of one answer to the question."""
-        return float(
-            self.score_batch(q_emb, [a_emb], q_tokens, None if a_tokens is None else [a_tokens])[0]
-        )
-
-    def rank_scores(
-        self,
-        q_emb: np.ndarray,
-        a_embs: Sequence[np.ndarray],
-        q_tokens: Sequence[str] | None = None,
-        a_tokens: Sequence[Sequence[str]] | None = None,
-    ) -> np.ndarray:
+    def ranking(self, pairs: Pairs) -> np.ndarray:
         """Scores for ranking (MAP/MRR): a monotone function of P(relevant), float64.
 
         Rankers whose probability saturates to ties in float32 override it with a margin.
         """
-        return self.score_batch(q_emb, a_embs, q_tokens, a_tokens).astype(np.float64)
+        return self.relevance(pairs).astype(np.float64)
+
+    def score_batch(self, q_emb: np.ndarray, a_embs: Sequence[np.ndarray],
+                    q_tokens: Sequence[str] | None = None,
+                    a_tokens: Sequence[Sequence[str]] | None = None) -> np.ndarray:
+        """:meth:`relevance` of the answers ``a_embs`` to the question ``q_emb``."""
+        return self.relevance(Pairs(q_emb, a_embs, q_tokens, a_tokens))
+
+    def score(self, q_emb: np.ndarray, a_emb: np.ndarray, q_tokens: Sequence[str] | None = None,
+              a_tokens: Sequence[str] | None = None) -> float:
+        """P(relevant) of one answer to the question."""
+        answers = None if a_tokens is None else [a_tokens]
+        return float(self.relevance(Pairs(q_emb, [a_emb], q_tokens, answers))[0])

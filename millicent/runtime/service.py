@@ -86,14 +86,17 @@ def _timings(t: Sequence[float], lookup: Lookup, batch: int | None) -> dict[str,
     return out
 
 
-def _tokens(model: Classifier | Ranker, text: str, what: str, limits: Limits) -> list[str]:
-    """Tokens of one (checked) text, or InvalidInput when none or too many remain."""
+def _tokens(model: Classifier | Ranker, text: str, what: str, limits: Limits,
+            index: int | None) -> list[str]:
+    """Tokens of one (checked) text, or InvalidInput when none or too many remain;
+    ``index``: the batch item it belongs to (None for a single request)."""
     tokens = model.tokenize(text)
+    where: dict[str, Any] = {"field": what} if index is None else {"field": what, "index": index}
     if not tokens:
-        raise InvalidInput(f"{what} is empty", field=what)
+        raise InvalidInput(f"{what} is empty", **where)
     if len(tokens) > limits.max_tokens:
         raise InvalidInput(f"{what} has {len(tokens)} tokens; the limit is {limits.max_tokens}",
-                           field=what, limit=limits.max_tokens)
+                           limit=limits.max_tokens, **where)
     return tokens
 
 
@@ -144,7 +147,8 @@ def classify(model: Classifier, embeddings: Embeddings, request: ClassifyRequest
     """Label, probabilities, tokens and unknown words of every text, and timings."""
     _check_dim(model, embeddings)
     t0 = time.perf_counter()
-    tokens = [_tokens(model, text, request.field(i), limits) for i, text in enumerate(request.texts)]
+    tokens = [_tokens(model, text, request.field(i), limits, i if request.batch else None)
+              for i, text in enumerate(request.texts)]
     t1 = time.perf_counter()
     table = _Table(embeddings, tokens, model.lowercase)
     t2 = time.perf_counter()
@@ -169,10 +173,7 @@ def rank(model: Ranker, embeddings: Embeddings, request: RankRequest, limits: Li
     """
     _check_dim(model, embeddings)
     t0 = time.perf_counter()
-    parsed = [(_tokens(model, item.question, request.field(i, "question"), limits),
-               [_tokens(model, a, request.field(i, f"answers[{j}]"), limits)
-                for j, a in enumerate(item.answers)])
-              for i, item in enumerate(request.items)]
+    parsed = [_item_tokens(model, request, i, limits) for i in range(len(request.items))]
     t1 = time.perf_counter()
     table = _Table(embeddings, [t for q, answers in parsed for t in (q, *answers)], model.lowercase)
     t2 = time.perf_counter()
@@ -182,6 +183,16 @@ def rank(model: Ranker, embeddings: Embeddings, request: RankRequest, limits: Li
                for (q, answers), sc, item in zip(parsed, scores, request.items, strict=True)]
     batch = len(parsed) if request.batch else None
     return Answer(results, _timings((t0, t1, t2, t3), table.lookup, batch))
+
+
+def _item_tokens(model: Ranker, request: RankRequest, i: int,
+                 limits: Limits) -> tuple[list[str], list[list[str]]]:
+    """The question's and the answers' tokens of item ``i``."""
+    item, index = request.items[i], i if request.batch else None
+    question = _tokens(model, item.question, request.field(i, "question"), limits, index)
+    answers = [_tokens(model, a, request.field(i, f"answers[{j}]"), limits, index)
+               for j, a in enumerate(item.answers)]
+    return question, answers
 
 
 def _score(model: Ranker, table: _Table, q_tokens: list[str], a_tokens: list[list[str]]) -> np.ndarray:

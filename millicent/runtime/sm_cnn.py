@@ -8,15 +8,13 @@ per request, however many answers it comes with.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import Artifact
 from millicent.runtime.conv import WideConv, encode
 from millicent.runtime.features import OverlapFeatures
-from millicent.runtime.roles import Ranker, check_input, softmax
+from millicent.runtime.roles import Pairs, Ranker, check_input, softmax
 
 
 class SMCNN(Ranker):
@@ -44,22 +42,17 @@ class SMCNN(Ranker):
             )
         self.needs_tokens = self.features is not None
 
-    def logits_batch(
-        self,
-        q_emb: np.ndarray,
-        a_embs: Sequence[np.ndarray],
-        q_tokens: Sequence[str] | None = None,
-        a_tokens: Sequence[Sequence[str]] | None = None,
-    ) -> np.ndarray:
+    def logits(self, pairs: Pairs) -> np.ndarray:
         """Logits (B, 2) of each answer to the question."""
-        q = check_input(q_emb, self.dim, "question")
-        answers = [check_input(a, self.dim, "answer") for a in a_embs]
+        q = check_input(pairs.q_emb, self.dim, "question")
+        answers = [check_input(a, self.dim, "answer") for a in pairs.a_embs]
         if not answers:
             return np.zeros((0, 2), dtype=np.float32)
         xq = np.tanh(encode([self.conv_q], [q]))  # (1, maps)
         xa = np.tanh(encode([self.conv_a], answers))  # (B, maps)
         parts = [np.broadcast_to(xq, (len(answers), xq.shape[1])), xa]
         if self.features is not None:
+            q_tokens, a_tokens = pairs.q_tokens, pairs.a_tokens
             if q_tokens is None or a_tokens is None or len(a_tokens) != len(answers):
                 raise ValueError("this ranker needs the question and answer tokens")
             parts.append(np.stack([self.features(q_tokens, t) for t in a_tokens]))
@@ -67,23 +60,11 @@ class SMCNN(Ranker):
         h = np.tanh(join @ self.hidden_t + self.hidden_b)
         return h @ self.out_t + self.out_b
 
-    def score_batch(
-        self,
-        q_emb: np.ndarray,
-        a_embs: Sequence[np.ndarray],
-        q_tokens: Sequence[str] | None = None,
-        a_tokens: Sequence[Sequence[str]] | None = None,
-    ) -> np.ndarray:
+    def relevance(self, pairs: Pairs) -> np.ndarray:
         """P(relevant) (B,) of each answer."""
-        return softmax(self.logits_batch(q_emb, a_embs, q_tokens, a_tokens))[:, 1]
+        return softmax(self.logits(pairs))[:, 1]
 
-    def rank_scores(
-        self,
-        q_emb: np.ndarray,
-        a_embs: Sequence[np.ndarray],
-        q_tokens: Sequence[str] | None = None,
-        a_tokens: Sequence[Sequence[str]] | None = None,
-    ) -> np.ndarray:
+    def ranking(self, pairs: Pairs) -> np.ndarray:
         """The logit margin: monotone in P(relevant), without float32's ties near 0 and 1."""
-        logits = self.logits_batch(q_emb, a_embs, q_tokens, a_tokens)
+        logits = self.logits(pairs)
         return logits[:, 1].astype(np.float64) - logits[:, 0]

@@ -15,12 +15,18 @@ the extra to install.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from millicent.errors import ConfigError
 from millicent.store.base import EmbeddingStore, StoreMeta, vectors_checksum
+from millicent.store.tiers import TieredEmbeddings
 
-__all__ = ["EmbeddingStore", "StoreMeta", "open_embeddings", "open_store", "vectors_checksum"]
+if TYPE_CHECKING:
+    from millicent.store.pack import FrequentWordPack
+
+__all__ = ["EmbeddingStore", "StoreMeta", "TieredEmbeddings", "open_embeddings", "open_store",
+           "vectors_checksum"]
 
 #: URL scheme → (module, class name); imported lazily so a function ships only what it uses.
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -54,31 +60,39 @@ def open_embeddings(
     pack_path: str | None = None,
     lru_size: int = 0,
     deadline_s: float = 5.0,
-) -> EmbeddingStore:
-    """A serving store: read-only backend with the frequent-word pack and an LRU in front.
+) -> EmbeddingStore | TieredEmbeddings:
+    """A serving store: the read-only backend, with the frequent-word pack and an LRU in
+    front when given (:class:`TieredEmbeddings`; with neither, the backend itself).
 
     The LRU also remembers words the store lacks (see :mod:`millicent.store.lru`).
     """
     store = open_store(store_url, read_only=True, deadline_s=deadline_s)
     _ = store.meta  # fail at cold start, not on the first request, if the store is missing
-    if pack_path:
-        from millicent.store.pack import FrequentWordPack
-
-        pack = FrequentWordPack.open(pack_path)
-        if pack.dim != store.dim:
-            raise ConfigError(
-                f"pack {pack_path} holds {pack.dim}-d vectors but the store holds {store.dim}-d"
-            )
-        if pack.header["dtype"] != store.meta.dtype:
-            # a float32 pack before a float16 store (or vice versa) would give a word a
-            # different vector depending on the tier that served it
-            raise ConfigError(
-                f"pack {pack_path} holds {pack.header['dtype']} vectors but the store holds "
-                f"{store.meta.dtype}: build the pack with --dtype {store.meta.dtype}"
-            )
-        store.pack = pack
+    pack = _open_pack(pack_path, store) if pack_path else None
+    lru = None
     if lru_size > 0:
         from millicent.store.lru import LRUCache
 
-        store.lru = LRUCache(lru_size)
-    return store
+        lru = LRUCache(lru_size)
+    if pack is None and lru is None:
+        return store
+    return TieredEmbeddings(store, pack, lru)
+
+
+def _open_pack(pack_path: str, store: EmbeddingStore) -> FrequentWordPack:
+    """The pack, checked to hold vectors exactly as the store does."""
+    from millicent.store.pack import FrequentWordPack
+
+    pack = FrequentWordPack.open(pack_path)
+    if pack.dim != store.dim:
+        raise ConfigError(
+            f"pack {pack_path} holds {pack.dim}-d vectors but the store holds {store.dim}-d"
+        )
+    if pack.header["dtype"] != store.meta.dtype:
+        # a float32 pack before a float16 store (or vice versa) would give a word a
+        # different vector depending on the tier that served it
+        raise ConfigError(
+            f"pack {pack_path} holds {pack.header['dtype']} vectors but the store holds "
+            f"{store.meta.dtype}: build the pack with --dtype {store.meta.dtype}"
+        )
+    return pack

@@ -1,8 +1,8 @@
 """The embedding-store base class: everything the backends share.
 
-A lookup goes ``tokens → vector keys → unique keys → pack → LRU → backend (batched) →
-matrix in request order``. The backends (SQLite, DynamoDB, Redis, memory) fill only a few
-private hooks:
+The backends (SQLite, DynamoDB, Redis, memory) fetch and write; the tiers in front of them
+(pack → LRU → backend) are :class:`~millicent.store.tiers.TieredEmbeddings`. A backend
+fills only a few private hooks:
 
 * ``_fetch(keys, stats)``: one batch (≤ ``batch_limit`` unique keys) → ``{key: raw value}``
   for the keys present; absent keys are simply missing from the result. Retries of a
@@ -31,18 +31,16 @@ for every backend, so all backends answer the same words identically.
 from __future__ import annotations
 
 import hashlib
-import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import numpy as np
 
 from millicent.errors import StoreError
 from millicent.types import Lookup, LookupStats
-from millicent.words import vector_key
 
 LAYOUTS = ("binary", "list")
 DTYPES = ("float32", "float16")
@@ -95,15 +93,6 @@ class StoreMeta:
         return cls(**known)
 
 
-class VectorSource(Protocol):
-    """A read-only tier in front of the store (the frequent-word pack)."""
-
-    @property
-    def dim(self) -> int: ...
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, np.ndarray]: ...
-
-
 def vectors_checksum(items: Iterable[tuple[str, np.ndarray]]) -> str:
     """Order-independent sha256 over ``(key, float32 vector)`` pairs.
 
@@ -140,8 +129,6 @@ class EmbeddingStore(ABC):
         self._meta: StoreMeta | None = None
         #: creation defaults given in the URL (``layout``, ``dtype``); the loader uses them
         self.options: dict[str, str] = {}
-        self.pack: VectorSource | None = None
-        self.lru: Any = None  # millicent.store.lru.LRUCache | None
 
     @classmethod
     def from_url(cls, url: str, *, read_only: bool = False, deadline_s: float | None = None) -> EmbeddingStore:
@@ -264,50 +251,11 @@ class EmbeddingStore(ABC):
         return out
 
     def lookup(self, tokens: Sequence[str], lowercase: bool = True) -> Lookup:
-        """Vectors for ``tokens`` in request order: pack, then LRU, then the backend.
+        """Vectors for ``tokens`` in request order, from this store alone (no pack, no
+        LRU: :class:`~millicent.store.tiers.TieredEmbeddings` puts those in front)."""
+        from millicent.store.tiers import TieredEmbeddings
 
-        Every unique key is served by exactly one tier and counted once; keys absent
-        everywhere get a zero row (``found=False``). Keys the LRU remembers as absent are
-        counted in ``missing`` and in ``negative_hits`` and not sent to the store.
-        ``lowercase=False``: the keys keep the tokens' case (a cased model's store).
-        """
-        t0 = time.perf_counter()
-        words = list(tokens)
-        keys = [vector_key(t, lowercase) for t in words]
-        unique = list(dict.fromkeys(keys))
-        stats = LookupStats(words=len(unique))
-        vectors: dict[str, np.ndarray] = {}
-        rest = [k for k in unique if storable_key(k)]
-        if self.pack is not None and rest:
-            hit = self.pack.get_many(rest)
-            stats.pack_hits = len(hit)
-            vectors.update(hit)
-            rest = [k for k in rest if k not in hit]
-        if self.lru is not None and rest:
-            hit, absent = self.lru.lookup_many(rest)
-            stats.lru_hits = len(hit)
-            stats.negative_hits = len(absent)
-            vectors.update(hit)
-            known = set(hit).union(absent)
-            rest = [k for k in rest if k not in known]
-        if rest:
-            stats.store_items = len(rest)
-            fetched = self.get_many(rest, stats)
-            stats.store_hits = len(fetched)
-            vectors.update(fetched)
-            if self.lru is not None:
-                self.lru.put_many(fetched)
-                self.lru.put_absent(k for k in rest if k not in fetched)
-        stats.missing = stats.words - stats.pack_hits - stats.lru_hits - stats.store_hits
-        matrix = np.zeros((len(words), self.dim), dtype=np.float32)
-        found = np.zeros(len(words), dtype=bool)
-        for i, k in enumerate(keys):
-            v = vectors.get(k)
-            if v is not None:
-                matrix[i] = v
-                found[i] = True
-        stats.fetch_ms = (time.perf_counter() - t0) * 1000.0
-        return Lookup(words=words, matrix=matrix, found=found, stats=stats)
+        return TieredEmbeddings(self).lookup(tokens, lowercase)
 
     # ------------------------------------------------------------------ writing
     def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> int:
@@ -349,6 +297,11 @@ class EmbeddingStore(ABC):
     def reconnect(self) -> None:
         """After a restore: drop any connection inherited from the snapshot (reads reopen)."""
         self.disconnect()
+
+    def warm_up(self) -> None:
+        """One real read (of a key that may or may not be there): runs the client's request
+        path once, so a first request does not pay for it (priming during INIT)."""
+        self.get_many(["the"])
 
     def __enter__(self) -> EmbeddingStore:
         return self

@@ -1,4 +1,4 @@
-"""DynamoDB store (boto3 low-level client): partition key = word, one item per word.
+"""DynamoDB store (botocore low-level client): partition key = word, one item per word.
 
 ``dynamodb://TABLE?endpoint=http://127.0.0.1:8000&region=us-east-1`` — other parameters:
 ``layout=binary|list`` and ``dtype=float32|float16`` (defaults when the table is created),
@@ -17,8 +17,15 @@ seconds, beyond the caller's deadline, and hide the retries from the stats.
 Writes: BatchWriteItem of 25 items, ``UnprocessedItems`` retried the same way (with a
 longer, per-batch deadline: loads are not latency-bound).
 
-boto3 is imported when a store is opened, not with this module (the function package
-imports every store module; only a DynamoDB-backed function pays boto3's import time).
+The client is botocore's low-level DynamoDB client, created from a botocore session (not
+boto3's: its resource layer and s3transfer are ≈ 45 ms of import a function never uses),
+with a model loader that knows only DynamoDB is asked for and parses botocore's JSON
+models without an ``OrderedDict`` hook (:mod:`.dynamodb_session`), and with the
+credentials the environment gives (Lambda's ``AWS_ACCESS_KEY_ID`` ...) passed directly,
+so no credential chain is built to find the same ones. Measured in a fresh process
+(``benchmarks/store_cold_path.py``): see docs/stores.md. botocore is imported when a store
+is opened, not with this module (the function package imports every store module; only a
+DynamoDB-backed function pays its import time).
 """
 
 from __future__ import annotations
@@ -40,14 +47,15 @@ from millicent.types import LookupStats
 
 
 def _botocore() -> tuple[Any, Any]:
-    """``(boto3, botocore.exceptions)``, imported when a DynamoDB store is opened (not when
-    this module is imported: the function package imports every store module)."""
+    """``(botocore.session, botocore.exceptions)``, imported when a DynamoDB store is opened
+    (not when this module is imported: the function package imports every store module)."""
     try:
-        import boto3
         import botocore.exceptions
+        import botocore.session
     except ImportError as exc:
-        raise missing_extra("boto3", "aws") from exc
-    return boto3, botocore.exceptions
+        raise missing_extra("botocore", "aws") from exc
+    return botocore.session, botocore.exceptions
+
 
 RETRYABLE_CODES = frozenset({
     "ProvisionedThroughputExceededException",
@@ -88,22 +96,21 @@ class DynamoDBStore(EmbeddingStore):
         region: str | None = None,
         read_only: bool = False,
         deadline_s: float | None = None,
-        rcu: int | None = None,
-        wcu: int | None = None,
+        capacity: tuple[int, int] | None = None,
         workers: int = 8,
         client: Any = None,
     ) -> None:
+        """``capacity``: (RCU, WCU) of a provisioned table (None: on-demand)."""
         super().__init__(deadline_s)
         if not _TABLE_NAME.match(table):
             raise ConfigError(f"invalid DynamoDB table name {table!r} (3-255 of A-Z a-z 0-9 _ . -)")
-        if (rcu is None) != (wcu is None):
-            raise ConfigError("give both rcu and wcu for a provisioned table, or neither")
         self.table = table
         self.endpoint = endpoint
         self.read_only = read_only
-        self.rcu, self.wcu = rcu, wcu
+        self.rcu: int | None = capacity[0] if capacity else None
+        self.wcu: int | None = capacity[1] if capacity else None
         self.workers = max(1, workers)
-        self._boto3, self._errors = _botocore()
+        self._botocore, self._errors = _botocore()
         self.client = client if client is not None else self._make_client(endpoint, region)
         self._pool: ThreadPoolExecutor | None = None
 
@@ -121,21 +128,28 @@ class DynamoDBStore(EmbeddingStore):
             workers = int(q.get("workers", 8))
         except ValueError as exc:
             raise ConfigError(f"rcu, wcu and workers must be integers in {url!r}") from exc
+        if (rcu is None) != (wcu is None):
+            raise ConfigError("give both rcu and wcu for a provisioned table, or neither")
+        capacity = None if rcu is None or wcu is None else (rcu, wcu)
         store = cls(table, endpoint=q.get("endpoint"), region=q.get("region"), read_only=read_only,
-                    deadline_s=deadline_s, rcu=rcu, wcu=wcu, workers=workers)
+                    deadline_s=deadline_s, capacity=capacity, workers=workers)
         store.options = {k: q[k] for k in ("layout", "dtype") if k in q}
         return store
 
     def _make_client(self, endpoint: str | None, region: str | None) -> Any:
         from botocore.config import Config
 
-        session = self._boto3.session.Session()
-        region = region or session.region_name or ("us-east-1" if endpoint else None)
+        from millicent.store.dynamodb_session import given_credentials, lean_session
+
+        session = lean_session(self._botocore)
+        region = region or session.get_config_variable("region") or (
+            "us-east-1" if endpoint else None)
         if region is None:
             raise ConfigError("no AWS region: add ?region=... to the store URL or set AWS_REGION")
         host = urlsplit(endpoint).hostname if endpoint else None
-        creds: dict[str, str] = {}
-        if host in ("127.0.0.1", "localhost", "::1") and session.get_credentials() is None:
+        creds = given_credentials()
+        if not creds and host in ("127.0.0.1", "localhost", "::1") and (
+                session.get_credentials() is None):
             # a local DynamoDB (dynalite) wants a signed request but checks no secret
             creds = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         # A fixed user agent and no client-side parameter validation: botocore otherwise
@@ -152,8 +166,8 @@ class DynamoDBStore(EmbeddingStore):
             user_agent=USER_AGENT,
             parameter_validation=False,
         )
-        return session.client("dynamodb", endpoint_url=endpoint, region_name=region, config=config,
-                              **creds)
+        return session.create_client("dynamodb", endpoint_url=endpoint, region_name=region,
+                                     config=config, **creds)
 
     def describe(self) -> str:
         where = f" at {self.endpoint}" if self.endpoint else ""

@@ -150,7 +150,7 @@ def write_pack(
 
 
 class FrequentWordPack:
-    """A read-only, memory-mapped pack; a :class:`~millicent.store.base.VectorSource`."""
+    """A read-only, memory-mapped pack; a :class:`~millicent.store.tiers.VectorSource`."""
 
     def __init__(self, path: Path, header: dict[str, Any], keys: list[str], matrix: np.ndarray):
         self.path = path

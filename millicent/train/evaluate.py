@@ -18,7 +18,7 @@ import numpy as np
 from millicent.errors import ArtifactError, InvalidInput
 from millicent.runtime.artifact import vectors_source
 from millicent.runtime.registry import load_model
-from millicent.runtime.roles import Classifier, Ranker
+from millicent.runtime.roles import Classifier, Pairs, Ranker
 from millicent.store.base import EmbeddingStore
 from millicent.store.memory import MemoryStore
 from millicent.train.metrics import accuracy, map_mrr
@@ -59,7 +59,7 @@ def rank_all(
     model: Ranker, embeddings: Embeddings, pairs: Sequence[Any]
 ) -> np.ndarray:
     """A relevance score per pair (question by question, the question encoded once), by
-    the model's :meth:`~millicent.runtime.roles.Ranker.rank_scores` (SM CNN: the logit
+    the model's :meth:`~millicent.runtime.roles.Ranker.ranking` (SM CNN: the logit
     margin, which does not saturate to ties in float32 the way the probability does)."""
     scores = np.zeros(len(pairs), dtype=np.float64)
     groups: dict[tuple[str, str], list[int]] = {}
@@ -70,7 +70,7 @@ def rank_all(
         a_tokens = [model.tokenize(pairs[i].answer) for i in ix]
         q_emb = embeddings.lookup(q_tokens, model.lowercase).matrix
         a_embs = [embeddings.lookup(t, model.lowercase).matrix for t in a_tokens]
-        scores[ix] = model.rank_scores(q_emb, a_embs, q_tokens, a_tokens)
+        scores[ix] = model.ranking(Pairs(q_emb, a_embs, q_tokens, a_tokens))
     return scores
 
 

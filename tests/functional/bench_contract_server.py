@@ -23,6 +23,7 @@ import json
 import random
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +34,9 @@ from aiohttp import web
 class ContractServer:
     headers: bool = True
     cold_first: int = 0  #: the first N requests answer as cold starts
+    #: ``timings.init`` of a cold answer ("lazy" | "eager" | "restore"); None: no key, as
+    #: the runtimes before eager INIT answered (their init_ms is inside total_ms)
+    init: str | None = None
     min_s: float = 0.002
     max_s: float = 0.006
     error_s: float = 0.15
@@ -47,6 +51,10 @@ class ContractServer:
     gate_timeout_s: float = 5.0
     gate_timeouts: int = 0
     releases: list[int] = field(default_factory=list)  #: in-flight count at each gated release
+    #: checks each request (method, URL, headers, raw body) before answering; False → 403
+    #: (e.g. a SigV4 verifier, as an AWS_IAM Function URL does)
+    verify: Callable[[str, str, dict[str, str], bytes], bool] | None = None
+    rejected: int = 0
     _rng: random.Random = field(default_factory=lambda: random.Random(5))
     _waiting: deque[asyncio.Future[asyncio.Event]] = field(default_factory=deque)
     _changed: asyncio.Event | None = None
@@ -88,6 +96,12 @@ class ContractServer:
             await done.wait()
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.verify is not None:
+            raw = await request.read()
+            url = f"http://{request.host}{request.path_qs}"
+            if not self.verify(request.method, url, dict(request.headers), raw):
+                self.rejected += 1
+                return web.json_response({"Message": "Forbidden"}, status=403)
         self.in_flight += 1
         self.arrivals.append(self.in_flight)
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
@@ -129,6 +143,8 @@ class ContractServer:
             }
             if cold:
                 timings["init_ms"] = 120.0
+                if self.init is not None:
+                    timings["init"] = self.init
             headers = {}
             if self.headers:
                 headers = {"x-millicent-cold": "1" if cold else "0",

@@ -57,3 +57,35 @@ def test_bench_refuses_bad_arguments(data_dir: Path, tmp_path: Path) -> None:
     assert main([*base, "--repeat", "0"]) == 2
     assert main([*base, "--prices", str(tmp_path / "missing.json")]) == 2
     assert not (tmp_path / "plan.json").exists()  # nothing was sent
+
+
+def test_bench_batch_size_reports_texts_per_second_and_cost_per_text(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from millicent.data.sst import load_sst
+    from tests.functional.batch_function_server import FunctionProcess
+
+    words = sorted({w for e in load_sst(data_dir, "sst-1", "dev")[:100] for w in e.text.split()})
+    with FunctionProcess(words, tmp_path) as srv:
+        rc = main(["bench", "--endpoint", srv.endpoint, "--model", "kim", "--concurrency", "2",
+                   "--limit", "100", "--batch-size", "16", "--warmup", "1",
+                   "--data-dir", str(data_dir), "--out", str(tmp_path / "run"), "--no-progress",
+                   "--no-plots"])
+        batch_sizes = srv.stats()["batch_sizes"]
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "SST-1 dev (first 100 of 1101) in batches of 16 → /classify" in out
+    assert "## Per text (batch requests)" in out
+    (row,) = json.loads((tmp_path / "run" / "results.json").read_text())
+    # 7 batch requests per pass (6 × 16 + 4) and one warm-up batch
+    assert (row["requests"], row["ok"], row["texts"], row["batch_size"]) == (7, 7, 100, 16)
+    assert batch_sizes == [16, 16, 16, 16, 16, 16, 16, 4]
+    assert row["throughput_tps"] == pytest.approx(row["throughput_qps"] * 100 / 7)
+    per_text = row["cost_per_million_texts_usd"]
+    assert per_text["requests"] == pytest.approx(0.20 * 7 / 100)
+    assert per_text["total"] == pytest.approx(row["cost_per_million_usd"]["total"] * 7 / 100)
+    # re-summarised from the saved records, the per-text figures come back the same
+    from millicent.bench.prices import load_prices
+    from millicent.bench.runner import recompute
+
+    (again,) = recompute(tmp_path / "run", load_prices())
+    assert again["texts"] == 100 and again["cost_per_million_texts_usd"] == pytest.approx(per_text)

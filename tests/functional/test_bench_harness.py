@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import pytest
 
+from millicent.bench.cost import CostOptions, cost_per_million
 from millicent.bench.harness import ClientOptions, run_closed_loop
 from millicent.bench.prices import load_prices
 from millicent.bench.scenario import Configuration, Scenario
@@ -102,13 +104,29 @@ def test_without_gateway_headers_duration_is_estimated_and_cold_read_from_body()
     assert all(r.ok and r.duration_source == "timings" for r in records)
     assert all(r.duration_ms == r.timings["total_ms"] for r in records)
     assert sum(bool(r.cold) for r in records) == 3
-    assert all(r.init_ms == 120.0 for r in records if r.cold)
+    # the INIT ran inside the invocation (no `init` key: before eager INIT): counted once,
+    # as part of total_ms, and kept in the timings for the report
+    assert all(r.init_ms == 0.0 and r.init_kind is None and r.timings["init_ms"] == 120.0
+               for r in records if r.cold)
     row = summarize(_scenario(3, 30), records, PRICES)
+    assert row["init"]["init_inside_ms"]["n"] == 3 and row["init"]["init_ms"]["n"] == 0
     assert row["cold_starts"] == 3
     assert row["latency_ms"]["n"] == 27 and row["cold_latency_ms"]["n"] == 3
     assert row["duration_source"] == "timings"
     assert any("estimated" in n for n in row["cost_notes"])
     assert row["lambda_projection"] is None  # durations not from the local platform
+
+
+def test_without_gateway_headers_an_eager_init_is_outside_the_invocation() -> None:
+    contract = ContractServer(headers=False, cold_first=2, init="eager")
+    with ThreadedServer(contract) as srv:
+        records = asyncio.run(run_closed_loop(srv.endpoint, _plan(10), 1, measured=range(10)))
+    cold = [r for r in records if r.cold]
+    assert len(cold) == 2
+    assert all((r.init_ms, r.init_kind) == (120.0, "init") for r in cold)
+    report = cost_per_million([r.usage() for r in cold], PRICES, CostOptions())
+    assert report.mean_billed_ms == pytest.approx(
+        sum(math.ceil(r.duration_ms + 120.0) for r in cold) / 2)
 
 
 def test_function_route_and_api_key_header_are_sent() -> None:

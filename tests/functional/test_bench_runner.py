@@ -113,4 +113,33 @@ def test_cost_verb(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
         0.0168 / 3600 / (data["rows"][0]["cost_per_million_usd"]["total"] / 1e6))
     for name in ("breakeven.png", "memory.png"):
         assert (run_dir / name).read_bytes().startswith(PNG)
+    # cold starts bought down three ways, per memory size, at the default month
+    assert "## Cold starts: on-demand, SnapStart, provisioned concurrency (1,000,000 requests/month" in out
+    cold = data["cold_starts"]["local/kim/C=2"]
+    assert sorted(cold) == ["128", "1769", "256"]
+    assert [s["strategy"] for s in cold["128"]] == ["on-demand", "snapstart", "provisioned"]
+    # the worst case at the cap in force (here the account's default limit) is always there
+    worst = data["worst_case"]["local/kim/C=2"]
+    assert worst["at_measured_duration"]["cap"] == 1000 and "per hour" in worst["sentence"]
+    assert "## Worst case (denial of wallet)" in out
+    rc = main(["cost", "--results", str(run_dir), "--reserved-concurrency", "5", "--no-plots",
+               "--monthly-requests", "5e6", "--cold-start-rate", "0.05", "--provisioned-concurrency", "2"])
+    assert rc == 0
+    data = json.loads((run_dir / "cost.json").read_text())
+    worst = data["worst_case"]["local/kim/C=2"]["at_measured_duration"]
+    assert (worst["cap"], worst["cap_source"]) == (5, "reserved concurrency")
+    assert data["cold_starts"]["local/kim/C=2"]["128"][2]["environments"] == 2
+    assert "(5,000,000 requests/month, 5.00% cold)" in capsys.readouterr().out
+    assert main(["cost", "--results", str(run_dir), "--reserved-concurrency", "0"]) == 2
     assert main(["cost", "--results", str(run_dir / "nope")]) == 1  # DataError, not a traceback
+
+
+def test_deploy_takes_the_measured_duration_from_a_run(run_dir: Path) -> None:
+    from millicent.deploy.bill import measured_duration
+
+    rows = json.loads((run_dir / "results.json").read_text())
+    projected = [r["lambda_projection"]["duration_ms"]["mean"] for r in rows]
+    at_128 = measured_duration(run_dir, 128)
+    # every warm measured request of the run, projected to 128 MB's CPU share
+    assert min(projected) - 0.01 <= at_128 <= max(projected) + 0.01
+    assert measured_duration(run_dir, 1769) < at_128

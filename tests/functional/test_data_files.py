@@ -211,3 +211,49 @@ def test_iter_texts_is_lazy_on_a_large_file(tmp_path: Path) -> None:
     assert next(items) == (1, "row 0")
     # the rest is still there to read, one record at a time
     assert sum(1 for _ in items) == 199_999
+
+
+def _blank_lines(items: list[tuple[int, object]]) -> list[int]:
+    return [n for n, v in items if isinstance(v, Problem) and v.message == "blank line"]
+
+
+def test_iter_texts_reports_blank_lines_when_asked(tmp_path: Path) -> None:
+    txt = write(tmp_path / "in.txt", "\nfirst\n \t \nsecond\n\xff\n\n\n".encode("latin-1"))
+    assert [n for n, _ in iter_texts(txt)] == [2, 4, 5]  # the default still skips them
+    got = list(iter_texts(txt, blank_lines=True))
+    assert [n for n, _ in got] == [1, 2, 3, 4, 5, 6, 7]  # every line, in file order
+    assert _blank_lines(got) == [1, 3, 6, 7]
+    assert str(got[0][1]) == f"{txt}:1: blank line"
+    assert got[1] == (2, "first") and got[3] == (4, "second")
+    assert "invalid UTF-8" in str(got[4][1])
+    jsonl = write(tmp_path / "in.jsonl", '{"text": "a"}\n\n{"text": "b"}\n  \n')
+    got = list(iter_texts(jsonl, blank_lines=True))
+    assert got[0] == (1, "a") and got[2] == (3, "b") and _blank_lines(got) == [2, 4]
+    stsa = write(tmp_path / "s.stsa", "1 a b\n\n0 c\n")
+    assert _blank_lines(list(iter_texts(stsa, blank_lines=True))) == [2]
+
+
+def test_iter_texts_blank_lines_in_csv_outside_records_only(tmp_path: Path) -> None:
+    # blank lines before the header, between records, inside a quoted field (part of the
+    # record, not reported) and at the end
+    path = write(tmp_path / "in.csv",
+                 '\nid,text\n\n1,one\n2,"two\n\nlines"\n\n3,"never closed\n\n')
+    got = list(iter_texts(path, blank_lines=True))
+    assert _blank_lines(got) == [1, 3, 8]
+    assert (4, "one") in got and (5, "two\n\nlines") in got
+    # the unclosed quote runs to the end of the file: its blank line is inside it
+    assert got[-1][0] == 9 and "never closed" in str(got[-1][1])
+    assert [n for n, _ in got] == sorted(n for n, _ in got)
+    assert _blank_lines(list(iter_texts(path))) == []
+
+
+def test_iter_texts_blank_lines_stays_lazy(tmp_path: Path) -> None:
+    path = tmp_path / "big.txt"
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(100_000):
+            f.write(f"row {i}\n" if i % 1000 else "\n")
+    items = iter_texts(path, blank_lines=True)
+    assert isinstance(items, GeneratorType)
+    assert next(items)[0] == 1 and next(items) == (2, "row 1")
+    rest = list(items)
+    assert len(rest) == 99_998 and len(_blank_lines(rest)) == 99

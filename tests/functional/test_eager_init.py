@@ -70,7 +70,8 @@ def _import_handler(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         "loaded = h.ENVIRONMENT.ready\n"
         "names = [getattr(f, '__name__', '') for f, *_ in s.get_before_snapshot() + s.get_after_restore()]\n"
         "heavy = [m for m in ('torch', 'boto3', 'redis', 'onnxruntime', 'millicent.cli') if m in sys.modules]\n"
-        "print(json.dumps({'ready': loaded, 'hooks': names, 'heavy': heavy}))\n"
+        "primed = 'millicent.runtime.responses' in sys.modules\n"
+        "print(json.dumps({'ready': loaded, 'hooks': names, 'heavy': heavy, 'primed': primed}))\n"
     )
     full = {k: v for k, v in os.environ.items() if not k.startswith(("MILLICENT_", "AWS_LAMBDA"))}
     full.update(env, PYTHONPATH=str(REPO))
@@ -83,7 +84,9 @@ def test_importing_the_handler_in_an_environment_runs_init_and_registers_hooks(s
                            "MILLICENT_STORE_URL": sqlite_url})
     assert out.returncode == 0, out.stderr
     probe = json.loads(out.stdout)
-    assert probe == {"ready": True, "hooks": ["before_snapshot", "after_restore"], "heavy": []}
+    # primed: a first request was served during INIT (its modules are loaded)
+    assert probe == {"ready": True, "hooks": ["before_snapshot", "after_restore"], "heavy": [],
+                     "primed": True}
 
 
 def test_lazy_mode_builds_nothing_at_import(sqlite_url: str) -> None:

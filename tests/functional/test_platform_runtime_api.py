@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from millicent.platform.environment import ExecutionEnvironment, Invocation, Launch
+from millicent.platform.environment import ExecutionEnvironment, InitFailed, Invocation
+from millicent.platform.launch import Launch
 from millicent.platform.runtime_api import MAX_BODY_BYTES, RuntimeAPI
 from millicent.platform.server import loop_factory
 
@@ -151,6 +152,31 @@ def test_init_error_reaches_the_environment(loop: str) -> None:
                           "Lambda-Runtime-Function-Error-Type: Runtime.ImportModuleError\r\n"))
         assert (await response(reader))[0] == 202
         assert env._init_error == {"errorMessage": "boom", "errorType": "Runtime.ImportModuleError"}
+        # the environment has failed at once: its INIT is over, whether or not it exits
+        with pytest.raises(InitFailed) as failed:
+            await env.wait_ready(1.0)
+        assert failed.value.error["errorMessage"] == "boom"
+        writer.close()
+
+    run(loop, test)
+
+
+def test_restore_next_and_restore_error(loop: str) -> None:
+    """A runtime restored from a snapshot asks /restore/next (answered at once: the restore
+    happened) and reports a failed after-restore hook on /restore/error — an init error."""
+    async def test(api: RuntimeAPI, env: ExecutionEnvironment, address: str) -> None:
+        reader, writer = await connect(address)
+        writer.write(b"GET /2018-06-01/runtime/restore/next HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await response(reader))[0] == 200
+        writer.write(post("/2018-06-01/runtime/restore/next", b""))
+        assert (await response(reader))[0] == 405
+        body = b'{"errorMessage": "hook", "errorType": "RuntimeError", "stackTrace": []}'
+        writer.write(post("/2018-06-01/runtime/restore/error", body,
+                          "Lambda-Runtime-Function-Error-Type: Runtime.AfterRestoreError\r\n"))
+        assert (await response(reader))[0] == 202
+        with pytest.raises(InitFailed) as failed:
+            await env.wait_ready(1.0)
+        assert failed.value.error["errorType"] == "RuntimeError"  # as awslambdaric sent it
         writer.close()
 
     run(loop, test)

@@ -11,7 +11,8 @@ import pytest
 
 from tests.conftest import REPO
 
-FORBIDDEN = ("torch", "boto3", "botocore", "redis", "aiohttp", "matplotlib", "pyarrow")
+FORBIDDEN = ("torch", "boto3", "botocore", "redis", "aiohttp", "matplotlib", "pyarrow",
+             "onnxruntime", "onnx")
 TOOLING = ("millicent.models", "millicent.train", "millicent.bench", "millicent.platform",
            "millicent.deploy", "millicent.cli", "millicent.data")
 
@@ -34,8 +35,8 @@ def _probe(*packages: str) -> dict:  # type: ignore[type-arg]
                          text=True, cwd=REPO, timeout=60, check=True)
     probe: dict = json.loads(out.stdout)  # type: ignore[type-arg]
     # the probe really imported the runtime's modules (not an empty package)
-    for name in ("artifact", "kinds", "registry", "roles", "kim_cnn", "sm_cnn", "requests",
-                 "service", "responses", "tokenize", "conv"):
+    for name in ("artifact", "kinds", "registry", "roles", "kim_cnn", "sm_cnn", "onnx_model",
+                 "onnx_section", "requests", "service", "responses", "tokenize", "conv"):
         assert f"millicent.runtime.{name}" in probe["modules"]
     return probe
 

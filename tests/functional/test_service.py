@@ -182,8 +182,9 @@ def test_batch_errors_name_the_item(body: dict, status: int, message: str) -> No
 
 def test_a_batch_item_over_the_token_limit_is_named(tmp_path: Path, store: MemoryStore) -> None:
     model = _random_kim(tmp_path / "kim", np.random.default_rng(1))
-    with pytest.raises(InvalidInput, match=r"sentences\[1\] has 5 tokens; the limit is 3"):
+    with pytest.raises(InvalidInput, match=r"sentences\[1\] has 5 tokens; the limit is 3") as too_long:
         _batch(model, store, {"sentences": ["good", "the movie was so great"]}, Limits(max_tokens=3))
+    assert too_long.value.details["index"] == 1
     rank_model = _random_sm(tmp_path / "sm", np.random.default_rng(2))
     with pytest.raises(InvalidInput, match=r"items\[0\]: field 'answers' is empty") as info:
         parse_request("rank", {"items": [{"question": "who ?", "answers": []}]}, Limits())

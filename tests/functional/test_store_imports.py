@@ -40,7 +40,7 @@ def test_missing_extra_is_named() -> None:
         "except ConfigError as e:\n"
         "    print(e.message)\n"
     )
-    r = run(code.format(mod="boto3", url="dynamodb://tbl?endpoint=http://127.0.0.1:1"))
+    r = run(code.format(mod="botocore", url="dynamodb://tbl?endpoint=http://127.0.0.1:1"))
     assert "pip install 'millicent[aws]'" in r.stdout, r.stderr
     r = run(code.format(mod="redis", url="redis://127.0.0.1:1/0"))
     assert "pip install 'millicent[redis]'" in r.stdout, r.stderr

@@ -10,6 +10,7 @@ import pytest
 from millicent.errors import ConfigError
 from millicent.store.memory import MemoryStore
 from millicent.store.pack import MB, FrequentWordPack, pack_row_bytes, select_top, write_pack
+from millicent.store.tiers import TieredEmbeddings
 
 WORDS = ["the", ",", "-LRB-", "(", "cat", "naïve", "sat", "mat"]
 
@@ -72,8 +73,7 @@ def test_pack_serves_lookups_before_the_store() -> None:
         def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
             return {k: sel.matrix[sel.keys.index(k)] for k in keys if k in sel.keys}
 
-    store.pack = P()
-    lk = store.lookup(["the", ",", "cat"])
+    lk = TieredEmbeddings(store, P()).lookup(["the", ",", "cat"])
     assert (lk.stats.pack_hits, lk.stats.store_hits) == (2, 1)
 
 

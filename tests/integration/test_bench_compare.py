@@ -23,7 +23,7 @@ def test_compare_paper_millicent_server(dynalite: servers.Server, data_dir: Path
     out = tmp_path / "cmp"
     rc = main(["bench", "--compare", "paper,millicent,server", "--model", f"kim={art}",
                "--dynamodb-endpoint", dynalite.endpoint, "--concurrency", "2", "--limit", "30",
-               "--warmup", "4", "--pack-top", "2000", "--data-dir", str(data_dir),
+               "--warmup", "4", "--pack-top", "2000", "--data-dir", str(data_dir), "--cold-samples", "1",
                "--out", str(out), "--no-progress", "--no-plots"])
     text = capsys.readouterr().out
     assert rc == 0, text

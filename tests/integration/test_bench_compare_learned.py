@@ -45,7 +45,7 @@ def test_compare_loads_the_artifacts_own_table(dynalite: servers.Server, data_di
     argv = ["bench", "--compare", "paper,torch,millicent,server", "--model", f"kim={art}",
             "--dynamodb-endpoint", dynalite.endpoint, "--concurrency", "2", "--limit", "20",
             "--warmup", "4", "--pack-top", "300", "--data-dir", str(data_dir),
-            "--out", str(out), "--no-progress", "--no-plots"]
+            "--cold-samples", "1", "--out", str(out), "--no-progress", "--no-plots"]
     assert main(argv) == 0
     captured = capsys.readouterr()
     rows = {r["config"]: r for r in json.loads((out / "results.json").read_text())}
@@ -83,16 +83,24 @@ def test_compare_loads_the_artifacts_own_table(dynalite: servers.Server, data_di
     assert sizes["torch"]["total_mb"] > 5 * sizes["numpy"]["total_mb"]
     cold = {c["config"]: c for c in footprint["isolated_cold_start"]}
     assert set(cold) == {"paper", "torch", "millicent"}
-    for c in cold.values():  # the first request to a fresh platform, alone
+    for c in cold.values():  # the first request from zero, alone
         assert c["cold"] is True and c["status"] == 200 and c["init_ms"] > 0
         assert c["timings"]["init_ms"] > 0 and c["in_flight"] == 1
     # torch's import lands in the function's init, on the first request of an environment
     assert cold["torch"]["timings"]["init_ms"] > cold["millicent"]["timings"]["init_ms"]
     assert cold["torch"]["latency_ms"] > cold["millicent"]["latency_ms"]
     assert cold["torch"]["max_memory_mb"] > cold["millicent"]["max_memory_mb"]
-    # the probe's environment is warm: one more cold start at C=2, in the warm-up
+    # the cold starts are measured on a deployment of their own: the scenario's starts from
+    # zero, so C = 2 costs two cold starts, in the warm-up
     torch_init = rows["torch"]["init"]
-    assert torch_init["cold_starts"] == 1 and torch_init["init_ms"]["n"] == 1
+    assert torch_init["cold_starts"] == 2 and torch_init["init_ms"]["n"] == 2
+    summaries = {c["config"]: c for c in footprint["cold_starts"]}
+    assert set(summaries) == {"paper", "torch", "millicent"}
+    for c in summaries.values():  # one isolated cold start, then C = 2 at once from zero
+        assert (c["samples"], c["ok"], c["cold"]) == (1, 1, 1)
+        assert c["init_duration_ms"] > 0 and c["restore_duration_ms"] is None
+        assert c["burst"]["concurrency"] == 2 and c["burst"]["cold"] == 2
+    assert summaries["torch"]["first_request_ms"] > summaries["millicent"]["first_request_ms"]
     assert rows["torch"]["max_memory_mb"] > rows["millicent"]["max_memory_mb"]
     assert (out / "records" / "torch-kim-cold.jsonl").is_file()
     assert "## Cold start, memory and package size" in captured.out

@@ -82,5 +82,4 @@ def test_demo_end_to_end(tmp_path: Path, data_dir: Path,
     again = json.loads((out / "demo.json").read_text())
     assert again["store"]["reused"] and again["store"]["written"] == 0
     assert again["pack"]["reused"]
-    assert again["seconds"]["store"] < result["seconds"]["store"]
     assert _processes_mentioning(str(out)) == []

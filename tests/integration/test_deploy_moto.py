@@ -4,11 +4,22 @@ moto is used for the control plane only — stack, bucket, table, role, function
 small embedding load. Its CloudFormation does not implement AWS::Lambda::Url nor
 AWS::ApiGatewayV2::Api, so the stack here has ``gateway="none"``; those two resources are
 checked by cfn-lint (tests/functional/test_deploy_template_lint.py).
+
+What moto cannot do, and so is not tested here: ``GetAccountSettings`` (404: the account's
+limit is stated with ``account_concurrency``, and the refusal logic is unit-tested on the
+settings' shape); ``AWS::Lambda::Alias`` and ``SnapStart`` in CloudFormation (ignored); and
+the order of a stack update — moto creates a new resource *before* it updates the existing
+ones, so the version the second deploy adds is published from the old ``$LATEST`` (real
+CloudFormation updates the function first: the version refers to it). Invoking a function
+needs Docker, which this machine lacks. What is tested: the reservation check runs before
+anything exists, the cap reaches the function, and a second deploy with new code replaces
+the version resource (new logical id from the code's hash) and updates ``$LATEST``'s code.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -19,7 +30,7 @@ from botocore.exceptions import ClientError
 from millicent.cli.main import main
 from millicent.deploy.embeddings import make_loader
 from millicent.deploy.package import PackageSpec, build_package
-from millicent.deploy.stack import AwsTarget, deploy, destroy
+from millicent.deploy.stack import AwsTarget, StackRequest, deploy, destroy
 from millicent.deploy.target import LambdaTarget
 from millicent.deploy.template import TemplateOptions
 from millicent.errors import ConfigError
@@ -61,8 +72,8 @@ def test_deploy_update_destroy(moto, package, vectors):
     where = AwsTarget(REGION, endpoint_url=moto.endpoint)
     logs: list[str] = []
     loader = make_loader(str(vectors), progress=False, log=logs.append)
-    d = deploy(where, "millicent-it", package, TemplateOptions(gateway="none"), loader=loader,
-               poll_s=0.2, log=logs.append)
+    d = deploy(where, StackRequest("millicent-it", package, TemplateOptions(gateway="none")),
+               loader=loader, poll_s=0.2, log=logs.append)
     assert d.status == "CREATE_COMPLETE"
     assert d.bucket == "millicent-123456789012-eu-west-1" and d.key.startswith("millicent-it/")
     assert d.endpoint is None and d.loaded_items == len(WORDS)
@@ -91,7 +102,8 @@ def test_deploy_update_destroy(moto, package, vectors):
     assert [st["Resource"] for st in doc["Statement"] if st["Sid"] == "ReadOwnTable"] == [table_arn]
 
     # update in place: more memory; the load finds everything already there
-    d2 = deploy(where, "millicent-it", package, TemplateOptions(gateway="none", memory_mb=2048),
+    d2 = deploy(where, StackRequest("millicent-it", package,
+                                    TemplateOptions(gateway="none", memory_mb=2048)),
                 loader=loader, poll_s=0.2, log=logs.append)
     assert d2.status == "UPDATE_COMPLETE" and d2.table == d.table
     assert lam.get_function(FunctionName=d2.outputs["FunctionName"])["Configuration"]["MemorySize"] == 2048
@@ -107,11 +119,18 @@ def test_deploy_update_destroy(moto, package, vectors):
 def test_cli_deploy_and_destroy(moto, package, vectors, capsys):
     common = ["--stack", "millicent-cli", "--region", REGION, "--endpoint-url", moto.endpoint,
               "--bucket", "my-code-bucket"]
+    record = package.parent / "cli-record.json"
     assert main(["deploy", *common, "--package", str(package), "--gateway", "none",
-                 "--vectors", str(vectors)]) == 0
+                 "--vectors", str(vectors), "--record", str(record)]) == 0
     out = capsys.readouterr().out
     assert "CREATE_COMPLETE" in out and f"({len(WORDS)} vectors loaded)" in out
     assert "endpoint: (none" in out
+    # moto has no GetAccountSettings: AWS's default quota is assumed, and said so; the
+    # worst case at that cap is stated per hour and per month
+    assert "1,000 concurrent executions (the account's unreserved concurrency (AWS's default quota assumed" in out
+    assert "per hour" in out and "per month" in out
+    saved = json.loads(record.read_text())
+    assert (saved["stack"], saved["auth"], saved["bill"]["cap"]) == ("millicent-cli", "none", 1000)
     assert main(["destroy", *common]) == 0
     assert "destroyed" in capsys.readouterr().out
     s3 = _client(moto, "s3")
@@ -127,6 +146,87 @@ def test_missing_credentials_is_a_config_error_naming_profile(monkeypatch, tmp_p
     monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", raising=False)
     monkeypatch.delenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", raising=False)
     with pytest.raises(ConfigError, match="--profile"):
-        deploy(AwsTarget(REGION), "x", package, log=lambda _: None)
+        deploy(AwsTarget(REGION), StackRequest("x", package), log=lambda _: None)
     with pytest.raises(ConfigError, match="profile 'nope' not found"):
         destroy(AwsTarget(REGION, profile="nope"), "x", log=lambda _: None)
+
+
+@pytest.fixture(scope="module")
+def package_v2(tmp_path_factory) -> Path:
+    """The same function with other code (another artifact name in the manifest)."""
+    tmp = tmp_path_factory.mktemp("deploy-v2")
+    art = tiny_artifact(tmp / "kim")
+    manifest = json.loads((art / "manifest.json").read_text())
+    (art / "manifest.json").write_text(json.dumps({**manifest, "name": "kim-v2"}))
+    built = build_package(PackageSpec(models=(("kim", art),), out_dir=tmp / "dist",
+                                      target=LambdaTarget("3.12"), wheel_dir=wheel_dir("cp312")))
+    return built.zip_path
+
+
+def _buckets(moto: MotoServer) -> set[str]:
+    return {b["Name"] for b in _client(moto, "s3").list_buckets()["Buckets"]}
+
+
+def test_a_reservation_the_account_cannot_grant_is_refused_before_anything_exists(moto, package):
+    where = AwsTarget(REGION, endpoint_url=moto.endpoint)
+    before = _buckets(moto)
+    # a new account with a quota of 10: nothing can be reserved (100 stay unreserved)
+    request = StackRequest("millicent-refused", package, TemplateOptions(gateway="none", reserved_concurrency=5),
+                           account_concurrency=10)
+    with pytest.raises(ConfigError, match=r"cannot reserve any concurrency.*quota of 10"):
+        deploy(where, request, log=lambda _: None)
+    # the account's limits unreadable (moto: no GetAccountSettings) and not stated
+    with pytest.raises(ConfigError, match="--account-concurrency"):
+        deploy(where, StackRequest("millicent-refused", package,
+                                   TemplateOptions(gateway="none", reserved_concurrency=5)), log=lambda _: None)
+    with pytest.raises(ConfigError, match="at most 900"):
+        deploy(where, StackRequest("millicent-refused", package,
+                                   TemplateOptions(gateway="none", reserved_concurrency=901),
+                                   account_concurrency=1000), log=lambda _: None)
+    with pytest.raises(ClientError, match="does not exist"):
+        _client(moto, "cloudformation").describe_stacks(StackName="millicent-refused")
+    assert _buckets(moto) == before  # not even the code bucket
+
+
+def test_snapstart_and_a_reservation_then_new_code(moto, package, package_v2, capsys):
+    import base64
+    import hashlib
+
+    common = ["--stack", "millicent-snap", "--region", REGION, "--endpoint-url", moto.endpoint,
+              "--gateway", "none", "--no-load", "--snapstart", "--reserved-concurrency", "5",
+              "--account-concurrency", "1000", "--duration-ms", "2", "--record",
+              str(package.parent / "snap.json")]
+    assert main(["deploy", *common, "--package", str(package)]) == 0
+    out = capsys.readouterr().out
+    assert "cap in force: 5 concurrent executions (reserved concurrency)" in out
+    assert "worst case at 5 concurrent executions (reserved concurrency), 2 ms per request" in out
+    assert "recommended cap: --reserved-concurrency" in out
+    cf, lam = _client(moto, "cloudformation"), _client(moto, "lambda")
+
+    def versions() -> list[str]:
+        res = cf.list_stack_resources(StackName="millicent-snap")["StackResourceSummaries"]
+        return sorted(r["LogicalResourceId"] for r in res if r.get("ResourceType") == "AWS::Lambda::Version")
+
+    def sha(zip_path: Path) -> str:
+        return base64.b64encode(hashlib.sha256(zip_path.read_bytes()).digest()).decode()
+
+    first = hashlib.sha256(package.read_bytes()).hexdigest()[:16]
+    assert versions() == [f"Version{first}"]
+    fn = cf.describe_stacks(StackName="millicent-snap")["Stacks"][0]["Outputs"]
+    name = next(o["OutputValue"] for o in fn if o["OutputKey"] == "FunctionName")
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] == 5
+    published = [v for v in lam.list_versions_by_function(FunctionName=name)["Versions"]
+                 if v["Version"] != "$LATEST"]
+    assert [v["CodeSha256"] for v in published] == [sha(package)]
+    record = json.loads((package.parent / "snap.json").read_text())
+    assert (record["snapstart"], record["reserved_concurrency"], record["bill"]["cap"]) == (True, 5, 5)
+
+    # new code: the version resource is replaced (its logical id carries the code's hash)
+    # and $LATEST holds the new code; moto publishes that version before updating the
+    # function (see the module docstring), so its code cannot be checked here
+    assert main(["deploy", *common, "--package", str(package_v2)]) == 0
+    second = hashlib.sha256(package_v2.read_bytes()).hexdigest()[:16]
+    assert versions() == [f"Version{second}"]
+    assert lam.get_function(FunctionName=name)["Configuration"]["CodeSha256"] == sha(package_v2)
+    destroy(AwsTarget(REGION, endpoint_url=moto.endpoint), "millicent-snap", poll_s=0.2,
+            log=lambda _: None)

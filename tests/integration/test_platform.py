@@ -109,7 +109,8 @@ def test_killing_an_environment_mid_request_gives_one_502(platform: PlatformProc
         busy: list[int] = []
 
         def find_busy() -> bool:
-            busy[:] = [e["pid"] for e in platform.stats()["environment_details"] if e["busy"]]
+            busy[:] = [e["pid"] for e in platform.stats()["environment_details"]
+                        if e["busy"] and e["pid"]]
             return bool(busy)
 
         assert wait_until(find_busy, 5)
@@ -261,3 +262,41 @@ def test_asyncio_event_loop_serves_too(tmp_path: Path) -> None:
     finally:
         assert p.stop() == 0
     assert [rec["status"] for rec in p.records()] == ["ok", "ok"]
+
+
+def test_init_failure_is_a_502_naming_it_and_the_next_request_inits_again(tmp_path: Path) -> None:
+    """Lambda's INIT contract: the handler module raises at import (its store is down), the
+    runtime client posts /init/error and exits; the answer is a 502 carrying the error as
+    awslambdaric built it, and the next request runs INIT again in a new environment."""
+    import boto3
+
+    flag = tmp_path / "init-flag"
+    flag.write_text("fail the store at 127.0.0.1:9 is down")
+    p = start_platform(["--function", "init=tests.lambda_init.handler", "--env", f"INIT_FLAG={flag}",
+                        "--env", "INIT_SLEEP_S=0.25"], tmp_path / "serve")
+    try:
+        down = p.post("/init", {})
+        assert down.status == 502, down.body
+        assert down.json() == {"error": "init_error", "errorType": "StoreUnavailable",
+                               "message": "the store at 127.0.0.1:9 is down"}
+        assert down.headers["x-millicent-cold"] == "1" and down.headers["x-millicent-init-kind"] == "init"
+        lam = boto3.client("lambda", endpoint_url=p.url, region_name="us-east-1")
+        r = lam.invoke(FunctionName="init", Payload=b"{}")
+        assert r["FunctionError"] == "Unhandled"
+        assert json.loads(r["Payload"].read())["errorType"] == "StoreUnavailable"
+        records = p.records()
+        assert [rec["status"] for rec in records] == ["init_error", "init_error"]
+        log = (p.log_dir / "functions.log").read_text()
+        assert "Status: init_error\tError Type: StoreUnavailable" in log
+        assert wait_until(lambda: p.stats()["environments"]["init"] == 0, 5)
+        flag.write_text("ok")
+        back = p.post("/init", {})
+        assert back.status == 200 and back.headers["x-millicent-cold"] == "1"
+        assert back.json()["pid"] not in {rec["pid"] for rec in records}
+        # the INIT phase (it sleeps 0.25 s) is reported apart from the invocation's Duration
+        assert float(back.headers["x-millicent-init-ms"]) >= 250
+        assert float(back.headers["x-millicent-duration-ms"]) < 100
+        assert back.headers["x-millicent-restore-ms"] == "0"
+        assert back.json()["initialization_type"] == "on-demand"
+    finally:
+        assert p.stop() == 0

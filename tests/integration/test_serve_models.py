@@ -100,6 +100,17 @@ def platform(kim_artifact: Path, sm_artifact: Path | None, store_url: str, pack:
 
 
 @pytest.fixture(scope="module")
+def snapshot_platform(kim_artifact: Path, store_url: str, pack: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
+    """The same kim function on ``serve --snapshot``: INIT once, every cold start a fork."""
+    p = start_platform(["--snapshot", "--model", f"kim={kim_artifact}", "--store", store_url,
+                        "--pack", str(pack), "--idle-timeout", "3", "--max-concurrency", "4",
+                        "--max-tokens", "200"], tmp_path_factory.mktemp("serve-snapshot"))
+    yield p
+    assert p.stop() == 0
+
+
+@pytest.fixture(scope="module")
 def dev_sentences(data_dir: Path) -> list[str]:
     from millicent.data.sst import load_sst
 
@@ -162,6 +173,37 @@ def test_1101_dev_sentences_answer_like_the_in_process_runtime(
     assert answers[-1]["model"] == "kim"
     # the bundled pack served the frequent words, with the store's own vectors
     assert sum(a["timings"]["lookups"]["pack_hits"] for a in answers) > 1101
+
+
+def test_snapshot_answers_the_dev_sentences_identically(
+    platform: PlatformProcess, snapshot_platform: PlatformProcess, dev_sentences: list[str]
+) -> None:
+    """``serve --snapshot`` and ``serve`` give bit-identical answers to the 1101 SST-1 dev
+    sentences; the snapshot's cold starts are restores; after scale to zero the next
+    request is a restore again (its REPORT line says Restore Duration)."""
+    bodies = [json.dumps({"sentence": s}).encode() for s in dev_sentences]
+    keys = ("label", "label_index", "probabilities", "tokens", "unknown_words", "model")
+    answers = {}
+    for name, p in (("serve", platform), ("snapshot", snapshot_platform)):
+        with ThreadPoolExecutor(4) as pool:
+            replies = list(pool.map(lambda b, port=p.port: raw_post(port, "/classify", b), bodies))
+        assert [r.status for r in replies] == [200] * 1101, name
+        answers[name] = [{k: r.json()[k] for k in keys} for r in replies]
+        if name == "snapshot":
+            cold = [r for r in replies if r.headers["x-millicent-cold"] == "1"]
+            assert 1 <= len(cold) <= 4
+            assert all(r.headers["x-millicent-init-kind"] == "restore" for r in cold)
+            assert all(float(r.headers["x-millicent-restore-ms"]) > 0 for r in cold)
+    assert answers["snapshot"] == answers["serve"]
+    assert snapshot_platform.stats()["snapshots"]["kim"]["state"] == "ready"
+    assert wait_until(lambda: snapshot_platform.stats()["environments"]["kim"] == 0, 10)
+    again = snapshot_platform.post("/classify", {"sentence": dev_sentences[0]})
+    assert again.status == 200 and again.headers["x-millicent-init-kind"] == "restore"
+    assert {k: again.json()[k] for k in keys} == answers["serve"][0]
+    rid = again.headers["x-millicent-request-id"]
+    (line,) = [ln for ln in (snapshot_platform.log_dir / "functions.log").read_text().splitlines()
+               if f"REPORT RequestId: {rid}" in ln]
+    assert "Restore Duration" in line and "Init Duration" not in line
 
 
 def test_idle_timeout_scales_to_zero_then_cold_again(platform: PlatformProcess) -> None:

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from millicent import errors
-from millicent.platform.apigw import http_api_event
+from millicent.platform.apigw import HttpRequest, http_api_event
 from tests.platform_process import PlatformProcess
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs.json"
@@ -219,9 +219,9 @@ def v2_event(case: Case) -> dict[str, Any]:
     """An HTTP API (payload format 2.0) event on the named stage ``prod``, body base64."""
     path = case.path.split("?")[0]
     query = case.path.split("?", 1)[1] if "?" in case.path else ""
-    event = http_api_event(method=case.method, path="/prod" + path, raw_query=query,
-                           headers=list(case.headers.items()), body=b"", source_ip="127.0.0.1",
-                           request_id=str(uuid.uuid4()), host="abc123.execute-api.us-east-1.amazonaws.com")
+    event = http_api_event(HttpRequest(case.method, "/prod" + path, query, list(case.headers.items()),
+                                       b"", "127.0.0.1", str(uuid.uuid4()),
+                                       "abc123.execute-api.us-east-1.amazonaws.com"))
     event["requestContext"]["stage"] = "prod"
     if case.body:
         event["body"] = base64.b64encode(case.body).decode("ascii")

@@ -9,6 +9,14 @@ that names it, and answers come back when it does — without restarting anythin
 environment is one 502 and is replaced; a burst past the concurrency limit gets 429s, every
 one of them seen by the client.
 
+A store down at a cold start depends on when the function builds its store: with the
+default eager INIT (Lambda's INIT phase) the environment fails its INIT — a 502 naming the
+store, awslambdaric's init error — and the next request, once the store is back, runs
+INIT again in a new environment; with ``MILLICENT_INIT=lazy`` (the main platform here) it is
+the first request's 503 and the same environment answers later. With ``serve --snapshot``
+the template's INIT meets the store down the same way; a restore does not read the store,
+so after a good snapshot a store outage is a 503 again, never an init error.
+
 The bulk loader's kill-and-resume is tests/integration/test_store_load_resume.py (a real
 ``millicent embeddings load`` process SIGKILLed midway, then count and checksum checked).
 """
@@ -84,7 +92,7 @@ def ddb_platform(store: Store, artifacts: tuple[Path, Path],
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
     # no LRU and no pack: every request reads the store, so every fault reaches a request;
     # lazy INIT: a store fault at a cold start is then the first request's 503 (the eager
-    # INIT's own contract, an init error, is tested with the snapshot platform)
+    # INIT's own contract, an init error, is tested by the *_at_an_eager_init tests below)
     p = start_platform(["--model", f"kim={artifacts[0]}", "--store", store.url, "--lru-size", "0",
                         "--max-concurrency", "4", "--timeout", str(TIMEOUT_S), "--idle-timeout", "900",
                         "--env", f"MILLICENT_STORE_DEADLINE_S={DEADLINE_S}", "--env", "MILLICENT_INIT=lazy"],
@@ -346,4 +354,81 @@ def test_store_slower_than_the_function_timeout_is_a_504_and_a_fresh_environment
         assert p.stats()["by_status"]["timeout"] == 1
     finally:
         store.calm()
+        assert p.stop() == 0
+
+
+def test_store_down_at_an_eager_init_is_a_502_naming_it_then_init_again_when_back(
+    store: Store, artifacts: tuple[Path, Path], sentences: list[str], reference: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    store.calm()
+    store.down()
+    p = start_platform(["--model", f"kim={artifacts[0]}", "--store", store.url, "--lru-size", "0",
+                        "--env", f"MILLICENT_STORE_DEADLINE_S={DEADLINE_S}"], tmp_path)
+    try:
+        t0 = time.monotonic()
+        down = p.post("/classify", {"sentence": sentences[2]})
+        took = time.monotonic() - t0
+        assert down.status == 502, down.body
+        body = down.json()
+        assert body["error"] == "init_error" and body["errorType"] == "StoreUnavailable"
+        assert f"127.0.0.1:{store.port}" in body["message"] and "GetItem" in body["message"]
+        assert "last error: EndpointConnectionError" in body["message"]
+        assert DEADLINE_S - 1.0 < took < DEADLINE_S + 5  # the store's retries, then the init error
+        assert down.headers["x-millicent-init-kind"] == "init"
+        (failed,) = p.records()
+        assert failed["status"] == "init_error" and failed["error_type"] == "StoreUnavailable"
+        print(f"store down at an eager INIT: {down.status} after {took:.2f}s: {body['message']}")
+        assert wait_until(lambda: p.stats()["environments"]["kim"] == 0, 5)
+    finally:
+        store.up()
+    try:
+        back = p.post("/classify", {"sentence": sentences[2]})
+        assert back.status == 200 and same_answer(back.json(), reference[2])
+        assert back.headers["x-millicent-cold"] == "1" and one_pid(p) != failed["pid"]
+        timings = back.json()["timings"]
+        assert timings["init"] == "eager" and timings["init_ms"] > 0
+        # INIT (models + store) is the platform's Init Duration, outside the invocation
+        assert float(back.headers["x-millicent-init-ms"]) > timings["init_ms"]
+        assert timings["total_ms"] < timings["init_ms"] + float(back.headers["x-millicent-duration-ms"])
+    finally:
+        assert p.stop() == 0
+
+
+def test_store_down_at_a_snapshot_init_then_restores_survive_an_outage(
+    store: Store, artifacts: tuple[Path, Path], sentences: list[str], reference: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    store.calm()
+    store.down()
+    try:
+        p = start_platform(["--snapshot", "--model", f"kim={artifacts[0]}", "--store", store.url,
+                            "--lru-size", "0", "--idle-timeout", "1",
+                            "--env", f"MILLICENT_STORE_DEADLINE_S={DEADLINE_S}"], tmp_path)
+        assert p.stats()["snapshots"]["kim"]["state"] == "failed"
+        down = p.post("/classify", {"sentence": sentences[4]})  # INIT again: still down
+        assert down.status == 502 and down.json()["errorType"] == "StoreUnavailable"
+        assert "GetItem" in down.json()["message"]
+    finally:
+        store.up()
+    try:
+        back = p.post("/classify", {"sentence": sentences[4]})  # INIT once more, then restore
+        assert back.status == 200 and same_answer(back.json(), reference[4])
+        assert back.headers["x-millicent-init-kind"] == "restore"
+        assert back.json()["timings"]["init"] == "restore"
+        assert p.stats()["snapshots"]["kim"]["state"] == "ready"
+        # scale to zero, store down: a restore needs no store, the request is a 503
+        assert wait_until(lambda: p.stats()["environments"]["kim"] == 0, 5)
+        store.down()
+        try:
+            outage = p.post("/classify", {"sentence": sentences[5]})
+            assert outage.status == 503 and outage.json()["error"] == "store_unavailable"
+            assert outage.headers["x-millicent-init-kind"] == "restore"
+            (pid,) = p.env_pids("kim")
+        finally:
+            store.up()
+        again = p.post("/classify", {"sentence": sentences[5]})
+        assert again.status == 200 and same_answer(again.json(), reference[5])
+        assert again.headers["x-millicent-cold"] == "0" and p.env_pids("kim") == [pid]
+    finally:
         assert p.stop() == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from millicent.bench.cost import (
     Cost,
     CostOptions,
     Usage,
+    billed_duration_ms,
     billed_ms,
     cost_per_million,
     instance_cost_per_million,
@@ -141,11 +143,57 @@ def test_provisioned_capacity_is_spread_over_the_query_rate() -> None:
         cost_per_million([u], PRICES, opts)
 
 
-def test_init_billed_today_not_in_the_papers_era() -> None:
-    u = Usage(duration_ms=10.0, init_ms=100.0)
+def test_init_billing_by_era_and_package_type_not_by_billing_unit() -> None:
+    u = Usage(duration_ms=10.0, init_ms=100.0, init_kind="init")
+    # today (the sheet's date): an on-demand zip function's INIT is billed
     assert cost_per_million([u], PRICES, CostOptions()).mean_billed_ms == 110
-    assert cost_per_million([u], PRICES, CostOptions(billing="100ms")).mean_billed_ms == 100
-    assert cost_per_million([u], PRICES, CostOptions(bill_init=False)).mean_billed_ms == 10
+    assert cost_per_million([u], PRICES, CostOptions(era="2025-08-01")).mean_billed_ms == 110
+    # the day before AWS standardised INIT billing: free for managed-runtime zips ...
+    assert cost_per_million([u], PRICES, CostOptions(era="2025-07-31")).mean_billed_ms == 10
+    # ... but always billed for container images
+    image = CostOptions(era="2025-07-31", package_type="image")
+    assert cost_per_million([u], PRICES, image).mean_billed_ms == 110
+    # the billing unit decides nothing about INIT: 100 ms units today still bill it
+    assert cost_per_million([u], PRICES, CostOptions(billing="100ms")).mean_billed_ms == 200
+    # the paper's era: 100 ms units and a free INIT are two separate options
+    paper = CostOptions(billing="100ms", era="2018-06-01")
+    assert cost_per_million([u], PRICES, paper).mean_billed_ms == 100
+    assert PRICES.init_billed(dt.date(2018, 6, 1), "zip", provisioned=True)
+    for bad in ({"era": "last year"}, {"package_type": "jar"}):
+        with pytest.raises(ConfigError):
+            CostOptions(**bad)  # type: ignore[arg-type]
+
+
+def test_init_inside_the_invocation_is_not_added_again() -> None:
+    # no init_kind: a lazy INIT that ran inside duration_ms (it is already there)
+    lazy = Usage(duration_ms=110.0, init_ms=0.0)
+    eager = Usage(duration_ms=10.0, init_ms=100.0, init_kind="init")
+    for u in (lazy, eager):
+        assert cost_per_million([u], PRICES, CostOptions()).mean_billed_ms == 110
+    with pytest.raises(InvalidInput):
+        Usage(duration_ms=1.0, init_kind="thaw")
+
+
+def test_a_snapstart_restore_bills_its_restore_duration_and_the_restore_fee() -> None:
+    u = Usage(duration_ms=4.2, init_ms=180.0, init_kind="restore", restore_billed_ms=42)
+    c = request_cost(u, PRICES, CostOptions(memory_mb=1024))
+    # 5 ms invocation + 42 ms billed restore at 1 GB, plus 1 GB restored
+    assert c.compute == pytest.approx(0.047 * 0.0000166667 + 0.0001397998)
+    assert billed_duration_ms(u, PRICES, CostOptions()) == 47
+    # without a logged billed restore duration, the measured restore is billed
+    local = Usage(duration_ms=4.2, init_ms=18.3, init_kind="restore")
+    assert billed_duration_ms(local, PRICES, CostOptions()) == 5 + 19
+
+
+def test_a_logged_billed_duration_is_the_bill_unless_an_era_reprices_it() -> None:
+    # a REPORT line of 2024: INIT 150 ms not billed, Billed Duration 13 ms as AWS wrote it
+    u = Usage(duration_ms=12.3, init_ms=150.0, init_kind="init", billed_ms=13, memory_mb=128)
+    assert billed_duration_ms(u, PRICES, CostOptions(memory_mb=2048)) == 13
+    assert request_cost(u, PRICES, CostOptions(memory_mb=2048)).compute == pytest.approx(
+        0.013 * 0.125 * 0.0000166667)  # priced at the logged memory
+    # re-priced under today's rules, or in 100 ms units, from the raw durations
+    assert billed_duration_ms(u, PRICES, CostOptions(era="2026-01-01")) == 163
+    assert billed_duration_ms(u, PRICES, CostOptions(billing="100ms")) == 200
 
 
 def test_total_variable_and_mean_over_requests() -> None:

@@ -7,14 +7,20 @@ import json
 
 import pytest
 
-from millicent.platform.apigw import MalformedResponse, http_answer, http_api_event, is_text
+from millicent.platform.apigw import (
+    HttpRequest,
+    MalformedResponse,
+    http_answer,
+    http_api_event,
+    is_text,
+)
 from millicent.platform.gateway import error_status
 from millicent.runtime import events
 
 
 def _event(body: bytes, headers: list[tuple[str, str]], query: str = "") -> dict:
-    return http_api_event(method="post", path="/classify", raw_query=query, headers=headers,
-                          body=body, source_ip="127.0.0.1", request_id="abc", host="127.0.0.1:9000")
+    return http_api_event(HttpRequest("post", "/classify", query, headers, body, "127.0.0.1", "abc",
+                                      "127.0.0.1:9000"))
 
 
 def test_json_body_passes_as_text() -> None:
@@ -88,3 +94,26 @@ def test_malformed_responses(payload: bytes) -> None:
 ])
 def test_function_error_status(error_type: str | None, status: int) -> None:
     assert error_status(error_type) == status
+
+
+def test_report_headers_carry_init_and_restore_apart_from_the_duration() -> None:
+    from millicent.platform.gateway import report_headers
+    from millicent.platform.records import InvocationRecord
+
+    def rec(**kw: object) -> InvocationRecord:
+        base: dict[str, object] = dict(request_id="r", function="f", env_id="f-1", pid=1,
+                                       cold=True, init_ms=None, duration_ms=2.5, billed_ms=3,
+                                       billed_ms_100=100, cpu_ms=None, memory_mb=128,
+                                       max_memory_mb=None)
+        base.update(kw)
+        return InvocationRecord(**base)  # type: ignore[arg-type]
+
+    init = report_headers(rec(init_ms=212.0))
+    assert (init["x-millicent-init-ms"], init["x-millicent-restore-ms"]) == ("212.000", "0")
+    assert init["x-millicent-init-kind"] == "init" and init["x-millicent-duration-ms"] == "2.500"
+    restore = report_headers(rec(restore_ms=14.25, billed_restore_ms=15))
+    assert (restore["x-millicent-init-ms"], restore["x-millicent-restore-ms"]) == ("0", "14.250")
+    assert restore["x-millicent-init-kind"] == "restore"
+    warm = report_headers(rec(cold=False))
+    assert (warm["x-millicent-init-ms"], warm["x-millicent-restore-ms"]) == ("0", "0")
+    assert "x-millicent-init-kind" not in warm and warm["x-millicent-cold"] == "0"

@@ -36,8 +36,17 @@ def test_report_line_has_lambda_fields() -> None:
     for part in ("Duration: 2.31 ms", "Billed Duration: 3 ms", "Memory Size: 128 MB",
                  "Max Memory Used: 61 MB", "Init Duration: 212.40 ms"):
         assert part in line
-    warm = _record(cold=False, init_ms=None, status="timeout").report_line()
-    assert "Init Duration" not in warm and "Status: timeout" in warm
+    warm = _record(cold=False, init_ms=None, status="timeout", error_type="Sandbox.Timedout")
+    line = warm.report_line()
+    assert "Init Duration" not in line and "Status: timeout\tError Type: Sandbox.Timedout" in line
+    assert (_record().init_kind, warm.init_kind) == ("init", None)
+
+
+def test_a_restore_reports_restore_duration_instead_of_init_duration() -> None:
+    rec = _record(init_ms=None, restore_ms=41.234, billed_restore_ms=42)
+    line = rec.report_line()
+    assert "Restore Duration: 41.23 ms\tBilled Restore Duration: 42 ms" in line
+    assert "Init Duration" not in line and rec.init_kind == "restore"
 
 
 def test_totals_count_by_status_and_function() -> None:

@@ -11,6 +11,7 @@ from millicent.errors import StoreError
 from millicent.store.base import META_KEY, EmbeddingStore, StoreMeta, storable_key, vectors_checksum
 from millicent.store.lru import LRUCache
 from millicent.store.memory import MemoryStore
+from millicent.store.tiers import TieredEmbeddings
 from millicent.types import LookupStats
 
 WORDS = ["the", "cat", "(", "sat", "é"]
@@ -79,12 +80,11 @@ def test_tiers_pack_then_lru_then_store_with_consistent_stats() -> None:
         def get_many(self, keys: Any) -> dict[str, np.ndarray]:
             return {k: m[0] for k in keys if k == "the"}
 
-    store.pack = Pack()
-    store.lru = LRUCache(10)
-    first = store.lookup(["the", "cat", "dog", "sat"])
+    tiers = TieredEmbeddings(store, Pack(), LRUCache(10))
+    first = tiers.lookup(["the", "cat", "dog", "sat"])
     s = first.stats
     assert (s.pack_hits, s.lru_hits, s.store_hits, s.missing, s.negative_hits) == (1, 0, 2, 1, 0)
-    second = store.lookup(["the", "cat", "dog", "sat", "é"])
+    second = tiers.lookup(["the", "cat", "dog", "sat", "é"])
     s = second.stats
     assert (s.pack_hits, s.lru_hits, s.store_hits, s.missing, s.negative_hits) == (1, 2, 1, 1, 1)
     assert s.store_items == 1  # only "é" went to the store: "dog" was known absent

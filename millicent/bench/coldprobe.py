@@ -1,0 +1,204 @@
+"""Cold starts measured apart from warm requests: the first request from zero, alone, several
+times, and C first requests at once.
+
+Against a deployment whose idle timeout is short (it scales to zero between samples):
+
+* **isolated**: ``samples`` times, wait until the function has no environment, then send
+  one request alone — the first request of a new environment (a spawn and its INIT, or a
+  fork of the snapshot and its restore). Medians of the client latency, of the platform's
+  Init Duration / Restore Duration, of the first invocation's Duration and of the
+  function's own reported build (``timings.init_ms``: eager INIT, the lazy build inside the
+  first invocation, or the after-restore hook);
+* **burst**: from zero, ``C`` distinct requests at once: C simultaneous cold starts, their
+  client latency p50 — against the warm p50 at the same C from the comparison's scenario.
+
+The durations come from the platform's REPORT records (``invocations.jsonl`` in the
+deployment's log directory, joined by request id), the latencies from the client.
+
+:func:`goals` checks the issue's targets on the medians: the snapshot's first request
+≤ 0.02× the paper's PyTorch function's, ≤ 0.2× millicent's without snapshot (eager INIT),
+≤ 0.1× millicent's before eager INIT (``before``, measured by ``benchmarks/cold_start.py``
+from the older tree); C simultaneous cold starts at p50 ≤ 10× the warm p50.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import time
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from millicent.bench.harness import ClientOptions, run_closed_loop
+from millicent.bench.records import RequestRecord
+from millicent.bench.report import num, table
+from millicent.bench.workload import Workload
+from millicent.errors import ConfigError
+
+Row = dict[str, Any]
+
+#: The issue's goals: (subject, reference, at most this ratio of first-request latencies).
+FIRST_REQUEST_GOALS = (("snapshot", "torch", 0.02), ("snapshot", "before", 0.1),
+                       ("snapshot", "millicent", 0.2))
+BURST_GOAL = 10.0  #: C simultaneous cold starts: p50 ≤ this × the warm p50 at that C
+
+
+@dataclass
+class ColdStarts:
+    """The cold starts of one configuration and model (records as the client saw them,
+    plus the platform's REPORT record of each)."""
+
+    config: str
+    model: str
+    samples: list[RequestRecord] = field(default_factory=list)
+    burst: list[RequestRecord] = field(default_factory=list)
+    reports: dict[str, Row] = field(default_factory=dict)  #: request id → REPORT record
+
+    def _report(self, rec: RequestRecord, key: str) -> float | None:
+        value = self.reports.get(rec.request_id or "", {}).get(key)
+        return None if value is None else float(value)
+
+    def summary(self) -> Row:
+        """Medians of the isolated samples; the burst's cold count and latency p50."""
+        ok = [r for r in self.samples if r.ok]
+        timings = [r.timings for r in ok]
+
+        def med(values: Sequence[float | None]) -> float | None:
+            vs = [v for v in values if v is not None]
+            return statistics.median(vs) if vs else None
+
+        burst_ok = [r for r in self.burst if r.ok]
+        return {
+            "config": self.config, "model": self.model, "samples": len(self.samples),
+            "ok": len(ok), "cold": sum(bool(r.cold) for r in ok),
+            "first_request_ms": med([r.latency_ms for r in ok]),
+            "first_request_ms_all": [round(r.latency_ms, 3) for r in ok],
+            "init_duration_ms": med([self._report(r, "init_ms") for r in ok]),
+            "restore_duration_ms": med([self._report(r, "restore_ms") for r in ok]),
+            "duration_ms": med([self._report(r, "duration_ms") for r in ok]),
+            "function_init_ms": med([t.get("init_ms") for t in timings]),
+            "max_memory_mb": max((r.max_memory_mb for r in ok if r.max_memory_mb is not None),
+                                 default=None),
+            "burst": {"concurrency": len(self.burst), "ok": len(burst_ok),
+                      "cold": sum(bool(r.cold) for r in burst_ok),
+                      "p50_ms": med([r.latency_ms for r in burst_ok]),
+                      "max_ms": max((r.latency_ms for r in burst_ok), default=None)},
+        }
+
+    def to_dict(self) -> Row:
+        return {"summary": self.summary(), "samples": [asdict(r) for r in self.samples],
+                "burst": [asdict(r) for r in self.burst], "reports": self.reports}
+
+
+def _environments(url: str, function: str, client: ClientOptions) -> int:
+    req = urllib.request.Request(url.rstrip("/") + "/_millicent/stats", headers=dict(client.headers))
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return int(json.loads(resp.read())["environments"].get(function, 0))
+
+
+def wait_for_zero(url: str, function: str, client: ClientOptions, timeout_s: float = 60.0) -> None:
+    """Until the platform has scaled ``function`` to zero (its idle timeout), or ConfigError."""
+    deadline = time.monotonic() + timeout_s
+    while _environments(url, function, client) > 0:
+        if time.monotonic() > deadline:
+            raise ConfigError(f"{function} at {url} did not scale to zero in {timeout_s:g} s")
+        time.sleep(0.1)
+
+
+def read_reports(log_dir: Path, ids: set[str], timeout_s: float = 5.0) -> dict[str, Row]:
+    """The platform's REPORT records of ``ids`` (they reach the file within 0.2 s)."""
+    path = log_dir / "invocations.jsonl"
+    deadline = time.monotonic() + timeout_s
+    found: dict[str, Row] = {}
+    while True:
+        if path.exists():
+            for line in path.read_text().splitlines():
+                rec = json.loads(line) if line.strip() else {}
+                if rec.get("request_id") in ids:
+                    found[rec["request_id"]] = rec
+        if set(found) >= ids or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def measure(url: str, log_dir: Path, config: str, function: str, workload: Workload,
+            samples: int, burst: int, client: ClientOptions | None = None) -> ColdStarts:
+    """``samples`` isolated cold starts, then ``burst`` at once (none when 0), from zero."""
+    opts = client or ClientOptions()
+    out = ColdStarts(config, workload.model)
+    n = len(workload.requests)
+    for i in range(samples):
+        wait_for_zero(url, function, opts)
+        (rec,) = asyncio.run(run_closed_loop(url, workload.requests, 1, measured=[i % n],
+                                             options=opts))
+        out.samples.append(rec)
+    if burst > 0:
+        wait_for_zero(url, function, opts)
+        out.burst = asyncio.run(run_closed_loop(url, workload.requests, burst,
+                                                measured=[i % n for i in range(burst)],
+                                                options=opts))
+    ids = {r.request_id for r in (*out.samples, *out.burst) if r.request_id}
+    out.reports = read_reports(log_dir, ids)
+    failed = [r.error for r in out.samples if not r.ok]
+    if failed:
+        raise ConfigError(f"cold starts of {config} at {url} failed: {failed[0]}")
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None or b == 0 else a / b
+
+
+def goals(summaries: Mapping[str, Row], warm_p50: Mapping[tuple[str, int], float]) -> list[Row]:
+    """The issue's cold-start targets on ``summaries`` (config → :meth:`ColdStarts.summary`
+    of one model); ``warm_p50``: (config, C) → warm client p50 at that C."""
+    out: list[Row] = []
+    for subject, reference, goal in FIRST_REQUEST_GOALS:
+        s, r = summaries.get(subject), summaries.get(reference)
+        if s is None or r is None:
+            continue
+        ratio = _ratio(s["first_request_ms"], r["first_request_ms"])
+        out.append({"goal": f"first request: {subject} / {reference}", "target": f"≤ {goal:g}×",
+                    "value": ratio, "met": ratio is not None and ratio <= goal,
+                    "detail": f"{num(s['first_request_ms'])} ms vs {num(r['first_request_ms'])} ms"})
+    for name, s in summaries.items():
+        b = s["burst"]
+        warm = warm_p50.get((name, b["concurrency"]))
+        if not b["concurrency"] or warm is None:
+            continue
+        ratio = _ratio(b["p50_ms"], warm)
+        out.append({"goal": f"{b['cold']} simultaneous cold starts: {name} p50 / warm p50 "
+                            f"at C = {b['concurrency']}",
+                    "target": f"≤ {BURST_GOAL:g}×" if name == "snapshot" else "–",
+                    "value": ratio, "met": name == "snapshot" and ratio is not None
+                    and ratio <= BURST_GOAL,
+                    "detail": f"{num(b['p50_ms'])} ms vs {num(warm)} ms"})
+    return out
+
+
+def goals_table(gs: Sequence[Row]) -> str:
+    body = [[g["goal"], g["target"], "–" if g["value"] is None else f"{g['value']:.3g}×"
+             + (" ✓" if g["met"] else ""), g["detail"]] for g in gs]
+    return table(["cold-start goal", "target", "measured", "medians"], body, right_from=2)
+
+
+def cold_table(summaries: Sequence[Row]) -> str:
+    """One row per configuration and model: the medians of the isolated cold starts and the
+    burst."""
+    body = []
+    for s in summaries:
+        b = s["burst"]
+        body.append([s["config"], s["model"], f"{s['ok']}/{s['samples']}",
+                     num(s["first_request_ms"]), num(s["init_duration_ms"]),
+                     num(s["restore_duration_ms"]), num(s["function_init_ms"]),
+                     num(s["duration_ms"], 2),
+                     f"{b['cold']} at C={b['concurrency']}" if b["concurrency"] else "–",
+                     num(b["p50_ms"]), num(s["max_memory_mb"])])
+    return table(["config", "model", "samples", "first request (ms)", "Init Duration",
+                  "Restore Duration", "function init (ms)", "Duration",
+                  "burst: cold starts", "burst p50 (ms)", "peak memory (MB)"], body,
+                 right_from=2)

@@ -1,0 +1,102 @@
+"""``millicent import onnx MODEL.onnx --role classify|rank --out DIR ...``: bring your own network."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+from millicent import config
+from millicent.cli._common import add_data_dir
+
+DESCRIPTION = """\
+Import a network exported to ONNX (e.g. torch.onnx.export) as a millicent artifact that
+serve, invoke, bench, package, deploy and eval take like the built-in models. The graph
+takes the embedded text(s), the word vectors stay in the store:
+
+  classify  input float32 [batch, tokens, dim] (+ optional int64 [batch] lengths)
+            output [batch, n_labels]: logits (default) or probabilities
+  rank      inputs question, answer float32 [batch, tokens, dim] (+ optional int64 lengths
+            of both); output [batch] / [batch, 1] score, or [batch, 2] logits/probabilities
+
+Batch and token axes must be dynamic. The graph is run on zero inputs at 1 and 3 texts x
+1, 2, 7 and 64 tokens before it is accepted; nothing is written unless every check passes.
+"""
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``import`` verb (``import onnx``)."""
+    p = subparsers.add_parser("import", help="import a network of your own (ONNX) as an artifact",
+                              description=DESCRIPTION,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    formats = p.add_subparsers(dest="import_format", metavar="FORMAT", required=True)
+    onnx = formats.add_parser("onnx", help="an ONNX graph (.onnx, with its external data)",
+                              description=DESCRIPTION,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    onnx.add_argument("model", metavar="MODEL.onnx", help="the graph (its external data beside it)")
+    onnx.add_argument("--role", required=True, choices=("classify", "rank"))
+    onnx.add_argument("--out", required=True, help="artifact directory to write")
+    onnx.add_argument("--labels", default=None, metavar="A,B,...",
+                      help="classify: one label per output column, in column order")
+    onnx.add_argument("--outputs", default=None, choices=("logits", "probabilities", "score"),
+                      help="what the output holds (default: logits; a one-column ranker: score)")
+    vectors = onnx.add_mutually_exclusive_group()
+    vectors.add_argument("--vectors", default=None, metavar="glove-50|PATH",
+                         help="the pretrained vectors the graph reads (default glove-50)")
+    vectors.add_argument("--learned-table", default=None, metavar="TABLE.npz",
+                         help="the graph's own learned table (words + matrix), shipped in the "
+                              "artifact and loaded into the store")
+    onnx.add_argument("--tokenizer", default="ptb", choices=("ptb", "whitespace"))
+    case = onnx.add_mutually_exclusive_group()
+    case.add_argument("--lowercase", dest="lowercase", action="store_true", default=True,
+                      help="lower-case tokens and vector keys (default)")
+    case.add_argument("--no-lowercase", dest="lowercase", action="store_false",
+                      help="keep the case (a cased model and cased vectors)")
+    onnx.add_argument("--name", default=None, help="the model's name (default: the file's stem)")
+    onnx.add_argument("--task", default="",
+                      help="the dataset it is for (sst-1, sst-2, trecqa ...): eval and "
+                           "embeddings --vocab-from use it")
+    onnx.add_argument("--force", action="store_true", help="replace an existing --out artifact")
+    add_data_dir(onnx)
+    onnx.set_defaults(func=cmd_import_onnx)
+
+
+def _labels(text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return ()
+    return tuple(x.strip() for x in text.split(",") if x.strip())
+
+
+def _command_line(args: argparse.Namespace) -> str:
+    """The command with every option spelt out (recorded in the manifest)."""
+    words = ["millicent", "import", "onnx", str(args.model), "--role", args.role, "--out", str(args.out)]
+    for name in ("labels", "outputs", "vectors", "learned_table", "tokenizer", "name", "task"):
+        value = getattr(args, name)
+        if value:
+            words += [f"--{name.replace('_', '-')}", str(value)]
+    words.append("--lowercase" if args.lowercase else "--no-lowercase")
+    return shlex.join(words)
+
+
+def cmd_import_onnx(args: argparse.Namespace) -> int:
+    from millicent.importer.onnx import ImportOptions, import_onnx
+
+    opts = ImportOptions(
+        model=Path(args.model), role=args.role, out=Path(args.out), labels=_labels(args.labels),
+        outputs=args.outputs, vectors=args.vectors,
+        learned_table=Path(args.learned_table) if args.learned_table else None,
+        tokenizer=args.tokenizer, lowercase=args.lowercase, name=args.name, task=args.task,
+        force=args.force, data_dir=config.data_dir(args.data_dir), command=_command_line(args),
+    )
+    result = import_onnx(opts)
+    section = result.manifest.sections["onnx"]
+    print(json.dumps({
+        "artifact": str(result.path), "role": result.manifest.role, "name": result.manifest.name,
+        "labels": list(result.manifest.labels), "embedding": result.manifest.embedding.to_dict(),
+        "inputs": section["inputs"], "output": section["output"], "lengths": section["lengths"],
+        "external_data": section["external_data"], "files": result.files,
+        "probed": len(result.tried),
+    }, indent=2))
+    return 0

@@ -1,0 +1,109 @@
+"""A service profile from a saved ``millicent bench`` run (``--from-bench DIR``).
+
+Read with the bench's own readers (:func:`millicent.bench.runner.load_run`): the run's
+``plan.json`` and per-request records.
+
+* warm: the successful, warm, measured requests of one scenario — by default the one with
+  the lowest C, the least disturbed by contention for the machine's cores (``--scenario``
+  picks another): invocation duration, CPU time, and the client's wait beyond them;
+* cold: every successful cold start of the run's scenarios of the same configuration and
+  model (they happen in the warm-ups): INIT outside the invocation, the first invocation,
+  the rest of the client's wait; restores when the records say so (``init_kind``);
+* store: the run's requests (its workload, re-read from the data directory) tokenized and
+  looked up in ``--pack`` offline (:mod:`millicent.plan.store_keys`); the mean stored item
+  size from the records' ``store_item_bytes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from millicent.bench.records import RequestRecord
+from millicent.bench.runner import load_run
+from millicent.bench.scenario import Scenario
+from millicent.errors import ConfigError
+from millicent.plan.profile import Phase, ServiceProfile, store_load
+from millicent.plan.store_keys import pack_keys, workload_keys
+
+#: item size assumed when the run read nothing from a store (a 50-d float32 vector + key)
+DEFAULT_ITEM_BYTES = 210.0
+
+
+def _choose(runs: Sequence[tuple[Scenario, list[RequestRecord]]], slug: str | None) -> tuple[Scenario, list[RequestRecord]]:
+    if not runs:
+        raise ConfigError("the bench run has no scenarios")
+    if slug is not None:
+        for scenario, records in runs:
+            if scenario.slug == slug:
+                return scenario, records
+        raise ConfigError(f"no scenario {slug!r} in the run; it has {[s.slug for s, _ in runs]}")
+    first = runs[0][0]
+    same = [r for r in runs if r[0].config.name == first.config.name and r[0].model == first.model]
+    return min(same, key=lambda r: r[0].concurrency)
+
+
+def _phase(records: Sequence[RequestRecord], cold: bool) -> Phase:
+    dur = np.array([float(r.duration_ms or 0.0) for r in records])
+    init = np.array([float(r.init_ms or 0.0) if cold else 0.0 for r in records])
+    cpu_known = all(r.cpu_ms is not None for r in records)
+    cpu = np.array([float(r.cpu_ms or 0.0) for r in records]) if cpu_known else None
+    over = np.maximum(0.0, np.array([r.latency_ms for r in records]) - dur - init)
+    return Phase(dur, over, cpu, init if cold else None)
+
+
+def _cold_records(runs: Sequence[tuple[Scenario, list[RequestRecord]]], chosen: Scenario,
+                  kind: str) -> list[RequestRecord]:
+    out = []
+    for scenario, records in runs:
+        if scenario.config.name == chosen.config.name and scenario.model == chosen.model:
+            out += [r for r in records if r.ok and r.cold and r.duration_ms is not None
+                    and (getattr(r, "init_kind", None) or "init") == kind]
+    return out
+
+
+def _memory(records: Sequence[RequestRecord], scenario: Scenario) -> int:
+    served = {r.memory_mb for r in records if r.memory_mb}
+    return int(served.pop()) if len(served) == 1 else scenario.config.memory_mb
+
+
+def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
+                       scenario: str | None = None) -> ServiceProfile:
+    """The profile of a bench run (module docstring)."""
+    from millicent.bench.workload import load_workload
+
+    plan, runs = load_run(run_dir)
+    chosen, records = _choose(runs, scenario)
+    warm = [r for r in records if r.phase == "measure" and r.ok and not r.cold
+            and r.duration_ms is not None]
+    if not warm:
+        raise ConfigError(f"{run_dir}: scenario {chosen.slug} has no successful warm request")
+    cold = _cold_records(runs, chosen, "init")
+    if not cold:
+        raise ConfigError(f"{run_dir}: the run has no cold start of {chosen.config.name}/"
+                          f"{chosen.model} to measure INIT from (bench a freshly started platform)")
+    restores = _cold_records(runs, chosen, "restore")
+    sources = {r.duration_source for r in warm}
+    memory = _memory(warm, chosen)
+    # durations from a real Lambda (no platform headers) were measured with its CPU share
+    share = 1.0 if sources == {"header"} else min(1.0, memory / 1769.0)
+    n_requests = int(plan.get("workloads", {}).get(chosen.model, {}).get("requests", 0)) or None
+    workload = load_workload(chosen.model, data_dir, limit=n_requests)
+    keys = workload_keys(workload.requests, pack_keys(pack) if pack else None)
+    sizes = [b for r in records for b in r.lookups.get("store_item_bytes", []) or []]
+    item_bytes = float(np.mean(sizes)) if sizes else DEFAULT_ITEM_BYTES
+    lru = sum(int(r.lookups.get("lru_hits", 0)) for r in warm)
+    source: dict[str, Any] = {
+        "bench_run": str(run_dir), "scenario": chosen.slug, "warm_requests": len(warm),
+        "cold_starts": len(cold), "restores": len(restores), "workload": workload.source,
+        "workload_requests": len(workload.requests), "pack": str(pack) if pack else None,
+        "run_lru_hits": lru, "duration_source": sorted(s or "none" for s in sources)}
+    return ServiceProfile(
+        name=f"{chosen.config.name}/{chosen.model} from {run_dir.name}", memory_mb=memory,
+        measured_cpu_share=share, warm=_phase(warm, False), cold=_phase(cold, True),
+        store=store_load(keys, item_bytes),
+        restore_ms=np.array([float(r.init_ms or 0.0) for r in restores]) if restores else None,
+        source=source)
