@@ -40,7 +40,8 @@ from millicent.runtime.roles import Classifier, Ranker  # noqa: E402
 from millicent.runtime.tokenize import tokenize  # noqa: E402
 from millicent.train.evaluate import memory_embeddings  # noqa: E402
 
-DEFAULT_ARTIFACTS = ["artifacts/kim-sst1-static", "artifacts/kim-sst2-static", "artifacts/sm-trecqa"]
+DEFAULT_ARTIFACTS = ["artifacts/kim-sst1-static", "artifacts/kim-sst2-glue-nonstatic",
+                     "artifacts/sm-trecqa"]
 
 COLD_PROBE = r"""
 import os, sys, time, json

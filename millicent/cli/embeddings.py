@@ -124,7 +124,15 @@ def resolve_vocab(specs: list[str], data_dir: str | None,
 
                 vocab.update(read_table(source.learned_table)[0])
                 continue
-            spec = read_manifest(spec).task
+            manifest = read_manifest(spec)
+            if manifest.task not in DATASETS:  # trained on the user's files: theirs
+                from millicent.data.vocab import training_tokens
+
+                trained = training_tokens(manifest)
+                if trained is not None:
+                    vocab.update(trained)
+                    continue
+            spec = manifest.task
         name, _, split = spec.partition(":")
         if name not in DATASETS:
             raise InvalidInput(

@@ -96,12 +96,13 @@ def _next_is_text(line: bytes, dim: int) -> bool:
 class _Keys:
     """The keys wanted (None: all), the keys already taken (first row wins)."""
 
-    def __init__(self, vocab: Iterable[str] | None) -> None:
-        self.wanted = None if vocab is None else {vector_key(t) for t in vocab}
+    def __init__(self, vocab: Iterable[str] | None, lowercase: bool = True) -> None:
+        self.lowercase = lowercase
+        self.wanted = None if vocab is None else {vector_key(t, lowercase) for t in vocab}
         self.seen: set[str] = set()
 
     def take(self, word: str) -> str | None:
-        key = vector_key(word)
+        key = vector_key(word, self.lowercase)
         if key in self.seen or (self.wanted is not None and key not in self.wanted):
             return None
         self.seen.add(key)
@@ -112,16 +113,17 @@ class _Keys:
 
 
 def iter_vector_batches(path: PathLike, vocab: Iterable[str] | None = None,
-                        limit: int | None = None, rows: int = BATCH_ROWS
-                        ) -> Iterator[tuple[list[str], np.ndarray]]:
+                        limit: int | None = None, rows: int = BATCH_ROWS,
+                        lowercase: bool = True) -> Iterator[tuple[list[str], np.ndarray]]:
     """``(keys, float32 matrix)`` batches of a vector file, in file order.
 
     ``vocab``: keep only rows whose key is the key of a vocabulary token (the file is
     still streamed; reading stops once every wanted key was found). ``limit``: read only
     the first ``limit`` records. Keys are unique over the whole stream.
+    ``lowercase=False``: keys keep their case (a cased model: ``Apple`` ≠ ``apple``).
     """
     info = probe_vector_file(path)
-    keys = _Keys(vocab)
+    keys = _Keys(vocab, lowercase)
     try:
         with _open(info.path) as f:
             if info.count is not None:
@@ -281,10 +283,10 @@ class RowBuffer:
 
 
 def read_rows(path: PathLike, vocab: Iterable[str] | None = None,
-              limit: int | None = None) -> tuple[list[str], np.ndarray]:
+              limit: int | None = None, lowercase: bool = True) -> tuple[list[str], np.ndarray]:
     """All (selected) rows of a vector file: ``(keys, matrix)``, the matrix held once."""
     info = probe_vector_file(path)
-    wanted = None if vocab is None else {vector_key(t) for t in vocab}
+    wanted = None if vocab is None else {vector_key(t, lowercase) for t in vocab}
     capacity = info.count or BATCH_ROWS
     if wanted is not None:
         capacity = min(capacity, len(wanted))
@@ -292,7 +294,7 @@ def read_rows(path: PathLike, vocab: Iterable[str] | None = None,
         capacity = min(capacity, limit)
     table = RowBuffer(info.dim, capacity)
     words: list[str] = []
-    for keys, matrix in iter_vector_batches(path, wanted, limit):
+    for keys, matrix in iter_vector_batches(path, wanted, limit, lowercase=lowercase):
         words.extend(keys)
         table.extend(matrix)
     return words, table.finish()

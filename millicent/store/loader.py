@@ -96,21 +96,25 @@ class LoadOptions(TypedDict):
     #: ``iter_vector_batches`` yields them): the loader then skips its own de-duplication,
     #: which would hold a second set of every key
     distinct: NotRequired[bool]
+    #: False: keys keep the words' case (a cased model's store; default True)
+    lowercase: NotRequired[bool]
 
 
-def unique_keys(words: Sequence[str]) -> tuple[list[str], list[int], list[str]]:
+def unique_keys(words: Sequence[str], lowercase: bool = True
+                ) -> tuple[list[str], list[int], list[str]]:
     """``(keys, rows, refused)``: distinct storable vector keys in first-seen order, the row
     of each key's first occurrence, and the keys no store may hold."""
-    keys, rows, refused = _Keys().take(words)
+    keys, rows, refused = _Keys(lowercase=lowercase).take(words)
     return keys, rows, refused
 
 
 class _Keys:
     """Distinct keys over the whole stream (the first occurrence of a key wins)."""
 
-    def __init__(self, distinct: bool = False) -> None:
+    def __init__(self, distinct: bool = False, lowercase: bool = True) -> None:
         self.seen: set[str] = set()
         self.distinct = distinct
+        self.lowercase = lowercase
 
     def take(self, words: Sequence[str]) -> tuple[list[str], list[int], list[str]]:
         if self.distinct:  # already keys, already unique: only refuse the unstorable
@@ -122,8 +126,9 @@ class _Keys:
         rows: list[int] = []
         refused: list[str] = []
         seen = self.seen
+        lower = self.lowercase
         for i, w in enumerate(words):
-            k = vector_key(w)
+            k = vector_key(w, lower)
             if k in seen:
                 continue
             seen.add(k)
@@ -181,6 +186,7 @@ class _Load:
         self.progress = options.get("progress")
         self.total = options.get("total")
         self.distinct = options.get("distinct", False)
+        self.lowercase = options.get("lowercase", True)
         # batches read back before writing (shared by the writer threads; a race only
         # costs one extra check or write, both harmless)
         self.checking = self.resume == "check" or (self.resume == "auto" and store.has_meta())
@@ -216,7 +222,7 @@ class _Load:
                 ) -> Iterator[tuple[list[str], np.ndarray]]:
         """Distinct storable keys with their vectors as the store will hold them, in
         chunks of ``step`` rows; remembers each key and its fingerprint."""
-        taken = _Keys(self.distinct)
+        taken = _Keys(self.distinct, self.lowercase)
         for words, matrix in batches:
             matrix = np.asarray(matrix, dtype=np.float32)
             if matrix.ndim != 2 or matrix.shape != (len(words), self.meta.dim):

@@ -119,12 +119,34 @@ def text_data(opts: FileOptions, log: Log = print) -> TextData:
                                        {"class_counts": class_counts(split.rows, labels)})
         _add(data, name, split.rows)
     _add(data, "train", [train.rows[i] for i in rows])
+    order = ("train", "dev", "test")
+    data.texts = {k: data.texts[k] for k in order if k in data.texts}
+    data.y = {k: data.y[k] for k in order if k in data.y}
     return data
 
 
 def _add(data: TextData, split: str, examples: Sequence[Example]) -> None:
     data.texts[split] = [e.text for e in examples]
     data.y[split] = label_indices(examples, data.labels)
+
+
+def rename_labels(data: TextData, names: dict[str, str]) -> list[str]:
+    """Give the labels the names the model answers with (``--label-names 0=negative,...``);
+    returns the file's label values in label order (recorded, so ``eval --file`` on files
+    with the original values still matches). Every label needs a distinct name."""
+    values = list(data.labels)
+    unknown = sorted(set(names) - set(values))
+    if unknown:
+        raise InvalidInput(f"--label-names names {unknown}, which the training data does not "
+                           f"have (labels: {', '.join(values)})")
+    missing = [v for v in values if v not in names]
+    if missing:
+        raise InvalidInput(f"--label-names gives no name to {missing}")
+    renamed = tuple(names[v] for v in values)
+    if len(set(renamed)) != len(renamed):
+        raise InvalidInput(f"--label-names gives two labels one name: {list(renamed)}")
+    data.labels = renamed
+    return values
 
 
 def sst_data(task: str, data_dir: Path | None, train_source: str = "stsa") -> TextData:

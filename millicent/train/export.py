@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from millicent.runtime.artifact import save_artifact
+from millicent.runtime.artifact import Manifest, save_artifact
 from millicent.train.table import WordTable
 
 
@@ -37,7 +37,7 @@ def learned_table(model: torch.nn.Module, table: WordTable) -> tuple[list[str], 
 def export_model(
     path: str | os.PathLike[str],
     model: torch.nn.Module,
-    manifest: dict[str, Any],
+    manifest: Manifest | dict[str, Any],
     table: WordTable | None = None,
     idf: tuple[list[str], np.ndarray] | None = None,
 ) -> Path:

@@ -53,31 +53,33 @@ class FitResult:
     seconds: float = 0.0
 
 
-def training_record(
-    *,
-    command: str,
-    seed: int,
-    epochs: int,
-    result: FitResult,
-    metric: str,
-    seconds: float,
-    threads: int,
-    optimizer: str,
-    dataset: dict[str, str],
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Run:
+    """How a training run was made: the command that repeats it, its seed, epochs, torch
+    threads and how long it took."""
+
+    command: str
+    seed: int
+    epochs: int
+    threads: int
+    seconds: float
+
+
+def training_record(run: Run, result: FitResult, metric: str, optimizer: str,
+                    dataset: dict[str, Any]) -> dict[str, Any]:
     """The manifest's ``training`` section: how to repeat the run and what it reached.
 
     ``metric`` names the best-dev score (``best_dev_<metric>_torch``).
     """
     return {
-        "command": command,
-        "seed": seed,
-        "epochs": epochs,
+        "command": run.command,
+        "seed": run.seed,
+        "epochs": run.epochs,
         "best_epoch": result.best_epoch,
         f"best_dev_{metric}_torch": result.best_score,
         "history": result.history,
-        "seconds": round(seconds, 1),
-        "threads": threads,
+        "seconds": round(run.seconds, 1),
+        "threads": run.threads,
         "optimizer": optimizer,
         "dataset": dataset,
         "torch": torch.__version__,
@@ -86,20 +88,28 @@ def training_record(
     }
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """Batches, epochs, the dev score's name and the weight EMA of a :func:`fit`."""
+
+    batch_size: int
+    epochs: int
+    metric_name: str = "dev"
+    ema: float = 0.0
+
+
 def fit(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     n_train: int,
-    batch_size: int,
-    epochs: int,
+    schedule: Schedule,
     rng: np.random.Generator,
     loss_on: Callable[[np.ndarray], torch.Tensor],
     dev_score: Callable[[], float],
     after_step: Callable[[], None] | None = None,
-    metric_name: str = "dev",
-    ema: float = 0.0,
 ) -> FitResult:
-    """Train for ``epochs``; after each, score dev; leave the model at its best-dev epoch.
+    """Train for ``schedule.epochs``; after each, score dev; leave the model at its
+    best-dev epoch.
 
     ``loss_on(indices)`` returns the mean loss of those training examples; ``after_step``
     runs after every optimizer step (e.g. Kim's max-norm constraint). With ``ema`` > 0 the
@@ -107,27 +117,15 @@ def fit(
     ones (decay ``ema`` per step), which smooths the epoch-to-epoch noise of the dev score.
     """
     t0 = time.perf_counter()
-    shadow = _Shadow(model, ema) if ema > 0 else None
+    shadow = _Shadow(model, schedule.ema) if schedule.ema > 0 else None
     best_state: dict[str, torch.Tensor] | None = None
     result = FitResult(best_epoch=0, best_score=-1.0)
-    n_batches = (n_train + batch_size - 1) // batch_size
-    for epoch in range(1, epochs + 1):
+    for epoch in range(1, schedule.epochs + 1):
         model.train()
-        order = rng.permutation(n_train)
-        total = 0.0
-        with Progress(n_batches, f"epoch {epoch:>2}/{epochs}") as bar:
-            for b in range(n_batches):
-                ix = order[b * batch_size : (b + 1) * batch_size]
-                optimizer.zero_grad()
-                loss = loss_on(ix)
-                loss.backward()
-                optimizer.step()
-                if after_step is not None:
-                    after_step()
-                if shadow is not None:
-                    shadow.update()
-                total += float(loss.detach()) * len(ix)
-                bar.update(1, loss=total / min(n_train, (b + 1) * batch_size))
+        with Progress(-(-n_train // schedule.batch_size),
+                      f"epoch {epoch:>2}/{schedule.epochs}") as bar:
+            loss = _epoch(model, optimizer, rng.permutation(n_train), schedule.batch_size,
+                          loss_on, after_step, shadow, bar)
             model.eval()
             trained = shadow.swap_in() if shadow is not None else None
             with torch.no_grad():
@@ -138,13 +136,34 @@ def fit(
                 best_state = copy.deepcopy(model.state_dict())
             if trained is not None:
                 model.load_state_dict(trained)
-            result.history.append({"epoch": epoch, "loss": total / n_train, metric_name: score})
-            bar.close(f"{metric_name} {score:.4f}" + (" *" if better else ""))
+            result.history.append({"epoch": epoch, "loss": loss, schedule.metric_name: score})
+            bar.close(f"{schedule.metric_name} {score:.4f}" + (" *" if better else ""))
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, order: np.ndarray,
+           batch_size: int, loss_on: Callable[[np.ndarray], torch.Tensor],
+           after_step: Callable[[], None] | None, shadow: _Shadow | None, bar: Progress) -> float:
+    """One pass over ``order`` in batches; the mean training loss."""
+    total = 0.0
+    n_train = len(order)
+    for b in range(-(-n_train // batch_size)):
+        ix = order[b * batch_size : (b + 1) * batch_size]
+        optimizer.zero_grad()
+        loss = loss_on(ix)
+        loss.backward()
+        optimizer.step()
+        if after_step is not None:
+            after_step()
+        if shadow is not None:
+            shadow.update()
+        total += float(loss.detach()) * len(ix)
+        bar.update(1, loss=total / min(n_train, (b + 1) * batch_size))
+    return total / n_train
 
 
 class _Shadow:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from millicent.cli.main import build_parser
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier, Ranker
 from millicent.runtime.sm_cnn import SMCNN
@@ -19,7 +20,8 @@ from millicent.train.shipped import SHIPPED, artifacts_dir
 #: (metric, floor) on the test split each shipped artifact must reach (the issue's floors)
 FLOORS = {
     "kim-sst1-static": ("accuracy", 0.38),
-    "kim-sst2-static": ("accuracy", 0.77),
+    # the unigram+bigram logistic-regression baseline on stsa.binary test (issue 10)
+    "kim-sst2-glue-nonstatic": ("accuracy", 0.821),
     "sm-trecqa": ("map", 0.63),
     "sm-trecqa-overlap": ("map", 0.77),  # the issue's quick run with overlap features
 }
@@ -38,23 +40,31 @@ def test_manifest_records_the_command_that_made_it(shipped: tuple[str, Classifie
     m = model.manifest
     words = shlex.split(m.training["command"])
     assert words[0] == "millicent"
-    # every argument of the shipped recipe appears with the same value in the recorded command
+    # the recorded command parses, and says what the shipped recipe says (the CLI's own
+    # parser reads both, so flags and defaults compare as the CLI sees them)
     recipe = SHIPPED[name]
     assert words[1:3] == recipe[:2]
-    recorded = dict(zip(words[3::2], words[4::2], strict=True))
-    wanted = dict(zip(recipe[2::2], recipe[3::2], strict=True))
-    assert {k: recorded.get(k) for k in wanted} == wanted
-    assert recorded["--out"].rstrip("/").endswith(f"artifacts/{name}")
-    assert m.training["seed"] == int(wanted["--seed"])
+    parser = build_parser()
+    recorded = vars(parser.parse_args(words[1:]))
+    wanted = vars(parser.parse_args([*recipe, "--out", "x"]))
+    ignore = {"out", "data_dir", "func", "train_source"}
+    assert {k: v for k, v in recorded.items() if k not in ignore} == {
+        k: v for k, v in wanted.items() if k not in ignore}
+    assert recorded["out"].rstrip("/").endswith(f"artifacts/{name}")
+    assert m.training["seed"] == wanted["seed"]
     assert 1 <= m.training["best_epoch"] <= m.training["epochs"]
-    assert m.training["seconds"] < 600
+    assert m.training["seconds"] < 3600  # one torch thread on a shared machine
     metric, floor = FLOORS[name]
     assert m.metrics["test"][metric] >= floor
     if model.kind == "sm_cnn":
         assert "clean-test" in m.metrics
-    # small enough to commit: no embedding table in a static artifact
-    assert not (artifacts_dir() / name / "embeddings.npz").exists()
-    size = sum(f.stat().st_size for f in (artifacts_dir() / name).iterdir())
+    # small enough to commit: a table only where the model learned one (non-static),
+    # the network itself under 1 MB
+    table = artifacts_dir() / name / "embeddings.npz"
+    assert table.exists() == m.learned_table
+    if m.learned_table:
+        assert table.stat().st_size < 5_000_000
+    size = sum(f.stat().st_size for f in (artifacts_dir() / name).iterdir() if f != table)
     assert size < 1_000_000
 
 

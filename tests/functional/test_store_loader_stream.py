@@ -158,3 +158,12 @@ def test_a_store_made_with_the_old_schema_keeps_working(tmp_path: Path) -> None:
     assert r.verified and r.count == N
     with open_store(f"sqlite:///{path}", read_only=True) as ro:
         np.testing.assert_array_equal(ro.get_many(["tok5"])["tok5"], MATRIX[5])
+
+
+def test_a_cased_load_keeps_the_words_case() -> None:
+    words = ["Apple", "apple", "-LRB-"]
+    store = MemoryStore()
+    r = load_store(store, words, MATRIX[:3], source="x", lowercase=False, progress=False)
+    assert r.words == 3 and set(store._data) == {"Apple", "apple", "("}
+    lower = MemoryStore()
+    assert load_store(lower, words, MATRIX[:3], source="x", progress=False).words == 2

@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from millicent.train.loop import _Shadow, fit, pad_ids, seed_everything  # noqa: E402
+from millicent.train.loop import Schedule, _Shadow, fit, pad_ids, seed_everything  # noqa: E402
 
 pytestmark = pytest.mark.train
 
@@ -32,7 +32,7 @@ def test_fit_restores_the_best_dev_epoch() -> None:
     def loss_on(ix: np.ndarray) -> torch.Tensor:
         return torch.nn.functional.cross_entropy(model(x[ix]), y[ix])
 
-    result = fit(model, opt, 64, 16, 4, rng, loss_on, dev)
+    result = fit(model, opt, 64, Schedule(16, 4), rng, loss_on, dev)
     assert result.best_epoch == 2 and result.best_score == 0.7
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]
     assert torch.equal(model.weight, snapshots[1])
@@ -48,7 +48,7 @@ def test_same_seed_same_weights_and_ema_is_scored() -> None:
                     y: torch.Tensor = y) -> torch.Tensor:
             return torch.nn.functional.cross_entropy(model(x[ix]), y[ix])
 
-        fit(model, opt, 64, 16, 2, rng, loss_on, lambda: 0.5, ema=0.9)
+        fit(model, opt, 64, Schedule(16, 2, ema=0.9), rng, loss_on, lambda: 0.5)
         weights.append(model.weight.detach().clone())
     assert torch.equal(weights[0], weights[1])
 
