@@ -111,9 +111,11 @@ class Progress:
         self._write(text + "\n")
 
     def close(self, summary: str = "") -> None:
-        """End the display (``summary``: appended to its last line, e.g. the dev metric)."""
+        """End the display (``summary``: appended to its last line, e.g. the dev metric);
+        closing again does nothing."""
         if not self.enabled:
             return
+        self.enabled = False
         tail = f" | {summary}" if summary else ""
         if self._bar is not None:
             if summary:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from millicent.train.progress import Progress
+from millicent.progress import Progress
 
 
 def default_threads() -> int:
@@ -122,8 +122,8 @@ def fit(
     result = FitResult(best_epoch=0, best_score=-1.0)
     for epoch in range(1, schedule.epochs + 1):
         model.train()
-        with Progress(-(-n_train // schedule.batch_size),
-                      f"epoch {epoch:>2}/{schedule.epochs}") as bar:
+        with Progress(f"epoch {epoch:>2}/{schedule.epochs}", -(-n_train // schedule.batch_size),
+                      unit="batches", plain="end") as bar:
             loss = _epoch(model, optimizer, rng.permutation(n_train), schedule.batch_size,
                           loss_on, after_step, shadow, bar)
             model.eval()
@@ -162,7 +162,7 @@ def _epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, order: np.n
         if shadow is not None:
             shadow.update()
         total += float(loss.detach()) * len(ix)
-        bar.update(1, loss=total / min(n_train, (b + 1) * batch_size))
+        bar.advance(1, loss=total / min(n_train, (b + 1) * batch_size))
     return total / n_train
 
 
