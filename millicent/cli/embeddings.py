@@ -44,6 +44,9 @@ def register(subparsers: Any) -> None:
                       help="check: read each batch back first, write only missing/different "
                            "words; upsert: write all; auto (default): check while it finds "
                            "words present")
+    load.add_argument("--no-lowercase", action="store_true",
+                      help="keep the words' case in the keys (vectors for a model trained with "
+                           "--no-lowercase; an artifact SOURCE says it itself)")
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(func=cmd_load)
 
@@ -195,7 +198,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     from millicent.store.loader import load_batches, load_store
 
     vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
-    stream = _file_stream(args.source, vocab)
+    lowercase = _lowercase(args)
+    stream = _file_stream(args.source, vocab, lowercase)
     if stream is None:
         words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
     with open_store(args.store) as store:
@@ -203,7 +207,8 @@ def cmd_load(args: argparse.Namespace) -> int:
         layout = args.layout or store.options.get("layout") or (existing.layout if existing else "binary")
         dtype = args.dtype or store.options.get("dtype") or (existing.dtype if existing else "float32")
         options: dict[str, Any] = {"layout": layout, "dtype": dtype, "resume": args.resume,
-                                   "progress": displays(not args.quiet, unit="words")}
+                                   "progress": displays(not args.quiet, unit="words"),
+                                   "lowercase": lowercase}
         if stream is None:
             print(f"loading {len(words):,} {matrix.shape[1]}-d vectors from {label} into "
                   f"{store.describe()} ({layout}, {dtype})", file=sys.stderr)
@@ -222,7 +227,18 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_stream(source: str, vocab: set[str] | None) -> tuple[int, int | None, Any] | None:
+def _lowercase(args: argparse.Namespace) -> bool:
+    """Whether the store's keys are lower-cased: as the artifact's tokenizer says when
+    SOURCE is an artifact, else unless ``--no-lowercase`` (vectors for a cased model)."""
+    from millicent.runtime.artifact import is_artifact, read_manifest
+
+    if is_artifact(args.source):
+        return read_manifest(args.source).tokenizer.lowercase
+    return not args.no_lowercase
+
+
+def _file_stream(source: str, vocab: set[str] | None,
+                 lowercase: bool = True) -> tuple[int, int | None, Any] | None:
     """A vector file SOURCE as ``(dim, rows announced, batches)``, read batch by batch so a
     3M x 300 file is never held in memory; None for any other SOURCE."""
     from millicent.data.vectorfile import iter_vector_batches, probe_vector_file
@@ -231,7 +247,8 @@ def _file_stream(source: str, vocab: set[str] | None) -> tuple[int, int | None, 
     if not path.is_file():
         return None
     info = probe_vector_file(path)
-    return info.dim, None if vocab is not None else info.count, iter_vector_batches(path, vocab)
+    return (info.dim, None if vocab is not None else info.count,
+            iter_vector_batches(path, vocab, lowercase=lowercase))
 
 
 def cmd_pack(args: argparse.Namespace) -> int:

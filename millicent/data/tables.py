@@ -29,7 +29,7 @@ def load_table(source: VectorsSource, data_dir: PathLike | None = None,
     only the rows of these tokens' keys. ``by_frequency=False``: a learned table in its own
     order (a store does not care, and ranking reads the task's training data)."""
     if source.learned_table is None:
-        return load_vectors(source.spec, data_dir, vocab=vocab)
+        return load_vectors(source.spec, data_dir, vocab=vocab, lowercase=source.lowercase)
     words, matrix = read_table(source.learned_table, source.dim)
     if by_frequency:
         order = _frequency_order(words, source.task, data_dir)

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from millicent.errors import StoreError
-from millicent.store.base import EmbeddingStore, StoreMeta
+from millicent.store.base import EmbeddingStore, StoreMeta, storable_key
 from millicent.types import LookupStats
 from millicent.words import vector_key
 
@@ -39,12 +39,15 @@ class MemoryStore(EmbeddingStore):
 
     @classmethod
     def from_vectors(
-        cls, words: Sequence[str], matrix: np.ndarray, source: str = "memory"
+        cls, words: Sequence[str], matrix: np.ndarray, source: str = "memory",
+        lowercase: bool = True,
     ) -> MemoryStore:
-        """A store holding ``matrix[i]`` under ``vector_key(words[i])``.
+        """A store holding ``matrix[i]`` under ``vector_key(words[i], lowercase)``
+        (``lowercase=False``: a cased model's keys keep their case).
 
         When two words map to the same key the first one wins, as in a frequency-ordered
-        vector file where the first occurrence is the most frequent.
+        vector file where the first occurrence is the most frequent; words no store may
+        hold are left out.
         """
         matrix = np.asarray(matrix, dtype=np.float32)
         if matrix.ndim != 2 or matrix.shape[0] != len(words):
@@ -55,7 +58,9 @@ class MemoryStore(EmbeddingStore):
         store.ensure(StoreMeta(dim=int(matrix.shape[1]), source=source))
         data = store._data
         for word, row in zip(words, matrix, strict=True):
-            data.setdefault(vector_key(word), row.tobytes())
+            key = vector_key(word, lowercase)
+            if storable_key(key):
+                data.setdefault(key, row.tobytes())
         store.update_meta(count=len(data))
         return store
 

@@ -37,12 +37,13 @@ def memory_embeddings(
     from millicent.data.tables import load_table
 
     source = vectors_source(model.artifact.path, model.manifest)
-    vectors = load_table(source, data_dir, vocab=set(tokens))
+    vectors = load_table(source, data_dir, vocab=set(tokens), by_frequency=False)
     if len(vectors) and vectors.dim != model.dim:
         raise ArtifactError(
             f"{source.label} holds {vectors.dim}-d vectors, the model needs {model.dim}-d"
         )
-    return MemoryStore.from_vectors(vectors.words, vectors.matrix, source=source.label)
+    return MemoryStore.from_vectors(vectors.words, vectors.matrix, source=source.label,
+                                    lowercase=source.lowercase)
 
 
 def classify_all(model: Classifier, embeddings: Embeddings, texts: Sequence[str]) -> np.ndarray:

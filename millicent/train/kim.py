@@ -217,7 +217,7 @@ def _runtime_metrics(out: Path, data: TextData, table: WordTable, vectors: str) 
         raise InvalidInput(f"{out} is not a classifier")
     exported = runtime.artifact.embedding_table()  # the fine-tuned / learned table
     words, matrix = exported if exported is not None else (table.keys, table.matrix)
-    store = table_store(words, matrix, vectors)
+    store = table_store(words, matrix, vectors, runtime.lowercase)
     metrics: dict[str, Any] = {}
     for split in ("dev", "test"):
         if split in data.texts:

@@ -22,13 +22,12 @@ import numpy as np
 
 from millicent.data.trecqa import QAPair
 from millicent.errors import DataError
-from millicent.runtime.artifact import Manifest, vectors_source
+from millicent.runtime.artifact import Manifest
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier, Ranker
-from millicent.store.base import StoreMeta, storable_key
 from millicent.store.memory import MemoryStore
 from millicent.train.data import FileOptions
-from millicent.train.evaluate import classify_all, rank_all
+from millicent.train.evaluate import classify_all, memory_embeddings, rank_all
 from millicent.train.metrics import classification_metrics, map_mrr
 from millicent.types import Embeddings
 
@@ -36,27 +35,10 @@ from millicent.types import Embeddings
 DATA_SECTION = "data"
 
 
-def table_store(words: Sequence[str], matrix: np.ndarray, source: str) -> MemoryStore:
-    """An in-memory store holding ``matrix[i]`` under ``words[i]`` as it is — the keys are
-    already vector keys, in the model's case (``MemoryStore.from_vectors`` lower-cases)."""
-    store = MemoryStore()
-    store.ensure(StoreMeta(dim=int(matrix.shape[1]), source=source))
-    store.put_many((w, v) for w, v in zip(words, matrix, strict=True) if storable_key(w))
-    store.update_meta(count=store.count())
-    return store
-
-
-def model_embeddings(model: Classifier | Ranker, data_dir: Path | None,
-                     tokens: Sequence[str]) -> MemoryStore:
-    """The vectors of ``tokens`` from where the artifact says its vectors are
-    (:func:`~millicent.runtime.artifact.vectors_source`, :func:`~millicent.data.tables.load_table`)."""
-    from millicent.data.tables import load_table
-
-    source = vectors_source(model.artifact.path, model.manifest)
-    table = load_table(source, data_dir, vocab=set(tokens), by_frequency=False)
-    if len(table) and table.dim != model.dim:
-        raise DataError(f"{source.label} holds {table.dim}-d vectors, the model needs {model.dim}-d")
-    return table_store(table.words, table.matrix, source.label)
+def table_store(words: Sequence[str], matrix: np.ndarray, source: str,
+                lowercase: bool = True) -> MemoryStore:
+    """An in-memory store of a training table (its words are already vector keys)."""
+    return MemoryStore.from_vectors(words, matrix, source=source, lowercase=lowercase)
 
 
 def label_values(manifest: Manifest) -> list[str]:
@@ -131,7 +113,7 @@ def _classifier_file(model: Classifier, opts: FileOptions, data_dir: Path | None
         raise DataError(f"{data.path}: label(s) the model does not have "
                         f"({', '.join(model.labels)}): {where}", path=data.path)
     texts = [e.text for e in data.rows]
-    emb = embeddings or model_embeddings(model, data_dir, _tokens(model, texts))
+    emb = embeddings or memory_embeddings(model, data_dir, _tokens(model, texts))
     metrics = classifier_metrics(model, texts, [index[e.label] for e in data.rows], emb)
     return {"file": data.path, **metrics, "bad_rows_skipped": data.bad_rows}
 
@@ -142,6 +124,6 @@ def _ranker_file(model: Ranker, opts: FileOptions, data_dir: Path | None,
 
     data = read_pairs(opts.train, opts.format, skip_bad_rows=opts.skip_bad_rows)
     texts = [t for p in data.rows for t in (p.question, p.answer)]
-    emb = embeddings or model_embeddings(model, data_dir, _tokens(model, texts))
+    emb = embeddings or memory_embeddings(model, data_dir, _tokens(model, texts))
     return {"file": data.path, **ranker_metrics(model, data.rows, emb),
             "bad_rows_skipped": data.bad_rows}

@@ -205,6 +205,6 @@ def _runtime_metrics(out: Path, data: PairData, table: WordTable, vectors: str) 
     runtime = load_model(out)
     if not isinstance(runtime, Ranker):  # pragma: no cover - an SM CNN ranks
         raise InvalidInput(f"{out} is not a ranker")
-    store = table_store(table.keys, table.matrix, vectors)
+    store = table_store(table.keys, table.matrix, vectors, runtime.lowercase)
     return {name: ranker_metrics(runtime, pairs, store)
             for name, pairs in data.pairs.items() if name != "train"}

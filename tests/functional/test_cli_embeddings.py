@@ -156,3 +156,22 @@ def test_static_artifact_resolves_to_its_source_and_task_vocabulary(
     assert rc == 0, err
     report = json.loads(out)
     assert report["count"] == 3 and report["source"] == str(vec)
+
+
+def test_a_cased_load_keeps_apple_and_Apple_apart(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from millicent.store import open_store
+
+    vec = tmp_path / "cased.txt"
+    vec.write_text("Apple 1 0 0\napple 0 1 0\nthe 0 0 1\n", encoding="utf-8")
+    url = f"sqlite:///{tmp_path}/cased.db"
+    rc, _, err = run(capsys, "embeddings", "load", str(vec), "--store", url, "--no-lowercase", "--quiet")
+    assert rc == 0, err
+    with open_store(url, read_only=True) as store:
+        cased = store.lookup(["Apple", "apple", "APPLE"], lowercase=False)
+        assert cased.matrix.tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 0]]
+        assert store.count() == 3
+    url2 = f"sqlite:///{tmp_path}/lower.db"
+    assert run(capsys, "embeddings", "load", str(vec), "--store", url2, "--quiet")[0] == 0
+    with open_store(url2, read_only=True) as store:
+        assert store.count() == 2  # "Apple" and "apple" are one key, the first row wins
+        assert store.lookup(["APPLE"]).matrix.tolist() == [[1, 0, 0]]
