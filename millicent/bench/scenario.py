@@ -17,7 +17,10 @@ from millicent.bench.cost import STORES, CostOptions
 from millicent.bench.prices import GATEWAYS, normalize_arch
 from millicent.errors import ConfigError
 
+#: the built-in workloads' models; a workload of the user's own requests (``bench
+#: --requests``) is labelled by its function name or ``requests``
 MODELS = ("kim", "sm")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 KINDS = ("serverless", "server")
 LAYOUTS = ("binary", "list")
 ENGINES = ("numpy", "torch")
@@ -102,8 +105,8 @@ class Scenario:
     warmup: int  #: warm-up requests sent first, at the same C, excluded from every statistic
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise ConfigError(f"unknown model {self.model!r}; use one of {list(MODELS)}")
+        if not _MODEL_NAME.fullmatch(self.model):
+            raise ConfigError(f"a scenario's model must be a name ([A-Za-z0-9_.-]+), got {self.model!r}")
         if self.concurrency < 1:
             raise ConfigError(f"concurrency must be ≥ 1, got {self.concurrency}")
         if self.requests < 1 or self.warmup < 0:

@@ -61,9 +61,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="prepare, serve and compare configurations, e.g. paper,millicent,server "
                              "(the first is the reference); needs --model NAME=ARTIFACT_DIR")
     _trace_flag(b)
-    b.add_argument("--model", required=True, action="append", metavar="kim|sm[=ARTIFACT_DIR]",
+    b.add_argument("--model", action="append", default=[], metavar="kim|sm[=ARTIFACT_DIR]",
                    help="kim (SST-1 dev) or sm (TrecQA raw-dev); with --compare NAME=ARTIFACT_DIR "
                         "(repeatable)")
+    b.add_argument("--requests", metavar="FILE.jsonl", default=None,
+                   help="with --endpoint, instead of --model: your own request bodies, one JSON "
+                        "object a line, each sent as it stands to /FUNCTION (--function) or to "
+                        "/classify or /rank by its fields; --batch-size N groups N lines")
     b.add_argument("--function", default=None,
                    help="POST /{FUNCTION} instead of /classify or /rank")
     b.add_argument("--concurrency", default=None,
@@ -181,6 +185,12 @@ def _bounds_flags(c: argparse.ArgumentParser) -> None:
 def _model_args(args: argparse.Namespace) -> list[tuple[str, str | None]]:
     from millicent.errors import ConfigError
 
+    if args.requests is not None:
+        if args.model or args.compare is not None:
+            raise ConfigError("--requests goes with --endpoint, instead of --model")
+        return []
+    if not args.model:
+        raise ConfigError("give --model kim|sm (or --requests FILE.jsonl with --endpoint)")
     out: list[tuple[str, str | None]] = []
     for spec in args.model:
         name, sep, path = spec.partition("=")
@@ -208,7 +218,8 @@ def run_bench(args: argparse.Namespace) -> int:
         raise ConfigError("--timeout must be positive")
     models = _model_args(args)
     concurrency = (parse_concurrency(args.concurrency) if args.concurrency
-                   else sorted({c for name, _ in models for c in PAPER_CONCURRENCY[name]}))
+                   else sorted({c for name, _ in models or [("kim", None)]
+                                for c in PAPER_CONCURRENCY[name]}))
     headers = {"x-api-key": args.api_key} if args.api_key else {}
     signer = signer_from_args(args, args.endpoint) if args.endpoint else None
     client = ClientOptions(timeout_s=args.timeout, headers=headers, signer=signer)
@@ -219,13 +230,11 @@ def run_bench(args: argparse.Namespace) -> int:
         return _run_compare(args, models, concurrency, client, prices, data_dir)
     from millicent.bench.runner import bench_endpoint
     from millicent.bench.scenario import Configuration
-    from millicent.bench.workload import load_workload
 
     conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
                          memory_mb=args.memory_mb, arch=args.arch,
                          dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
-    ((name, _),) = models
-    workload = load_workload(name, data_dir, args.function, args.limit, args.batch_size)
+    workload = _endpoint_workload(args, models, data_dir, args.batch_size)
     run = bench_endpoint(args.endpoint, workload, Path(args.out), _sweep(args, concurrency),
                          conf, prices, client, _reporting(args, args.billing))
     print(f"wrote {', '.join(str(p) for p in run.files)}")
@@ -233,11 +242,23 @@ def run_bench(args: argparse.Namespace) -> int:
     return 0 if any(r["ok"] for r in run.rows) else 1
 
 
+def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, str | None]],
+                       data_dir: Path, batch_size: int = 1) -> Any:
+    """What ``--endpoint`` sends: the user's ``--requests`` file, else the model's set."""
+    from millicent.bench.workload import load_workload
+
+    if args.requests is not None:
+        from millicent.bench.requests_file import requests_workload
+
+        return requests_workload(args.requests, args.function, batch_size, args.limit)
+    ((name, _),) = models
+    return load_workload(name, data_dir, args.function, args.limit, batch_size)
+
+
 def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], client: Any,
                prices: Any, data_dir: Path) -> int:
     from millicent.bench.replay import ReplayOptions, replay_endpoint
     from millicent.bench.scenario import Configuration
-    from millicent.bench.workload import load_workload
     from millicent.errors import ConfigError
 
     if args.compare is not None:
@@ -251,8 +272,7 @@ def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], c
     conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
                          memory_mb=args.memory_mb, arch=args.arch,
                          dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
-    ((name, _),) = models
-    workload = load_workload(name, data_dir, args.function, args.limit)
+    workload = _endpoint_workload(args, models, data_dir)
     summary = replay_endpoint(args.endpoint, workload, trace, Path(args.out),
                               ReplayOptions(prices, conf, args.billing, client, plots=not args.no_plots))
     print(f"replay: {summary['requests']} sent, {summary['ok']} ok, {summary['cold_starts']} cold "
