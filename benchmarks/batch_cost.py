@@ -50,8 +50,11 @@ from millicent.store.pack import FrequentWordPack  # noqa: E402
 
 #: the runs' own reports are not shown: the script prints its own figures
 QUIET = Reporting(progress=False, plots=False, out=io.StringIO(), err=io.StringIO())
-from tests.platform_process import PlatformProcess, start_platform  # noqa: E402
-from tests.servers import start_dynalite  # noqa: E402
+from millicent.bench.loopback import (  # noqa: E402
+    PlatformProcess,
+    start_dynalite,
+    start_platform,
+)
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "AWS_DEFAULT_REGION": "us-east-1"}

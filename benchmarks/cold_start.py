@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent.bench import coldprobe  # noqa: E402
+from millicent.bench import loopback as servers  # noqa: E402
 from millicent.bench.compare import COLD_IDLE_S, measure_cold_starts, run_compare  # noqa: E402
 from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir  # noqa: E402
 from millicent.bench.harness import ClientOptions  # noqa: E402
@@ -52,7 +53,6 @@ from millicent.bench.prices import load_prices  # noqa: E402
 from millicent.bench.runner import Reporting, Sweep  # noqa: E402
 from millicent.bench.scenario import BASELINES  # noqa: E402
 from millicent.bench.workload import Workload, load_workload  # noqa: E402
-from tests import servers  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -42,10 +42,20 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from millicent.bench import loopback as servers  # noqa: E402
+from millicent.bench.loopback import PlatformProcess, start_platform  # noqa: E402
 from millicent.bench.stats import percentile  # noqa: E402
-from tests import servers  # noqa: E402
-from tests.platform_process import PlatformProcess, start_platform  # noqa: E402
-from tests.reliability.support import KIM, load_vectors  # noqa: E402
+from millicent.cli.main import main as millicent  # noqa: E402
+
+KIM = REPO / "artifacts" / "kim-sst1-static"
+
+
+def load_vectors(artifact: Path, store_url: str, vocab: str, data_dir: Path) -> None:
+    """``millicent embeddings load ARTIFACT --store URL --vocab-from VOCAB``."""
+    rc = millicent(["embeddings", "load", str(artifact), "--store", store_url, "--vocab-from", vocab,
+                    "--data-dir", str(data_dir), "--quiet"])
+    if rc != 0:
+        raise RuntimeError(f"embeddings load into {store_url} failed (exit {rc})")
 
 TABLE = "millicent-soak"
 

@@ -22,16 +22,15 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from millicent.bench.embedding_source import EmbeddingSource
+from millicent.bench.loopback import free_port, wait_listening
 from millicent.bench.scenario import Configuration
 from millicent.bench.workload import Workload
 from millicent.errors import ConfigError, InvalidInput
@@ -61,12 +60,6 @@ class Setup:
     cold_burst: bool = True
     #: the always-on ``server`` configuration's price, for its cost per query at its throughput
     instance_usd_per_hour: float = 0.0168
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def request_vocab(workloads: Sequence[Workload]) -> set[str]:
@@ -207,17 +200,13 @@ def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir:
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise ConfigError(f"the server exited with {proc.returncode} before listening; "
-                              f"see {log}:\n{log.read_text(errors='replace')[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise ConfigError(f"nothing listening on 127.0.0.1:{port} after {timeout:g}s; see {log}")
+    """:func:`~millicent.bench.loopback.wait_listening`, failing as a ConfigError that shows
+    the end of the server's log."""
+    try:
+        wait_listening(port, proc, timeout)
+    except RuntimeError as exc:
+        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+        raise ConfigError(f"{exc}; see {log}:\n{tail}") from exc
 
 
 @contextlib.contextmanager

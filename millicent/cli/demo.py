@@ -172,7 +172,8 @@ def step_check(ctx: DemoContext) -> None:
 
 
 def step_platform(ctx: DemoContext) -> None:
-    from millicent.bench.deployments import free_port, serving
+    from millicent.bench.deployments import serving
+    from millicent.bench.loopback import free_port
     from millicent.bench.parity import compare_answers, remote_answers
 
     port = free_port()

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import pytest
 
 from millicent.bench.harness import run_closed_loop
+from millicent.bench.loopback import PlatformProcess, start_platform
 from millicent.bench.prices import load_prices
 from millicent.bench.scenario import Configuration, Scenario
 from millicent.bench.summary import summarize
 from millicent.bench.workload import PlannedRequest
-from tests.platform_process import PlatformProcess, start_platform
 
 pytestmark = pytest.mark.integration
 C = 3

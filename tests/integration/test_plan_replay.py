@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plan_replay import ReplayCheck, burst_trace, cli, run_check
+from millicent.plan.replay_check import ReplayCheck, burst_trace, cli, run_check
 
 pytestmark = pytest.mark.integration
 

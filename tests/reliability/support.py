@@ -1,7 +1,7 @@
 """Helpers of the reliability suite: the shipped artifacts, loading vectors with the real
 CLI, and a store proxy that can also be slow or go down (on top of ``FaultProxy``).
 
-Also used by ``benchmarks/soak.py``.
+
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.platform_process import PlatformProcess
+from millicent.bench.loopback import PlatformProcess
 from tests.reliability import corpus
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.platform_process import PlatformProcess
+from millicent.bench.loopback import PlatformProcess
 from tests.reliability import corpus
 from tests.servers import free_port
 

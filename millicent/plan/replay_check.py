@@ -23,17 +23,16 @@ from typing import Any
 
 import numpy as np
 
+from millicent.bench.loopback import CHECKOUT, start_platform
 from millicent.plan.traffic import write_trace
-from tests.platform_process import start_platform
-from tests.servers import REPO
 
-KIM = REPO / "artifacts" / "kim-sst1-static"
+KIM = CHECKOUT / "artifacts" / "kim-sst1-static"
 
 
 def cli(*args: str, data_dir: Path) -> str:
     """``python -m millicent.cli.main ARGS`` from the repo root; stdout (raises on failure)."""
     done = subprocess.run([sys.executable, "-m", "millicent.cli.main", *args, "--data-dir", str(data_dir)],
-                          cwd=REPO, capture_output=True, text=True, timeout=600)
+                          cwd=CHECKOUT, capture_output=True, text=True, timeout=600)
     if done.returncode != 0:
         raise RuntimeError(f"millicent {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
     return done.stdout
