@@ -17,7 +17,7 @@ deployment's log directory, joined by request id), the latencies from the client
 
 :func:`goals` checks the issue's targets on the medians: the snapshot's first request
 ≤ 0.02× the paper's PyTorch function's, ≤ 0.2× millicent's without snapshot (eager INIT),
-≤ 0.1× millicent's before eager INIT (``before``, measured by ``benchmarks/cold_start.py``
+≤ 0.1× millicent's before eager INIT (``before``, measured by ``experiments/cold_start.py``
 from the older tree); C simultaneous cold starts at p50 ≤ 10× the warm p50.
 """
 

@@ -7,7 +7,7 @@ its size on disk here), following each distribution's requirements that apply on
 machine (markers evaluated, optional extras not followed):
 
 * ``lean``: numpy and its requirements + millicent's function modules;
-* ``torch``: the same + ``torch`` and its requirements + millicent's ``models/`` (the torch
+* ``torch``: the same + ``torch`` and its requirements + millicent's ``torch_models/`` (the torch
   networks the baseline rebuilds).
 
 Installed size is what counts against Lambda's 250 MB unzipped limit for a zip package
@@ -117,7 +117,7 @@ class Footprint:
 def function_footprint(engine: str) -> Footprint:
     """Dependencies of a function whose forward pass runs in ``engine`` (numpy or torch)."""
     roots = ["numpy"] + (["torch"] if engine == "torch" else [])
-    parts = FUNCTION_MODULES + (("models",) if engine == "torch" else ())
+    parts = FUNCTION_MODULES + (("torch_models",) if engine == "torch" else ())
     fp = Footprint("torch" if engine == "torch" else "lean",
                    millicent_bytes=millicent_bytes(parts))
     for name in closure(roots):

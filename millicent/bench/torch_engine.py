@@ -3,7 +3,7 @@
 The paper's functions ran PyTorch inside Lambda. This module is a Lambda handler for that
 comparison: request parsing, tokenization, the store lookups and the response are
 millicent's own (:func:`millicent.runtime.handler.handle`); only the models differ — their
-``predict_batch`` / ``score_batch`` run the PyTorch networks of :mod:`millicent.models`,
+``predict_batch`` / ``score_batch`` run the PyTorch networks of :mod:`millicent.torch_models`,
 rebuilt from the artifact's weights. torch is imported in the execution environment on the
 first invocation, so its import time lands in the cold start as it did in the paper.
 
@@ -29,7 +29,7 @@ from millicent.runtime.roles import Classifier, Pairs, Ranker
 
 def _net(artifact: Artifact) -> Any:
     """The torch network of an artifact (torch imported here, in the first invocation)."""
-    from millicent.models.rebuild import torch_model_from_artifact
+    from millicent.torch_models.rebuild import torch_model_from_artifact
 
     return torch_model_from_artifact(artifact)
 

@@ -2,7 +2,7 @@
 what the plan predicted with what was measured.
 
 Used by ``tests/integration/test_plan_replay.py`` (a short trace) and by
-``benchmarks/plan_replay.py`` (a longer one). Steps, all through the real CLI:
+``experiments/plan_replay.py`` (a longer one). Steps, all through the real CLI:
 vectors into SQLite and a pack; ``millicent serve`` with the plan's concurrency limit and
 idle timeout; a short closed-loop ``millicent bench`` at C = 1 and at C = the limit (the
 profile: warm times alone, cold starts also as they come in a burst); the environments left

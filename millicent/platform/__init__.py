@@ -2,7 +2,7 @@
 
 * :mod:`.pool` — Lambda's scaling model as pure logic (warm reuse, cold starts up to the
   concurrency limit, throttling, idle reaping) over an injected clock.
-* :mod:`.environment` — one execution environment: a separate process running the unmodified
+* :mod:`.sandbox` — one execution environment (Lambda calls it a sandbox): a separate process running the unmodified
   AWS Lambda Runtime Interface Client, fed through its own Lambda Runtime API queue.
 * :mod:`.runtime_api` — the Lambda Runtime API (``/2018-06-01/runtime/...``), one loopback
   port per environment.

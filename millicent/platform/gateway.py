@@ -34,9 +34,9 @@ from aiohttp import web
 from millicent import errors
 from millicent.errors import MillicentError
 from millicent.platform.apigw import HttpRequest, MalformedResponse, http_answer, http_api_event
-from millicent.platform.environment import CRASH_ERROR, TIMEOUT_ERROR
 from millicent.platform.platform import InvocationResult, Platform, random_hex
 from millicent.platform.records import InvocationRecord
+from millicent.platform.sandbox import CRASH_ERROR, TIMEOUT_ERROR
 
 #: Lambda's limit on a synchronous invocation payload.
 MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024

@@ -25,18 +25,18 @@ from typing import Any, TextIO
 
 from millicent.errors import FunctionError, NotFound, TooManyRequests
 from millicent.platform import report
-from millicent.platform.environment import (
+from millicent.platform.functions import FunctionSpec, PlatformSettings, alias_targets
+from millicent.platform.launch import Launch
+from millicent.platform.pool import Acquired, Clock, Pool, Slot
+from millicent.platform.records import InvocationRecord, RecordLog, Totals
+from millicent.platform.report import Arrival, ColdStart
+from millicent.platform.sandbox import (
     INIT_TIMEOUT_ERROR,
     ExecutionEnvironment,
     InitFailed,
     Invocation,
     error_body,
 )
-from millicent.platform.functions import FunctionSpec, PlatformSettings, alias_targets
-from millicent.platform.launch import Launch
-from millicent.platform.pool import Acquired, Clock, Pool, Slot
-from millicent.platform.records import InvocationRecord, RecordLog, Totals
-from millicent.platform.report import Arrival, ColdStart
 from millicent.platform.snapshot import SnapshotTemplate
 
 #: Longest a written record or log line waits in its file's buffer while invocations are in

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from millicent.platform.environment import ExecutionEnvironment, Invocation, Outcome
 from millicent.platform.records import InvocationRecord, billed_ms
+from millicent.platform.sandbox import ExecutionEnvironment, Invocation, Outcome
 
 #: Outcome kinds (environment.py) → record statuses (records.py).
 STATUS_OF_KIND = {"response": "ok", "error": "function_error", "crash": "crash", "timeout": "timeout"}

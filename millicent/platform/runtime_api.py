@@ -30,7 +30,7 @@ import json
 import socket
 from typing import Any, cast
 
-from millicent.platform.environment import MAX_RESPONSE_BYTES, ExecutionEnvironment, Invocation
+from millicent.platform.sandbox import MAX_RESPONSE_BYTES, ExecutionEnvironment, Invocation
 
 PREFIX = "/2018-06-01/runtime"
 ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type"

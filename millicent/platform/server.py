@@ -76,7 +76,7 @@ def loop_factory(loop: str = "auto") -> Callable[[], asyncio.AbstractEventLoop] 
 
     uvloop (in the ``serve`` extra) runs the gateway and the Runtime API on libuv: on the
     2-core development machine it took 11-19 % off the gateway's CPU per warm request and
-    added 3-15 % requests per second at C = 1, 8, 32 (``benchmarks/platform_ab.py``,
+    added 3-15 % requests per second at C = 1, 8, 32 (``experiments/platform_ab.py``,
     interleaved with asyncio's loop). ``auto`` falls back to asyncio when it is missing.
     """
     if loop not in LOOPS:

@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from millicent.platform.environment import (
+from millicent.platform.launch import SNAP_START, Launch, lambda_environment, log_stream
+from millicent.platform.sandbox import (
     CRASH_ERROR,
     INIT_TIMEOUT_ERROR,
     ExecutionEnvironment,
     InitFailed,
 )
-from millicent.platform.launch import SNAP_START, Launch, lambda_environment, log_stream
 from millicent.platform.snapshot_template import FD_VAR, MAX_MESSAGE
 
 #: How long a child's exit status may trail its pidfd's "ended" signal.
@@ -45,7 +45,7 @@ STATUS_GRACE_S = 1.0
 
 
 class ForkedProcess:
-    """A restored environment's process, as :class:`~.environment.ExecutionEnvironment`
+    """A restored environment's process, as :class:`~.sandbox.ExecutionEnvironment`
     holds it: pid, its output, and its end (pidfd) with the status the template reports."""
 
     def __init__(self, pid: int, pidfd: int, stdout: asyncio.StreamReader,
@@ -185,7 +185,7 @@ class SnapshotTemplate:
 
     # --- forking -----------------------------------------------------------------------
     async def fork(self, env: ExecutionEnvironment, runtime_api: str) -> ForkedProcess:
-        """Restore one environment (an :class:`~.environment.ExecutionEnvironment` starter)."""
+        """Restore one environment (an :class:`~.sandbox.ExecutionEnvironment` starter)."""
         if not self.ready or self._sock is None:
             raise InitFailed(self.error or {"errorMessage": "the snapshot template is not running",
                                            "errorType": CRASH_ERROR})

@@ -1,4 +1,4 @@
-"""Kim CNN forward pass in numpy (the serving twin of ``millicent.models.kim_cnn``).
+"""Kim CNN forward pass in numpy (the serving twin of ``millicent.torch_models.kim_cnn``).
 
 Per width k: wide convolution → max over time → ReLU; concatenate; linear; softmax.
 Dropout is the identity at inference. Weight names are the torch parameter names.

@@ -1,4 +1,4 @@
-"""SM CNN forward pass in numpy (the serving twin of ``millicent.models.sm_cnn``).
+"""SM CNN forward pass in numpy (the serving twin of ``millicent.torch_models.sm_cnn``).
 
 Question and answer: their own wide convolution → max over time → tanh; join
 (concatenate, plus the overlap features if the model was trained with them) → hidden

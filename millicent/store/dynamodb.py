@@ -23,7 +23,7 @@ with a model loader that knows only DynamoDB is asked for and parses botocore's 
 models without an ``OrderedDict`` hook (:mod:`.dynamodb_session`), and with the
 credentials the environment gives (Lambda's ``AWS_ACCESS_KEY_ID`` ...) passed directly,
 so no credential chain is built to find the same ones. Measured in a fresh process
-(``benchmarks/store_cold_path.py``): see docs/stores.md. botocore is imported when a store
+(``experiments/store_cold_path.py``): see docs/stores.md. botocore is imported when a store
 is opened, not with this module (the function package imports every store module; only a
 DynamoDB-backed function pays its import time).
 """

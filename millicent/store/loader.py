@@ -14,7 +14,7 @@ write in batches:
 * ``resume="auto"`` (default): ``check`` while it pays, ``upsert`` once it does not — no
   checks at all into a store that had no metadata before this load, and none after the
   first checked batch of which no key was present (the rest of an interrupted load, or
-  new words). Measured on dynalite (benchmarks/store_load.py): checking makes a fresh load
+  new words). Measured on dynalite (experiments/store_load.py): checking makes a fresh load
   ~1.5x slower and a complete rerun ~1.5x faster.
 
 Memory: per loaded word the loader keeps its key and an 8-byte fingerprint of the vector

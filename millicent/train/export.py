@@ -2,7 +2,7 @@
 
 :func:`export_model` writes the network's parameters (torch names, float32, without the
 embedding table) to ``weights.npz`` and, for learned tables (non-static / rand), the table
-to ``embeddings.npz`` for loading into a store. :func:`millicent.models.rebuild.torch_model_from_artifact`
+to ``embeddings.npz`` for loading into a store. :func:`millicent.torch_models.rebuild.torch_model_from_artifact`
 goes back.
 """
 

@@ -27,11 +27,11 @@ from millicent.data.coverage import Coverage, coverage
 from millicent.data.sst import SST_LABELS
 from millicent.data.vectors import load_vectors
 from millicent.errors import InvalidInput
-from millicent.models.kim_cnn import VARIANTS, KimCNN, KimCNNConfig
 from millicent.runtime.artifact import EmbeddingSpec, Manifest, TokenizerSpec
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier
 from millicent.runtime.tokenize import TOKENIZER_VERSIONS, make_tokenizer
+from millicent.torch_models.kim_cnn import VARIANTS, KimCNN, KimCNNConfig
 from millicent.train.data import FileOptions, TextData, rename_labels, sst_data, text_data
 from millicent.train.export import export_model
 from millicent.train.loop import (

@@ -27,12 +27,12 @@ from millicent.data.coverage import Coverage, coverage
 from millicent.data.trecqa import QAPair
 from millicent.data.vectors import load_vectors
 from millicent.errors import InvalidInput
-from millicent.models.sm_cnn import SMCNN, SMCNNConfig
 from millicent.runtime.artifact import EmbeddingSpec, Manifest, TokenizerSpec
 from millicent.runtime.features import N_FEATURES, OverlapFeatures, compute_idf
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Ranker
 from millicent.runtime.tokenize import TOKENIZER_VERSIONS, make_tokenizer
+from millicent.torch_models.sm_cnn import SMCNN, SMCNNConfig
 from millicent.train.data import FileOptions, PairData, castor_data, pair_data
 from millicent.train.export import export_model
 from millicent.train.loop import (

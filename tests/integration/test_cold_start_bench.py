@@ -1,4 +1,4 @@
-"""``benchmarks/cold_start.py --short``: the cold-start benchmark's CI version, for real —
+"""``experiments/cold_start.py --short``: the cold-start benchmark's CI version, for real —
 ``millicent`` (eager INIT) and ``snapshot`` (``serve --snapshot``) served on the local
 platform with the DynamoDB store on dynalite, two isolated cold starts each and four at
 once from zero, and the goals computed from them."""
@@ -22,7 +22,7 @@ pytest.importorskip("millicent.data.sst")
 def test_short_cold_start_benchmark(dynalite: servers.Server, data_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "cold"
     done = subprocess.run(
-        [sys.executable, str(servers.REPO / "benchmarks" / "cold_start.py"), "--short",
+        [sys.executable, str(servers.REPO / "experiments" / "cold_start.py"), "--short",
          "--dynamodb-endpoint", dynalite.endpoint, "--data-dir", str(data_dir), "--out", str(out)],
         cwd=servers.REPO, capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(servers.REPO)})

@@ -1,4 +1,4 @@
-"""The soak benchmark (benchmarks/soak.py), short: C = 32 for 10 s against ``millicent serve``
+"""The soak benchmark (experiments/soak.py), short: C = 32 for 10 s against ``millicent serve``
 with the DynamoDB store on dynalite, every request reading the store. The criteria are the
 benchmark's — zero errors and never a changed answer, the same environments throughout,
 environment RSS growth under 10 % — with a p99 tolerance for a loaded 2-core machine
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def soak_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("millicent_soak", REPO / "benchmarks" / "soak.py")
+    spec = importlib.util.spec_from_file_location("millicent_soak", REPO / "experiments" / "soak.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up

@@ -13,7 +13,7 @@ after its imports) that report:
 ``--src NAME=DIR`` (repeatable) runs the probes with ``PYTHONPATH=DIR``, alternating the
 trees per repetition, to compare two versions of the pack code in one run.
 
-    python benchmarks/pack_footprint.py --mb 2 10 20 --dims 50 300 [--src before=/tmp/base --src after=.]
+    python experiments/pack_footprint.py --mb 2 10 20 --dims 50 300 [--src before=/tmp/base --src after=.]
 """
 
 from __future__ import annotations

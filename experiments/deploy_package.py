@@ -1,6 +1,6 @@
 """Package the shipped models and measure the packaged function on the local platform.
 
-    python benchmarks/deploy_package.py --data-dir ../shared/data --wheel-dir .cache/wheels \
+    python experiments/deploy_package.py --data-dir ../shared/data --wheel-dir .cache/wheels \
         [--kim artifacts/kim-sst1-static] [--sm artifacts/sm-trecqa] [--pack-words 10000] [--runs 5]
 
 Builds a python3.11 x86_64 zip (this machine's Python) with a frequent-word pack, prints

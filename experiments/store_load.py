@@ -11,7 +11,7 @@ write what is missing), ``upsert`` (write everything) and ``auto`` (the default:
 while words are found), then a complete rerun of each — the case checking exists for —
 and the effect of the loader's write concurrency (upsert, fresh tables).
 
-    python benchmarks/store_load.py [--data-dir ../shared/data]
+    python experiments/store_load.py [--data-dir ../shared/data]
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ system, ``time.process_time``: less sensitive to the load of a shared machine) â
 as JSON.
 
     git archive b7e5490 | (mkdir -p /tmp/millicent-b7e5490 && tar -x -C /tmp/millicent-b7e5490)
-    python benchmarks/store_cold_path.py --variant before=/tmp/millicent-b7e5490 --variant after=. \\
+    python experiments/store_cold_path.py --variant before=/tmp/millicent-b7e5490 --variant after=. \\
         --samples 15 --out runs/store-cold-path
 """
 

@@ -13,7 +13,7 @@ of its unique words (``store.lookup``: one BatchGetItem / MGET / SELECT + decode
 Each configuration runs ``--rounds`` passes over the dev set after a discarded warm-up
 pass; medians and p90 in ms, and the ratios to ``dynamodb-binary``, are printed as JSON.
 
-    python benchmarks/store_latency.py [--data-dir ../shared/data] [--rounds 3]
+    python experiments/store_latency.py [--data-dir ../shared/data] [--rounds 3]
 """
 
 from __future__ import annotations

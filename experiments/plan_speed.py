@@ -9,7 +9,7 @@ platform, projected to 128 MB) and of the paper's (700 ms, projected as measured
 * ``diurnal:10000 --days 30`` (≈ 1.4 × 10^10 requests);
 * ``diurnal:10000 --days 30`` with 700 ms requests (concurrency far beyond the account limit).
 
-    python benchmarks/plan_speed.py [--from-bench DIR --pack FILE] [--out runs/plan-speed]
+    python experiments/plan_speed.py [--from-bench DIR --pack FILE] [--out runs/plan-speed]
 """
 
 from __future__ import annotations

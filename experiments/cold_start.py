@@ -22,9 +22,9 @@ Goals (reported, ✓ when reached): the snapshot's first request ≤ 0.02× torc
 ≤ 10× the warm p50 at that C. Writes ``cold_start.json`` and the comparison's files under
 ``--out`` and prints the tables.
 
-    python benchmarks/cold_start.py --before b7e5490 --samples 7 --burst 20 \\
+    python experiments/cold_start.py --before b7e5490 --samples 7 --burst 20 \\
         --out runs/cold-start
-    python benchmarks/cold_start.py --short      # CI: millicent + snapshot, 2 samples, C = 4
+    python experiments/cold_start.py --short      # CI: millicent + snapshot, 2 samples, C = 4
 """
 
 from __future__ import annotations

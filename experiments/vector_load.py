@@ -15,7 +15,7 @@ end (process start, reading the source, load, verification), and the process's p
 ``--glove-words`` GloVe words, chosen through ``--vocab-from`` a generated text file) —
 what the test suite runs.
 
-    python benchmarks/vector_load.py [--words 1000000 --dim 300] [--short]
+    python experiments/vector_load.py [--words 1000000 --dim 300] [--short]
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ per input, ``--rounds`` times over the whole set, after a warm-up round that is 
 Also: cold-start numbers of the lean runtime (import time, artifact load time) in a fresh
 interpreter. Threads are pinned to one before numpy or torch is imported.
 
-    python benchmarks/forward_latency.py [--artifact artifacts/kim-sst1-static ...]
+    python experiments/forward_latency.py [--artifact artifacts/kim-sst1-static ...]
         [--data-dir ../shared/data] [--rounds 5] [--out runs/forward_latency.json]
 """
 
@@ -90,7 +90,7 @@ def _inputs(model: Classifier | Ranker, data_dir: Path) -> list[Any]:
 def _torch_fn(model: Classifier | Ranker) -> Callable[[Any], object]:
     import torch
 
-    from millicent.models.rebuild import torch_model_from_artifact
+    from millicent.torch_models.rebuild import torch_model_from_artifact
 
     torch.set_num_threads(1)
     net: Any = torch_model_from_artifact(model.artifact)

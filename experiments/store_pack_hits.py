@@ -13,7 +13,7 @@ function serving the whole set in order through the real lookup path (pack + LRU
 of an in-memory store): the share of lookups that still reach the store. Finally pack files
 (GloVe order) of each K: size, open time in-process (median of 20) and in a fresh process.
 
-    python benchmarks/store_pack_hits.py [--data-dir ../shared/data]
+    python experiments/store_pack_hits.py [--data-dir ../shared/data]
 """
 
 from __future__ import annotations

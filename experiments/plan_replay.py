@@ -9,7 +9,7 @@ bursts of 40 requests within 100 ms (above the limit) every 2 minutes, and two i
 benchmarked on the same platform (C = 1 and C = the limit), as in
 ``tests/integration/test_plan_replay.py`` (which runs a short version).
 
-    python benchmarks/plan_replay.py [--minutes 10] [--data-dir ../shared/data] [--out runs/plan-replay]
+    python experiments/plan_replay.py [--minutes 10] [--data-dir ../shared/data] [--out runs/plan-replay]
 
 Prints the predicted/measured table and writes ``check.json`` in ``--out``.
 """

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from millicent.models.kim_cnn import KimCNN, KimCNNConfig
-from millicent.models.sm_cnn import SMCNN, SMCNNConfig
 from millicent.runtime.artifact import Artifact
+from millicent.torch_models.kim_cnn import KimCNN, KimCNNConfig
+from millicent.torch_models.sm_cnn import SMCNN, SMCNNConfig
 
 
 def torch_model_from_artifact(artifact: Artifact, n_words: int = 0) -> torch.nn.Module:

@@ -1,7 +1,7 @@
 """Soak: C clients in a closed loop for D seconds against ``millicent serve`` with the
 DynamoDB store on dynalite, checking that nothing degrades.
 
-    python benchmarks/soak.py [--duration 120] [--concurrency 32] [--warmup 10] \
+    python experiments/soak.py [--duration 120] [--concurrency 32] [--warmup 10] \
         [--artifact artifacts/kim-sst1-static] [--data-dir ../shared/data] \
         [--dynamodb-endpoint http://127.0.0.1:8000] [--lru-size 0] [--out runs/soak]
 

@@ -16,7 +16,7 @@ all variants alike. Per variant and C it reports the median over rounds of:
 and the ratio of each variant to the first.
 
     git archive 9093f2d | (mkdir -p /tmp/millicent-base && tar -x -C /tmp/millicent-base)
-    python benchmarks/platform_ab.py --variant before=/tmp/millicent-base --variant after=. \\
+    python experiments/platform_ab.py --variant before=/tmp/millicent-base --variant after=. \\
         --artifact artifacts/kim-sst1-static --store sqlite:///runs/bench-platform/vectors.db \\
         --levels 1 8 32 --requests 2000 --rounds 3
 

@@ -15,7 +15,7 @@ layout) behind a frequent-word pack of ``--pack-mb`` MiB, and priced as a Functi
    baseline (DynamoDB List of Numbers, no pack, no LRU, REST API) on the same dynalite,
    single requests at C = 5, for the ratio of costs measured in the same run.
 
-    python benchmarks/batch_cost.py --data-dir ../shared/data --out runs/batch-cost
+    python experiments/batch_cost.py --data-dir ../shared/data --out runs/batch-cost
 
 Prints the figures and whether the goals are met (≤ $0.05 per million texts at batch 64,
 ≥ 100× below the paper's cost per query, texts/s ≥ 3× the best single-request q/s);

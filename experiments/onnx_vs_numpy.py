@@ -14,7 +14,7 @@
 4. Package: ``millicent package`` for python3.12 x86_64 from ``--wheel-dir``: zipped and
    unzipped bytes.
 
-    python benchmarks/onnx_vs_numpy.py [--artifact artifacts/kim-sst1-static] [--data-dir ../shared/data]
+    python experiments/onnx_vs_numpy.py [--artifact artifacts/kim-sst1-static] [--data-dir ../shared/data]
         [--rounds 5] [--cold 5] [--warm 20] [--wheel-dir .cache/wheels] [--out runs/onnx_vs_numpy.json]
 
 Needs the train extra (torch, for the export) and the onnx extra.
@@ -55,7 +55,7 @@ def export_onnx(artifact_dir: Path, work: Path, data_dir: Path) -> Path:
     import torch
 
     from millicent.importer.onnx import ImportOptions, import_onnx
-    from millicent.models.rebuild import torch_model_from_artifact
+    from millicent.torch_models.rebuild import torch_model_from_artifact
 
     artifact = load_artifact(artifact_dir)
     kim = torch_model_from_artifact(artifact)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from millicent.models.kim_cnn import conv_max
+from millicent.torch_models.kim_cnn import conv_max
 
 
 @dataclass
