@@ -1,6 +1,6 @@
 """Cost per million texts and throughput of batch requests against single requests, in one run.
 
-The shipped Kim CNN (``artifacts/kim-sst1-static``) is served by the local platform
+The shipped Kim CNN (``millicent/artifacts/kim-sst1-static``) is served by the local platform
 (``millicent serve``, 128 MB) with its GloVe-50 vectors in DynamoDB (dynalite, binary
 layout) behind a frequent-word pack of ``--pack-mb`` MiB, and priced as a Function URL at
 128 MB, x86_64, 1 ms billing, DynamoDB on-demand. On the SST-1 dev sentences it measures:
@@ -266,7 +266,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MILLICENT_DATA_DIR", "")
                                                           or REPO.parent / "shared" / "data"))
-    p.add_argument("--artifact", type=Path, default=REPO / "artifacts" / "kim-sst1-static")
+    p.add_argument("--artifact", type=Path, default=REPO / "millicent" / "artifacts" / "kim-sst1-static")
     p.add_argument("--pack-mb", type=float, default=20.0)
     p.add_argument("--pack-source", default="glove-50",
                    help="vectors the pack's most frequent words come from (default glove-50)")

@@ -95,7 +95,7 @@ def measure_before(tree: Path, prepared: Prepared, workload: Workload, samples: 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--artifact", type=Path, default=REPO / "artifacts" / "kim-sst1-static")
+    ap.add_argument("--artifact", type=Path, default=REPO / "millicent" / "artifacts" / "kim-sst1-static")
     ap.add_argument("--data-dir", type=Path, default=Path(os.environ.get(
         "MILLICENT_DATA_DIR", REPO.parent / "shared" / "data")))
     ap.add_argument("--dynamodb-endpoint", default=None, help="default: a dynalite started here")

@@ -1,7 +1,7 @@
 """Package the shipped models and measure the packaged function on the local platform.
 
     python experiments/deploy_package.py --data-dir ../shared/data --wheel-dir .cache/wheels \
-        [--kim artifacts/kim-sst1-static] [--sm artifacts/sm-trecqa] [--pack-words 10000] [--runs 5]
+        [--kim millicent/artifacts/kim-sst1-static] [--sm millicent/artifacts/sm-trecqa] [--pack-words 10000] [--runs 5]
 
 Builds a python3.11 x86_64 zip (this machine's Python) with a frequent-word pack, prints
 its size report, then cold-starts it ``--runs`` times on the local platform (a fresh
@@ -54,8 +54,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", required=True)
     ap.add_argument("--wheel-dir", required=True)
-    ap.add_argument("--kim", default="artifacts/kim-sst1-static")
-    ap.add_argument("--sm", default="artifacts/sm-trecqa")
+    ap.add_argument("--kim", default="millicent/artifacts/kim-sst1-static")
+    ap.add_argument("--sm", default="millicent/artifacts/sm-trecqa")
     ap.add_argument("--pack-words", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--memory-mb", type=int, default=1024)

@@ -10,7 +10,7 @@ per input, ``--rounds`` times over the whole set, after a warm-up round that is 
 Also: cold-start numbers of the lean runtime (import time, artifact load time) in a fresh
 interpreter. Threads are pinned to one before numpy or torch is imported.
 
-    python experiments/forward_latency.py [--artifact artifacts/kim-sst1-static ...]
+    python experiments/forward_latency.py [--artifact millicent/artifacts/kim-sst1-static ...]
         [--data-dir ../shared/data] [--rounds 5] [--out runs/forward_latency.json]
 """
 
@@ -40,8 +40,8 @@ from millicent.runtime.roles import Classifier, Ranker  # noqa: E402
 from millicent.runtime.tokenize import tokenize  # noqa: E402
 from millicent.train.evaluate import memory_embeddings  # noqa: E402
 
-DEFAULT_ARTIFACTS = ["artifacts/kim-sst1-static", "artifacts/kim-sst2-glue-nonstatic",
-                     "artifacts/sm-trecqa"]
+DEFAULT_ARTIFACTS = ["millicent/artifacts/kim-sst1-static", "millicent/artifacts/kim-sst2-glue-nonstatic",
+                     "millicent/artifacts/sm-trecqa"]
 
 COLD_PROBE = r"""
 import os, sys, time, json

@@ -14,7 +14,7 @@
 4. Package: ``millicent package`` for python3.12 x86_64 from ``--wheel-dir``: zipped and
    unzipped bytes.
 
-    python experiments/onnx_vs_numpy.py [--artifact artifacts/kim-sst1-static] [--data-dir ../shared/data]
+    python experiments/onnx_vs_numpy.py [--artifact millicent/artifacts/kim-sst1-static] [--data-dir ../shared/data]
         [--rounds 5] [--cold 5] [--warm 20] [--wheel-dir .cache/wheels] [--out runs/onnx_vs_numpy.json]
 
 Needs the train extra (torch, for the export) and the onnx extra.
@@ -195,7 +195,7 @@ def _table(result: dict[str, Any]) -> str:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--artifact", default="artifacts/kim-sst1-static")
+    p.add_argument("--artifact", default="millicent/artifacts/kim-sst1-static")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--cold", type=int, default=5, help="fresh environments per engine")

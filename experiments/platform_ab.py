@@ -17,7 +17,7 @@ and the ratio of each variant to the first.
 
     git archive 9093f2d | (mkdir -p /tmp/millicent-base && tar -x -C /tmp/millicent-base)
     python experiments/platform_ab.py --variant before=/tmp/millicent-base --variant after=. \\
-        --artifact artifacts/kim-sst1-static --store sqlite:///runs/bench-platform/vectors.db \\
+        --artifact millicent/artifacts/kim-sst1-static --store sqlite:///runs/bench-platform/vectors.db \\
         --levels 1 8 32 --requests 2000 --rounds 3
 
 A variant may add environment variables or ``serve`` options for its platform:
@@ -138,7 +138,7 @@ KEYS = ("gateway_cpu_ms", "env_cpu_ms", "client_cpu_ms", "rps", "p50_ms", "p99_m
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--variant", action="append", required=True, metavar="NAME=DIR[,K=V...]")
-    ap.add_argument("--artifact", default="artifacts/kim-sst1-static")
+    ap.add_argument("--artifact", default="millicent/artifacts/kim-sst1-static")
     ap.add_argument("--store", required=True, help="store URL holding the artifact's vectors")
     ap.add_argument("--pack", default=None)
     ap.add_argument("--data-dir", default=os.environ.get(config.DATA_DIR, str(REPO.parent / "shared" / "data")))

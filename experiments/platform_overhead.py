@@ -9,7 +9,7 @@ Measures, for the Kim CNN on the SST-1 dev sentences:
    platform overhead = gateway − in-process;
 4. requests per second at C = 1, 8, 32 (closed loop, warm-up discarded).
 
-    python experiments/platform_overhead.py --artifact artifacts/kim-sst1 \
+    python experiments/platform_overhead.py --artifact millicent/artifacts/kim-sst1 \
         --store sqlite:///runs/glove50.db [--data-dir ../shared/data] [--out runs/bench-platform]
 
 Writes ``results.json`` and prints a Markdown table.

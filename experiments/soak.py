@@ -2,7 +2,7 @@
 DynamoDB store on dynalite, checking that nothing degrades.
 
     python experiments/soak.py [--duration 120] [--concurrency 32] [--warmup 10] \
-        [--artifact artifacts/kim-sst1-static] [--data-dir ../shared/data] \
+        [--artifact millicent/artifacts/kim-sst1-static] [--data-dir ../shared/data] \
         [--dynamodb-endpoint http://127.0.0.1:8000] [--lru-size 0] [--out runs/soak]
 
 Starts dynalite (unless ``--dynamodb-endpoint``), loads the SST-1 dev vocabulary's vectors
@@ -47,7 +47,7 @@ from millicent.bench.loopback import PlatformProcess, start_platform  # noqa: E4
 from millicent.bench.stats import percentile  # noqa: E402
 from millicent.cli.main import main as millicent  # noqa: E402
 
-KIM = REPO / "artifacts" / "kim-sst1-static"
+KIM = REPO / "millicent" / "artifacts" / "kim-sst1-static"
 
 
 def load_vectors(artifact: Path, store_url: str, vocab: str, data_dir: Path) -> None:

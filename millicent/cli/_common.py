@@ -76,3 +76,16 @@ def signer_from_args(args: argparse.Namespace, endpoint: str) -> Any:
     from millicent.deploy.signing import resolve_signer
 
     return resolve_signer(endpoint, args.sigv4, args.deployment, args.region, args.profile)
+
+
+def artifact_path(spec: str) -> str:
+    """An artifact directory as given, or — when no such directory exists — the shipped
+    artifact of that name (``kim-sst1-static`` ...: a wheel carries them as package data)."""
+    from pathlib import Path
+
+    from millicent.train.shipped import artifacts_dir
+
+    if Path(spec).exists():
+        return spec
+    shipped = artifacts_dir() / spec
+    return str(shipped) if (shipped / "manifest.json").is_file() else spec

@@ -12,6 +12,7 @@ from millicent.cli._common import (
     add_data_dir,
     add_pack_size,
     add_signing,
+    artifact_path,
     pack_option,
     signer_from_args,
 )
@@ -198,7 +199,7 @@ def _model_args(args: argparse.Namespace) -> list[tuple[str, str | None]]:
             raise ConfigError(f"--model must be kim or sm (optionally =ARTIFACT_DIR), got {spec!r}")
         if any(n == name for n, _ in out):
             raise ConfigError(f"--model {name} given twice")
-        out.append((name, path if sep else None))
+        out.append((name, artifact_path(path) if sep else None))
     if args.compare is None and (len(out) != 1 or out[0][1] is not None):
         raise ConfigError("with --endpoint give one --model: kim or sm")
     if args.compare is not None and any(p is None for _, p in out):

@@ -65,7 +65,7 @@ class DemoContext:
 
 
 def ensure_artifact(name: str, data_dir: Path, fallback_dir: Path) -> Path:
-    """A shipped artifact: from ``artifacts/``, else ``fallback_dir``, else trained into it."""
+    """A shipped artifact: from the package's ``artifacts/``, else ``fallback_dir``, else trained into it."""
     from millicent.train.shipped import artifacts_dir, train_argv
 
     for root in (artifacts_dir(), fallback_dir):
@@ -76,7 +76,7 @@ def ensure_artifact(name: str, data_dir: Path, fallback_dir: Path) -> Path:
     except ModuleNotFoundError as exc:
         raise ArtifactError(
             f"artifact {name} is missing from {artifacts_dir()} and torch is not installed to "
-            "train it: pip install 'millicent[train]' (or restore artifacts/ from git)"
+            "train it: pip install 'millicent[train]' (or reinstall millicent: a wheel carries them)"
         ) from exc
     from millicent.cli.main import main
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from millicent.cli._common import add_model_specs
+from millicent.cli._common import add_model_specs, artifact_path
 from millicent.deploy.target import ARCHITECTURES, DEFAULT_ARCH, DEFAULT_PYTHON, RUNTIME_OS
 from millicent.deploy.template import (
     ALIAS,
@@ -127,7 +127,7 @@ def cmd_package(args: argparse.Namespace) -> int:
     from millicent.deploy.sizes import SizeLimits
     from millicent.deploy.target import CREATE_BLOCKED, LambdaTarget
 
-    models = [m for spec in args.model for m in parse_models(spec)]
+    models = [(name, artifact_path(path)) for spec in args.model for name, path in parse_models(spec)]
     target = LambdaTarget(python=args.python, arch=args.arch)
     limits = SizeLimits()
     built = build_package(PackageSpec(

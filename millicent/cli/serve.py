@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from millicent import config
-from millicent.cli._common import add_model_specs, add_signing, signer_from_args
+from millicent.cli._common import add_model_specs, add_signing, artifact_path, signer_from_args
 from millicent.errors import ConfigError, InvalidInput
 
 
@@ -102,7 +102,7 @@ def build_functions(args: argparse.Namespace) -> list[Any]:
     models = _pairs(args.model, "--model")
     if models and not args.store:
         raise ConfigError("--store is required with --model (the word vectors live there)")
-    loaded = {name: load_model(Path(directory).resolve()) for name, directory in models}
+    loaded = {name: load_model(Path(artifact_path(directory)).resolve()) for name, directory in models}
     _one_store(loaded)
     for name, model in loaded.items():
         path = model.artifact.path

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from millicent import config
-from millicent.cli._common import add_data_dir
+from millicent.cli._common import add_data_dir, artifact_path
 from millicent.errors import InvalidInput, missing_extra
 
 FORMATS = ("csv", "tsv", "jsonl", "stsa")  # millicent.data.files.LABELLED_FORMATS
@@ -159,7 +159,7 @@ def _eval(args: argparse.Namespace) -> int:
     if args.file is None:
         from millicent.train.evaluate import evaluate_artifact
 
-        result = evaluate_artifact(args.artifact, args.split or "dev", data_dir, args.store)
+        result = evaluate_artifact(artifact_path(args.artifact), args.split or "dev", data_dir, args.store)
     else:
         if args.split is not None:
             raise InvalidInput("--split and --file exclude each other")
@@ -168,13 +168,13 @@ def _eval(args: argparse.Namespace) -> int:
         from millicent.train.scoring import DATA_SECTION, evaluate_file
 
         # the columns the model was trained with, unless given
-        trained = read_manifest(args.artifact).sections.get(DATA_SECTION) or {}
+        trained = read_manifest(artifact_path(args.artifact)).sections.get(DATA_SECTION) or {}
         opts = FileOptions(
             train=str(data_path(args.file, args.data_dir)), format=args.format,
             text_column=args.text_column or trained.get("text_column") or "text",
             label_column=args.label_column or trained.get("label_column") or "label",
             skip_bad_rows=args.skip_bad_rows)
-        result = evaluate_file(args.artifact, opts, data_dir, args.store)
+        result = evaluate_file(artifact_path(args.artifact), opts, data_dir, args.store)
     print(json.dumps(result))
     return 0
 

@@ -26,7 +26,7 @@ import numpy as np
 from millicent.bench.loopback import CHECKOUT, start_platform
 from millicent.plan.traffic import write_trace
 
-KIM = CHECKOUT / "artifacts" / "kim-sst1-static"
+KIM = CHECKOUT / "millicent" / "artifacts" / "kim-sst1-static"
 
 
 def cli(*args: str, data_dir: Path) -> str:

@@ -39,8 +39,8 @@ SHIPPED: dict[str, list[str]] = {
 
 
 def artifacts_dir() -> Path:
-    """The repository's ``artifacts/`` folder (beside the ``millicent`` package)."""
-    return Path(__file__).resolve().parents[2] / "artifacts"
+    """The shipped artifacts: ``millicent/artifacts/``, package data (a wheel carries them)."""
+    return Path(__file__).resolve().parents[1] / "artifacts"
 
 
 def train_argv(name: str, data_dir: str | os.PathLike[str], out: str | os.PathLike[str]) -> list[str]:

@@ -37,7 +37,7 @@ from millicent.runtime.registry import load_model
 from millicent.store.memory import MemoryStore
 from tests.servers import REPO, free_port, wait_listening
 
-KIM = REPO / "artifacts" / "kim-sst1-static"
+KIM = REPO / "millicent" / "artifacts" / "kim-sst1-static"
 
 
 def kim_and_store(words: list[str], artifact: Path = KIM) -> tuple[Any, MemoryStore]:

@@ -18,7 +18,7 @@ from millicent.runtime.handler import handle
 from millicent.store.memory import MemoryStore
 from tests.conftest import REPO
 
-KIM = REPO / "artifacts" / "kim-sst1-static"
+KIM = REPO / "millicent" / "artifacts" / "kim-sst1-static"
 LIMITS = Limits()
 
 

@@ -21,7 +21,7 @@ from millicent.runtime.handler import handle
 from millicent.store import open_store as open_url
 from tests.conftest import REPO
 
-KIM = REPO / "artifacts" / "kim-sst1-static"
+KIM = REPO / "millicent" / "artifacts" / "kim-sst1-static"
 WORDS = ["a", "charming", "journey", "!", "the"]
 
 

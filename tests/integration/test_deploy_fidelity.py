@@ -51,7 +51,7 @@ print(json.dumps({"answers": answers, "files": files, "path": sys.path,
 def _artifacts(tmp: Path) -> list[tuple[str, Path]]:
     """The shipped artifacts when present, else random-weight models of the same kinds."""
     # both over GloVe-50: one function serves one table of vectors
-    shipped = [("kim", REPO / "artifacts" / "kim-sst1-static"), ("sm", REPO / "artifacts" / "sm-trecqa")]
+    shipped = [("kim", REPO / "millicent" / "artifacts" / "kim-sst1-static"), ("sm", REPO / "millicent" / "artifacts" / "sm-trecqa")]
     if all((d / "manifest.json").exists() for _, d in shipped):
         return shipped
     rng, dim = np.random.default_rng(7), 50

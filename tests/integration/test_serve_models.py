@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 def find_artifact(kind: str, task: str) -> Path | None:
     """The first artifact of ``kind``/``task`` under ``$MILLICENT_ARTIFACTS`` or ``artifacts/``."""
-    root = Path(os.environ.get("MILLICENT_ARTIFACTS", REPO / "artifacts"))
+    root = Path(os.environ.get("MILLICENT_ARTIFACTS", REPO / "millicent" / "artifacts"))
     for manifest in sorted(root.glob("*/manifest.json")):
         m = json.loads(manifest.read_text())
         if m.get("kind") == kind and m.get("task") == task:

@@ -17,8 +17,8 @@ from aiohttp import web
 from tests.integration.faultproxy import FaultProxy
 from tests.servers import REPO
 
-KIM = REPO / "artifacts" / "kim-sst1-static"
-SM = REPO / "artifacts" / "sm-trecqa"
+KIM = REPO / "millicent" / "artifacts" / "kim-sst1-static"
+SM = REPO / "millicent" / "artifacts" / "sm-trecqa"
 
 
 def require_artifacts() -> tuple[Path, Path]:

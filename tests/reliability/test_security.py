@@ -251,7 +251,7 @@ def test_no_unpickling_or_eval_anywhere_in_millicent() -> None:
 
 
 def test_shipped_artifacts_are_json_and_pickle_free_arrays() -> None:
-    dirs = [d for d in (REPO / "artifacts").iterdir() if d.is_dir()]
+    dirs = [d for d in (REPO / "millicent" / "artifacts").iterdir() if d.is_dir()]
     assert len(dirs) >= 2
     for d in dirs:
         assert json.loads((d / "manifest.json").read_text())["format_version"] >= 1
