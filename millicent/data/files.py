@@ -217,8 +217,8 @@ def _csv_message(exc: csv.Error) -> str:
     return f"bad CSV quoting: {text}"
 
 
-def _jsonl(lines: _Lines, fields: Fields) -> Iterator[Record | Problem]:
-    names = (*fields.required, *fields.optional)
+def _nonblank(lines: _Lines) -> Iterator[tuple[int, str] | Problem]:
+    """``(line, text)`` of every non-blank line, or the Problem of an undecodable one."""
     for text in lines:
         n = lines.n
         if not text.strip():
@@ -226,6 +226,16 @@ def _jsonl(lines: _Lines, fields: Fields) -> Iterator[Record | Problem]:
         if n in lines.bad:
             yield Problem(lines.path, n, lines.bad[n])
             continue
+        yield n, text
+
+
+def _jsonl(lines: _Lines, fields: Fields) -> Iterator[Record | Problem]:
+    names = (*fields.required, *fields.optional)
+    for item in _nonblank(lines):
+        if isinstance(item, Problem):
+            yield item
+            continue
+        n, text = item
         try:
             obj = json.loads(text)
         except ValueError as exc:
@@ -243,13 +253,11 @@ def _jsonl(lines: _Lines, fields: Fields) -> Iterator[Record | Problem]:
 
 
 def _positional(lines: _Lines, fmt: str, fields: Fields) -> Iterator[Record | Problem]:
-    for text in lines:
-        n = lines.n
-        if not text.strip():
+    for item in _nonblank(lines):
+        if isinstance(item, Problem):
+            yield item
             continue
-        if n in lines.bad:
-            yield Problem(lines.path, n, lines.bad[n])
-            continue
+        n, text = item
         if fmt == "txt":
             yield Record(n, {fields.positional[-1]: text.strip()})
             continue

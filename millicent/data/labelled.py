@@ -95,18 +95,19 @@ def training_labels(train: Loaded[Example]) -> tuple[str, ...]:
     return labels
 
 
-def check_known(data: Loaded[Example], labels: Sequence[str]) -> None:
-    """Refuse labels of a dev/test file that training never saw, naming where each occurs."""
-    known = set(labels)
+def check_known(data: Loaded[Example], labels: Sequence[str], known: Iterable[str] | None = None,
+                what: str = "not among the training labels") -> None:
+    """Refuse labels of a file outside ``known`` (default: ``labels``), naming where each
+    first occurs; ``what`` says what they are not (the message lists ``labels``)."""
+    allowed = set(labels if known is None else known)
     first: dict[str, int] = {}
     for ex, line in zip(data.rows, data.lines, strict=True):
-        if ex.label not in known:
+        if ex.label not in allowed:
             first.setdefault(ex.label, line)
     if first:
         where = ", ".join(f"{label!r} (first on line {line})" for label, line in first.items())
-        raise DataError(
-            f"{data.path}: label(s) not among the training labels ({', '.join(labels)}): "
-            f"{where}", path=data.path, unknown=sorted(first))
+        raise DataError(f"{data.path}: label(s) {what} ({', '.join(labels)}): {where}",
+                        path=data.path, unknown=sorted(first))
 
 
 def label_indices(examples: Iterable[Example], labels: Sequence[str]) -> list[int]:

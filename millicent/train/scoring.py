@@ -99,19 +99,12 @@ def evaluate_file(artifact: str | os.PathLike[str], opts: FileOptions,
 
 def _classifier_file(model: Classifier, opts: FileOptions, data_dir: Path | None,
                      embeddings: Embeddings | None) -> dict[str, Any]:
-    from millicent.data.labelled import Columns, read_labelled
+    from millicent.data.labelled import Columns, check_known, read_labelled
 
     data = read_labelled(opts.train, opts.format, Columns(opts.text_column, opts.label_column),
                          opts.skip_bad_rows)
     index = label_index(model.manifest)
-    unknown: dict[str, int] = {}
-    for ex, line in zip(data.rows, data.lines, strict=True):
-        if ex.label not in index:
-            unknown.setdefault(ex.label, line)
-    if unknown:
-        where = ", ".join(f"{label!r} (first on line {line})" for label, line in unknown.items())
-        raise DataError(f"{data.path}: label(s) the model does not have "
-                        f"({', '.join(model.labels)}): {where}", path=data.path)
+    check_known(data, model.labels, known=index, what="the model does not have")
     texts = [e.text for e in data.rows]
     emb = embeddings or memory_embeddings(model, data_dir, _tokens(model, texts))
     metrics = classifier_metrics(model, texts, [index[e.label] for e in data.rows], emb)
