@@ -133,6 +133,7 @@ def _train_kim(args: argparse.Namespace) -> int:
         lowercase=args.lowercase, variant=args.variant, vectors=args.vectors, dim=args.dim,
         epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, threads=args.threads, ema=args.ema,
+        progress=not args.no_progress,
     )
     manifest = train_kim(opts, config.data_dir(args.data_dir), _command_line(args))
     _print_metrics(manifest, args.out)
@@ -147,7 +148,7 @@ def _train_sm(args: argparse.Namespace) -> int:
         out=args.out, data=_files(args), task="" if args.train else "trecqa",
         tokenizer=args.tokenizer, lowercase=args.lowercase, vectors=args.vectors,
         features=args.features, epochs=args.epochs, seed=args.seed, batch_size=args.batch_size,
-        lr=args.lr, threads=args.threads, ema=args.ema,
+        lr=args.lr, threads=args.threads, ema=args.ema, progress=not args.no_progress,
     )
     manifest = train_sm(opts, config.data_dir(args.data_dir), _command_line(args))
     _print_metrics(manifest, args.out)
@@ -212,6 +213,8 @@ def _common(p: argparse.ArgumentParser, epochs: int, batch: int, lr: float | Non
                    help="score and export an exponential moving average of the weights "
                         f"(decay per step; 0 = off; default {ema})")
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: min(2, cores))")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress display on stderr (the epochs' results still print)")
     p.add_argument("--out", required=True, help="artifact directory to write")
     add_data_dir(p)
 

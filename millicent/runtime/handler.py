@@ -45,6 +45,7 @@ from millicent.runtime.requests import (
     QUESTION_FIELDS,
     SENTENCE_FIELDS,
     ClassifyRequest,
+    RankRequest,
     Request,
     parse_request,
 )
@@ -73,7 +74,8 @@ class Service(Protocol):
     def classify(self, model: Classifier, embeddings: Embeddings, request: ClassifyRequest,
                  limits: Limits) -> Answer: ...
 
-    def rank(self, model: Ranker, embeddings: Embeddings, request: Any, limits: Limits) -> Answer: ...
+    def rank(self, model: Ranker, embeddings: Embeddings, request: RankRequest,
+             limits: Limits) -> Answer: ...
 
 
 @dataclass(frozen=True)

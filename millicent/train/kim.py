@@ -73,6 +73,7 @@ class KimOptions:
     max_norm: float = 3.0  # l2 constraint on the output weights, as in Kim (2014)
     ema: float = 0.99  # > 0: score and export an exponential moving average of the weights
     threads: int = 0  # 0 → default_threads()
+    progress: bool = True  #: the epochs' progress display (not part of the run: not recorded)
 
     def check(self) -> None:
         if self.data is None and self.task not in SST_LABELS:
@@ -182,7 +183,7 @@ def _fit(model: KimCNN, opts: KimOptions, table: WordTable, toks: dict[str, list
     else:
         optimizer = torch.optim.Adadelta(params, lr=opts.lr, rho=0.95, eps=1e-6)
         described = f"adadelta lr={opts.lr} rho=0.95 eps=1e-6"
-    schedule = Schedule(opts.batch_size, opts.epochs, "dev_accuracy", opts.ema)
+    schedule = Schedule(opts.batch_size, opts.epochs, "dev_accuracy", opts.ema, opts.progress)
     result = fit(model, optimizer, len(ids["train"]), schedule, rng, loss_on, dev_accuracy,
                  after_step=max_norm if opts.max_norm > 0 else None)
     described += f", batch {opts.batch_size}, max-norm {opts.max_norm}"

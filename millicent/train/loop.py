@@ -96,6 +96,7 @@ class Schedule:
     epochs: int
     metric_name: str = "dev"
     ema: float = 0.0
+    progress: bool = True  #: show each epoch's progress on stderr
 
 
 def fit(
@@ -123,7 +124,7 @@ def fit(
     for epoch in range(1, schedule.epochs + 1):
         model.train()
         with Progress(f"epoch {epoch:>2}/{schedule.epochs}", -(-n_train // schedule.batch_size),
-                      unit="batches", plain="end") as bar:
+                      unit="batches", plain="end", enabled=schedule.progress) as bar:
             loss = _epoch(model, optimizer, rng.permutation(n_train), schedule.batch_size,
                           loss_on, after_step, shadow, bar)
             model.eval()

@@ -71,6 +71,7 @@ class SMOptions:
     weight_decay: float = 1e-5
     ema: float = 0.0  # > 0: export an exponential moving average of the weights
     threads: int = 0
+    progress: bool = True  #: the epochs' progress display (not part of the run: not recorded)
 
     def check(self) -> None:
         if self.features not in FEATURES:
@@ -177,7 +178,7 @@ def _fit(model: SMCNN, opts: SMOptions, train: _Split, dev: _Split,
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=opts.lr, weight_decay=opts.weight_decay)
-    schedule = Schedule(opts.batch_size, opts.epochs, "dev_map", opts.ema)
+    schedule = Schedule(opts.batch_size, opts.epochs, "dev_map", opts.ema, opts.progress)
     result = fit(model, optimizer, len(train.pairs), schedule, rng, loss_on, dev_map)
     described = (f"adam lr={opts.lr} weight_decay={opts.weight_decay}, batch {opts.batch_size}"
                  + (f", weight EMA {opts.ema}" if opts.ema else ""))
