@@ -227,6 +227,21 @@ def _notes(configs: Sequence[Configuration], workloads: Mapping[str, Workload],
     return notes
 
 
+def _engines(configs: Sequence[Configuration], setup: Setup) -> list[Configuration]:
+    """The configurations with the engine that really runs: an ONNX artifact is served by
+    millicent's runtime on onnxruntime (its ``paper`` configuration is the same graph with
+    the paper's store layout and no cache); PyTorch cannot rebuild it."""
+    from millicent.runtime.artifact import read_manifest
+
+    onnx = [n for n, p in setup.artifacts.items() if read_manifest(p).kind == "onnx"]
+    if not onnx:
+        return list(configs)
+    if any(c.engine == "torch" for c in configs):
+        raise ConfigError(f"the torch configuration rebuilds a Kim or SM CNN in PyTorch; "
+                          f"{', '.join(onnx)} is an ONNX graph: compare it without torch")
+    return [c.with_(engine="onnxruntime") if c.engine == "numpy" else c for c in configs]
+
+
 def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mapping[str, Workload],
                 sweep: Sweep, out_dir: Path, prices: PriceSheet, client: ClientOptions | None = None,
                 reporting: Reporting | None = None) -> BenchmarkRun:
@@ -237,6 +252,7 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     err = rep.err
     client = client or ClientOptions()
     concurrency, instance_usd_per_hour = sweep.concurrency, setup.instance_usd_per_hour
+    configs = _engines(configs, setup)
     if any(c.engine == "torch" for c in configs) and len(setup.artifacts) != 1:
         raise ConfigError("the torch configuration compares one model at a time: give one --model")
     out_dir.mkdir(parents=True, exist_ok=True)

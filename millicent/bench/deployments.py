@@ -181,7 +181,7 @@ def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir:
            "--max-concurrency", str(max_concurrency), "--idle-timeout", f"{idle_timeout_s:g}",
            "--log-dir", str(log_dir)] + (["--snapshot"] if config.snapshot else [])
     pack = prepared.pack_path() if config.pack else None
-    if config.engine == "numpy":
+    if config.engine != "torch":  # millicent's runtime, by each artifact's kind
         cmd += ["--store", store] + (["--pack", str(pack)] if pack else [])
         for name, path in setup.artifacts.items():
             cmd += ["--model", f"{name}={path.resolve()}"]

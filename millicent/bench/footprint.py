@@ -115,10 +115,11 @@ class Footprint:
 
 
 def function_footprint(engine: str) -> Footprint:
-    """Dependencies of a function whose forward pass runs in ``engine`` (numpy or torch)."""
-    roots = ["numpy"] + (["torch"] if engine == "torch" else [])
+    """Dependencies of a function whose forward pass runs in ``engine`` (numpy,
+    onnxruntime or torch)."""
+    roots = ["numpy"] + ([engine] if engine in ("torch", "onnxruntime") else [])
     parts = FUNCTION_MODULES + (("torch_models",) if engine == "torch" else ())
-    fp = Footprint("torch" if engine == "torch" else "lean",
+    fp = Footprint(engine if engine in ("torch", "onnxruntime") else "lean",
                    millicent_bytes=millicent_bytes(parts))
     for name in closure(roots):
         fp.distributions[name] = installed_bytes(name)

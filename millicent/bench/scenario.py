@@ -23,7 +23,9 @@ MODELS = ("kim", "sm")
 _MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 KINDS = ("serverless", "server")
 LAYOUTS = ("binary", "list")
-ENGINES = ("numpy", "torch")
+#: the forward pass: millicent's numpy runtime, onnxruntime (an ONNX artifact: millicent's
+#: runtime serving the graph), or the PyTorch rebuild of a Kim / SM CNN (the paper's engine)
+ENGINES = ("numpy", "onnxruntime", "torch")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Configuration:
     gateway: str = "url"  #: "url" (Function URL), "http" / "rest" (API Gateway), "none"
     memory_mb: int = 128
     arch: str = "x86_64"
-    engine: str = "numpy"  #: forward pass: "numpy" (millicent's runtime) or "torch"
+    engine: str = "numpy"  #: forward pass: "numpy" / "onnxruntime" (millicent's runtime) or "torch"
     dynamodb_mode: str = "on-demand"  #: or "provisioned" (the paper's 500 RCU table)
     provisioned_rcu: int = 500
     #: SnapStart: served by ``millicent serve --snapshot`` (INIT once, cold starts restore)

@@ -225,3 +225,25 @@ def test_python311_packages_of_onnx_models_are_refused(imported: dict[str, Any])
         build_package(PackageSpec(models=(("gru", imported["artifact"]),),
                                   out_dir=imported["tmp"] / "dist311", target=LambdaTarget("3.11"),
                                   wheel_dir=wheel_dir("cp311")))
+
+
+def test_compare_serves_the_graph_in_the_paper_s_layout_and_millicent_s(
+        imported: dict[str, Any], dynalite: Any, data_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from millicent.cli.main import main
+
+    out = tmp_path / "cmp"
+    rc = main(["bench", "--compare", "paper,millicent", "--model", f"kim={imported['artifact']}",
+               "--dynamodb-endpoint", dynalite.endpoint, "--concurrency", "2", "--limit", "20",
+               "--warmup", "2", "--pack-top", "2000", "--data-dir", str(data_dir), "--cold-samples", "1",
+               "--out", str(out), "--no-progress", "--no-plots"])
+    assert rc == 0, capsys.readouterr().out[-2000:]
+    rows = {r["config"]: r for r in json.loads((out / "results.json").read_text())}
+    for r in rows.values():
+        assert r["errors"] == 0 and r["configuration"]["engine"] == "onnxruntime"
+    assert rows["paper"]["configuration"]["layout"] == "list" and rows["paper"]["cache_hit_rate"] == 0
+    assert rows["paper"]["cost_per_million_usd"]["total"] > rows["millicent"]["cost_per_million_usd"]["total"]
+    rc = main(["bench", "--compare", "paper,torch", "--model", f"kim={imported['artifact']}",
+               "--dynamodb-endpoint", dynalite.endpoint, "--concurrency", "1", "--data-dir",
+               str(data_dir), "--out", str(tmp_path / "torch")])
+    assert rc == 2 and "ONNX graph" in capsys.readouterr().err
