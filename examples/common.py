@@ -9,14 +9,10 @@ words as zero rows. Everything else in the examples is plain PyTorch.
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -61,46 +57,55 @@ class Vectors:
         return out
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _post(port: int, path: str, body: dict[str, Any]) -> Any:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
-                                 headers={"content-type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=60) as resp:
-        return json.loads(resp.read())
-
-
 def on_platform(name: str, artifact: Path, out: Path, data_dir: Path,
                 requests: list[dict[str, Any]]) -> list[Any]:
     """Load the artifact's vectors into SQLite, serve it with ``millicent serve`` (the local
     serverless platform: awslambdaric in its own process per environment) and POST
     ``requests`` to ``/{name}``; the answers."""
+    from millicent.bench.loopback import start_platform
+
     store = f"sqlite:///{(out / 'vectors.db').resolve()}"
     cli("embeddings", "load", str(artifact), "--store", store, "--vocab-from", str(artifact),
         "--data-dir", str(data_dir), "--quiet")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    print(f"$ millicent serve --model {name}={artifact} --store {store} --port {port}", flush=True)
-    log = open(out / "serve.log", "wb")  # noqa: SIM115 - closed with the process below
-    proc = subprocess.Popen([sys.executable, "-m", "millicent.cli.main", "serve", "--model",
-                             f"{name}={artifact}", "--store", store, "--port", str(port),
-                             "--log-dir", str(out / "platform")], env=env, stdout=log, stderr=log)
+    print(f"$ millicent serve --model {name}={artifact} --store {store}", flush=True)
+    platform = start_platform(["--model", f"{name}={artifact}", "--store", store], out / "platform")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    sys.exit(f"millicent serve did not start; see {out / 'serve.log'}")
-                time.sleep(0.1)
-        return [_post(port, f"/{name}", body) for body in requests]
+        replies = [platform.post(f"/{name}", body) for body in requests]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(15)
-        log.close()
+        platform.stop()
+    for reply in replies:
+        if reply.status != 200:
+            sys.exit(f"POST /{name} answered {reply.status}: {reply.body[:300]!r}")
+    return [reply.json() for reply in replies]
+
+
+def arguments(doc: str, epochs: int, batch_size: int, lr: float) -> argparse.Namespace:
+    """The options both examples take (with each one's defaults)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--data-dir", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--batch-size", type=int, default=batch_size)
+    p.add_argument("--lr", type=float, default=lr)
+    p.add_argument("--seed", type=int, default=1)
+    return p.parse_args()
+
+
+class BestEpoch:
+    """The weights of the best dev score so far, put back at the end of training."""
+
+    def __init__(self) -> None:
+        self.score = -1.0
+        self.state: dict[str, Any] | None = None
+
+    def keep(self, score: float, model: Any) -> None:
+        if score > self.score:
+            self.score = score
+            self.state = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def restore(self, model: Any) -> Any:
+        """``model`` with the best weights, in eval mode."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        return model.eval()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import Vectors, cli, on_platform
+from common import BestEpoch, Vectors, arguments, cli, on_platform
 from torch import nn
 
 LABELS = ["negative", "positive"]
@@ -75,7 +75,7 @@ def train(args: argparse.Namespace, splits: dict[str, tuple[list[np.ndarray], np
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     embs, labels = splits["train"]
     rng, history = random.Random(args.seed), []
-    best: tuple[float, dict[str, torch.Tensor] | None] = (-1.0, None)
+    best = BestEpoch()
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
         model.train()
@@ -88,26 +88,15 @@ def train(args: argparse.Namespace, splits: dict[str, tuple[list[np.ndarray], np
         dev = float((predict(model, splits["dev"][0]).argmax(1) == splits["dev"][1]).mean())
         history.append({"epoch": epoch, "dev_accuracy": dev, "seconds": time.perf_counter() - t0})
         print(f"epoch {epoch}: dev accuracy {dev:.3f} ({history[-1]['seconds']:.0f} s)", flush=True)
-        if dev > best[0]:
-            best = (dev, {k: v.clone() for k, v in model.state_dict().items()})
-    if best[1] is not None:
-        model.load_state_dict(best[1])
-    return model.eval(), history
+        best.keep(dev, model)
+    return best.restore(model), history
 
 
 def main() -> int:
     from millicent.data.sst import load_sst
     from millicent.runtime.tokenize import tokenize
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=25)
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--seed", type=int, default=1)
-    args = p.parse_args()
+    args = arguments(__doc__ or "", epochs=10, batch_size=25, lr=2e-3)
     torch.set_num_threads(1)
     data_dir, out = Path(args.data_dir), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import Vectors, cli, on_platform
+from common import BestEpoch, Vectors, arguments, cli, on_platform
 from torch import nn
 
 
@@ -94,7 +94,7 @@ def train(args: argparse.Namespace, splits: dict[str, dict[str, Any]], dim: int)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     data, rng = splits["train"], random.Random(args.seed)
     order = list(range(len(data["labels"])))
-    best: tuple[float, dict[str, torch.Tensor] | None] = (-1.0, None)
+    best = BestEpoch()
     history = []
     for epoch in range(1, args.epochs + 1):
         t0 = time.perf_counter()
@@ -114,26 +114,15 @@ def train(args: argparse.Namespace, splits: dict[str, dict[str, Any]], dim: int)
                         "seconds": time.perf_counter() - t0})
         print(f"epoch {epoch}: raw-dev MAP {dev['map']:.3f} MRR {dev['mrr']:.3f} "
               f"({history[-1]['seconds']:.0f} s)", flush=True)
-        if dev["map"] > best[0]:
-            best = (dev["map"], {k: v.clone() for k, v in model.state_dict().items()})
-    if best[1] is not None:
-        model.load_state_dict(best[1])
-    return model.eval(), history
+        best.keep(dev["map"], model)
+    return best.restore(model), history
 
 
 def main() -> int:
     from millicent.data.trecqa import load_trecqa
     from millicent.runtime.tokenize import tokenize
 
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-dir", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=1)
-    args = p.parse_args()
+    args = arguments(__doc__ or "", epochs=6, batch_size=64, lr=1e-3)
     torch.set_num_threads(1)
     data_dir, out = Path(args.data_dir), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

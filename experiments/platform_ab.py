@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
 from millicent.bench.harness import run_closed_loop  # noqa: E402
-from millicent.bench.loopback import free_port, wait_listening  # noqa: E402
+from millicent.bench.loopback import free_port, stop_process, wait_listening  # noqa: E402
 from millicent.bench.workload import PlannedRequest  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
 from millicent.platform import procstat  # noqa: E402
@@ -77,13 +76,8 @@ class Variant:
         wait_listening(self.port, self.proc, timeout=60.0)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        if self.proc is not None:
+            stop_process(self.proc, grace_s=20.0)
 
     def env_pids(self) -> list[int]:
         with urllib.request.urlopen(self.url + "/_millicent/stats", timeout=10) as r:

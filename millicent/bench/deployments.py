@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from millicent.bench.embedding_source import EmbeddingSource
-from millicent.bench.loopback import free_port, wait_listening
+from millicent.bench.loopback import free_port, stop_process, wait_listening
 from millicent.bench.scenario import Configuration
 from millicent.bench.workload import Workload
 from millicent.errors import ConfigError, InvalidInput
@@ -235,18 +235,6 @@ def _die_with_parent() -> None:
     pr_set_pdeathsig = 1
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def stop_process(proc: subprocess.Popen[bytes], grace_s: float = 15.0) -> None:
-    """SIGTERM (the platform then stops its execution environments), SIGKILL if it lingers."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(5)
 
 
 @contextlib.contextmanager
