@@ -24,15 +24,17 @@ class EmbeddingSource(VectorsSource):
     """A :class:`~millicent.types.VectorsSource` shared by the compared models."""
 
     @classmethod
-    def of_artifacts(cls, artifacts: Mapping[str, Path]) -> EmbeddingSource:
-        """The source the models share; a ConfigError when they share none."""
+    def of_artifacts(cls, artifacts: Mapping[str, Path], what: str = "compared models",
+                     alone: str = "compare a model with its own learned table alone") -> EmbeddingSource:
+        """The source the models share; a ConfigError naming each model's when they share
+        none (``what`` names the models, ``alone`` says what to do instead)."""
         from millicent.runtime.artifact import vectors_source
 
         found = {name: vectors_source(path) for name, path in artifacts.items()}
         if len(set(found.values())) != 1:
-            raise ConfigError("the compared models must share one table of vectors, got "
+            raise ConfigError(f"the {what} must share one table of vectors, got "
                               + ", ".join(f"{n}: {s.label}" for n, s in found.items())
-                              + " (compare a model with its own learned table alone)")
+                              + f" ({alone})")
         return cls(**asdict(next(iter(found.values()))))
 
     def load(self, data_dir: Path | None) -> tuple[list[str], np.ndarray]:

@@ -125,17 +125,14 @@ def build_functions(args: argparse.Namespace) -> list[Any]:
 
 def _one_store(models: dict[str, Any]) -> None:
     """The functions share one ``--store`` and ``--pack``: their models must read the same
-    vectors (:func:`~millicent.runtime.artifact.vectors_source`), or a model would be
-    served another model's table."""
-    from millicent.runtime.artifact import vectors_source
+    vectors, or a model would be served another model's table."""
+    from millicent.bench.embedding_source import EmbeddingSource
 
-    sources = {name: vectors_source(m.artifact.path, m.manifest) for name, m in models.items()}
-    if len(set(sources.values())) > 1:
-        raise ConfigError(
-            "the models read different word vectors ("
-            + ", ".join(f"{n}: {s.label}" for n, s in sources.items())
-            + ") but share one --store and --pack: serve each table's models with their own "
-            "`millicent serve` (and store)")
+    if len(models) < 2:  # nothing to share (--function alone, or one model)
+        return
+    EmbeddingSource.of_artifacts({name: m.artifact.path for name, m in models.items()},
+                                 what="models of one --store and --pack",
+                                 alone="serve each table's models with their own `millicent serve`")
 
 
 def _absolute_store(url: str) -> str:

@@ -143,3 +143,4 @@ def test_default_store_builder_needs_a_store_url() -> None:
                             lru_size=0, store_deadline_s=1.0, limits=Limits())
     with pytest.raises(ConfigError, match="MILLICENT_STORE_URL"):
         open_store(config)
+
