@@ -2,7 +2,7 @@
 short session on the local serverless platform.
 
 Training must see exactly what serving will: texts split by millicent's tokenizer
-(``millicent.runtime.tokenize``, PTB-style, lower-cased), each token looked up by its vector
+(``millicent.runtime.tokenizers.ptb``, PTB-style, lower-cased), each token looked up by its vector
 key (``millicent.words.vector_key``) in the vectors the artifact names (``glove-50``), unknown
 words as zero rows. Everything else in the examples is plain PyTorch.
 """

@@ -94,7 +94,7 @@ def train(args: argparse.Namespace, splits: dict[str, tuple[list[np.ndarray], np
 
 def main() -> int:
     from millicent.data.sst import load_sst
-    from millicent.runtime.tokenize import tokenize
+    from millicent.runtime.tokenizers.ptb import tokenize
 
     args = arguments(__doc__ or "", epochs=10, batch_size=25, lr=2e-3)
     torch.set_num_threads(1)

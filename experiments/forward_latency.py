@@ -37,7 +37,7 @@ from millicent import config  # noqa: E402
 from millicent.bench.stats import latency_stats  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
 from millicent.runtime.roles import Classifier, Ranker  # noqa: E402
-from millicent.runtime.tokenize import tokenize  # noqa: E402
+from millicent.runtime.tokenizers.ptb import tokenize  # noqa: E402
 from millicent.train.evaluate import memory_embeddings  # noqa: E402
 
 DEFAULT_ARTIFACTS = ["millicent/artifacts/kim-sst1-static", "millicent/artifacts/kim-sst2-glue-nonstatic",

@@ -36,7 +36,7 @@ from millicent.data.frequency import frequency_ranked_words  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
 from millicent.data.trecqa import load_trecqa  # noqa: E402
 from millicent.data.vectors import load_vectors  # noqa: E402
-from millicent.runtime.tokenize import tokenize  # noqa: E402
+from millicent.runtime.tokenizers.ptb import tokenize  # noqa: E402
 from millicent.store.lru import LRUCache  # noqa: E402
 from millicent.store.memory import MemoryStore  # noqa: E402
 from millicent.store.pack import FrequentWordPack, select_top, write_pack  # noqa: E402

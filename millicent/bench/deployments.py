@@ -66,7 +66,7 @@ def request_vocab(workloads: Sequence[Workload]) -> set[str]:
     """Every token the workloads' requests contain (tokenized as the function does)."""
     import json
 
-    from millicent.runtime.tokenize import tokenize
+    from millicent.runtime.tokenizers.ptb import tokenize
 
     vocab: set[str] = set()
     for w in workloads:

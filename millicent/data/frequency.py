@@ -13,7 +13,7 @@ from millicent.data.paths import PathLike, data_file
 from millicent.data.vectors import GLOVE50_DERIVED, glove_package_root, read_glove_index
 from millicent.data.vocab import DATASETS, token_counts
 from millicent.errors import ConfigError, DataError, InvalidInput
-from millicent.runtime.tokenize import tokenize
+from millicent.runtime.tokenizers.ptb import tokenize
 from millicent.words import vector_key
 
 WORDFREQ_TSV = "wordfreq/derived/en_top50000_large.tsv"

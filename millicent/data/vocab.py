@@ -80,7 +80,7 @@ def file_tokens(path: PathLike, fmt: str | None = None,
     naming its line (no rows are dropped), as is a file without any text.
     """
     if tokenize is None:
-        from millicent.runtime.tokenize import tokenize as ptb
+        from millicent.runtime.tokenizers.ptb import tokenize as ptb
 
         tokenize = ptb
     fmt = infer_format(path, fmt)
@@ -110,7 +110,7 @@ def training_tokens(manifest: Manifest) -> list[str] | None:
     """Distinct tokens of the files a model was trained on (``training.dataset``: train,
     dev, test), split by the model's own tokenizer; None when it was not trained on files
     (the built-in datasets). A recorded file missing here is a :class:`DataError`."""
-    from millicent.runtime.tokenize import make_tokenizer
+    from millicent.runtime.tokenizers import make_tokenizer
 
     dataset = manifest.training.get("dataset") or {}
     files = [part for part in dataset.values() if isinstance(part, dict) and "file" in part]
@@ -119,7 +119,7 @@ def training_tokens(manifest: Manifest) -> list[str] | None:
     data = manifest.sections.get("data") or {}
     columns = (("question", "answer") if manifest.role == "rank"
                else (str(data.get("text_column") or "text"),))
-    tokenize = make_tokenizer(manifest.tokenizer.name, manifest.tokenizer.lowercase)
+    tokenize = make_tokenizer(manifest.tokenizer)
     seen: dict[str, None] = {}
     for part in files:
         path = Path(str(part["file"]))

@@ -16,7 +16,7 @@ from typing import Any
 
 from millicent.bench.workload import PlannedRequest
 from millicent.errors import DataError
-from millicent.runtime.tokenize import tokenize
+from millicent.runtime.tokenizers.ptb import tokenize
 from millicent.store.base import storable_key
 from millicent.words import vector_key
 

@@ -20,7 +20,8 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from millicent.runtime.artifact import Artifact, Manifest
-from millicent.runtime.tokenize import make_tokenizer
+from millicent.runtime.tokenizers import make_tokenizer
+from millicent.runtime.tokenizers.base import Tokenizer
 
 Role = Literal["classify", "rank"]
 
@@ -52,9 +53,9 @@ class _Served(ABC):
         self.manifest: Manifest = artifact.manifest
         self.kind: str = artifact.kind
         self.dim: int = artifact.dim
-        #: text → tokens, exactly as in training
-        self.tokenize: Callable[[str], list[str]] = make_tokenizer(
-            self.manifest.tokenizer.name, self.manifest.tokenizer.lowercase)
+        #: the artifact's own tokenizer: texts → tokens and store keys, exactly as in training
+        self.tokenizer: Tokenizer = make_tokenizer(self.manifest.tokenizer, artifact.path)
+        self.tokenize: Callable[[str], list[str]] = self.tokenizer.tokenize
         #: whether vector keys are lower-cased (they are, unless the tokenizer keeps case)
         self.lowercase: bool = self.manifest.tokenizer.lowercase
 

@@ -30,7 +30,7 @@ from millicent.errors import InvalidInput
 from millicent.runtime.artifact import EmbeddingSpec, Manifest, TokenizerSpec
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier
-from millicent.runtime.tokenize import TOKENIZER_VERSIONS, make_tokenizer
+from millicent.runtime.tokenizers import TOKENIZERS, make_tokenizer
 from millicent.torch_models.kim_cnn import VARIANTS, KimCNN, KimCNNConfig
 from millicent.train.data import FileOptions, TextData, rename_labels, sst_data, text_data
 from millicent.train.export import export_model
@@ -87,8 +87,8 @@ class KimOptions:
             raise InvalidInput("--epochs must be at least 1")
         if self.optimizer not in OPTIMIZERS:
             raise InvalidInput(f"--optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.tokenizer not in TOKENIZER_VERSIONS:
-            raise InvalidInput(f"--tokenizer must be one of {sorted(TOKENIZER_VERSIONS)}, "
+        if self.tokenizer not in TOKENIZERS:
+            raise InvalidInput(f"--tokenizer must be one of {sorted(TOKENIZERS)}, "
                                f"got {self.tokenizer!r}")
 
 
@@ -124,7 +124,7 @@ def train_kim(opts: KimOptions, data_dir: Path | None, command: str) -> Manifest
     threads = opts.threads or default_threads()
     rng = seed_everything(opts.seed, threads)
     data, values = kim_data(opts, data_dir)
-    tokenize = make_tokenizer(opts.tokenizer, opts.lowercase)
+    tokenize = make_tokenizer(TokenizerSpec.of(opts.tokenizer, opts.lowercase))
     toks = {name: [tokenize(t) for t in texts] for name, texts in data.texts.items()}
     all_tokens = {t for ts in toks.values() for s in ts for t in s}
     table = build_table(opts, data_dir, toks["train"], all_tokens)

@@ -31,7 +31,7 @@ from millicent.runtime.artifact import EmbeddingSpec, Manifest, TokenizerSpec
 from millicent.runtime.features import N_FEATURES, OverlapFeatures, compute_idf
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Ranker
-from millicent.runtime.tokenize import TOKENIZER_VERSIONS, make_tokenizer
+from millicent.runtime.tokenizers import TOKENIZERS, make_tokenizer
 from millicent.torch_models.sm_cnn import SMCNN, SMCNNConfig
 from millicent.train.data import FileOptions, PairData, castor_data, pair_data
 from millicent.train.export import export_model
@@ -78,8 +78,8 @@ class SMOptions:
             raise InvalidInput(f"--features must be one of {FEATURES}, got {self.features!r}")
         if self.epochs < 1:
             raise InvalidInput("--epochs must be at least 1")
-        if self.tokenizer not in TOKENIZER_VERSIONS:
-            raise InvalidInput(f"--tokenizer must be one of {sorted(TOKENIZER_VERSIONS)}, "
+        if self.tokenizer not in TOKENIZERS:
+            raise InvalidInput(f"--tokenizer must be one of {sorted(TOKENIZERS)}, "
                                f"got {self.tokenizer!r}")
 
 
@@ -124,7 +124,7 @@ def train_sm(opts: SMOptions, data_dir: Path | None, command: str) -> Manifest:
     threads = opts.threads or default_threads()
     rng = seed_everything(opts.seed, threads)
     data: PairData = pair_data(opts.data) if opts.data is not None else castor_data(data_dir)
-    tokenize = make_tokenizer(opts.tokenizer, opts.lowercase)
+    tokenize = make_tokenizer(TokenizerSpec.of(opts.tokenizer, opts.lowercase))
     splits = {name: _Split(pairs, tokenize) for name, pairs in data.pairs.items()}
     train, dev = splits["train"], splits["dev"]
     # every split's words, so the exported evaluation needs no second vector load

@@ -39,7 +39,7 @@ def sst2_dev(data_dir: Path) -> list[str]:
 def embeddings(data_dir: Path, sst2_dev: list[str]) -> MemoryStore:
     """GloVe-50 for the SST-2 dev words (the vectors an imported model's manifest names)."""
     from millicent.data.vectors import load_vectors
-    from millicent.runtime.tokenize import tokenize
+    from millicent.runtime.tokenizers.ptb import tokenize
 
     vectors = load_vectors("glove-50", data_dir, vocab={t for s in sst2_dev for t in tokenize(s)})
     return MemoryStore.from_vectors(vectors.words, vectors.matrix, source="glove-50")
@@ -301,7 +301,7 @@ def test_a_learned_table_ships_in_the_artifact(tmp_path: Path, sst2_dev: list[st
     ``artifact``), the vocabulary ``--vocab-from ARTIFACT`` gives, served equal to PyTorch."""
     from millicent.cli.embeddings import resolve_vocab
     from millicent.runtime.artifact import vectors_source
-    from millicent.runtime.tokenize import tokenize
+    from millicent.runtime.tokenizers.ptb import tokenize
 
     words = sorted({t for s in sst2_dev[:50] for t in tokenize(s)})
     matrix = np.random.default_rng(1).normal(size=(len(words), 8)).astype(np.float32)

@@ -22,7 +22,7 @@ t0 = time.perf_counter()
 packages = [importlib.import_module(p) for p in sys.argv[1:]]
 names = []
 for pkg in packages:
-    for info in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + "."):
+    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
         importlib.import_module(info.name)
         names.append(info.name)
 seconds = time.perf_counter() - t0
@@ -36,7 +36,8 @@ def _probe(*packages: str) -> dict:  # type: ignore[type-arg]
     probe: dict = json.loads(out.stdout)  # type: ignore[type-arg]
     # the probe really imported the runtime's modules (not an empty package)
     for name in ("artifact", "kinds", "registry", "roles", "kim_cnn", "sm_cnn", "onnx_model",
-                 "onnx_section", "requests", "service", "responses", "tokenize", "conv"):
+                 "onnx_section", "requests", "service", "responses", "tokenizers", "tokenizers.ptb",
+                 "tokenizers.whitespace", "conv"):
         assert f"millicent.runtime.{name}" in probe["modules"]
     return probe
 

@@ -94,7 +94,7 @@ def _events() -> list[dict]:
 @pytest.fixture(scope="module")
 def function(tmp_path_factory, data_dir):
     from millicent.data.vectors import load_vectors
-    from millicent.runtime.tokenize import tokenize
+    from millicent.runtime.tokenizers.ptb import tokenize
 
     tmp = tmp_path_factory.mktemp("fidelity")
     vocab = {vector_key(t) for text in [SENTENCE, QUESTION, *ANSWERS] for t in tokenize(text)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from millicent.runtime.tokenize import TOKENIZER_VERSION, tokenize
+from millicent.runtime.tokenizers.ptb import TOKENIZER_VERSION, tokenize
 from millicent.words import vector_key
 
 

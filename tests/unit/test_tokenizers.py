@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from millicent.runtime.tokenize import make_tokenizer, tokenize, tokenize_cased, whitespace_tokenize
+from millicent.errors import ArtifactError
+from millicent.runtime.artifact import TokenizerSpec
+from millicent.runtime.tokenizers import make_tokenizer
+from millicent.runtime.tokenizers.ptb import tokenize, tokenize_cased
+from millicent.runtime.tokenizers.whitespace import whitespace_tokenize
 from millicent.words import vector_key
 
 TEXTS = [
@@ -36,12 +40,27 @@ def test_whitespace_tokenizer() -> None:
 
 
 def test_make_tokenizer_picks_by_name_and_case() -> None:
-    assert make_tokenizer("ptb", True) is tokenize
-    assert make_tokenizer("ptb", False)("A B") == ["A", "B"]
-    assert make_tokenizer("whitespace", True)("A B,") == ["a", "b,"]
-    assert make_tokenizer("whitespace", False)("A B,") == ["A", "B,"]
-    with pytest.raises(ValueError):
-        make_tokenizer("bpe")
+    assert make_tokenizer(TokenizerSpec.of("ptb", True))("A B") == ["a", "b"]
+    assert make_tokenizer(TokenizerSpec.of("ptb", False))("A B") == ["A", "B"]
+    assert make_tokenizer(TokenizerSpec.of("whitespace", True))("A B,") == ["a", "b,"]
+    assert make_tokenizer(TokenizerSpec.of("whitespace", False))("A B,") == ["A", "B,"]
+    with pytest.raises(ArtifactError):
+        make_tokenizer(TokenizerSpec("bpe"))
+    with pytest.raises(ArtifactError):
+        TokenizerSpec.of("bpe")
+
+
+def test_encodings_give_tokens_and_their_store_keys() -> None:
+    ptb = make_tokenizer(TokenizerSpec.of("ptb"))
+    enc = ptb.encode("A (fine) film")
+    assert enc.tokens == ["a", "-lrb-", "fine", "-rrb-", "film"]
+    assert enc.keys == ["a", "(", "fine", ")", "film"]  # PTB escapes undone for the vectors
+    assert enc.ids is None and enc.attention_mask == [1] * 5 and enc.truncated == 0
+    ws = make_tokenizer(TokenizerSpec.of("whitespace", False))
+    assert ws.encode("-LRB- Naïve").keys == ["-LRB-", "Naïve"]  # whitespace keys are the tokens
+    assert ptb.key_scheme != ws.key_scheme
+    with pytest.raises(TypeError):
+        ptb.encode_pair("q", "a")  # word tokenizers encode the two texts apart
 
 
 def test_vector_keys_keep_case_for_a_cased_model() -> None:

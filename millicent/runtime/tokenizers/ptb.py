@@ -1,6 +1,6 @@
-"""The one tokenizer of millicent: training, evaluation, ``--vocab-from`` and serving.
+"""The PTB tokenizer (``ptb``): the datasets' own tokenization, the CNNs' default.
 
-PTB-style and downcased, to match how the datasets themselves were tokenized (SST's
+PTB-style and downcased (or in the text's own case: :func:`tokenize_cased`), to match how the datasets themselves were tokenized (SST's
 ``stsa`` files, TrecQA's ``a.toks`` / ``b.toks``):
 
 * punctuation becomes tokens (``journey!`` → ``journey !``), runs such as ``...``, ``--``,
@@ -19,8 +19,8 @@ PTB-style and downcased, to match how the datasets themselves were tokenized (SS
 
 Two properties are tested on every line of the data: an already tokenized ``stsa`` /
 ``.toks`` line comes back unchanged (``tokenize(line) == line.split()``), and raw text
-gets the tokens the data would have. Tokens are *not* mapped to vector keys here:
-``millicent.words.vector_key`` does that (``-lrb-`` → ``(``) at lookup time.
+gets the tokens the data would have. A token's store key maps PTB's escapes back to the
+characters vector files hold (``-lrb-`` → ``(``: :meth:`PTBTokenizer.key`).
 
 Runs on every request: stdlib only, regexes compiled once, a fast path for plain words.
 """
@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 
-#: Recorded in artifact manifests; bump it whenever any output can change.
-TOKENIZER_VERSION = "ptb-1"
-WHITESPACE_VERSION = "whitespace-1"
-#: tokenizer name → its current version (what a manifest records and the runtime checks)
-TOKENIZER_VERSIONS = {"ptb": TOKENIZER_VERSION, "whitespace": WHITESPACE_VERSION}
+from millicent.runtime.tokenizers import version_of
+from millicent.runtime.tokenizers.base import Tokenizer
+from millicent.words import vector_key
+
+#: Recorded in artifact manifests (the registry's entry); bump it whenever any output can change.
+TOKENIZER_VERSION = version_of("ptb")
 
 # --- character normalisation (one str.translate) -------------------------------------
 _TRANSLATE: dict[int, str | None] = {}
@@ -59,6 +59,9 @@ _TRANSLATE.update({
     # The data writes dashes as "--" and the ellipsis as "...".
     ord("\u2013"): "--", ord("\u2014"): "--", ord("\u2015"): "--", ord("\u2026"): "...",
 })
+
+#: The characters any tokenizer drops or reads as a space: controls, zero-width, bidi marks.
+INVISIBLE = {k: v for k, v in _TRANSLATE.items() if v is None or v == " "}
 
 # --- pieces of a whitespace-separated chunk -------------------------------------------
 # Emoji and pictographs: each one is a token (they are not \w, and gluing them to words
@@ -210,20 +213,6 @@ def _word(w: str, ends_sentence: bool, out: list[str]) -> None:
         out.append("'")
 
 
-# --- the other tokenizers of a manifest ------------------------------------------------
-# Whitespace splitting keeps every character but the invisible ones (controls, zero-width,
-# bidi marks): a user's already tokenized text, or a language PTB rules do not fit.
-_INVISIBLE = {k: v for k, v in _TRANSLATE.items() if v is None or v == " "}
-
-
-def whitespace_tokenize(text: str, lowercase: bool = True) -> list[str]:
-    """NFC-normalised, invisible characters dropped, split on whitespace (and lower-cased)."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFC", text)
-    text = text.translate(_INVISIBLE)
-    return (text.lower() if lowercase else text).split()
-
-
 def tokenize_cased(text: str) -> list[str]:
     """PTB tokens in the text's own case: :func:`tokenize`'s tokens, each spelt as it
     appears in the text; PTB's own tokens (```` `` ````, ``''`` for a straight quote,
@@ -253,14 +242,13 @@ def tokenize_cased(text: str) -> list[str]:
     return out
 
 
-def make_tokenizer(name: str = "ptb", lowercase: bool = True) -> Callable[[str], list[str]]:
-    """The tokenizer a manifest names: ``ptb`` or ``whitespace``, lower-cased or not."""
-    if name == "ptb":
-        return tokenize if lowercase else tokenize_cased
-    if name == "whitespace":
-        return whitespace_tokenize if lowercase else _whitespace_cased
-    raise ValueError(f"unknown tokenizer {name!r} (known: {sorted(TOKENIZER_VERSIONS)})")
+class PTBTokenizer(Tokenizer):
+    """PTB-style tokens, lower-cased unless the manifest keeps case; keys unescape PTB."""
 
+    name = "ptb"
 
-def _whitespace_cased(text: str) -> list[str]:
-    return whitespace_tokenize(text, lowercase=False)
+    def tokenize(self, text: str) -> list[str]:
+        return tokenize(text) if self.lowercase else tokenize_cased(text)
+
+    def key(self, token: str) -> str:
+        return vector_key(token, self.lowercase)
