@@ -84,6 +84,9 @@ def register(subparsers: Any) -> None:
 
 
 def _add_vocab(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ignore-header-count", action="store_true",
+                   help="read the rows a vector file holds even when they are fewer or more "
+                        "than its COUNT DIM header announces (default: refuse such a file)")
     p.add_argument("--vocab-from", action="append", default=[], metavar="DATASET|ARTIFACT|FILE",
                    help=f"keep only the words of a dataset ({', '.join(DATASETS)}; "
                         "DATASET:SPLIT for one split, e.g. sst-1:dev), an artifact "
@@ -148,7 +151,7 @@ def resolve_vocab(specs: list[str], data_dir: str | None,
 
 
 def resolve_source(
-    spec: str, data_dir: str | None, vocab: set[str] | None
+    spec: str, data_dir: str | None, vocab: set[str] | None, check_count: bool = True
 ) -> tuple[list[str], np.ndarray, str]:
     """``(words, matrix, label)`` of SOURCE in its own row order, restricted to ``vocab``
     (vector keys match).
@@ -156,6 +159,7 @@ def resolve_source(
     An artifact directory resolves to its vectors (:func:`~millicent.runtime.artifact.vectors_source`);
     without ``--vocab-from``, an artifact over pretrained vectors keeps its task's words.
     A learned table stays in table order: ``pack --by DATASET`` ranks it.
+    ``check_count=False``: a vector file's header count need not match its rows.
     """
     from millicent.data.tables import load_table
     from millicent.runtime.artifact import is_artifact, read_manifest, vectors_source
@@ -168,8 +172,8 @@ def resolve_source(
         return list(table.words), table.matrix, source.label
     from millicent.data.vectors import load_vectors
 
-    vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab)
-    return list(vectors.words), vectors.matrix, spec
+    vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab, check_count=check_count)
+    return list(vectors.words), vectors.matrix, vectors.fallback or spec
 
 
 def ranked_words(by: str, source_words: list[str], data_dir: str | None) -> list[str]:
@@ -199,9 +203,10 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
     lowercase = _lowercase(args)
-    stream = _file_stream(args.source, vocab, lowercase)
+    check_count = not args.ignore_header_count
+    stream = _file_stream(args.source, vocab, lowercase, check_count)
     if stream is None:
-        words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
+        words, matrix, label = resolve_source(args.source, args.data_dir, vocab, check_count)
     with open_store(args.store) as store:
         existing = store.meta if store.has_meta() else None
         layout = args.layout or store.options.get("layout") or (existing.layout if existing else "binary")
@@ -237,8 +242,8 @@ def _lowercase(args: argparse.Namespace) -> bool:
     return not args.no_lowercase
 
 
-def _file_stream(source: str, vocab: set[str] | None,
-                 lowercase: bool = True) -> tuple[int, int | None, Any] | None:
+def _file_stream(source: str, vocab: set[str] | None, lowercase: bool = True,
+                 check_count: bool = True) -> tuple[int, int | None, Any] | None:
     """A vector file SOURCE as ``(dim, rows announced, batches)``, read batch by batch so a
     3M x 300 file is never held in memory; None for any other SOURCE."""
     from millicent.data.vectorfile import iter_vector_batches, probe_vector_file
@@ -248,7 +253,7 @@ def _file_stream(source: str, vocab: set[str] | None,
         return None
     info = probe_vector_file(path)
     return (info.dim, None if vocab is not None else info.count,
-            iter_vector_batches(path, vocab, lowercase=lowercase))
+            iter_vector_batches(path, vocab, lowercase=lowercase, check_count=check_count))
 
 
 def cmd_pack(args: argparse.Namespace) -> int:
@@ -258,7 +263,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
     from millicent.store.pack import DEFAULT_PACK_MB, FrequentWordPack, select_top, write_pack
 
     vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
-    words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
+    words, matrix, label = resolve_source(args.source, args.data_dir, vocab,
+                                          not args.ignore_header_count)
     order = ranked_words(args.by, words, args.data_dir)
     index = {w: i for i, w in enumerate(words)}
     rows = np.asarray([index[w] for w in order], dtype=np.int64)

@@ -11,17 +11,38 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from millicent.errors import ModelError
 from millicent.runtime.requests import Request
 from millicent.runtime.service import Answer
 
+#: the numbers a result carries (a model's output): each must be finite
+NUMERIC_FIELDS = ("probabilities", "scores", "score", "embedding")
+
 
 def body(answer: Answer, request: Request, model_name: str) -> dict[str, Any]:
-    """The response body of ``answer`` to ``request``, served by the model ``model_name``."""
+    """The response body of ``answer`` to ``request``, served by the model ``model_name``.
+
+    A result holding NaN or ±inf is a :class:`~millicent.errors.ModelError` (500), never
+    an answer: JSON has no such numbers, and the model or its vectors are broken.
+    """
+    results = [r.to_dict() for r in answer.results]
+    for i, result in enumerate(results):
+        _check_finite(result, model_name, i if request.batch else None)
     if request.batch:
-        out: dict[str, Any] = {"results": [r.to_dict() for r in answer.results]}
+        out: dict[str, Any] = {"results": results}
     else:
-        (result,) = answer.results
-        out = result.to_dict()
+        (out,) = results
     out["timings"] = answer.timings
     out["model"] = model_name
     return out
+
+
+def _check_finite(result: dict[str, Any], model_name: str, index: int | None) -> None:
+    for name in NUMERIC_FIELDS:
+        if name in result and not np.isfinite(np.asarray(result[name], dtype=np.float64)).all():
+            where = f" (item {index})" if index is not None else ""
+            raise ModelError(f"model {model_name!r} produced a non-finite {name}{where}: its "
+                             "weights or the vectors it read hold NaN or inf",
+                             model=model_name, field=name)

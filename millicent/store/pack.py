@@ -121,6 +121,13 @@ def write_pack(
         raise StoreError(f"pack matrix shape {matrix.shape} does not match {len(keys)} keys")
     if len(set(keys)) != len(keys) or any("\n" in k or not storable_key(k) for k in keys):
         raise StoreError("pack keys must be unique, storable and free of newlines")
+    with np.errstate(over="ignore"):
+        stored = matrix.astype(np.float16) if dtype == "float16" else matrix
+    finite = np.isfinite(stored).all(axis=1)
+    if not finite.all():
+        key = keys[int(np.argmin(finite))]
+        raise StoreError(f"the vector of {key!r} holds a non-finite value (NaN or inf) as "
+                         f"{dtype}: a pack holds finite vectors only", key=key)
     keys_blob = "\n".join(keys).encode("utf-8")
     header: dict[str, Any] = {
         "format": FORMAT, "dim": int(matrix.shape[1]), "dtype": dtype, "count": len(keys),
