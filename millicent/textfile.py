@@ -54,7 +54,7 @@ def open_binary(path: str | os.PathLike[str], what: str = "file",
     try:
         f = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     except FileNotFoundError as exc:
-        raise error(f"{what} {path} not found: no such file", path=str(path)) from exc
+        raise error(f"cannot read {what} {path}: not found (no such file)", path=str(path)) from exc
     except IsADirectoryError as exc:
         raise error(f"{what} {path} is a directory, not a file", path=str(path)) from exc
     except OSError as exc:

@@ -157,10 +157,6 @@ def write_json(path: Path, data: Any) -> None:
 
 def read_json(path: Path) -> Any:
     from millicent.errors import DataError
+    from millicent.jsonfile import read_json_value
 
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DataError(f"{path} not found") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path} is not valid JSON: {exc}") from exc
+    return read_json_value(path, "file", DataError)

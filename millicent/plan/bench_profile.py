@@ -10,8 +10,9 @@ Read with the bench's own readers (:func:`millicent.bench.runner.load_run`): the
   model (they happen in the warm-ups): INIT outside the invocation, the first invocation,
   the rest of the client's wait; restores when the records say so (``init_kind``);
 * store: the run's requests (its workload, re-read from the data directory) tokenized and
-  looked up in ``--pack`` offline (:mod:`millicent.plan.store_keys`); the mean stored item
-  size from the records' ``store_item_bytes``.
+  looked up offline (:mod:`millicent.plan.store_keys`) in the frequent-word pack the run's
+  function bundled — as the run recorded it, or ``--pack`` (:mod:`millicent.plan.bench_pack`);
+  the mean stored item size from the records' ``store_item_bytes``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from millicent.bench.records import RequestRecord
 from millicent.bench.runner import load_run
 from millicent.bench.scenario import Scenario
 from millicent.errors import ConfigError
+from millicent.plan.bench_pack import choose_pack
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
 
@@ -70,13 +72,16 @@ def _memory(records: Sequence[RequestRecord], scenario: Scenario) -> int:
     return int(served.pop()) if len(served) == 1 else scenario.config.memory_mb
 
 
-def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
+def profile_from_bench(run_dir: Path, data_dir: Path, pack_given: str | None,
                        scenario: str | None = None) -> ServiceProfile:
-    """The profile of a bench run (module docstring)."""
+    """The profile of a bench run (module docstring); ``pack_given``: ``--pack`` (a file or
+    ``none``), else the pack the run recorded (:mod:`millicent.plan.bench_pack`)."""
     from millicent.bench.workload import load_workload
 
     plan, runs = load_run(run_dir)
     chosen, records = _choose(runs, scenario)
+    choice = choose_pack(run_dir, plan, [r for _, rs in runs for r in rs], pack_given)
+    pack = choice.path
     warm = [r for r in records if r.phase == "measure" and r.ok and not r.cold
             and r.duration_ms is not None]
     if not warm:
@@ -100,6 +105,7 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
         "bench_run": str(run_dir), "scenario": chosen.slug, "warm_requests": len(warm),
         "cold_starts": len(cold), "restores": len(restores), "workload": workload.source,
         "workload_requests": len(workload.requests), "pack": str(pack) if pack else None,
+        "pack_note": choice.note,
         "run_lru_hits": lru, "duration_source": sorted(s or "none" for s in sources)}
     return ServiceProfile(
         name=f"{chosen.config.name}/{chosen.model} from {run_dir.name}", memory_mb=memory,

@@ -245,10 +245,14 @@ def _health(loaded: Loaded, env: FunctionEnvironment, cold: bool, init: InitInfo
         if model.role == "classify":
             info["labels"] = list(getattr(model, "labels", []))
         models.append(info)
+    pack: Any = getattr(loaded.embeddings, "pack", None)  # the tiers' frequent-word pack
     out: dict[str, Any] = {
         "status": "ok",
         "models": models,
         "embedding_dim": loaded.embeddings.dim,
+        # which pack the function bundles: a bench run records it, so a plan knows which
+        # words never reach the store
+        "pack": pack.describe() if hasattr(pack, "describe") else None,
         "cold_start": cold,
         "invocations": env.invocations,
     }
