@@ -88,7 +88,7 @@ def test_the_plan_assumes_the_recorded_pack_and_says_so(
 def test_a_recorded_pack_that_is_gone_or_unrecorded_pack_hits_are_refused(
         bench_run: tuple[Path, Path], tmp_path: Path, data_dir: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
-    run, pack = bench_run
+    run, _pack = bench_run
     moved = tmp_path / "run"
     shutil.copytree(run, moved)
     plan = json.loads((moved / "plan.json").read_text())
