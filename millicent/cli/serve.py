@@ -62,7 +62,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run_serve)
 
     q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
-    q.add_argument("--endpoint", default="http://127.0.0.1:9000", help="gateway URL")
+    q.add_argument("--endpoint", default="http://127.0.0.1:9000",
+                   help="gateway URL (default http://127.0.0.1:9000, where `millicent serve` "
+                        "listens by default)")
     q.add_argument("--function", default=None, metavar="NAME",
                    help="POST /NAME instead of /classify or /rank")
     q.add_argument("--sentence", help="classify this sentence")
@@ -70,7 +72,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--answer", action="append", default=[], help="a candidate answer (repeatable)")
     q.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
                    help="send x-api-key from this environment variable when it is set")
-    q.add_argument("--timeout", type=float, default=60.0)
+    q.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
     add_signing(q)
     q.set_defaults(func=run_invoke)
 

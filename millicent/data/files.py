@@ -147,6 +147,8 @@ class _Rows:
     A record the csv module cannot parse is reported on the line it starts on, and parsing
     resumes on the *next* line: an unclosed quote would otherwise swallow every line after
     it (to the end of the file, or to the field size limit) and lose their rows silently.
+    The reader of the rows does the same with a record over several lines that has the
+    wrong number of fields (quotes that pair up by accident): :meth:`replay`.
     The lines of the record being parsed are kept for that replay (at most the csv
     module's field size limit, 128 KiB, of text).
     """
@@ -166,19 +168,23 @@ class _Rows:
             self.taken.append(line)
             yield line.text
 
+    def replay(self, lines: list[Line]) -> None:
+        """Read ``lines`` again (the lines after the first of a bad record), then go on."""
+        self.pending.extendleft(reversed(lines))
+        self.reader = csv.reader(self._feed(), delimiter=self.delimiter, strict=True)
+
     def __iter__(self) -> Iterator[tuple[list[Line], list[str]] | Problem]:
-        reader = csv.reader(self._feed(), delimiter=self.delimiter, strict=True)
+        self.reader = csv.reader(self._feed(), delimiter=self.delimiter, strict=True)
         while True:
             self.taken = []
             try:
-                row = next(reader)
+                row = next(self.reader)
             except StopIteration:
                 return
             except csv.Error as exc:
                 first, rest = self.taken[0], self.taken[1:]
-                yield Problem(self.path, first.n, _csv_message(exc, first.n, rest))
-                self.pending.extendleft(reversed(rest))
-                reader = csv.reader(self._feed(), delimiter=self.delimiter, strict=True)
+                self.replay(rest)
+                yield Problem(self.path, first.n, _csv_message(exc, rest))
                 continue
             yield self.taken, row
 
@@ -187,7 +193,8 @@ def _delimited(path: str, lines: Iterator[Line], delimiter: str,
                fields: Fields) -> Iterator[Record | Problem]:
     header: list[str] | None = None
     wanted: list[tuple[str, int]] = []
-    for item in _Rows(path, lines, delimiter):
+    rows = _Rows(path, lines, delimiter)
+    for item in rows:
         if isinstance(item, Problem):
             if header is None:
                 raise DataError(f"{item}: the header row cannot be read", path=path)
@@ -207,7 +214,11 @@ def _delimited(path: str, lines: Iterator[Line], delimiter: str,
         elif bad is not None:
             yield Problem(path, start, bad)
         elif len(row) != len(header):
-            yield Problem(path, start, f"{len(row)} fields, the header has {len(header)}")
+            # over several lines: most likely quotes that pair up by accident, so the
+            # lines after the first are read again, as after an unclosed quote
+            rows.replay(taken[1:])
+            yield Problem(path, start, f"{len(row)} fields, the header has {len(header)}"
+                          f"{_again(taken[1:], 'a quoted field runs over ')}")
         else:
             yield Record(start, {name: row[i] for name, i in wanted})
 
@@ -231,10 +242,17 @@ def _column_hint(fields: Fields) -> str:
     return fields.hint or "name the column with --text-column / --label-column"
 
 
-def _csv_message(exc: csv.Error, start: int, rest: list[Line]) -> str:
+def _again(rest: list[Line], what: str = "") -> str:
+    """``; LINES after it read again as rows of their own`` (empty for a one-line record)."""
+    if not rest:
+        return ""
+    span = f"line {rest[0].n}" if len(rest) == 1 else f"lines {rest[0].n}–{rest[-1].n}"
+    return f"; {what}{span} after it, read again as rows of their own"
+
+
+def _csv_message(exc: csv.Error, rest: list[Line]) -> str:
     text = str(exc)
-    span = f"line {rest[0].n}" if len(rest) == 1 else f"lines {rest[0].n}–{rest[-1].n}" if rest else ""
-    again = f"; {span} after it read again as rows of their own" if rest else ""
+    again = _again(rest)
     if "unexpected end of data" in text:
         return f"a quoted field is never closed (it opens on this line){again}"
     if "field larger than field limit" in text:
