@@ -95,7 +95,7 @@ def iter_lines(path: str | os.PathLike[str], what: str = "file",
     with open_binary(path, what, error) as f:
         try:
             head = cast(io.BufferedReader, f).peek(_PROBE)[:_PROBE]
-        except OSError as exc:
+        except (OSError, EOFError, zlib.error) as exc:  # a gzip stream cut short or corrupt
             raise error(f"{what} {path}: cannot read: {exc}", path=str(path)) from exc
         encoding = encoding_of(head, path, what, error)
         lines = _utf8_lines(f) if encoding == "UTF-8" else _marked_lines(f, encoding)

@@ -61,6 +61,8 @@ class Problem:
     path: str
     line: int
     message: str
+    #: the record's last line when it spans several (a quoted newline); None: one line
+    last: int | None = None
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
@@ -72,6 +74,8 @@ class Record:
 
     line: int
     fields: dict[str, Any]
+    #: the record's last line when it spans several (a quoted newline); None: one line
+    last: int | None = None
 
 
 class RowError(ValueError):
@@ -212,7 +216,7 @@ def _delimited(path: str, lines: Iterator[Line], delimiter: str,
             header = [c.strip() for c in row]
             wanted = _columns(path, start, header, fields)
         elif bad is not None:
-            yield Problem(path, start, bad)
+            yield Problem(path, start, bad, _last(taken))
         elif len(row) != len(header):
             # over several lines: most likely quotes that pair up by accident, so the
             # lines after the first are read again, as after an unclosed quote
@@ -220,7 +224,11 @@ def _delimited(path: str, lines: Iterator[Line], delimiter: str,
             yield Problem(path, start, f"{len(row)} fields, the header has {len(header)}"
                           f"{_again(taken[1:], 'a quoted field runs over ')}")
         else:
-            yield Record(start, {name: row[i] for name, i in wanted})
+            yield Record(start, {name: row[i] for name, i in wanted}, _last(taken))
+
+
+def _last(taken: list[Line]) -> int | None:
+    return taken[-1].n if len(taken) > 1 else None
 
 
 def _columns(path: str, line: int, header: list[str], fields: Fields) -> list[tuple[str, int]]:

@@ -246,6 +246,11 @@ def _text_row(raw: bytes, n: int, info: VectorFileInfo) -> tuple[str | None, str
 
 def _parse_rows(values: list[str], dim: int, lines: list[int], path: Path) -> np.ndarray:
     """One C-level parse of a batch's numbers; a bad or non-finite number is named by its line."""
+    with np.errstate(over="ignore"):  # beyond float32: inf, refused as non-finite below
+        return _parse_checked(values, dim, lines, path)
+
+
+def _parse_checked(values: list[str], dim: int, lines: list[int], path: Path) -> np.ndarray:
     flat = None
     try:
         parsed = np.fromstring(" ".join(values), dtype=np.float32, sep=" ")
