@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from millicent.config import FunctionConfig, Limits
-from millicent.errors import ModelError, StoreError
+from millicent.errors import StoreError
 from millicent.runtime.environment import FunctionEnvironment
 from millicent.runtime.handler import handle
 from millicent.runtime.registry import load_model
@@ -116,6 +116,8 @@ def _classify_env(store: MemoryStore) -> FunctionEnvironment:
 
 
 def test_the_handler_never_answers_a_non_finite_number() -> None:
+    from millicent.errors import ModelError
+
     rng = np.random.default_rng(3)
     words = ["the", "movie", "was", "good"]
     matrix = rng.normal(size=(4, 50)).astype(np.float32)
