@@ -40,17 +40,17 @@ sys.path.insert(0, str(REPO))
 
 from millicent.batch.job import run_job  # noqa: E402
 from millicent.batch.runner import BatchJob  # noqa: E402
-from millicent.bench.cost import CostOptions  # noqa: E402
-from millicent.bench.prices import load_prices  # noqa: E402
-from millicent.bench.runner import Reporting, Sweep, bench_endpoint  # noqa: E402
-from millicent.bench.scenario import Configuration, parse_int_list  # noqa: E402
-from millicent.bench.workload import load_workload  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
+from millicent.economics.cost import CostOptions  # noqa: E402
+from millicent.economics.prices import load_prices  # noqa: E402
+from millicent.harness.runner import Reporting, Sweep, bench_endpoint  # noqa: E402
+from millicent.harness.scenario import Configuration, parse_int_list  # noqa: E402
+from millicent.harness.workload import load_workload  # noqa: E402
 from millicent.store.pack import FrequentWordPack  # noqa: E402
 
 #: the runs' own reports are not shown: the script prints its own figures
 QUIET = Reporting(progress=False, plots=False, out=io.StringIO(), err=io.StringIO())
-from millicent.bench.loopback import (  # noqa: E402
+from millicent.testing.loopback import (  # noqa: E402
     PlatformProcess,
     start_dynalite,
     start_platform,
@@ -148,10 +148,10 @@ def rounds(args: argparse.Namespace, url: str, out: Path) -> dict[str, Any]:
 
 def paper(args: argparse.Namespace, endpoint: str, out: Path) -> dict[str, Any]:
     """The paper's configuration, single requests at C = 5, as ``bench --compare`` runs it."""
-    from millicent.bench.compare import run_compare
-    from millicent.bench.deployments import Setup
-    from millicent.bench.scenario import BASELINES
-    from millicent.bench.workload import load_workload
+    from millicent.harness.scenario import BASELINES
+    from millicent.harness.workload import load_workload
+    from millicent.testbed.compare import run_compare
+    from millicent.testbed.deployments import Setup
 
     setup = Setup(artifacts={"kim": args.artifact}, data_dir=args.data_dir,
                   work_dir=out / "deploy", dynamodb_endpoint=endpoint)

@@ -2,7 +2,7 @@
 
 One run, on the local platform with the DynamoDB store on dynalite (started here unless
 ``--dynamodb-endpoint``), through ``bench --compare``'s machinery
-(:mod:`millicent.bench.compare`, :mod:`millicent.bench.coldprobe`):
+(:mod:`millicent.testbed.compare`, :mod:`millicent.testbed.coldprobe`):
 
 * ``millicent`` (eager INIT, no snapshot) and ``snapshot`` (``serve --snapshot``):
   ``--samples`` isolated cold starts each — the first request from zero, alone (medians) —
@@ -44,15 +44,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from millicent.bench import coldprobe  # noqa: E402
-from millicent.bench import loopback as servers  # noqa: E402
-from millicent.bench.compare import COLD_IDLE_S, measure_cold_starts, run_compare  # noqa: E402
-from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir  # noqa: E402
-from millicent.bench.harness import ClientOptions  # noqa: E402
-from millicent.bench.prices import load_prices  # noqa: E402
-from millicent.bench.runner import Reporting, Sweep  # noqa: E402
-from millicent.bench.scenario import BASELINES  # noqa: E402
-from millicent.bench.workload import Workload, load_workload  # noqa: E402
+from millicent.economics.prices import load_prices  # noqa: E402
+from millicent.harness.closed_loop import ClientOptions  # noqa: E402
+from millicent.harness.runner import Reporting, Sweep  # noqa: E402
+from millicent.harness.scenario import BASELINES  # noqa: E402
+from millicent.harness.workload import Workload, load_workload  # noqa: E402
+from millicent.testbed import coldprobe  # noqa: E402
+from millicent.testbed.compare import COLD_IDLE_S, measure_cold_starts, run_compare  # noqa: E402
+from millicent.testbed.deployments import Prepared, Setup, deployment, deployment_dir  # noqa: E402
+from millicent.testing import loopback as servers  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent.plan.replay_check import run_check  # noqa: E402
-from millicent.plan.traffic import Traffic, arrival_times  # noqa: E402
+from millicent.traffic.shapes import Traffic, arrival_times  # noqa: E402
 
 
 def compressed_day(minutes: float, seed: int) -> np.ndarray:

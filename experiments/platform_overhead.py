@@ -41,14 +41,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench.harness import run_closed_loop  # noqa: E402
-from millicent.bench.loopback import PlatformProcess, start_platform, wait_until  # noqa: E402
-from millicent.bench.workload import PlannedRequest  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
+from millicent.harness.closed_loop import run_closed_loop  # noqa: E402
+from millicent.harness.workload import PlannedRequest  # noqa: E402
 from millicent.platform import procstat  # noqa: E402
 from millicent.platform.apigw import HttpRequest, http_api_event  # noqa: E402
 from millicent.runtime.environment import FunctionEnvironment  # noqa: E402
 from millicent.runtime.handler import handle  # noqa: E402
+from millicent.testing.loopback import PlatformProcess, start_platform, wait_until  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

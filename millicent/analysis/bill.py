@@ -17,15 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from millicent.bench.analysis import WhatIf, decision_sections
-from millicent.bench.coldstart import ColdPhases
-from millicent.bench.cost import CostOptions, Usage, cost_per_million
-from millicent.bench.decisions import bound, cold_by_memory, on_lambda
-from millicent.bench.prices import PriceSheet
-from millicent.bench.report import num, table, usd
-from millicent.bench.reportlog import ReportLine
-from millicent.bench.stats import latency_stats
-from millicent.bench.tuning import cpu_share
+from millicent.analysis.decisions import bound, cold_by_memory, on_lambda
+from millicent.analysis.whatif import WhatIf, decision_sections
+from millicent.economics.coldstart import ColdPhases
+from millicent.economics.cost import CostOptions, Usage, cost_per_million
+from millicent.economics.prices import PriceSheet
+from millicent.economics.reportlog import ReportLine
+from millicent.economics.stats import latency_stats
+from millicent.economics.tuning import cpu_share
+from millicent.harness.report import num, table, usd
 
 
 @dataclass

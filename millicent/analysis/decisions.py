@@ -1,7 +1,7 @@
 """What ``millicent cost`` decides beyond the price per query, for bench runs and REPORT logs
-alike: how to buy down cold starts (per memory size, :mod:`millicent.bench.coldstart`) and
+alike: how to buy down cold starts (per memory size, :mod:`millicent.economics.coldstart`) and
 what a flood can cost at the cap in force, with a recommended cap
-(:mod:`millicent.bench.worstcase`)."""
+(:mod:`millicent.economics.worstcase`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from millicent.bench.coldstart import (
+from millicent.economics.coldstart import (
     ColdPhases,
     Strategy,
     Traffic,
@@ -17,12 +17,11 @@ from millicent.bench.coldstart import (
     by_memory,
     strategies,
 )
-from millicent.bench.cost import Cost, CostOptions, Usage, cost_per_million
-from millicent.bench.prices import PriceSheet
-from millicent.bench.report import table, usd
-from millicent.bench.stats import latency_stats, mean
-from millicent.bench.tuning import DEFAULT_MEMORIES_MB, project_duration, sweep_memory
-from millicent.bench.worstcase import (
+from millicent.economics.cost import Cost, CostOptions, Usage, cost_per_million
+from millicent.economics.prices import PriceSheet
+from millicent.economics.stats import latency_stats, mean
+from millicent.economics.tuning import DEFAULT_MEMORIES_MB, project_duration, sweep_memory
+from millicent.economics.worstcase import (
     AWS_DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_PEAK_TO_MEAN,
     cap_for_budget,
@@ -30,6 +29,7 @@ from millicent.bench.worstcase import (
     worst_case,
 )
 from millicent.errors import ConfigError
+from millicent.harness.report import table, usd
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.coldstart import ColdPhases
-from millicent.bench.cost import CostOptions, instance_cost_per_million
-from millicent.bench.decisions import (
+from millicent.analysis.decisions import (
     Bounds,
     bound,
     bounds_notes,
@@ -23,13 +21,15 @@ from millicent.bench.decisions import (
     strategy_table,
     worst_case_table,
 )
-from millicent.bench.prices import PriceSheet
-from millicent.bench.records import RequestRecord
-from millicent.bench.report import cost_table, table, usd, write_json
-from millicent.bench.runner import load_run
-from millicent.bench.scenario import Scenario
-from millicent.bench.summary import summarize
-from millicent.bench.tuning import DEFAULT_MEMORIES_MB, break_even, sweep_memory
+from millicent.economics.coldstart import ColdPhases
+from millicent.economics.cost import CostOptions, instance_cost_per_million
+from millicent.economics.prices import PriceSheet
+from millicent.economics.tuning import DEFAULT_MEMORIES_MB, break_even, sweep_memory
+from millicent.harness.records import RequestRecord
+from millicent.harness.report import cost_table, table, usd, write_json
+from millicent.harness.runner import load_run
+from millicent.harness.scenario import Scenario
+from millicent.harness.summary import summarize
 
 Row = dict[str, Any]
 
@@ -234,7 +234,7 @@ def write_analysis(out_dir: Path, analysis: Analysis, text: str, what: WhatIf,
     (out_dir / "cost.md").write_text(text, encoding="utf-8")
     files = [out_dir / "cost.json", out_dir / "cost.md"]
     if plots:
-        from millicent.bench.plots import plot_break_even, plot_memory
+        from millicent.harness.plots import plot_break_even, plot_memory
 
         if analysis.break_evens:
             per_million = {k: v["cost_per_query_usd"] * 1e6 for k, v in analysis.break_evens.items()}

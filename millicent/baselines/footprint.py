@@ -129,10 +129,10 @@ def function_footprint(engine: str) -> Footprint:
 def footprint_table(rows: list[dict[str, Any]], sizes: dict[str, Footprint],
                     cold: dict[tuple[str, str], dict[str, Any]]) -> str:
     """Per serverless configuration and model: its isolated cold starts (``cold``: the
-    medians of :meth:`~millicent.bench.coldstart.ColdStarts.summary`), the cold starts of
+    medians of :meth:`~millicent.economics.coldstart.ColdStarts.summary`), the cold starts of
     the largest C (all at once), peak memory of an environment and the installed size of
     the function's dependencies."""
-    from millicent.bench.report import num, table
+    from millicent.harness.report import num, table
 
     last: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:  # the row of the largest C of each configuration and model

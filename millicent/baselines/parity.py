@@ -1,6 +1,6 @@
 """Does the deployed function answer exactly like the model run in-process?
 
-The same benchmark requests (:class:`~millicent.bench.workload.PlannedRequest`) are answered
+The same benchmark requests (:class:`~millicent.harness.workload.PlannedRequest`) are answered
 twice: by the service core in this process (:mod:`millicent.runtime.service`, with the same
 store and pack the function uses) and by an HTTP endpoint (the local platform, or a real
 deployment). Kim CNN answers agree when the labels are equal and the probabilities equal to
@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from millicent.bench.workload import PlannedRequest
 from millicent.config import Limits
 from millicent.errors import ConfigError, DataError
+from millicent.harness.workload import PlannedRequest
 
 Answer = dict[str, Any]
 

@@ -9,7 +9,7 @@ request, the service core, the response builder), so its answers and error statu
 the function's. Its cost is the instance's hourly price, whatever the traffic (see the
 break-even).
 
-    python -m millicent.bench.server --model kim=ARTIFACT_DIR --port 9100 --data-dir D
+    python -m millicent.baselines.server --model kim=ARTIFACT_DIR --port 9100 --data-dir D
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from millicent.runtime.environment import FunctionEnvironment
 
 def build(models_spec: str, data_dir: str | None, vectors: str | None = None) -> tuple[dict[str, Any], Any]:
     """Load the models and one in-memory store holding every vector they name."""
-    from millicent.bench.embedding_source import EmbeddingSource
+    from millicent.data.embedding_source import EmbeddingSource
     from millicent.data.tables import load_table
     from millicent.data.vectors import load_vectors
     from millicent.errors import ConfigError
@@ -109,7 +109,7 @@ def make_app(models: dict[str, Any], store: Any, limits: Limits | None = None) -
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m millicent.bench.server", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m millicent.baselines.server", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", action="append", required=True, metavar="NAME=DIR")
     p.add_argument("--host", default="127.0.0.1")

@@ -7,7 +7,7 @@ millicent's own (:func:`millicent.runtime.handler.handle`); only the models diff
 rebuilt from the artifact's weights. torch is imported in the execution environment on the
 first invocation, so its import time lands in the cold start as it did in the paper.
 
-Serve it with ``millicent serve --function NAME=millicent.bench.torch_engine.handler`` and
+Serve it with ``millicent serve --function NAME=millicent.baselines.torch_engine.handler`` and
 the function environment variables (``MILLICENT_MODELS`` ...). It is tooling, never part
 of the function package millicent deploys.
 """

@@ -67,8 +67,8 @@ def run_batch(args: argparse.Namespace) -> int:
     from millicent.batch.job import job_report, run_job
     from millicent.batch.runner import BatchJob
     from millicent.batch.summary import render
-    from millicent.bench.cost import CostOptions
-    from millicent.bench.prices import load_prices
+    from millicent.economics.cost import CostOptions
+    from millicent.economics.prices import load_prices
 
     prices = load_prices(args.prices)
     options = CostOptions(memory_mb=args.memory_mb, arch=args.arch, gateway=args.gateway,

@@ -209,10 +209,10 @@ def _model_args(args: argparse.Namespace) -> list[tuple[str, str | None]]:
 
 def run_bench(args: argparse.Namespace) -> int:
     from millicent import config
-    from millicent.bench.harness import ClientOptions
-    from millicent.bench.prices import load_prices
-    from millicent.bench.scenario import PAPER_CONCURRENCY, parse_concurrency
+    from millicent.economics.prices import load_prices
     from millicent.errors import ConfigError
+    from millicent.harness.closed_loop import ClientOptions
+    from millicent.harness.scenario import PAPER_CONCURRENCY, parse_concurrency
 
     prices = load_prices(args.prices)
     if args.timeout <= 0:
@@ -229,8 +229,8 @@ def run_bench(args: argparse.Namespace) -> int:
         return _run_trace(args, models, client, prices, data_dir)
     if args.compare is not None:
         return _run_compare(args, models, concurrency, client, prices, data_dir)
-    from millicent.bench.runner import bench_endpoint
-    from millicent.bench.scenario import Configuration
+    from millicent.harness.runner import bench_endpoint
+    from millicent.harness.scenario import Configuration
 
     conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
                          memory_mb=args.memory_mb, arch=args.arch,
@@ -246,10 +246,10 @@ def run_bench(args: argparse.Namespace) -> int:
 def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, str | None]],
                        data_dir: Path, batch_size: int = 1) -> Any:
     """What ``--endpoint`` sends: the user's ``--requests`` file, else the model's set."""
-    from millicent.bench.workload import load_workload
+    from millicent.harness.workload import load_workload
 
     if args.requests is not None:
-        from millicent.bench.requests_file import requests_workload
+        from millicent.harness.requests_file import requests_workload
 
         return requests_workload(args.requests, args.function, batch_size, args.limit)
     ((name, _),) = models
@@ -258,9 +258,9 @@ def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, str | N
 
 def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], client: Any,
                prices: Any, data_dir: Path) -> int:
-    from millicent.bench.replay import ReplayOptions, replay_endpoint
-    from millicent.bench.scenario import Configuration
     from millicent.errors import ConfigError
+    from millicent.harness.replay import ReplayOptions, replay_endpoint
+    from millicent.harness.scenario import Configuration
 
     if args.compare is not None:
         raise ConfigError("--trace replays against --endpoint, not --compare")
@@ -285,10 +285,10 @@ def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], c
 
 def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
                  concurrency: list[int], client: Any, prices: Any, data_dir: Path) -> int:
-    from millicent.bench.compare import parse_configs, run_compare
-    from millicent.bench.deployments import Setup
-    from millicent.bench.workload import load_workload
     from millicent.errors import ConfigError
+    from millicent.harness.workload import load_workload
+    from millicent.testbed.compare import parse_configs, run_compare
+    from millicent.testbed.deployments import Setup
 
     # prices are pinned for a comparison (128 MB, x86_64, 1 ms, each its own gateway), but
     # the paper's provisioned table is an option: --dynamodb-mode provisioned --rcu 500
@@ -316,23 +316,23 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
 
 
 def _sweep(args: argparse.Namespace, concurrency: Sequence[int]) -> Any:
-    from millicent.bench.runner import Sweep
+    from millicent.harness.runner import Sweep
 
     return Sweep(tuple(concurrency), args.repeat, args.warmup)
 
 
 def _reporting(args: argparse.Namespace, billing: str = "1ms") -> Any:
-    from millicent.bench.runner import Reporting
+    from millicent.harness.runner import Reporting
 
     return Reporting(billing, progress=not args.no_progress, plots=not args.no_plots)
 
 
 def _what_if(args: argparse.Namespace) -> Any:
-    from millicent.bench.analysis import WhatIf
-    from millicent.bench.coldstart import Traffic
-    from millicent.bench.decisions import Bounds
-    from millicent.bench.scenario import parse_int_list
-    from millicent.bench.tuning import DEFAULT_MEMORIES_MB
+    from millicent.analysis.decisions import Bounds
+    from millicent.analysis.whatif import WhatIf
+    from millicent.economics.coldstart import Traffic
+    from millicent.economics.tuning import DEFAULT_MEMORIES_MB
+    from millicent.harness.scenario import parse_int_list
 
     overrides = {k: v for k, v in {
         "memory_mb": args.memory_mb, "arch": args.arch, "gateway": args.gateway,
@@ -352,7 +352,7 @@ def _what_if(args: argparse.Namespace) -> Any:
 
 
 def run_cost(args: argparse.Namespace) -> int:
-    from millicent.bench.prices import load_prices
+    from millicent.economics.prices import load_prices
     from millicent.errors import ConfigError
 
     prices = load_prices(args.prices)
@@ -361,7 +361,7 @@ def run_cost(args: argparse.Namespace) -> int:
         return _cost_of_reports(args, prices, what)
     if args.results is None:
         raise ConfigError("give --results DIR, --report-log FILE or --log-group NAME")
-    from millicent.bench.analysis import analyse, render, write_analysis
+    from millicent.analysis.whatif import analyse, render, write_analysis
 
     out_dir = Path(args.results)
     analysis = analyse(out_dir, prices, what)
@@ -373,7 +373,7 @@ def run_cost(args: argparse.Namespace) -> int:
 
 
 def _report_lines(args: argparse.Namespace) -> tuple[list[Any], str]:
-    from millicent.bench.reportlog import read_report_logs
+    from millicent.economics.reportlog import read_report_logs
 
     lines: list[Any] = []
     sources: list[str] = []
@@ -381,8 +381,8 @@ def _report_lines(args: argparse.Namespace) -> tuple[list[Any], str]:
         lines += read_report_logs(args.report_log)
         sources += args.report_log
     if args.log_group:
-        from millicent.bench.logsource import read_log_group
         from millicent.deploy.aws import Aws, AwsTarget
+        from millicent.deploy.logsource import read_log_group
         from millicent.errors import ConfigError
 
         if not args.region:
@@ -399,7 +399,7 @@ def _read_units_from_run(args: argparse.Namespace, prices: Any) -> float:
         return float(args.read_units_per_query)
     if args.results is None:
         return 0.0
-    from millicent.bench.runner import recompute
+    from millicent.harness.runner import recompute
 
     units = [r["cost_per_million_usd"]["mean_read_units"] for r in recompute(Path(args.results), prices)
              if r.get("cost_per_million_usd")]
@@ -407,9 +407,9 @@ def _read_units_from_run(args: argparse.Namespace, prices: Any) -> float:
 
 
 def _cost_of_reports(args: argparse.Namespace, prices: Any, what: Any) -> int:
-    from millicent.bench.bill import price_reports, render_bill
-    from millicent.bench.report import write_json
+    from millicent.analysis.bill import price_reports, render_bill
     from millicent.errors import ConfigError
+    from millicent.harness.report import write_json
 
     if args.memory_mb is not None:
         raise ConfigError("--memory-mb: REPORT lines carry their own Memory Size")

@@ -112,8 +112,8 @@ def _vocab(scope: str, data_dir: Path) -> set[str] | None:
 
 
 def step_store(ctx: DemoContext) -> None:
-    from millicent.bench.prepare import ensure_store
     from millicent.data.vectors import load_vectors
+    from millicent.testbed.prepare import ensure_store
 
     scope = ctx.args.vocab
     vectors = load_vectors(VECTORS, ctx.data_dir, vocab=_vocab(scope, ctx.data_dir))
@@ -129,7 +129,7 @@ def step_store(ctx: DemoContext) -> None:
 
 
 def step_pack(ctx: DemoContext) -> None:
-    from millicent.bench.prepare import ensure_pack, pack_size
+    from millicent.testbed.prepare import ensure_pack, pack_size
 
     vectors, ctx.built.vectors = ctx.built.vectors, None  # rows in corpus-frequency order
     top, mb = pack_option(ctx.args.pack_top, ctx.args.pack_mb)
@@ -143,9 +143,9 @@ def step_pack(ctx: DemoContext) -> None:
 
 
 def step_check(ctx: DemoContext) -> None:
-    from millicent.bench.parity import local_answers
-    from millicent.bench.stats import latency_stats
-    from millicent.bench.workload import load_workload
+    from millicent.baselines.parity import local_answers
+    from millicent.economics.stats import latency_stats
+    from millicent.harness.workload import load_workload
     from millicent.store import open_embeddings
     from millicent.train.evaluate import evaluate_model
 
@@ -172,9 +172,9 @@ def step_check(ctx: DemoContext) -> None:
 
 
 def step_platform(ctx: DemoContext) -> None:
-    from millicent.bench.deployments import serving
-    from millicent.bench.loopback import free_port
-    from millicent.bench.parity import compare_answers, remote_answers
+    from millicent.baselines.parity import compare_answers, remote_answers
+    from millicent.testbed.deployments import serving
+    from millicent.testing.loopback import free_port
 
     port = free_port()
     log_dir = ctx.out / "platform"
@@ -203,9 +203,9 @@ def step_platform(ctx: DemoContext) -> None:
 
 
 def step_benchmark(ctx: DemoContext) -> None:
-    from millicent.bench.prices import load_prices
-    from millicent.bench.runner import Reporting, plan_scenarios, recompute, run_benchmark
-    from millicent.bench.scenario import Configuration
+    from millicent.economics.prices import load_prices
+    from millicent.harness.runner import Reporting, plan_scenarios, recompute, run_benchmark
+    from millicent.harness.scenario import Configuration
 
     # the vectors are bundled with the function (SQLite): no per-read price
     conf = Configuration("demo", store="none", gateway="url")
@@ -252,7 +252,7 @@ STEPS: list[tuple[str, str, Callable[[DemoContext], None]]] = [
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from millicent.bench.scenario import parse_concurrency
+    from millicent.harness.scenario import parse_concurrency
 
     pack_option(args.pack_top, args.pack_mb)  # refuses bad sizes before any work
     if args.limit is not None and args.limit < 1:

@@ -107,13 +107,13 @@ def _profile(args: argparse.Namespace) -> ServiceProfile:
 
 
 def _settings(args: argparse.Namespace, peak_qps: float, profile: ServiceProfile) -> PlanSettings:
-    from millicent.bench.prices import load_prices
+    from millicent.economics.prices import load_prices
+    from millicent.economics.rules import load_rules
     from millicent.errors import ConfigError
     from millicent.plan.costs import CostSettings, estimated_capacity, size_server
     from millicent.plan.dynamodb_rules import dynamodb_rules
     from millicent.plan.lambda_rules import lambda_rules
     from millicent.plan.planner import PlanSettings
-    from millicent.plan.rules import load_rules
 
     prices = load_prices(args.prices)
     rules = load_rules(args.rules)
@@ -147,12 +147,12 @@ def _cpu_ms(profile: ServiceProfile) -> float:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from millicent.bench.report import write_json
     from millicent.errors import ConfigError
+    from millicent.harness.report import write_json
     from millicent.plan.planner import make_plan
     from millicent.plan.report import write_plan
-    from millicent.plan.traffic import parse_traffic
-    from millicent.plan.units import parse_duration
+    from millicent.traffic.shapes import parse_traffic
+    from millicent.traffic.units import parse_duration
 
     t0 = time.perf_counter()
     if args.provisioned < 0:

@@ -126,7 +126,7 @@ def build_functions(args: argparse.Namespace) -> list[Any]:
 def _one_store(models: dict[str, Any]) -> None:
     """The functions share one ``--store`` and ``--pack``: their models must read the same
     vectors, or a model would be served another model's table."""
-    from millicent.bench.embedding_source import EmbeddingSource
+    from millicent.data.embedding_source import EmbeddingSource
 
     if len(models) < 2:  # nothing to share (--function alone, or one model)
         return

@@ -14,10 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.cost import CostOptions, Usage, request_cost
-from millicent.bench.prices import load_prices
-from millicent.bench.worstcase import recommended_cap, worst_case
 from millicent.deploy.stack import Deployment
+from millicent.economics.cost import CostOptions, Usage, request_cost
+from millicent.economics.prices import load_prices
+from millicent.economics.worstcase import recommended_cap, worst_case
 
 
 def bill_lines(result: Deployment, duration_ms: float | None,
@@ -57,9 +57,9 @@ def bill_lines(result: Deployment, duration_ms: float | None,
 def measured_duration(results: str | Path, memory_mb: int, arch: str = "x86_64") -> float:
     """The mean warm invocation duration of a ``millicent bench`` run, projected to
     ``memory_mb`` on Lambda when the run carries CPU times (a local-platform run)."""
-    from millicent.bench.decisions import on_lambda
-    from millicent.bench.runner import load_run
+    from millicent.analysis.decisions import on_lambda
     from millicent.errors import DataError
+    from millicent.harness.runner import load_run
 
     _, runs = load_run(Path(results))
     warm = [r.usage() for scenario, records in runs if scenario.config.kind == "serverless"

@@ -4,7 +4,7 @@
 events per call and a ``nextToken``), asking only for the events that can be a REPORT: the
 text line (``"REPORT RequestId"``) or Lambda's JSON log format (``"platform.report"``). Each
 event goes through the same finder and strict parser as a log file
-(:mod:`millicent.bench.reportlog`); a malformed one is named by its stream and event id.
+(:mod:`millicent.economics.reportlog`); a malformed one is named by its stream and event id.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from millicent.bench.reportlog import ReportLine, find_report
+from millicent.economics.reportlog import ReportLine, find_report
 from millicent.errors import ConfigError, DataError
 
 #: CloudWatch Logs filter pattern: either term (``?`` is OR)

@@ -15,7 +15,7 @@ At a monthly volume ``V`` and a share ``r`` of requests that are cold starts
 
 Cold-start latency = the cold phase + the warm latency. The INIT is projected to each memory
 as CPU-bound work (imports, model and client construction) stretched by the memory's CPU
-share like the invocation (:func:`~millicent.bench.tuning.project_duration`); a restore is
+share like the invocation (:func:`~millicent.economics.tuning.project_duration`); a restore is
 taken as measured (restoring the snapshot is Lambda's work, not the function's). A month is
 730 hours, as AWS prices it.
 """
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from millicent.bench.cost import Cost, CostOptions, Usage
-from millicent.bench.prices import PriceSheet
-from millicent.bench.tuning import MemorySweep, project_duration
+from millicent.economics.cost import Cost, CostOptions, Usage
+from millicent.economics.prices import PriceSheet
+from millicent.economics.tuning import MemorySweep, project_duration
 from millicent.errors import ConfigError
 
 SECONDS_PER_MONTH = 730 * 3600

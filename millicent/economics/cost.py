@@ -1,6 +1,6 @@
 """The cost model: what one query costs, from what was measured, by component.
 
-Components of a query's price (all from a :class:`~millicent.bench.prices.PriceSheet`):
+Components of a query's price (all from a :class:`~millicent.economics.prices.PriceSheet`):
 
 * ``compute``  Lambda duration: billed ms (rounded up to the billing unit; an INIT phase
   outside the invocation added when the era's rules bill it, see
@@ -32,7 +32,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from millicent.bench.prices import GATEWAYS, PACKAGE_TYPES, PriceSheet, normalize_arch, parse_date
+from millicent.economics.prices import (
+    GATEWAYS,
+    PACKAGE_TYPES,
+    PriceSheet,
+    normalize_arch,
+    parse_date,
+)
 from millicent.errors import ConfigError, InvalidInput
 
 STORES = ("dynamodb", "none")

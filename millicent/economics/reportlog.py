@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.cost import Usage
+from millicent.economics.cost import Usage
 from millicent.errors import DataError
 
 MARK = "REPORT RequestId:"

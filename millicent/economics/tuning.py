@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from millicent.bench.cost import Cost, CostOptions, Usage, cost_per_million
-from millicent.bench.prices import PriceSheet
-from millicent.bench.stats import LatencyStats, latency_stats
+from millicent.economics.cost import Cost, CostOptions, Usage, cost_per_million
+from millicent.economics.prices import PriceSheet
+from millicent.economics.stats import LatencyStats, latency_stats
 from millicent.errors import InvalidInput
 
 #: The sizes swept by default (aws-lambda-power-tuning's classic range, plus one vCPU).

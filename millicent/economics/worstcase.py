@@ -24,8 +24,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from millicent.bench.coldstart import SECONDS_PER_MONTH
-from millicent.bench.cost import Cost
+from millicent.economics.coldstart import SECONDS_PER_MONTH
+from millicent.economics.cost import Cost
 from millicent.errors import ConfigError
 
 #: AWS's default regional concurrency quota (new accounts may get far less: read yours)

@@ -1,11 +1,13 @@
-"""The benchmark harness and the cost model (tooling layer).
+"""The benchmark harness (``millicent bench --endpoint``): send requests, record them, sum up.
 
-plan (:mod:`~millicent.bench.scenario`, :mod:`~millicent.bench.workload`) → run
-(:mod:`~millicent.bench.harness`, closed loop, warm-up discarded) → raw per-request records
-(:mod:`~millicent.bench.records`) → pure statistics and cost functions
-(:mod:`~millicent.bench.stats`, :mod:`~millicent.bench.summary`, :mod:`~millicent.bench.cost`,
-:mod:`~millicent.bench.tuning`) → report, results and plots.
+plan (:mod:`.scenario`, :mod:`.workload`, :mod:`.requests_file`) → run (:mod:`.closed_loop`,
+closed loop, warm-up discarded; :mod:`.replay`, a trace open loop) → raw per-request
+records (:mod:`.records`) → result rows (:mod:`.summary`, :mod:`.pertext`, priced by
+:mod:`millicent.economics`) → report, results and plots (:mod:`.report`, :mod:`.plots`),
+all of it for one run directory by :mod:`.runner`.
 
-Nothing here is imported by the function package; aiohttp and matplotlib are imported only
-by the modules that need them, when they run.
+It imports the economics and the traffic shapes below it, never the planner, deploy, the
+analysis of a saved run or the comparison testbed above it. Nothing here is imported by
+the function package; aiohttp and matplotlib are imported only by the modules that need
+them, when they run.
 """

@@ -20,9 +20,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from millicent.bench.records import RequestRecord, apply_response, error_text
-from millicent.bench.workload import PlannedRequest
 from millicent.errors import ConfigError, missing_extra
+from millicent.harness.records import RequestRecord, apply_response, error_text
+from millicent.harness.workload import PlannedRequest
 
 if TYPE_CHECKING:
     import aiohttp

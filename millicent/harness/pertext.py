@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from millicent.bench.records import RequestRecord
-from millicent.bench.report import num, table, usd
-from millicent.bench.workload import PlannedRequest, Workload
+from millicent.harness.records import RequestRecord
+from millicent.harness.report import num, table, usd
+from millicent.harness.workload import PlannedRequest, Workload
 
 Row = dict[str, Any]
 COMPONENTS = ("total", "compute", "requests", "store", "gateway", "variable")

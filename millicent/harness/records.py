@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.cost import Usage
+from millicent.economics.cost import Usage
 from millicent.errors import DataError
 
 PHASES = ("warmup", "measure")

@@ -1,10 +1,10 @@
 """Open-loop replay of a trace: ``millicent bench --endpoint URL --trace FILE``.
 
-Unlike the closed loop (:mod:`millicent.bench.harness`), requests are sent at the trace's
+Unlike the closed loop (:mod:`millicent.harness.closed_loop`), requests are sent at the trace's
 times whatever the answers do: a burst goes out as a burst even when the endpoint is slow
 or throttling, and an idle gap stays idle — so cold starts after idle reclaim and 429s
 beyond the concurrency limit happen as they would in production. The trace is read and
-turned into request times by :func:`millicent.plan.traffic.arrival_times`, the same
+turned into request times by :func:`millicent.traffic.shapes.arrival_times`, the same
 definition ``millicent plan`` simulates, so a plan and a replay of one trace see the same
 arrivals. Request ``i`` carries item ``i mod n`` of the model's evaluation set. How late each
 request left against its scheduled time is recorded (``send_lag_ms``), so a client that
@@ -28,12 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.harness import ClientLoop, ClientOptions, send
-from millicent.bench.prices import PriceSheet
-from millicent.bench.records import RequestRecord, write_records
-from millicent.bench.scenario import Configuration
-from millicent.bench.workload import PlannedRequest, Workload
+from millicent.economics.prices import PriceSheet
 from millicent.errors import ConfigError, missing_extra
+from millicent.harness.closed_loop import ClientLoop, ClientOptions, send
+from millicent.harness.records import RequestRecord, write_records
+from millicent.harness.scenario import Configuration
+from millicent.harness.workload import PlannedRequest, Workload
 
 #: the schedule starts this long after the client is ready (so request 0 is not late)
 LEAD_S = 0.2
@@ -117,11 +117,11 @@ class ReplayOptions:
 def replay_endpoint(endpoint: str, workload: Workload, trace: Path, out_dir: Path,
                     opts: ReplayOptions) -> dict[str, Any]:
     """Replay ``trace`` against ``endpoint`` and write the run directory (module docstring)."""
-    from millicent.bench.report import write_json
-    from millicent.bench.runner import finish, write_plan
-    from millicent.bench.scenario import Scenario
-    from millicent.bench.summary import summarize
-    from millicent.plan.traffic import arrival_times, read_trace
+    from millicent.harness.report import write_json
+    from millicent.harness.runner import finish, write_plan
+    from millicent.harness.scenario import Scenario
+    from millicent.harness.summary import summarize
+    from millicent.traffic.shapes import arrival_times, read_trace
 
     prices, config, billing = opts.prices, opts.config, opts.billing
     traffic = read_trace(trace)

@@ -15,8 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.workload import PlannedRequest, Workload
 from millicent.errors import DataError
+from millicent.harness.workload import PlannedRequest, Workload
 
 _CLASSIFY = ("sentence", "input", "sentences")
 _RANK = ("question", "sent1", "items")

@@ -22,16 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from millicent.bench.cost import CostOptions
-from millicent.bench.harness import ClientOptions, run_closed_loop
-from millicent.bench.pertext import add_per_text, per_text_section, planned_workload
-from millicent.bench.prices import PriceSheet
-from millicent.bench.records import RequestRecord, read_records, write_records
-from millicent.bench.report import read_json, render_report, write_json
-from millicent.bench.scenario import Configuration, Scenario
-from millicent.bench.summary import summarize
-from millicent.bench.workload import Workload
+from millicent.economics.cost import CostOptions
+from millicent.economics.prices import PriceSheet
 from millicent.errors import ConfigError, DataError
+from millicent.harness.closed_loop import ClientOptions, run_closed_loop
+from millicent.harness.pertext import add_per_text, per_text_section, planned_workload
+from millicent.harness.records import RequestRecord, read_records, write_records
+from millicent.harness.report import read_json, render_report, write_json
+from millicent.harness.scenario import Configuration, Scenario
+from millicent.harness.summary import summarize
+from millicent.harness.workload import Workload
 from millicent.progress import Progress
 
 Row = dict[str, Any]
@@ -137,7 +137,7 @@ def finish(out_dir: Path, rows: list[Row], prices: PriceSheet, header: Sequence[
     (out_dir / "report.md").write_text(report, encoding="utf-8")
     files = [out_dir / "results.json", out_dir / "report.md"]
     if plots and any(r["ok"] for r in rows):
-        from millicent.bench.plots import plot_results
+        from millicent.harness.plots import plot_results
 
         files += plot_results(rows, out_dir)
     return BenchmarkRun(out_dir, rows, report, files)
@@ -194,7 +194,7 @@ def bench_endpoint(endpoint: str, workload: Workload, out_dir: Path, sweep: Swee
                    reporting: Reporting | None = None) -> BenchmarkRun:
     """Benchmark a running endpoint on a workload (what ``millicent bench --endpoint``
     does; for the demo and scripts)."""
-    from millicent.bench.prices import load_prices
+    from millicent.economics.prices import load_prices
 
     rep = reporting or Reporting()
     prices = prices or load_prices()

@@ -13,8 +13,8 @@ import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from millicent.bench.cost import STORES, CostOptions
-from millicent.bench.prices import GATEWAYS, normalize_arch
+from millicent.economics.cost import STORES, CostOptions
+from millicent.economics.prices import GATEWAYS, normalize_arch
 from millicent.errors import ConfigError
 
 #: the built-in workloads' models; a workload of the user's own requests (``bench

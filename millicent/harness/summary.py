@@ -15,7 +15,7 @@ Rules, so the numbers mean one thing:
   of a fresh platform are cold): Init Duration and client latency of those requests;
 * ``lambda_projection``: for runs on the local platform (durations from its headers, one
   full core per environment), the same warm requests projected to the configured memory's
-  CPU share on AWS Lambda (:mod:`millicent.bench.tuning`): what the latency and the cost
+  CPU share on AWS Lambda (:mod:`millicent.economics.tuning`): what the latency and the cost
   would be there. A run against real Lambda already has that share and gets none.
 """
 
@@ -25,12 +25,12 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from millicent.bench.cost import CostOptions, cost_per_million
-from millicent.bench.prices import PriceSheet
-from millicent.bench.records import RequestRecord
-from millicent.bench.scenario import Scenario
-from millicent.bench.stats import latency_stats, mean
-from millicent.bench.tuning import sweep_memory
+from millicent.economics.cost import CostOptions, cost_per_million
+from millicent.economics.prices import PriceSheet
+from millicent.economics.stats import latency_stats, mean
+from millicent.economics.tuning import sweep_memory
+from millicent.harness.records import RequestRecord
+from millicent.harness.scenario import Scenario
 
 BREAKDOWN = ("tokenize_ms", "fetch_ms", "forward_ms", "other_ms", "total_ms")
 

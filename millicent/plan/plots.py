@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.plots import _pyplot
+from millicent.harness.plots import _pyplot
 from millicent.plan.costs import MONTH_S
 from millicent.plan.planner import Plan
 

@@ -23,7 +23,7 @@ request by request, scalars are repeated)::
 ``duration_ms`` is the invocation (billed) duration, ``init_ms`` the INIT phase outside it,
 ``overhead_ms`` what the client waits beyond both (gateway, network). ``cpu_ms`` lets the
 planner stretch the CPU part of a duration to a Lambda memory size's CPU share
-(:func:`millicent.bench.tuning.project_duration`); without it durations are used as given.
+(:func:`millicent.economics.tuning.project_duration`); without it durations are used as given.
 """
 
 from __future__ import annotations

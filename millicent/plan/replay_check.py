@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.loopback import CHECKOUT, start_platform
-from millicent.plan.traffic import write_trace
+from millicent.testing.loopback import CHECKOUT, start_platform
+from millicent.traffic.shapes import write_trace
 
 KIM = CHECKOUT / "millicent" / "artifacts" / "kim-sst1-static"
 

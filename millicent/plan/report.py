@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.report import table, write_json
+from millicent.harness.report import table, write_json
 from millicent.plan.costs import MONTH_S
 from millicent.plan.planner import Plan, summary
-from millicent.plan.units import format_duration
+from millicent.traffic.units import format_duration
 
 
 def _clean(v: Any) -> Any:

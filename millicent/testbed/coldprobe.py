@@ -33,11 +33,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.harness import ClientOptions, run_closed_loop
-from millicent.bench.records import RequestRecord
-from millicent.bench.report import num, table
-from millicent.bench.workload import Workload
 from millicent.errors import ConfigError
+from millicent.harness.closed_loop import ClientOptions, run_closed_loop
+from millicent.harness.records import RequestRecord
+from millicent.harness.report import num, table
+from millicent.harness.workload import Workload
 
 Row = dict[str, Any]
 

@@ -1,8 +1,8 @@
 """``millicent bench --compare``: the same requests against several configurations, and
 their ratios to the first one.
 
-Each configuration (:data:`~millicent.bench.scenario.BASELINES` by name) is prepared and
-served by :mod:`millicent.bench.deployments`, benchmarked with the closed-loop harness at
+Each configuration (:data:`~millicent.harness.scenario.BASELINES` by name) is prepared and
+served by :mod:`millicent.testbed.deployments`, benchmarked with the closed-loop harness at
 every C, and stopped. Costs are compared as the issue pins them: 128 MB, x86_64, 1 ms
 billing, today's prices, each configuration's own gateway — and also without the fixed
 per-request charges (``variable``). The always-on ``server`` is priced as an instance
@@ -17,17 +17,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from millicent.bench import coldprobe
-from millicent.bench.coldprobe import ColdStarts
-from millicent.bench.cost import instance_cost_per_million
-from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir
-from millicent.bench.footprint import footprint_table, function_footprint
-from millicent.bench.harness import ClientOptions
-from millicent.bench.pertext import add_per_text, per_text_section
-from millicent.bench.prices import PriceSheet
-from millicent.bench.records import write_records
-from millicent.bench.report import table, write_json
-from millicent.bench.runner import (
+from millicent.baselines.footprint import footprint_table, function_footprint
+from millicent.economics.cost import instance_cost_per_million
+from millicent.economics.prices import PriceSheet
+from millicent.errors import ConfigError
+from millicent.harness.closed_loop import ClientOptions
+from millicent.harness.pertext import add_per_text, per_text_section
+from millicent.harness.records import write_records
+from millicent.harness.report import table, write_json
+from millicent.harness.runner import (
     BenchmarkRun,
     Reporting,
     Sweep,
@@ -38,11 +36,13 @@ from millicent.bench.runner import (
     subset_notes,
     write_plan,
 )
-from millicent.bench.scenario import BASELINES, Configuration, Scenario
-from millicent.bench.summary import summarize
-from millicent.bench.targets import ALONE_NOTE, targets, targets_table
-from millicent.bench.workload import Workload
-from millicent.errors import ConfigError
+from millicent.harness.scenario import BASELINES, Configuration, Scenario
+from millicent.harness.summary import summarize
+from millicent.harness.workload import Workload
+from millicent.testbed import coldprobe
+from millicent.testbed.coldprobe import ColdStarts
+from millicent.testbed.deployments import Prepared, Setup, deployment, deployment_dir
+from millicent.testbed.targets import ALONE_NOTE, targets, targets_table
 
 Row = dict[str, Any]
 BILLING = "1ms"  #: cost comparisons pin today's billing

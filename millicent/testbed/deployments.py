@@ -1,7 +1,7 @@
-"""Preparing a :class:`~millicent.bench.scenario.Configuration` for ``bench --compare``:
+"""Preparing a :class:`~millicent.harness.scenario.Configuration` for ``bench --compare``:
 fill its store, build its pack, start the process that serves it, stop it afterwards.
 
-The vectors are the models' shared table (:class:`~millicent.bench.embedding_source.
+The vectors are the models' shared table (:class:`~millicent.data.embedding_source.
 EmbeddingSource`): a pretrained source such as GloVe-50, or a model's own learned table
 (``embeddings.npz`` of a ``rand`` / ``non-static`` artifact).
 
@@ -13,7 +13,7 @@ EmbeddingSource`): a pretrained source such as GloVe-50, or a model's own learne
   numpy runtime or the PyTorch engine; a ``snapshot`` configuration with ``--snapshot``
   (INIT once per function in a template process, each cold start a fork of it);
 * serverless, store ``none``: the same vectors in a SQLite file bundled with the function;
-* ``server``: ``python -m millicent.bench.server``, the whole vector table in memory.
+* ``server``: ``python -m millicent.baselines.server``, the whole vector table in memory.
 
 Every process is started here, on a free loopback port, and terminated on exit.
 """
@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from millicent.bench.embedding_source import EmbeddingSource
-from millicent.bench.loopback import free_port, stop_process, wait_listening
-from millicent.bench.scenario import Configuration
-from millicent.bench.workload import Workload
+from millicent.data.embedding_source import EmbeddingSource
 from millicent.errors import ConfigError, InvalidInput
+from millicent.harness.scenario import Configuration
+from millicent.harness.workload import Workload
 from millicent.store.pack import DEFAULT_PACK_MB
+from millicent.testing.loopback import free_port, stop_process, wait_listening
 
 TABLE_PREFIX = "millicent-bench"
 
@@ -84,7 +84,7 @@ class Prepared:
     """Vectors, stores and the pack shared by the configurations, built once and on demand.
 
     Stores and the pack are reused across runs when they already hold exactly these
-    vectors (verified by reading them back; see :mod:`millicent.bench.prepare`).
+    vectors (verified by reading them back; see :mod:`millicent.testbed.prepare`).
     """
 
     def __init__(self, setup: Setup, workloads: Sequence[Workload], log: IO[str] | None = None) -> None:
@@ -118,7 +118,7 @@ class Prepared:
 
     def store_url(self, config: Configuration) -> str:
         """A loaded, verified store for ``config`` (shared by configurations alike in it)."""
-        from millicent.bench.prepare import ensure_store
+        from millicent.testbed.prepare import ensure_store
 
         kind = "dynamodb" if config.store == "dynamodb" else "sqlite"
         key = (kind, config.layout if kind == "dynamodb" else "binary")
@@ -147,7 +147,7 @@ class Prepared:
         """The frequent-word pack: the most frequent words of the source that fit
         ``pack_mb`` MiB (or the ``pack_top`` most frequent)."""
         if self._pack is None:
-            from millicent.bench.prepare import ensure_pack, pack_size
+            from millicent.testbed.prepare import ensure_pack, pack_size
 
             words, matrix = self.vectors
             top, mb = self.setup.pack_top, self.setup.pack_mb
@@ -168,7 +168,7 @@ def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir:
     for ``idle_timeout_s`` are stopped (short: to measure cold starts from zero)."""
     setup = prepared.setup
     if config.kind == "server":
-        cmd = [sys.executable, "-m", "millicent.bench.server", "--port", str(port),
+        cmd = [sys.executable, "-m", "millicent.baselines.server", "--port", str(port),
                "--data-dir", str(setup.data_dir)]
         if not prepared.source.learned:  # a learned table comes with its artifact
             cmd += ["--vectors", prepared.source.spec]
@@ -192,7 +192,7 @@ def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir:
         # one function per model: each needs its own MILLICENT_MODELS
         raise InvalidInput("the torch engine compares one model at a time")
     ((name, path),) = setup.artifacts.items()
-    cmd += ["--function", f"{name}=millicent.bench.torch_engine.handler",
+    cmd += ["--function", f"{name}=millicent.baselines.torch_engine.handler",
             "--env", f"{env.MODELS}={name}={path.resolve()}", "--env", f"{env.STORE_URL}={store}"]
     if pack:
         cmd += ["--env", f"{env.PACK_PATH}={pack}"]
@@ -200,7 +200,7 @@ def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir:
 
 
 def _wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
-    """:func:`~millicent.bench.loopback.wait_listening`, failing as a ConfigError that shows
+    """:func:`~millicent.testing.loopback.wait_listening`, failing as a ConfigError that shows
     the end of the server's log."""
     try:
         wait_listening(port, proc, timeout)

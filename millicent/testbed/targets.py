@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from millicent.bench.report import table
+from millicent.harness.report import table
 
 Row = dict[str, Any]
 

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from millicent.errors import ConfigError, DataError
-from millicent.plan.units import format_duration, parse_duration, parse_rate
+from millicent.traffic.units import format_duration, parse_duration, parse_rate
 
 DAY_S = 86400.0
 SHAPES = ("constant", "diurnal", "bursty", "trace")

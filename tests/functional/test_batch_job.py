@@ -18,9 +18,9 @@ import pytest
 from millicent.batch.job import run_job
 from millicent.batch.journal import Journal
 from millicent.batch.runner import BatchJob
-from millicent.bench.cost import CostOptions
-from millicent.bench.prices import load_prices
 from millicent.config import Limits
+from millicent.economics.cost import CostOptions
+from millicent.economics.prices import load_prices
 from millicent.errors import DataError, MillicentError
 from tests.batch_support import assert_same_results, read_results
 from tests.functional.batch_function_server import FunctionProcess, FunctionServer, kim_and_store

@@ -84,8 +84,8 @@ def test_bench_batch_size_reports_texts_per_second_and_cost_per_text(
     assert per_text["requests"] == pytest.approx(0.20 * 7 / 100)
     assert per_text["total"] == pytest.approx(row["cost_per_million_usd"]["total"] * 7 / 100)
     # re-summarised from the saved records, the per-text figures come back the same
-    from millicent.bench.prices import load_prices
-    from millicent.bench.runner import recompute
+    from millicent.economics.prices import load_prices
+    from millicent.harness.runner import recompute
 
     (again,) = recompute(tmp_path / "run", load_prices())
     assert again["texts"] == 100 and again["cost_per_million_texts_usd"] == pytest.approx(per_text)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.bench.embedding_source import EmbeddingSource
-from millicent.bench.footprint import closure, function_footprint, installed_bytes
+from millicent.baselines.footprint import closure, function_footprint, installed_bytes
+from millicent.data.embedding_source import EmbeddingSource
 from millicent.errors import ConfigError
 from millicent.runtime.artifact import save_artifact
 from tests.bench_support import kim_artifact

@@ -7,13 +7,13 @@ import math
 
 import pytest
 
-from millicent.bench.cost import CostOptions, cost_per_million
-from millicent.bench.harness import ClientOptions, run_closed_loop
-from millicent.bench.prices import load_prices
-from millicent.bench.scenario import Configuration, Scenario
-from millicent.bench.stats import latency_stats
-from millicent.bench.summary import summarize
-from millicent.bench.workload import PlannedRequest, classify_requests
+from millicent.economics.cost import CostOptions, cost_per_million
+from millicent.economics.prices import load_prices
+from millicent.economics.stats import latency_stats
+from millicent.harness.closed_loop import ClientOptions, run_closed_loop
+from millicent.harness.scenario import Configuration, Scenario
+from millicent.harness.summary import summarize
+from millicent.harness.workload import PlannedRequest, classify_requests
 from tests.functional.bench_contract_server import ContractServer, ThreadedServer
 from tests.servers import free_port
 

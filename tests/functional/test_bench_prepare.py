@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.bench.prepare import ensure_pack, ensure_store
 from millicent.store import open_store
 from millicent.store.pack import FrequentWordPack
+from millicent.testbed.prepare import ensure_pack, ensure_store
 
 
 def _vectors(n: int = 300, dim: int = 8) -> tuple[list[str], np.ndarray]:

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.bench.prices import load_prices
-from millicent.bench.replay import ReplayOptions, replay, replay_endpoint, replay_summary
-from millicent.bench.runner import load_run
-from millicent.bench.scenario import Configuration
-from millicent.bench.workload import Workload, classify_requests
 from millicent.cli.main import main
-from millicent.plan.traffic import write_trace
+from millicent.economics.prices import load_prices
+from millicent.harness.replay import ReplayOptions, replay, replay_endpoint, replay_summary
+from millicent.harness.runner import load_run
+from millicent.harness.scenario import Configuration
+from millicent.harness.workload import Workload, classify_requests
+from millicent.traffic.shapes import write_trace
 from tests.functional.bench_contract_server import ContractServer, ThreadedServer
 
 
@@ -54,7 +54,7 @@ def test_a_replay_directory_is_a_bench_run(tmp_path: Path) -> None:
 
 
 def test_summary_counts_429s_apart() -> None:
-    from millicent.bench.records import RequestRecord
+    from millicent.harness.records import RequestRecord
 
     recs = [RequestRecord(0, "measure", 0.0, 5.0, 200, 1, cold=True),
             RequestRecord(1, "measure", 0.1, 1.0, 429, 2, error="429 throttled"),

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from millicent.bench.harness import ClientOptions
-from millicent.bench.prices import load_prices
-from millicent.bench.records import read_records
-from millicent.bench.runner import Reporting, plan_scenarios, recompute, run_benchmark
-from millicent.bench.scenario import Configuration
-from millicent.bench.workload import Workload, classify_requests
 from millicent.cli.main import main
+from millicent.economics.prices import load_prices
+from millicent.harness.closed_loop import ClientOptions
+from millicent.harness.records import read_records
+from millicent.harness.runner import Reporting, plan_scenarios, recompute, run_benchmark
+from millicent.harness.scenario import Configuration
+from millicent.harness.workload import Workload, classify_requests
 from tests.functional.bench_contract_server import ContractServer, ThreadedServer
 
 PRICES = load_prices()

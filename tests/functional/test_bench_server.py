@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.bench.server import answer, make_app
+from millicent.baselines.server import answer, make_app
 from millicent.config import Limits
 from millicent.errors import InvalidInput, NotFound
 from millicent.runtime.registry import load_model
@@ -62,7 +62,7 @@ def test_http_errors_carry_their_status(served: tuple[dict, MemoryStore]) -> Non
 
 
 def test_build_refuses_models_without_a_shared_source(tmp_path: Path) -> None:
-    from millicent.bench.server import build
+    from millicent.baselines.server import build
 
     with pytest.raises(InvalidInput):
         build("", None)

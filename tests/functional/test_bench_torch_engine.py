@@ -21,7 +21,7 @@ def _config(**models: Path) -> FunctionConfig:
 
 
 def test_torch_models_match_numpy(tmp_path: Path) -> None:
-    from millicent.bench.torch_engine import TorchClassifier, TorchRanker, load_torch_models
+    from millicent.baselines.torch_engine import TorchClassifier, TorchRanker, load_torch_models
 
     kim, sm = kim_artifact(tmp_path / "kim"), sm_artifact(tmp_path / "sm")
     models = load_torch_models(_config(kim=kim, sm=sm))

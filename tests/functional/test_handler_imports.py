@@ -11,7 +11,9 @@ import subprocess
 import sys
 
 HEAVY = ["numpy", "torch", "boto3", "botocore", "redis", "aiohttp", "millicent.platform",
-         "millicent.torch_models", "millicent.train", "millicent.cli", "millicent.bench", "millicent.data"]
+         "millicent.torch_models", "millicent.train", "millicent.cli", "millicent.economics",
+         "millicent.harness", "millicent.analysis", "millicent.testbed", "millicent.baselines",
+         "millicent.testing", "millicent.traffic", "millicent.data"]
 
 
 def test_importing_the_handler_stays_lean() -> None:

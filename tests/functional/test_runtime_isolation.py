@@ -13,7 +13,9 @@ from tests.conftest import REPO
 
 FORBIDDEN = ("torch", "boto3", "botocore", "redis", "aiohttp", "matplotlib", "pyarrow",
              "onnxruntime", "onnx")
-TOOLING = ("millicent.torch_models", "millicent.train", "millicent.bench", "millicent.platform",
+TOOLING = ("millicent.torch_models", "millicent.train", "millicent.economics", "millicent.harness",
+           "millicent.analysis", "millicent.testbed", "millicent.baselines", "millicent.testing",
+           "millicent.traffic", "millicent.plan", "millicent.batch", "millicent.platform",
            "millicent.deploy", "millicent.cli", "millicent.data")
 
 PROBE = r"""

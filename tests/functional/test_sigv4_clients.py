@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from millicent.bench.harness import ClientOptions, run_closed_loop
-from millicent.bench.workload import classify_requests
 from millicent.cli.main import main
 from millicent.deploy.record import write_record
 from millicent.deploy.signing import SigV4Signer, region_from_url, resolve_signer
 from millicent.errors import ConfigError
+from millicent.harness.closed_loop import ClientOptions, run_closed_loop
+from millicent.harness.workload import classify_requests
 from tests.functional.bench_contract_server import ContractServer, ThreadedServer
 from tests.sigv4_check import signature_ok
 

@@ -23,9 +23,9 @@ import pytest
 
 from millicent.batch.job import run_job
 from millicent.batch.runner import BatchJob
-from millicent.bench.cost import CostOptions
-from millicent.bench.loopback import PlatformProcess, start_platform
-from millicent.bench.prices import load_prices
+from millicent.economics.cost import CostOptions
+from millicent.economics.prices import load_prices
+from millicent.testing.loopback import PlatformProcess, start_platform
 from tests.batch_support import assert_same_results, read_results
 from tests.integration.faultproxy import FaultProxy
 from tests.integration.test_serve_models import find_artifact, load_vectors, require

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from millicent.bench.harness import run_closed_loop
-from millicent.bench.loopback import PlatformProcess, start_platform
-from millicent.bench.prices import load_prices
-from millicent.bench.scenario import Configuration, Scenario
-from millicent.bench.summary import summarize
-from millicent.bench.workload import PlannedRequest
+from millicent.economics.prices import load_prices
+from millicent.harness.closed_loop import run_closed_loop
+from millicent.harness.scenario import Configuration, Scenario
+from millicent.harness.summary import summarize
+from millicent.harness.workload import PlannedRequest
+from millicent.testing.loopback import PlatformProcess, start_platform
 
 pytestmark = pytest.mark.integration
 C = 3

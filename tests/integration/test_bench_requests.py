@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, start_platform
 from millicent.cli.main import main
+from millicent.testing.loopback import PlatformProcess, start_platform
 from tests.reliability.support import KIM, SM, load_vectors
 
 pytestmark = pytest.mark.integration

@@ -14,8 +14,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from millicent.bench.logsource import read_log_group
 from millicent.cli.main import main
+from millicent.deploy.logsource import read_log_group
 from millicent.errors import DataError
 from tests.deploy_support import MotoServer
 

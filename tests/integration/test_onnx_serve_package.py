@@ -25,13 +25,13 @@ pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 torch = pytest.importorskip("torch")
 
-from millicent.bench.loopback import PlatformProcess, start_platform  # noqa: E402
 from millicent.deploy.contents import PackageError  # noqa: E402
 from millicent.deploy.package import PackageSpec, build_package  # noqa: E402
 from millicent.deploy.sizes import LAMBDA_MAX_UNZIPPED, LAMBDA_MAX_ZIPPED  # noqa: E402
 from millicent.deploy.target import LambdaTarget  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
 from millicent.store import open_embeddings  # noqa: E402
+from millicent.testing.loopback import PlatformProcess, start_platform  # noqa: E402
 from tests import onnx_support as ox  # noqa: E402
 from tests.deploy_support import wheel_dir  # noqa: E402
 from tests.servers import REPO  # noqa: E402

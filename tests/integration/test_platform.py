@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, pid_alive, start_platform, wait_until
+from millicent.testing.loopback import PlatformProcess, pid_alive, start_platform, wait_until
 
 pytestmark = pytest.mark.integration
 

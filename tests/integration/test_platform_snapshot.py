@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, pid_alive, start_platform, wait_until
+from millicent.testing.loopback import PlatformProcess, pid_alive, start_platform, wait_until
 
 pytestmark = pytest.mark.integration
 

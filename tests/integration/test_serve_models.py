@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, Reply, pid_alive, start_platform, wait_until
+from millicent.testing.loopback import PlatformProcess, Reply, pid_alive, start_platform, wait_until
 from tests.servers import REPO, start_redis
 
 pytestmark = pytest.mark.integration

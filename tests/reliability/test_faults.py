@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, Reply, pid_alive, start_platform, wait_until
+from millicent.testing.loopback import PlatformProcess, Reply, pid_alive, start_platform, wait_until
 from tests.reliability.support import StoreProxy, load_vectors
 from tests.servers import Server
 

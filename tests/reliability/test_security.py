@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, start_platform
+from millicent.testing.loopback import PlatformProcess, start_platform
 from tests.servers import REPO
 
 KEY_VAR = "RELIABILITY_GATEWAY_KEY"

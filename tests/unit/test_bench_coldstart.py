@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from millicent.bench.coldstart import (
+from millicent.economics.coldstart import (
     SECONDS_PER_MONTH,
     ColdPhases,
     Traffic,
@@ -14,8 +14,8 @@ from millicent.bench.coldstart import (
     provisioned_environments,
     strategies,
 )
-from millicent.bench.cost import Cost, CostOptions, Usage
-from millicent.bench.prices import load_prices
+from millicent.economics.cost import Cost, CostOptions, Usage
+from millicent.economics.prices import load_prices
 from millicent.errors import ConfigError
 
 PRICES = load_prices()

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from millicent.bench.cost import (
+from millicent.economics.cost import (
     Cost,
     CostOptions,
     Usage,
@@ -18,7 +18,7 @@ from millicent.bench.cost import (
     read_units,
     request_cost,
 )
-from millicent.bench.prices import DEFAULT_PRICES, load_prices, normalize_arch, parse_prices
+from millicent.economics.prices import DEFAULT_PRICES, load_prices, normalize_arch, parse_prices
 from millicent.errors import ConfigError, InvalidInput
 
 PRICES = load_prices()

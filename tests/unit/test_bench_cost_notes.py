@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from millicent.bench.analysis import Analysis, WhatIf, render
-from millicent.bench.prices import load_prices
+from millicent.analysis.whatif import Analysis, WhatIf, render
+from millicent.economics.prices import load_prices
 
 
 def _row(config: str, notes: list[str]) -> dict[str, object]:

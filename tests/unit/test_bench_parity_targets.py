@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from millicent.bench.parity import compare_answers
-from millicent.bench.targets import targets, targets_table
+from millicent.baselines.parity import compare_answers
 from millicent.errors import DataError
+from millicent.testbed.targets import targets, targets_table
 
 
 def test_answers_agree_within_tolerance_and_labels() -> None:

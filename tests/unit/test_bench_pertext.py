@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from millicent.bench.pertext import add_per_text, per_text_section
-from millicent.bench.records import RequestRecord
-from millicent.bench.workload import Workload, classify_requests, rank_requests
 from millicent.errors import ConfigError
+from millicent.harness.pertext import add_per_text, per_text_section
+from millicent.harness.records import RequestRecord
+from millicent.harness.workload import Workload, classify_requests, rank_requests
 
 
 def test_batches_of_consecutive_items_the_last_holds_the_rest() -> None:

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from millicent.bench.records import RequestRecord, apply_response, error_text
-from millicent.bench.runner import describe_plan, plan_scenarios
-from millicent.bench.scenario import BASELINES, Configuration, Scenario, parse_concurrency
-from millicent.bench.workload import Workload, classify_requests, rank_requests, route
 from millicent.errors import ConfigError
+from millicent.harness.records import RequestRecord, apply_response, error_text
+from millicent.harness.runner import describe_plan, plan_scenarios
+from millicent.harness.scenario import BASELINES, Configuration, Scenario, parse_concurrency
+from millicent.harness.workload import Workload, classify_requests, rank_requests, route
 
 
 def test_requests_and_routes() -> None:

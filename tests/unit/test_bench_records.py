@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from millicent.bench.cost import CostOptions, cost_per_million
-from millicent.bench.prices import load_prices
-from millicent.bench.records import RequestRecord, apply_response
+from millicent.economics.cost import CostOptions, cost_per_million
+from millicent.economics.prices import load_prices
+from millicent.harness.records import RequestRecord, apply_response
 
 PRICES = load_prices()
 

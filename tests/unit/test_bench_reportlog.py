@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from millicent.bench.reportlog import find_report, parse_report, read_report_log, read_report_logs
+from millicent.economics.reportlog import (
+    find_report,
+    parse_report,
+    read_report_log,
+    read_report_logs,
+)
 from millicent.errors import DataError
 
 COLD = ("REPORT RequestId: 3f1c2a8e-0b7d-4c35-9a43-1e2f3a4b5c6d\tDuration: 12.34 ms\t"

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from millicent.bench.stats import latency_stats, mean, percentile
+from millicent.economics.stats import latency_stats, mean, percentile
 
 ONE_TO_TEN = [7, 3, 10, 1, 9, 2, 8, 4, 6, 5]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from millicent.bench.cost import CostOptions, Usage
-from millicent.bench.prices import load_prices
-from millicent.bench.tuning import break_even, cpu_share, project_duration, sweep_memory
+from millicent.economics.cost import CostOptions, Usage
+from millicent.economics.prices import load_prices
+from millicent.economics.tuning import break_even, cpu_share, project_duration, sweep_memory
 from millicent.errors import InvalidInput
 
 PRICES = load_prices()

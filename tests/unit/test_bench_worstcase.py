@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from millicent.bench.cost import Cost, CostOptions
-from millicent.bench.decisions import Bounds, bound
-from millicent.bench.prices import load_prices
-from millicent.bench.worstcase import cap_for_budget, erlang_b, recommended_cap, worst_case
+from millicent.analysis.decisions import Bounds, bound
+from millicent.economics.cost import Cost, CostOptions
+from millicent.economics.prices import load_prices
+from millicent.economics.worstcase import cap_for_budget, erlang_b, recommended_cap, worst_case
 from millicent.errors import ConfigError
 
 PRICES = load_prices()

@@ -8,15 +8,15 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from millicent.economics.rules import load_rules
 from millicent.plan.aggregate import simulate_aggregated
 from millicent.plan.exact import simulate_exact
 from millicent.plan.lambda_rules import lambda_rules
 from millicent.plan.outcome import Outcome
 from millicent.plan.profile import profile_from_dict
-from millicent.plan.rules import load_rules
 from millicent.plan.service_times import service_times
 from millicent.plan.settings import SimSettings
-from millicent.plan.traffic import Traffic, parse_traffic
+from millicent.traffic.shapes import Traffic, parse_traffic
 
 
 def settings(limit: int, idle: str, option: str = "on-demand") -> SimSettings:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from millicent.bench.prices import load_prices
+from millicent.economics.prices import load_prices
+from millicent.economics.rules import load_rules
 from millicent.plan.costs import CostSettings, break_even_qps, option_bill, size_server
 from millicent.plan.dynamodb_rules import dynamodb_rules
 from millicent.plan.outcome import Outcome
 from millicent.plan.profile import StoreLoad
-from millicent.plan.rules import load_rules
 from millicent.plan.store_load import evaluate_store
 
 PRICES = load_prices()

@@ -13,14 +13,14 @@ import datetime as dt
 
 import pytest
 
-from millicent.bench.prices import load_prices
+from millicent.economics.prices import load_prices
+from millicent.economics.rules import load_rules
 from millicent.plan.costs import CostSettings, size_server
 from millicent.plan.dynamodb_rules import dynamodb_rules
 from millicent.plan.lambda_rules import lambda_rules
 from millicent.plan.planner import PlanSettings, make_plan
 from millicent.plan.profile import profile_from_dict
-from millicent.plan.rules import load_rules
-from millicent.plan.traffic import parse_traffic
+from millicent.traffic.shapes import parse_traffic
 
 
 def paper_plan(latency_ms: float, method: str) -> float:

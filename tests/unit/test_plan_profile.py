@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.bench.tuning import project_duration
+from millicent.economics.tuning import project_duration
 from millicent.errors import ConfigError
 from millicent.plan.profile import profile_from_dict, read_profile, store_load
 from millicent.plan.service_times import service_times

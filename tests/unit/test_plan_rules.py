@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from millicent.economics.rules import load_rules
 from millicent.errors import ConfigError
 from millicent.plan.dynamodb_rules import dynamodb_rules, table_served
 from millicent.plan.lambda_rules import lambda_rules, parse_idle
 from millicent.plan.profile import StoreLoad
-from millicent.plan.rules import load_rules
 from millicent.plan.store_load import hot_key_limit_qps
 
 RULES = load_rules()

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from millicent.errors import ConfigError, DataError
-from millicent.plan.traffic import arrival_times, parse_traffic, read_trace, write_trace
-from millicent.plan.units import parse_duration
+from millicent.traffic.shapes import arrival_times, parse_traffic, read_trace, write_trace
+from millicent.traffic.units import parse_duration
 
 
 def test_durations() -> None:
