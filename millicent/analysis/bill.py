@@ -25,7 +25,7 @@ from millicent.economics.prices import PriceSheet
 from millicent.economics.reportlog import ReportLine
 from millicent.economics.stats import latency_stats
 from millicent.economics.tuning import cpu_share
-from millicent.harness.report import num, table, usd
+from millicent.markdown import num, table, usd
 
 
 @dataclass

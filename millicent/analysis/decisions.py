@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from millicent.economics.coldstart import (
@@ -28,8 +29,8 @@ from millicent.economics.worstcase import (
     recommended_cap,
     worst_case,
 )
-from millicent.errors import ConfigError
-from millicent.harness.report import table, usd
+from millicent.errors import ConfigError, DataError
+from millicent.markdown import table, usd
 
 
 @dataclass(frozen=True)
@@ -179,3 +180,20 @@ def strategy_notes(by_label: Mapping[str, Mapping[int, Sequence[Mapping[str, Any
                 for n in s["notes"]:
                     seen.setdefault(f"{s['strategy']}: {n}", None)
     return list(seen)
+
+
+def measured_duration(results: str | Path, memory_mb: int, arch: str = "x86_64") -> float:
+    """The mean warm invocation duration of a ``millicent bench`` run, projected to
+    ``memory_mb`` on Lambda when the run carries CPU times (a local-platform run): the
+    duration ``millicent deploy --results DIR`` prices its worst case at."""
+    from millicent.economics.prices import load_prices
+    from millicent.harness.runner import load_run
+
+    _, runs = load_run(Path(results))
+    warm = [r.usage() for scenario, records in runs if scenario.config.kind == "serverless"
+            for r in records if r.phase == "measure" and r.ok and not r.cold
+            and r.duration_ms is not None]
+    if not warm:
+        raise DataError(f"{results}: no successful warm request to take the duration from")
+    opts = CostOptions(memory_mb=memory_mb, arch=arch, store="none")
+    return on_lambda(warm, load_prices(), opts)[1]

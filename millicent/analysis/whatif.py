@@ -26,10 +26,12 @@ from millicent.economics.cost import CostOptions, instance_cost_per_million
 from millicent.economics.prices import PriceSheet
 from millicent.economics.tuning import DEFAULT_MEMORIES_MB, break_even, sweep_memory
 from millicent.harness.records import RequestRecord
-from millicent.harness.report import cost_table, table, usd, write_json
+from millicent.harness.report import cost_table
 from millicent.harness.runner import load_run
 from millicent.harness.scenario import Scenario
 from millicent.harness.summary import summarize
+from millicent.jsonfile import write_json
+from millicent.markdown import table, usd
 
 Row = dict[str, Any]
 

@@ -132,7 +132,7 @@ def footprint_table(rows: list[dict[str, Any]], sizes: dict[str, Footprint],
     medians of :meth:`~millicent.economics.coldstart.ColdStarts.summary`), the cold starts of
     the largest C (all at once), peak memory of an environment and the installed size of
     the function's dependencies."""
-    from millicent.harness.report import num, table
+    from millicent.markdown import num, table
 
     last: dict[tuple[str, str], dict[str, Any]] = {}
     for r in rows:  # the row of the largest C of each configuration and model

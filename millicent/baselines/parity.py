@@ -15,13 +15,24 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from millicent.config import Limits
 from millicent.errors import ConfigError, DataError
-from millicent.harness.workload import PlannedRequest
 
 Answer = dict[str, Any]
+
+
+class PlannedRequest(Protocol):
+    """One request of a plan: a path under the endpoint and its JSON body (the harness's
+    :class:`~millicent.harness.workload.PlannedRequest` is one; the baselines do not need
+    the harness to say so)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def body(self) -> bytes: ...
 
 
 def answer_locally(model: Any, embeddings: Any, req: PlannedRequest,

@@ -409,7 +409,7 @@ def _read_units_from_run(args: argparse.Namespace, prices: Any) -> float:
 def _cost_of_reports(args: argparse.Namespace, prices: Any, what: Any) -> int:
     from millicent.analysis.bill import price_reports, render_bill
     from millicent.errors import ConfigError
-    from millicent.harness.report import write_json
+    from millicent.jsonfile import write_json
 
     if args.memory_mb is not None:
         raise ConfigError("--memory-mb: REPORT lines carry their own Memory Size")

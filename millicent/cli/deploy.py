@@ -230,7 +230,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
              if result.options.snapstart else ""))
     print(f"endpoint: {result.endpoint or '(none: --gateway none; invoke through the Lambda API)'}"
           + (" (AWS_IAM: sign with SigV4, `millicent invoke` does)" if result.options.auth == "iam" else ""))
-    from millicent.deploy.bill import bill_lines, measured_duration
+    from millicent.analysis.decisions import measured_duration
+    from millicent.deploy.bill import bill_lines
 
     duration = args.duration_ms
     if duration is None and args.results:

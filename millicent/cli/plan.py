@@ -148,7 +148,7 @@ def _cpu_ms(profile: ServiceProfile) -> float:
 
 def run_plan(args: argparse.Namespace) -> int:
     from millicent.errors import ConfigError
-    from millicent.harness.report import write_json
+    from millicent.jsonfile import write_json
     from millicent.plan.planner import make_plan
     from millicent.plan.report import write_plan
     from millicent.traffic.shapes import parse_traffic

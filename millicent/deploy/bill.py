@@ -11,7 +11,6 @@ tokens a request may carry).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from millicent.deploy.stack import Deployment
@@ -52,20 +51,3 @@ def bill_lines(result: Deployment, duration_ms: float | None,
                  + ("; with --auth iam only this account's signed requests are served"
                     if o.auth == "iam" else ""))
     return lines, summary
-
-
-def measured_duration(results: str | Path, memory_mb: int, arch: str = "x86_64") -> float:
-    """The mean warm invocation duration of a ``millicent bench`` run, projected to
-    ``memory_mb`` on Lambda when the run carries CPU times (a local-platform run)."""
-    from millicent.analysis.decisions import on_lambda
-    from millicent.errors import DataError
-    from millicent.harness.runner import load_run
-
-    _, runs = load_run(Path(results))
-    warm = [r.usage() for scenario, records in runs if scenario.config.kind == "serverless"
-            for r in records if r.phase == "measure" and r.ok and not r.cold
-            and r.duration_ms is not None]
-    if not warm:
-        raise DataError(f"{results}: no successful warm request to take the duration from")
-    opts = CostOptions(memory_mb=memory_mb, arch=arch, store="none")
-    return on_lambda(warm, load_prices(), opts)[1]

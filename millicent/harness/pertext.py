@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from millicent.harness.records import RequestRecord
-from millicent.harness.report import num, table, usd
 from millicent.harness.workload import PlannedRequest, Workload
+from millicent.markdown import num, table, usd
 
 Row = dict[str, Any]
 COMPONENTS = ("total", "compute", "requests", "store", "gateway", "variable")

@@ -117,10 +117,10 @@ class ReplayOptions:
 def replay_endpoint(endpoint: str, workload: Workload, trace: Path, out_dir: Path,
                     opts: ReplayOptions) -> dict[str, Any]:
     """Replay ``trace`` against ``endpoint`` and write the run directory (module docstring)."""
-    from millicent.harness.report import write_json
     from millicent.harness.runner import finish, write_plan
     from millicent.harness.scenario import Scenario
     from millicent.harness.summary import summarize
+    from millicent.jsonfile import write_json
     from millicent.traffic.shapes import arrival_times, read_trace
 
     prices, config, billing = opts.prices, opts.config, opts.billing

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
+from millicent.markdown import num, table, usd
+
 Row = dict[str, Any]
-
-
-def num(v: Any, digits: int = 1) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, float):
-        return f"{v:,.{digits}f}"
-    return str(v)
-
-
-def usd(v: Any) -> str:
-    if v is None:
-        return "–"
-    if v >= 1000:
-        return f"${v:,.0f}"
-    return f"${v:,.4f}" if v < 0.1 else f"${v:,.3f}"
-
-
-def table(header: Sequence[str], body: Sequence[Sequence[str]], right_from: int = 2) -> str:
-    align = ["---" if i < right_from else "---:" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in body]
-    return "\n".join(lines)
 
 
 def latency_table(rows: Sequence[Row]) -> str:
@@ -148,19 +125,3 @@ def render_report(rows: Sequence[Row], prices: dict[str, Any], title: str = "mil
     parts += ["## Notes", ""]
     parts += [f"- {n}" for n in notes(rows, prices, extra_notes)]
     return "\n".join(parts) + "\n"
-
-
-def write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-
-
-def read_json(path: Path) -> Any:
-    from millicent.errors import DataError
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DataError(f"{path} not found") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path} is not valid JSON: {exc}") from exc

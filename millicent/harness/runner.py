@@ -28,10 +28,11 @@ from millicent.errors import ConfigError, DataError
 from millicent.harness.closed_loop import ClientOptions, run_closed_loop
 from millicent.harness.pertext import add_per_text, per_text_section, planned_workload
 from millicent.harness.records import RequestRecord, read_records, write_records
-from millicent.harness.report import read_json, render_report, write_json
+from millicent.harness.report import render_report
 from millicent.harness.scenario import Configuration, Scenario
 from millicent.harness.summary import summarize
 from millicent.harness.workload import Workload
+from millicent.jsonfile import read_json, write_json
 from millicent.progress import Progress
 
 Row = dict[str, Any]

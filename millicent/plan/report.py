@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from millicent.harness.report import table, write_json
+from millicent.jsonfile import write_json
+from millicent.markdown import table
 from millicent.plan.costs import MONTH_S
 from millicent.plan.planner import Plan, summary
 from millicent.traffic.units import format_duration

@@ -36,8 +36,8 @@ from typing import Any
 from millicent.errors import ConfigError
 from millicent.harness.closed_loop import ClientOptions, run_closed_loop
 from millicent.harness.records import RequestRecord
-from millicent.harness.report import num, table
 from millicent.harness.workload import Workload
+from millicent.markdown import num, table
 
 Row = dict[str, Any]
 

@@ -24,7 +24,6 @@ from millicent.errors import ConfigError
 from millicent.harness.closed_loop import ClientOptions
 from millicent.harness.pertext import add_per_text, per_text_section
 from millicent.harness.records import write_records
-from millicent.harness.report import table, write_json
 from millicent.harness.runner import (
     BenchmarkRun,
     Reporting,
@@ -39,6 +38,8 @@ from millicent.harness.runner import (
 from millicent.harness.scenario import BASELINES, Configuration, Scenario
 from millicent.harness.summary import summarize
 from millicent.harness.workload import Workload
+from millicent.jsonfile import write_json
+from millicent.markdown import table
 from millicent.testbed import coldprobe
 from millicent.testbed.coldprobe import ColdStarts
 from millicent.testbed.deployments import Prepared, Setup, deployment, deployment_dir

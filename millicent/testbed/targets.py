@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from millicent.harness.report import table
+from millicent.markdown import table
 
 Row = dict[str, Any]
 

@@ -135,7 +135,7 @@ def test_cost_verb(run_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_deploy_takes_the_measured_duration_from_a_run(run_dir: Path) -> None:
-    from millicent.deploy.bill import measured_duration
+    from millicent.analysis.decisions import measured_duration
 
     rows = json.loads((run_dir / "results.json").read_text())
     projected = [r["lambda_projection"]["duration_ms"]["mean"] for r in rows]
