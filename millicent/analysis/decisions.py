@@ -19,7 +19,7 @@ from millicent.economics.coldstart import (
     strategies,
 )
 from millicent.economics.cost import Cost, CostOptions, Usage, cost_per_million
-from millicent.economics.prices import PriceSheet
+from millicent.economics.prices import HOURS_PER_MONTH, PriceSheet
 from millicent.economics.stats import latency_stats, mean
 from millicent.economics.tuning import DEFAULT_MEMORIES_MB, project_duration, sweep_memory
 from millicent.economics.worstcase import (
@@ -163,7 +163,8 @@ def bounds_notes(bounds: Bounds) -> list[str]:
         f"1,000,000), {t.cold_start_rate:.2%} of them cold (--cold-start-rate, default 1 %: AWS "
         "reports under 1 % of invocations are INITs); provisioned concurrency "
         + (f"{t.provisioned} environment(s)" if t.provisioned else "enough for the mean rate")
-        + "; a month is 730 h. INIT projected as CPU-bound work; a restore as measured.",
+        + f"; a month is {HOURS_PER_MONTH} h. INIT projected as CPU-bound work; a restore as "
+        "measured.",
         "Worst case: every environment the cap allows busy all the time at the measured "
         "duration (a flood); the 1 ms ceiling is the most any flood can be billed. "
         f"Recommended cap: throttles ≤ 0.1 % of random arrivals at the peak rate ({peak}; "

@@ -236,7 +236,7 @@ def write_analysis(out_dir: Path, analysis: Analysis, text: str, what: WhatIf,
     (out_dir / "cost.md").write_text(text, encoding="utf-8")
     files = [out_dir / "cost.json", out_dir / "cost.md"]
     if plots:
-        from millicent.harness.plots import plot_break_even, plot_memory
+        from millicent.analysis.plots import plot_break_even, plot_memory
 
         if analysis.break_evens:
             per_million = {k: v["cost_per_query_usd"] * 1e6 for k, v in analysis.break_evens.items()}

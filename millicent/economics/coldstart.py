@@ -17,7 +17,7 @@ Cold-start latency = the cold phase + the warm latency. The INIT is projected to
 as CPU-bound work (imports, model and client construction) stretched by the memory's CPU
 share like the invocation (:func:`~millicent.economics.tuning.project_duration`); a restore is
 taken as measured (restoring the snapshot is Lambda's work, not the function's). A month is
-730 hours, as AWS prices it.
+:data:`~millicent.economics.prices.HOURS_PER_MONTH` hours, as AWS prices it.
 """
 
 from __future__ import annotations
@@ -29,17 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from millicent.economics.cost import Cost, CostOptions, Usage
-from millicent.economics.prices import PriceSheet
+from millicent.economics.prices import SECONDS_PER_MONTH, PriceSheet
+from millicent.economics.rules import lambda_limit
 from millicent.economics.tuning import MemorySweep, project_duration
 from millicent.errors import ConfigError
 
-SECONDS_PER_MONTH = 730 * 3600
 #: a million queries a month: the unit of every per-million figure
 DEFAULT_MONTHLY_REQUESTS = 1_000_000
 #: AWS: "INITs (cold starts) typically occur in under 1% of invocations" (the INIT-billing post)
 DEFAULT_COLD_START_RATE = 0.01
-#: Lambda stops an INIT phase after 10 s
-INIT_LIMIT_MS = 10_000.0
+#: Lambda stops an INIT phase after 10 s (``rules.json``)
+INIT_LIMIT_MS = 1000.0 * lambda_limit("init_timeout_s")
 STRATEGIES = ("on-demand", "snapstart", "provisioned")
 
 

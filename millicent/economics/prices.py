@@ -16,6 +16,9 @@ from millicent.jsonfile import read_json_object
 
 #: The sheet shipped with millicent (us-east-1, dated inside the file).
 DEFAULT_PRICES = Path(__file__).with_name("prices.json")
+#: AWS prices a month as 730 hours (365 days × 24 h / 12): every monthly figure uses it
+HOURS_PER_MONTH = 730
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 
 ARCHES = ("x86_64", "arm64")
 BILLINGS = ("1ms", "100ms")

@@ -1,13 +1,17 @@
-"""The service rules the planner simulates, read from ``rules.json`` beside this module.
+"""AWS's service rules and limits, read from ``rules.json`` beside this module: the one source.
 
 The file holds each Lambda and DynamoDB limit with the page it comes from (and, for the
-idle-reclaim time AWS does not publish, the public measurements it rests on). The typed
-views are :class:`~millicent.plan.lambda_rules.LambdaRules` and
-:class:`~millicent.plan.dynamodb_rules.DynamoDBRules`.
+idle-reclaim time AWS does not publish, the public measurements it rests on). The planner
+simulates them (its typed views :class:`~millicent.plan.lambda_rules.LambdaRules` and
+:class:`~millicent.plan.dynamodb_rules.DynamoDBRules`); the worst case
+(:mod:`millicent.economics.worstcase`) and the cold-start strategies
+(:mod:`millicent.economics.coldstart`) take their defaults from the bundled file through
+:func:`lambda_limit`.
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -39,3 +43,14 @@ def sources(section: dict[str, Any]) -> dict[str, str]:
     """Every rule's source page, by rule name."""
     return {k: str(v["source"]) for k, v in section.items()
             if isinstance(v, dict) and "source" in v}
+
+
+@functools.cache
+def _bundled() -> dict[str, Any]:
+    return load_rules()
+
+
+def lambda_limit(name: str) -> float:
+    """One of Lambda's limits in the bundled ``rules.json`` (``account_concurrency``,
+    ``unreserved_minimum``, ``init_timeout_s`` ...)."""
+    return rule_value(_bundled()["lambda"], name, "lambda")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from millicent.economics.cost import Cost, CostOptions, Usage, cost_per_million
-from millicent.economics.prices import PriceSheet
+from millicent.economics.prices import HOURS_PER_MONTH, SECONDS_PER_MONTH, PriceSheet
 from millicent.economics.stats import LatencyStats, latency_stats
 from millicent.errors import InvalidInput
 
@@ -136,7 +136,7 @@ class BreakEven:
 
     @property
     def queries_per_month(self) -> float:
-        return self.qps * 3600 * 730  # AWS prices a month as 730 hours
+        return self.qps * SECONDS_PER_MONTH
 
     @property
     def feasible(self) -> bool | None:
@@ -147,11 +147,11 @@ class BreakEven:
 
     def monthly_cost(self, qps: float) -> tuple[float, float]:
         """(pay-per-request, always-on) USD per month at a steady ``qps``."""
-        serverless = qps * 3600 * 730 * self.cost_per_query_usd
+        serverless = qps * SECONDS_PER_MONTH * self.cost_per_query_usd
         instances = 1
         if self.instance_capacity_qps:
             instances = max(1, math.ceil(qps / self.instance_capacity_qps))
-        return serverless, instances * self.instance_usd_per_hour * 730
+        return serverless, instances * self.instance_usd_per_hour * HOURS_PER_MONTH
 
     def to_dict(self) -> dict[str, Any]:
         return {"cost_per_query_usd": self.cost_per_query_usd,

@@ -24,14 +24,16 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from millicent.economics.coldstart import SECONDS_PER_MONTH
 from millicent.economics.cost import Cost
+from millicent.economics.prices import HOURS_PER_MONTH
+from millicent.economics.rules import lambda_limit
 from millicent.errors import ConfigError
 
-#: AWS's default regional concurrency quota (new accounts may get far less: read yours)
-AWS_DEFAULT_ACCOUNT_CONCURRENCY = 1000
-#: Lambda keeps this many executions unreserved in every account and region
-UNRESERVED_MINIMUM = 100
+#: AWS's default regional concurrency quota (new accounts may get far less: read yours),
+#: from ``rules.json`` as the planner reads it
+AWS_DEFAULT_ACCOUNT_CONCURRENCY = int(lambda_limit("account_concurrency"))
+#: Lambda keeps this many executions unreserved in every account and region (``rules.json``)
+UNRESERVED_MINIMUM = int(lambda_limit("unreserved_minimum"))
 #: the share of requests the recommended cap may throttle at the peak rate
 THROTTLE_TARGET = 0.001
 #: default peak rate: this many times the mean rate of the monthly volume
@@ -51,7 +53,7 @@ class WorstCase:
 
     @property
     def per_month_usd(self) -> float:
-        return self.per_hour_usd * SECONDS_PER_MONTH / 3600
+        return self.per_hour_usd * HOURS_PER_MONTH
 
     def to_dict(self) -> dict[str, Any]:
         return {"cap": self.cap, "cap_source": self.cap_source, "duration_ms": self.duration_ms,

@@ -1,9 +1,10 @@
-"""PNG plots of the results (matplotlib with the Agg backend, imported only when plotting)."""
+"""PNG plots of a run's results (matplotlib with the Agg backend, imported only when plotting),
+and the loader and saver every plot of millicent uses (:func:`pyplot`, :func:`save`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ Row = dict[str, Any]
 COMPONENTS = ("compute", "requests", "store", "gateway")
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend; ConfigError naming the extra when absent."""
     try:
         import matplotlib
     except ImportError as exc:
@@ -39,7 +41,8 @@ def _c_axis(ax: Any, rows: Sequence[Row]) -> None:
     ax.set_ylim(bottom=0)
 
 
-def _save(plt: Any, fig: Any, path: Path) -> Path:
+def save(plt: Any, fig: Any, path: Path) -> Path:
+    """Lay ``fig`` out, write it to ``path`` (110 dpi) and close it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -49,7 +52,7 @@ def _save(plt: Any, fig: Any, path: Path) -> Path:
 
 def plot_latency(rows: Sequence[Row], path: Path) -> Path:
     """p50 (solid) and p99 (dashed) client latency vs concurrency, one colour per series."""
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (name, rs) in enumerate(_series(rows).items()):
         cs = [r["concurrency"] for r in rs]
@@ -68,11 +71,11 @@ def _finish_c_plot(plt: Any, fig: Any, ax: Any, rows: Sequence[Row], labels: tup
     _c_axis(ax, rows)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+    return save(plt, fig, path)
 
 
 def plot_throughput(rows: Sequence[Row], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, rs in _series(rows).items():
         ax.plot([r["concurrency"] for r in rs], [r["throughput_qps"] for r in rs], "o-", label=name)
@@ -82,7 +85,7 @@ def plot_throughput(rows: Sequence[Row], path: Path) -> Path:
 
 def plot_cost(rows: Sequence[Row], path: Path) -> Path:
     """Stacked bars: cost per million queries by component, one bar per row."""
-    plt = _pyplot()
+    plt = pyplot()
     priced = [r for r in rows if r.get("cost_per_million_usd")]
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(priced) + 2), 4.5))
     labels = [f"{r['config']}/{r['model']}\nC={r['concurrency']}" for r in priced]
@@ -98,71 +101,7 @@ def plot_cost(rows: Sequence[Row], path: Path) -> Path:
     ax.set_ylim(0, max(bottom, default=0.0) * 1.3 or 1.0)  # headroom for the legend
     ax.legend(fontsize=8, loc="upper left", ncols=len(COMPONENTS))
     ax.grid(axis="y", alpha=0.3)
-    return _save(plt, fig, path)
-
-
-def plot_break_even(per_million: Mapping[str, float], instance_usd_per_hour: float, path: Path,
-                    instance_capacity_qps: float | None = None) -> Path:
-    """Monthly cost vs steady query rate: each pay-per-request configuration against
-    always-on instances (a step each time one instance's capacity is exceeded)."""
-    import numpy as np
-
-    plt = _pyplot()
-    lo = min(instance_usd_per_hour / 3600 / (c / 1e6) for c in per_million.values() if c > 0)
-    qps = np.logspace(np.log10(lo) - 2, np.log10(lo) + 2, 400)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    seconds_per_month = 3600 * 730
-    for name, c in per_million.items():
-        ax.plot(qps, qps * seconds_per_month * c / 1e6, label=f"{name} (${c:,.2f}/M)")
-    instances = np.ones_like(qps)
-    if instance_capacity_qps:
-        instances = np.maximum(1, np.ceil(qps / instance_capacity_qps))
-    ax.plot(qps, instances * instance_usd_per_hour * 730, "k--",
-            label=f"always-on ${instance_usd_per_hour}/h")
-    for c in per_million.values():
-        if c > 0:  # the break-even rate of each configuration
-            ax.axvline(instance_usd_per_hour / 3600 / (c / 1e6), color="grey", linestyle=":",
-                       alpha=0.6)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("steady query rate (queries / s)")
-    ax.set_ylabel("USD per month")
-    ax.set_title("Break-even: pay-per-request vs always-on")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    return _save(plt, fig, path)
-
-
-def plot_memory(sweeps: Mapping[str, Mapping[str, Any]], path: Path) -> Path:
-    """Projected cost per million (left) and p99 latency (right) vs Lambda memory."""
-    plt = _pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
-    stat = "p99"
-    ticks: set[int] = set()
-    for name, sweep in sweeps.items():
-        stat = sweep.get("statistic", "p99")
-        mem = [o["memory_mb"] for o in sweep["options"]]
-        ticks.update(mem)
-        left.plot(mem, [o["cost_per_million_usd"]["total"] for o in sweep["options"]], "o-", label=name)
-        right.plot(mem, [o["latency_ms"][stat] for o in sweep["options"]], "o-", label=name)
-        target = sweep.get("target_ms")
-        if target:
-            right.axhline(target, color="grey", linestyle=":")
-        best = sweep.get("recommended_mb")
-        if best is not None:
-            left.axvline(best, color="grey", linestyle=":", alpha=0.6)
-    for ax, ylabel in ((left, "USD per million queries"), (right, f"projected {stat} latency (ms)")):
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(sorted(ticks))
-        ax.set_xticklabels([str(t) for t in sorted(ticks)], fontsize=7, rotation=45)
-        ax.minorticks_off()
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel("Lambda memory (MB)")
-        ax.set_ylabel(ylabel)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.suptitle("Memory projection (CPU share ∝ memory, 1,769 MB = 1 vCPU)")
-    return _save(plt, fig, path)
+    return save(plt, fig, path)
 
 
 def plot_results(rows: Sequence[Row], out_dir: Path) -> list[Path]:

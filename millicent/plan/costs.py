@@ -20,12 +20,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from millicent.economics.prices import PriceSheet
+from millicent.economics.prices import SECONDS_PER_MONTH, PriceSheet
 from millicent.plan.outcome import Outcome
 from millicent.plan.store_load import StoreResult
 
 MILLION = 1_000_000
-MONTH_S = 730 * 3600.0  #: AWS prices a month as 730 hours
+MONTH_S = float(SECONDS_PER_MONTH)  #: AWS's month (millicent.economics.prices)
 
 
 @dataclass(frozen=True)
