@@ -135,13 +135,15 @@ def main() -> int:
             with source_tree(args.before) as tree:
                 cold["before"] = measure_before(tree, prepared, workload, args.samples,
                                                 args.burst)
-    summaries = {name: c["summary"] for name, c in cold.items()}
-    warm = {(r["config"], r["concurrency"]): r["latency_ms"]["p50"] for r in run.rows
-            if r["latency_ms"]["p50"] is not None}
+    summaries = {name: coldprobe.ColdSummary.from_dict(c["summary"]) for name, c in cold.items()}
+    warm = {(r.config, r.concurrency): r.latency_ms.p50 for r in run.rows
+            if r.latency_ms.p50 is not None}
     goals = coldprobe.goals(summaries, warm)
     result = {"load_average": os.getloadavg(), "samples": args.samples, "burst": args.burst,
-              "artifact": str(args.artifact), "before": args.before, "summaries": summaries,
-              "warm_p50_ms": {f"{c}@C={n}": v for (c, n), v in warm.items()}, "goals": goals}
+              "artifact": str(args.artifact), "before": args.before,
+              "summaries": {name: s.to_dict() for name, s in summaries.items()},
+              "warm_p50_ms": {f"{c}@C={n}": v for (c, n), v in warm.items()},
+              "goals": [g.to_dict() for g in goals]}
     (args.out / "cold_start.json").write_text(json.dumps(result, indent=2))
     print(coldprobe.cold_table(list(summaries.values())))
     print()

@@ -25,6 +25,7 @@ from millicent.economics.tuning import DEFAULT_MEMORIES_MB, project_duration, sw
 from millicent.economics.worstcase import (
     AWS_DEFAULT_ACCOUNT_CONCURRENCY,
     DEFAULT_PEAK_TO_MEAN,
+    WorstCase,
     cap_for_budget,
     recommended_cap,
     worst_case,
@@ -87,8 +88,33 @@ def cold_by_memory(warm: Sequence[Usage], cold: ColdPhases, prices: PriceSheet,
     return {memory: strategies(profile, cold, bounds.traffic, prices, options.with_(memory_mb=memory))}
 
 
+@dataclass(frozen=True)
+class WorstBound:
+    """The worst case at the cap in force, the 1 ms ceiling and the cap to set."""
+
+    at_measured_duration: WorstCase
+    ceiling_1ms: WorstCase
+    peak_qps: float
+    recommended_cap: int
+    at_recommended_cap: WorstCase
+    budget_usd: float | None = None
+    cap_within_budget: int | None = None  #: the largest cap whose worst case fits the budget
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "at_measured_duration": self.at_measured_duration.to_dict(),
+            "ceiling_1ms": self.ceiling_1ms.to_dict(), "peak_qps": self.peak_qps,
+            "recommended_cap": self.recommended_cap,
+            "at_recommended_cap": self.at_recommended_cap.to_dict(),
+            "sentence": self.at_measured_duration.sentence()}
+        if self.budget_usd is not None:
+            out["budget_usd"] = self.budget_usd
+            out["cap_within_budget"] = self.cap_within_budget
+        return out
+
+
 def bound(per_request: Cost, duration_ms: float, bounds: Bounds, prices: PriceSheet,
-          options: CostOptions) -> dict[str, Any]:
+          options: CostOptions) -> WorstBound:
     """Worst case at the cap in force (measured duration), the 1 ms ceiling and a cap to set."""
     # the ceiling: every request billed the minimum unit, the same charges per request
     unit_s = prices.granularity_ms(options.billing) / 1000.0
@@ -96,19 +122,11 @@ def bound(per_request: Cost, duration_ms: float, bounds: Bounds, prices: PriceSh
                  per_request.requests, per_request.store, per_request.gateway)
     cap, source = bounds.cap
     at = worst_case(cap, source, duration_ms, per_request)
-    ceiling = worst_case(cap, source, 1.0, floor)
     rec = recommended_cap(bounds.peak, duration_ms)
-    out: dict[str, Any] = {
-        "at_measured_duration": at.to_dict(), "ceiling_1ms": ceiling.to_dict(),
-        "peak_qps": bounds.peak,
-        "recommended_cap": rec,
-        "at_recommended_cap": worst_case(rec, "recommended cap", duration_ms, per_request).to_dict(),
-        "sentence": at.sentence(),
-    }
-    if bounds.budget_usd is not None:
-        out["budget_usd"] = bounds.budget_usd
-        out["cap_within_budget"] = cap_for_budget(bounds.budget_usd, at)
-    return out
+    return WorstBound(
+        at, worst_case(cap, source, 1.0, floor), bounds.peak, rec,
+        worst_case(rec, "recommended cap", duration_ms, per_request), bounds.budget_usd,
+        None if bounds.budget_usd is None else cap_for_budget(bounds.budget_usd, at))
 
 
 def on_lambda(warm: Sequence[Usage], prices: PriceSheet, options: CostOptions,
@@ -123,31 +141,36 @@ def on_lambda(warm: Sequence[Usage], prices: PriceSheet, options: CostOptions,
     return report.per_million.scaled(1e-6), mean(u.duration_ms for u in warm) or 1.0
 
 
-def strategy_table(by_label: Mapping[str, Mapping[int, Sequence[Mapping[str, Any]]]]) -> str:
+#: Strategies per memory size, per scenario (or REPORT-line group) label
+StrategiesByLabel = Mapping[str, Mapping[int, Sequence[Strategy]]]
+
+
+def strategy_table(by_label: StrategiesByLabel) -> str:
     """Per scenario and memory: each strategy's cold-start latency and monthly cost."""
     body = []
     for name, memories in by_label.items():
         for memory, rows in memories.items():
             cells = [name, str(memory)]
             for s in rows:
-                lat = s["cold_latency_ms"]
-                cells += ["–" if lat is None else f"{lat:,.0f}", usd(s["monthly_usd"])]
+                lat = s.cold_latency_ms
+                cells += ["–" if lat is None else f"{lat:,.0f}", usd(s.monthly_usd)]
             body.append(cells)
     return table(["scenario", "memory (MB)", "on-demand cold (ms)", "on-demand $/month",
                   "SnapStart cold (ms)", "SnapStart $/month", "provisioned cold (ms)",
                   "provisioned $/month"], body, right_from=1)
 
 
-def worst_case_table(bounds_by_label: Mapping[str, Mapping[str, Any]]) -> str:
+def worst_case_table(bounds_by_label: Mapping[str, WorstBound]) -> str:
     """Per scenario: the worst case at the cap in force, the ceiling and the recommended cap."""
     body = []
     for name, b in bounds_by_label.items():
-        at, ceil, rec = b["at_measured_duration"], b["ceiling_1ms"], b["at_recommended_cap"]
-        budget = str(b["cap_within_budget"]) if "cap_within_budget" in b else "–"
-        body.append([name, f"{at['cap']:,} ({at['cap_source']})", f"{at['duration_ms']:.2f}",
-                     usd(at["per_hour_usd"]), usd(at["per_month_usd"]), usd(ceil["per_month_usd"]),
-                     f"{b['recommended_cap']} (peak {b['peak_qps']:,.2f} q/s)",
-                     usd(rec["per_month_usd"]), budget])
+        at = b.at_measured_duration
+        budget = "–" if b.cap_within_budget is None else str(b.cap_within_budget)
+        body.append([name, f"{at.cap:,} ({at.cap_source})", f"{at.duration_ms:.2f}",
+                     usd(at.per_hour_usd), usd(at.per_month_usd),
+                     usd(b.ceiling_1ms.per_month_usd),
+                     f"{b.recommended_cap} (peak {b.peak_qps:,.2f} q/s)",
+                     usd(b.at_recommended_cap.per_month_usd), budget])
     return table(["scenario", "cap in force", "duration (ms)", "worst $/hour", "worst $/month",
                   "ceiling at 1 ms $/month", "recommended cap", "its worst $/month",
                   "largest cap within budget"], body, right_from=1)
@@ -172,14 +195,14 @@ def bounds_notes(bounds: Bounds) -> list[str]:
     ]
 
 
-def strategy_notes(by_label: Mapping[str, Mapping[int, Sequence[Mapping[str, Any]]]]) -> list[str]:
+def strategy_notes(by_label: StrategiesByLabel) -> list[str]:
     """Each strategy's notes, once (what was not measured, what does not combine)."""
     seen: dict[str, None] = {}
     for memories in by_label.values():
         for rows in memories.values():
             for s in rows:
-                for n in s["notes"]:
-                    seen.setdefault(f"{s['strategy']}: {n}", None)
+                for n in s.notes:
+                    seen.setdefault(f"{s.name}: {n}", None)
     return list(seen)
 
 

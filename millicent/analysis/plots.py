@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from millicent.economics.prices import HOURS_PER_MONTH, SECONDS_PER_MONTH
+from millicent.economics.tuning import MemorySweep
 from millicent.harness.plots import pyplot, save
 
 
@@ -41,24 +41,23 @@ def plot_break_even(per_million: Mapping[str, float], instance_usd_per_hour: flo
     return save(plt, fig, path)
 
 
-def plot_memory(sweeps: Mapping[str, Mapping[str, Any]], path: Path) -> Path:
+def plot_memory(sweeps: Mapping[str, MemorySweep], path: Path) -> Path:
     """Projected cost per million (left) and p99 latency (right) vs Lambda memory."""
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2))
     stat = "p99"
     ticks: set[int] = set()
     for name, sweep in sweeps.items():
-        stat = sweep.get("statistic", "p99")
-        mem = [o["memory_mb"] for o in sweep["options"]]
+        stat = sweep.statistic
+        mem = [o.memory_mb for o in sweep.options]
         ticks.update(mem)
-        left.plot(mem, [o["cost_per_million_usd"]["total"] for o in sweep["options"]], "o-", label=name)
-        right.plot(mem, [o["latency_ms"][stat] for o in sweep["options"]], "o-", label=name)
-        target = sweep.get("target_ms")
+        left.plot(mem, [o.cost_per_million.total for o in sweep.options], "o-", label=name)
+        right.plot(mem, [getattr(o.latency_ms, stat) for o in sweep.options], "o-", label=name)
+        target = sweep.target_ms
         if target:
             right.axhline(target, color="grey", linestyle=":")
-        best = sweep.get("recommended_mb")
-        if best is not None:
-            left.axvline(best, color="grey", linestyle=":", alpha=0.6)
+        if sweep.recommended is not None:
+            left.axvline(sweep.recommended.memory_mb, color="grey", linestyle=":", alpha=0.6)
     for ax, ylabel in ((left, "USD per million queries"), (right, f"projected {stat} latency (ms)")):
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted(ticks))

@@ -13,6 +13,8 @@ from typing import Any
 
 from millicent.analysis.decisions import (
     Bounds,
+    StrategiesByLabel,
+    WorstBound,
     bound,
     bounds_notes,
     cold_by_memory,
@@ -21,19 +23,24 @@ from millicent.analysis.decisions import (
     strategy_table,
     worst_case_table,
 )
-from millicent.economics.coldstart import ColdPhases
+from millicent.economics.coldstart import ColdPhases, Strategy
 from millicent.economics.cost import CostOptions, instance_cost_per_million
 from millicent.economics.prices import PriceSheet
-from millicent.economics.tuning import DEFAULT_MEMORIES_MB, break_even, sweep_memory
+from millicent.economics.tuning import (
+    DEFAULT_MEMORIES_MB,
+    BreakEven,
+    MemorySweep,
+    break_even,
+    sweep_memory,
+)
 from millicent.harness.records import RequestRecord
 from millicent.harness.report import cost_table
+from millicent.harness.rows import ResultRow
 from millicent.harness.runner import load_run
 from millicent.harness.scenario import Scenario
 from millicent.harness.summary import summarize
 from millicent.jsonfile import write_json
 from millicent.markdown import table, usd
-
-Row = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -52,25 +59,44 @@ class WhatIf:
     bounds: Bounds = field(default_factory=Bounds)
 
 
-@dataclass
-class Analysis:
-    rows: list[Row]
-    sweeps: dict[str, dict[str, Any]]  #: label → MemorySweep.to_dict()
-    break_evens: dict[str, dict[str, Any]]  #: label → BreakEven.to_dict()
-    skipped: list[str]  #: why a row has no sweep / break-even
-    #: label → memory → the three strategies (Strategy.to_dict())
-    cold_starts: dict[str, dict[int, list[dict[str, Any]]]] = field(default_factory=dict)
-    #: label → worst case at the cap in force, the ceiling, the recommended cap
-    worst: dict[str, dict[str, Any]] = field(default_factory=dict)
+@dataclass(frozen=True)
+class ModelBreakEven:
+    """One scenario's break-even, and the model it served (whose server capacity applies)."""
+
+    model: str
+    break_even: BreakEven
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "memory": self.sweeps, "break_even": self.break_evens,
-                "cold_starts": self.cold_starts, "worst_case": self.worst,
+        return {"model": self.model, **self.break_even.to_dict()}
+
+
+@dataclass
+class Analysis:
+    """Everything ``millicent cost`` found in a saved run, by scenario label."""
+
+    rows: list[ResultRow]
+    sweeps: dict[str, MemorySweep]
+    break_evens: dict[str, ModelBreakEven]
+    skipped: list[str]  #: why a row has no sweep / break-even
+    #: label → memory → the three strategies
+    cold_starts: dict[str, dict[int, list[Strategy]]] = field(default_factory=dict)
+    #: label → worst case at the cap in force, the ceiling, the recommended cap
+    worst: dict[str, WorstBound] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``cost.json``."""
+        return {"rows": [r.to_dict() for r in self.rows],
+                "memory": {k: s.to_dict() for k, s in self.sweeps.items()},
+                "break_even": {k: b.to_dict() for k, b in self.break_evens.items()},
+                "cold_starts": strategies_dict(self.cold_starts),
+                "worst_case": {k: w.to_dict() for k, w in self.worst.items()},
                 "skipped": self.skipped}
 
 
-def label(row: Mapping[str, Any]) -> str:
-    return f"{row['config']}/{row['model']}/C={row['concurrency']}"
+def strategies_dict(by_label: StrategiesByLabel) -> dict[str, dict[int, list[dict[str, Any]]]]:
+    """The strategies as ``cost.json`` holds them."""
+    return {name: {m: [s.to_dict() for s in ss] for m, ss in memories.items()}
+            for name, memories in by_label.items()}
 
 
 def analyse(out_dir: Path, prices: PriceSheet, what: WhatIf) -> Analysis:
@@ -97,29 +123,28 @@ def _analyse_scenario(analysis: Analysis, scenario: Scenario, records: Sequence[
                       prices: PriceSheet, opts: CostOptions, what: WhatIf,
                       function_records: Sequence[RequestRecord]) -> None:
     row = summarize(scenario, records, prices, opts)
-    row["prices"] = {"name": prices.name, "date": prices.date}
+    row.prices = prices
     analysis.rows.append(row)
-    name = label(row)
+    name = row.label
     if scenario.config.kind == "server":
-        if row["throughput_qps"] > 0:
-            row["instance_cost_per_million_usd"] = instance_cost_per_million(
-                what.instance_usd_per_hour, row["throughput_qps"])
+        if row.throughput_qps > 0:
+            row.instance_cost_per_million_usd = instance_cost_per_million(
+                what.instance_usd_per_hour, row.throughput_qps)
         analysis.skipped.append(f"{name}: always-on server, priced as an instance at its throughput")
         return
     measured = [r for r in records if r.phase == "measure" and r.ok and r.duration_ms is not None]
     usages = [r.usage() for r in measured]
-    if not usages or not row["cost_per_million_usd"]:
+    if not usages or row.cost is None:
         analysis.skipped.append(f"{name}: no successful requests to price")
         return
     if all(u.cpu_ms is not None for u in usages):
         analysis.sweeps[name] = sweep_memory(
             usages, prices, opts, what.memories_mb, what.latency_target_ms, what.statistic,
-            what.measured_cpu_share, row["throughput_qps"] or None).to_dict()
+            what.measured_cpu_share, row.throughput_qps or None)
     else:
         analysis.skipped.append(f"{name}: no CPU time reported, no memory projection")
-    analysis.break_evens[name] = {"model": row["model"], **break_even(
-        row["cost_per_million_usd"]["total"], what.instance_usd_per_hour,
-        what.instance_capacity_qps).to_dict()}
+    analysis.break_evens[name] = ModelBreakEven(row.model, break_even(
+        row.cost.per_million.total, what.instance_usd_per_hour, what.instance_capacity_qps))
     _decide(analysis, name, function_records, measured, prices, opts, what)
 
 
@@ -135,53 +160,53 @@ def _decide(analysis: Analysis, name: str, records: Sequence[RequestRecord],
     if not warm:
         analysis.skipped.append(f"{name}: no warm request, no cold-start table or worst case")
         return
-    rate = analysis.rows[-1]["throughput_qps"] or None  # provisioned DynamoDB is spread over it
-    by_memory = cold_by_memory(warm, cold, prices, opts, what.bounds, what.memories_mb,
-                               what.measured_cpu_share, rate)
-    analysis.cold_starts[name] = {m: [s.to_dict() for s in ss] for m, ss in by_memory.items()}
+    rate = analysis.rows[-1].throughput_qps or None  # provisioned DynamoDB is spread over it
+    analysis.cold_starts[name] = cold_by_memory(warm, cold, prices, opts, what.bounds,
+                                                what.memories_mb, what.measured_cpu_share, rate)
     per_request, duration = on_lambda(warm, prices, opts, what.measured_cpu_share, rate)
     analysis.worst[name] = bound(per_request, duration, what.bounds, prices, opts)
 
 
-def _capacity_from_server_rows(rows: Sequence[Row], bes: dict[str, dict[str, Any]],
+def _capacity_from_server_rows(rows: Sequence[ResultRow], bes: dict[str, ModelBreakEven],
                                what: WhatIf) -> None:
     """A comparison that ran the always-on ``server`` measured one instance's capacity:
     its best throughput for the model. Use it where no capacity was given."""
     capacity: dict[str, float] = {}
     for r in rows:
-        if r["configuration"].get("kind") == "server" and r["throughput_qps"] > 0:
-            capacity[r["model"]] = max(capacity.get(r["model"], 0.0), r["throughput_qps"])
+        if r.configuration.kind == "server" and r.throughput_qps > 0:
+            capacity[r.model] = max(capacity.get(r.model, 0.0), r.throughput_qps)
     for name, b in bes.items():
-        cap = capacity.get(b["model"])
+        cap = capacity.get(b.model)
         if cap is not None:
-            per_million = b["cost_per_query_usd"] * 1e6
-            bes[name] = {"model": b["model"],
-                         **break_even(per_million, what.instance_usd_per_hour, cap).to_dict()}
+            per_million = b.break_even.cost_per_query_usd * 1e6
+            bes[name] = ModelBreakEven(
+                b.model, break_even(per_million, what.instance_usd_per_hour, cap))
 
 
-def memory_table(sweeps: Mapping[str, Mapping[str, Any]]) -> str:
+def memory_table(sweeps: Mapping[str, MemorySweep]) -> str:
     body = []
     stat = "p99"
     for name, s in sweeps.items():
-        stat = s["statistic"]
-        for o in s["options"]:
-            mark = "**←**" if o["memory_mb"] == s["recommended_mb"] else ""
-            meets = {None: "–", True: "yes", False: "no"}[o["meets_target"]]
-            body.append([name, str(o["memory_mb"]), f"{o['duration_ms']['mean']:.1f}",
-                         f"{o['latency_ms'][stat]:.1f}", meets,
-                         usd(o["cost_per_million_usd"]["compute"]),
-                         usd(o["cost_per_million_usd"]["total"]), mark])
+        stat = s.statistic
+        best = s.recommended.memory_mb if s.recommended else None
+        for o in s.options:
+            mark = "**←**" if o.memory_mb == best else ""
+            meets = {None: "–", True: "yes", False: "no"}[o.meets_target]
+            body.append([name, str(o.memory_mb), f"{o.duration_ms.mean:.1f}",
+                         f"{getattr(o.latency_ms, stat):.1f}", meets,
+                         usd(o.cost_per_million.compute), usd(o.cost_per_million.total), mark])
     return table(["scenario", "memory (MB)", "duration mean (ms)", f"latency {stat} (ms)",
                    "meets target", "compute $/M", "total $/M", "recommended"], body, right_from=1)
 
 
-def break_even_table(bes: Mapping[str, Mapping[str, Any]]) -> str:
+def break_even_table(bes: Mapping[str, ModelBreakEven]) -> str:
     body = []
-    for name, b in bes.items():
-        feasible = {None: "–", True: "yes", False: "no"}[b["feasible"]]
-        cap = b["instance_capacity_qps"]
-        body.append([name, usd(b["cost_per_query_usd"] * 1e6), f"${b['instance_usd_per_hour']}/h",
-                     f"{b['break_even_qps']:,.2f}", f"{b['break_even_queries_per_month']:,.0f}",
+    for name, mb in bes.items():
+        b = mb.break_even
+        feasible = {None: "–", True: "yes", False: "no"}[b.feasible]
+        cap = b.instance_capacity_qps
+        body.append([name, usd(b.cost_per_query_usd * 1e6), f"${b.instance_usd_per_hour}/h",
+                     f"{b.qps:,.2f}", f"{b.queries_per_month:,.0f}",
                      "–" if cap is None else f"{cap:,.1f}", feasible])
     return table(["scenario", "$ / M queries", "always-on", "break-even (queries/s)",
                   "queries / month", "instance capacity (q/s)", "one instance suffices"], body,
@@ -204,14 +229,13 @@ def render(analysis: Analysis, prices: PriceSheet, what: WhatIf) -> str:
                   break_even_table(analysis.break_evens), ""]
     notes = list(analysis.skipped)
     for r in analysis.rows:  # e.g. a provisioned table the measured reads would exceed
-        notes += [f"{r['config']}/{r['model']}/C={r['concurrency']}: {n}"
-                  for n in r.get("cost_notes", []) if "throttle" in n or "provisioned" in n]
+        notes += [f"{r.label}: {n}" for n in r.cost_notes if "throttle" in n or "provisioned" in n]
     if notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(parts)
 
 
-def decision_sections(cold_starts: Mapping[str, Any], worst: Mapping[str, Any],
+def decision_sections(cold_starts: StrategiesByLabel, worst: Mapping[str, WorstBound],
                       bounds: Bounds) -> list[str]:
     """The cold-start and worst-case sections of ``cost.md`` (empty when nothing to show)."""
     parts: list[str] = []
@@ -239,8 +263,9 @@ def write_analysis(out_dir: Path, analysis: Analysis, text: str, what: WhatIf,
         from millicent.analysis.plots import plot_break_even, plot_memory
 
         if analysis.break_evens:
-            per_million = {k: v["cost_per_query_usd"] * 1e6 for k, v in analysis.break_evens.items()}
-            caps = {b["instance_capacity_qps"] for b in analysis.break_evens.values()}
+            per_million = {k: v.break_even.cost_per_query_usd * 1e6
+                           for k, v in analysis.break_evens.items()}
+            caps = {b.break_even.instance_capacity_qps for b in analysis.break_evens.values()}
             capacity = caps.pop() if len(caps) == 1 else what.instance_capacity_qps
             files.append(plot_break_even(per_million, what.instance_usd_per_hour,
                                          out_dir / "breakeven.png", capacity))

@@ -124,39 +124,3 @@ def function_footprint(engine: str) -> Footprint:
     for name in closure(roots):
         fp.distributions[name] = installed_bytes(name)
     return fp
-
-
-def footprint_table(rows: list[dict[str, Any]], sizes: dict[str, Footprint],
-                    cold: dict[tuple[str, str], dict[str, Any]]) -> str:
-    """Per serverless configuration and model: its isolated cold starts (``cold``: the
-    medians of :meth:`~millicent.economics.coldstart.ColdStarts.summary`), the cold starts of
-    the largest C (all at once), peak memory of an environment and the installed size of
-    the function's dependencies."""
-    from millicent.markdown import num, table
-
-    last: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in rows:  # the row of the largest C of each configuration and model
-        key = (r["config"], r["model"])
-        if (r.get("configuration") or {}).get("kind") == "serverless" and (
-                key not in last or r["concurrency"] > last[key]["concurrency"]):
-            last[key] = r
-    body = []
-    for (config, model), r in last.items():
-        engine = str(r["configuration"].get("engine", "numpy"))
-        iso = cold.get((config, model)) or {}
-        init = r.get("init") or {}
-        peak = max((v for v in (r.get("max_memory_mb"), iso.get("max_memory_mb"))
-                    if v is not None), default=None)
-        fp = sizes.get(engine)
-        start = iso.get("restore_duration_ms")
-        start_text = "–" if iso.get("init_duration_ms") is None and start is None else (
-            f"restore {num(start)}" if start is not None else num(iso.get("init_duration_ms")))
-        body.append([config, model, engine, start_text, num(iso.get("function_init_ms")),
-                     num(iso.get("first_request_ms")),
-                     f"{init.get('cold_starts', '–')} at C={r['concurrency']}",
-                     num((init.get("latency_ms") or {}).get("p50")), num(peak),
-                     "–" if fp is None else f"{fp.total_bytes / MB:,.0f}"])
-    return table(["config", "model", "engine", "isolated: Init / Restore Duration (ms)",
-                  "function init", "first request", "under load: cold starts",
-                  "first request p50 (ms)", "peak memory (MB)", "dependencies (MB)"], body,
-                 right_from=3)

@@ -240,7 +240,7 @@ def run_bench(args: argparse.Namespace) -> int:
                          conf, prices, client, _reporting(args, args.billing))
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
-    return 0 if any(r["ok"] for r in run.rows) else 1
+    return 0 if any(r.ok for r in run.rows) else 1
 
 
 def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, str | None]],
@@ -312,7 +312,7 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
     run = run_compare(configs, setup, workloads, _sweep(args, concurrency), out, prices, client,
                       _reporting(args))
     print(f"wrote {', '.join(str(p) for p in run.files)}")
-    return 0 if all(r["ok"] for r in run.rows) else 1
+    return 0 if all(r.ok for r in run.rows) else 1
 
 
 def _sweep(args: argparse.Namespace, concurrency: Sequence[int]) -> Any:
@@ -393,33 +393,27 @@ def _report_lines(args: argparse.Namespace) -> tuple[list[Any], str]:
     return lines, ", ".join(sources)
 
 
-def _read_units_from_run(args: argparse.Namespace, prices: Any) -> float:
-    """Mean DynamoDB read units per query of a bench run's priced rows (0 without one)."""
+def _read_units(args: argparse.Namespace, prices: Any) -> float:
+    """``--read-units-per-query``, else the mean of the ``--results`` run, else 0."""
     if args.read_units_per_query is not None:
         return float(args.read_units_per_query)
     if args.results is None:
         return 0.0
-    from millicent.harness.runner import recompute
+    from millicent.analysis.bill import read_units_of_run
 
-    units = [r["cost_per_million_usd"]["mean_read_units"] for r in recompute(Path(args.results), prices)
-             if r.get("cost_per_million_usd")]
-    return sum(units) / len(units) if units else 0.0
+    return read_units_of_run(Path(args.results), prices)
 
 
 def _cost_of_reports(args: argparse.Namespace, prices: Any, what: Any) -> int:
-    from millicent.analysis.bill import price_reports, render_bill
+    from millicent.analysis.bill import price_reports, render_bill, write_bill
     from millicent.errors import ConfigError
-    from millicent.jsonfile import write_json
 
     if args.memory_mb is not None:
         raise ConfigError("--memory-mb: REPORT lines carry their own Memory Size")
     lines, source = _report_lines(args)
-    bill = price_reports(lines, prices, what, source, read_units=_read_units_from_run(args, prices))
+    bill = price_reports(lines, prices, what, source, read_units=_read_units(args, prices))
     text = render_bill(bill, prices, what)
     print(text)
-    out = Path(args.out or args.results or "runs/cost")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "cost.json", bill.to_dict())
-    (out / "cost.md").write_text(text, encoding="utf-8")
-    print(f"wrote {out / 'cost.json'}, {out / 'cost.md'}")
+    files = write_bill(Path(args.out or args.results or "runs/cost"), bill, text)
+    print(f"wrote {', '.join(str(f) for f in files)}")
     return 0

@@ -14,18 +14,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from millicent.economics.cost import Cost
 from millicent.harness.records import RequestRecord
+from millicent.harness.rows import PerText, ResultRow
 from millicent.harness.workload import PlannedRequest, Workload
 from millicent.markdown import num, table, usd
 
-Row = dict[str, Any]
-COMPONENTS = ("total", "compute", "requests", "store", "gateway", "variable")
 
-
-def _scaled(cost: dict[str, Any] | None, factor: float | None) -> dict[str, float] | None:
-    if not cost or factor is None:
+def _scaled(cost: Cost | None, factor: float | None) -> Cost | None:
+    if cost is None or factor is None:
         return None
-    return {k: float(cost[k]) * factor for k in COMPONENTS}
+    return cost.scaled(factor)
 
 
 def _factor(records: Sequence[RequestRecord], workload: Workload) -> float | None:
@@ -34,24 +33,22 @@ def _factor(records: Sequence[RequestRecord], workload: Workload) -> float | Non
     return len(records) / texts if texts else None
 
 
-def add_per_text(row: Row, records: Sequence[RequestRecord], workload: Workload) -> Row:
+def add_per_text(row: ResultRow, records: Sequence[RequestRecord], workload: Workload) -> ResultRow:
     """Add the per-text figures (module docstring) to ``row``, summarised from ``records``."""
     ok = [r for r in records if r.phase == "measure" and r.ok]
     texts = sum(workload.requests[r.index].texts for r in ok)
-    window = float(row.get("window_s") or 0.0)
+    window = row.window_s or 0.0
     priced = [r for r in ok if r.duration_ms is not None]
     warm = [r for r in priced if not r.cold and r.cpu_ms is not None]
-    projection = row.get("lambda_projection") or {}
-    row.update({
-        "batch_size": workload.batch_size,
-        "texts": texts,
-        "texts_per_request": texts / len(ok) if ok else None,
-        "throughput_tps": texts / window if window > 0 else 0.0,
-        "cost_per_million_texts_usd": _scaled(row.get("cost_per_million_usd"),
-                                              _factor(priced, workload)),
-        "lambda_projection_per_million_texts_usd": _scaled(
-            projection.get("cost_per_million_usd"), _factor(warm, workload)),
-    })
+    projection = row.lambda_projection
+    row.per_text = PerText(
+        batch_size=workload.batch_size, texts=texts,
+        texts_per_request=texts / len(ok) if ok else None,
+        throughput_tps=texts / window if window > 0 else 0.0,
+        cost_per_million_texts=_scaled(row.cost.per_million if row.cost else None,
+                                       _factor(priced, workload)),
+        lambda_projection_per_million_texts=_scaled(
+            projection.cost_per_million if projection else None, _factor(warm, workload)))
     return row
 
 
@@ -68,26 +65,27 @@ def planned_workload(model: str, info: dict[str, Any]) -> Workload | None:
                     int(info.get("full_size") or texts), size)
 
 
-def per_text_table(rows: Sequence[Row]) -> str:
+def per_text_table(rows: Sequence[ResultRow]) -> str:
     """Requests and texts side by side: throughput and cost per million of each."""
     body = []
     for r in rows:
-        c = r.get("cost_per_million_texts_usd") or {}
-        per_request = (r.get("cost_per_million_usd") or {}).get("total")
-        lam = (r.get("lambda_projection_per_million_texts_usd") or {}).get("total")
-        body.append([r["config"], r["model"], str(r["concurrency"]),
-                     num(r.get("texts_per_request")), num(r["throughput_qps"]),
-                     num(r.get("throughput_tps")), usd(per_request), usd(c.get("total")),
-                     usd(c.get("compute")), usd(c.get("requests")), usd(c.get("store")),
-                     usd(c.get("gateway")), usd(lam)])
+        pt = r.per_text
+        c = pt.cost_per_million_texts if pt else None
+        lam = pt.lambda_projection_per_million_texts if pt else None
+        body.append([r.config, r.model, str(r.concurrency),
+                     num(pt.texts_per_request if pt else None), num(r.throughput_qps),
+                     num(pt.throughput_tps if pt else None), usd(r.cost_of("total") if r.cost else None),
+                     usd(c.total if c else None), usd(c.compute if c else None),
+                     usd(c.requests if c else None), usd(c.store if c else None),
+                     usd(c.gateway if c else None), usd(lam.total if lam else None)])
     return table(["config", "model", "C", "texts / request", "requests/s", "texts/s",
                   "$ / M requests", "$ / M texts", "compute", "requests", "store", "gateway",
                   "$ / M texts on Lambda"], body)
 
 
-def per_text_section(rows: Sequence[Row]) -> list[str]:
+def per_text_section(rows: Sequence[ResultRow]) -> list[str]:
     """The report section for rows of batch requests (none when every request held one text)."""
-    if not any((r.get("batch_size") or 1) > 1 for r in rows):
+    if not any(r.per_text is not None and r.per_text.batch_size > 1 for r in rows):
         return []
     return ["## Per text (batch requests)\n\nEach request carries a batch of texts and pays "
             "one Lambda request fee: throughput and cost per million texts beside those per "

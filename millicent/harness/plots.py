@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from millicent.errors import missing_extra
+from millicent.harness.rows import ResultRow
 
-Row = dict[str, Any]
 COMPONENTS = ("compute", "requests", "store", "gateway")
 
 
@@ -26,18 +26,18 @@ def pyplot() -> Any:
     return plt
 
 
-def _series(rows: Sequence[Row]) -> dict[str, list[Row]]:
-    out: dict[str, list[Row]] = defaultdict(list)
+def _series(rows: Sequence[ResultRow]) -> dict[str, list[ResultRow]]:
+    out: dict[str, list[ResultRow]] = defaultdict(list)
     for r in rows:
-        out[f"{r['config']}/{r['model']}"].append(r)
+        out[f"{r.config}/{r.model}"].append(r)
     for rs in out.values():
-        rs.sort(key=lambda r: r["concurrency"])
+        rs.sort(key=lambda r: r.concurrency)
     return dict(out)
 
 
-def _c_axis(ax: Any, rows: Sequence[Row]) -> None:
+def _c_axis(ax: Any, rows: Sequence[ResultRow]) -> None:
     """Ticks at the measured C values, y from zero (no exaggerated slopes)."""
-    ax.set_xticks(sorted({r["concurrency"] for r in rows}))
+    ax.set_xticks(sorted({r.concurrency for r in rows}))
     ax.set_ylim(bottom=0)
 
 
@@ -50,19 +50,19 @@ def save(plt: Any, fig: Any, path: Path) -> Path:
     return path
 
 
-def plot_latency(rows: Sequence[Row], path: Path) -> Path:
+def plot_latency(rows: Sequence[ResultRow], path: Path) -> Path:
     """p50 (solid) and p99 (dashed) client latency vs concurrency, one colour per series."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for i, (name, rs) in enumerate(_series(rows).items()):
-        cs = [r["concurrency"] for r in rs]
+        cs = [r.concurrency for r in rs]
         color = f"C{i % 10}"
-        ax.plot(cs, [r["latency_ms"]["p50"] for r in rs], "o-", color=color, label=f"{name} p50")
-        ax.plot(cs, [r["latency_ms"]["p99"] for r in rs], "s--", color=color, label=f"{name} p99")
+        ax.plot(cs, [r.latency_ms.p50 for r in rs], "o-", color=color, label=f"{name} p50")
+        ax.plot(cs, [r.latency_ms.p99 for r in rs], "s--", color=color, label=f"{name} p99")
     return _finish_c_plot(plt, fig, ax, rows, ("latency (ms)", "Latency vs concurrency"), path)
 
 
-def _finish_c_plot(plt: Any, fig: Any, ax: Any, rows: Sequence[Row], labels: tuple[str, str],
+def _finish_c_plot(plt: Any, fig: Any, ax: Any, rows: Sequence[ResultRow], labels: tuple[str, str],
                    path: Path) -> Path:
     """Axes, title, grid and legend of a plot against concurrency C, saved to ``path``."""
     ax.set_xlabel("concurrency C (requests in flight)")
@@ -74,24 +74,25 @@ def _finish_c_plot(plt: Any, fig: Any, ax: Any, rows: Sequence[Row], labels: tup
     return save(plt, fig, path)
 
 
-def plot_throughput(rows: Sequence[Row], path: Path) -> Path:
+def plot_throughput(rows: Sequence[ResultRow], path: Path) -> Path:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for name, rs in _series(rows).items():
-        ax.plot([r["concurrency"] for r in rs], [r["throughput_qps"] for r in rs], "o-", label=name)
+        ax.plot([r.concurrency for r in rs], [r.throughput_qps for r in rs], "o-", label=name)
     return _finish_c_plot(plt, fig, ax, rows,
                           ("throughput (successful queries / s)", "Throughput vs concurrency"), path)
 
 
-def plot_cost(rows: Sequence[Row], path: Path) -> Path:
+def plot_cost(rows: Sequence[ResultRow], path: Path) -> Path:
     """Stacked bars: cost per million queries by component, one bar per row."""
     plt = pyplot()
-    priced = [r for r in rows if r.get("cost_per_million_usd")]
+    priced = [r.cost for r in rows if r.cost is not None]
+    named = [r for r in rows if r.cost is not None]
     fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(priced) + 2), 4.5))
-    labels = [f"{r['config']}/{r['model']}\nC={r['concurrency']}" for r in priced]
+    labels = [f"{r.config}/{r.model}\nC={r.concurrency}" for r in named]
     bottom = [0.0] * len(priced)
     for comp in COMPONENTS:
-        vals = [r["cost_per_million_usd"][comp] for r in priced]
+        vals = [getattr(c.per_million, comp) for c in priced]
         ax.bar(range(len(priced)), vals, bottom=bottom, label=comp)
         bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
     ax.set_xticks(range(len(priced)))
@@ -104,7 +105,7 @@ def plot_cost(rows: Sequence[Row], path: Path) -> Path:
     return save(plt, fig, path)
 
 
-def plot_results(rows: Sequence[Row], out_dir: Path) -> list[Path]:
+def plot_results(rows: Sequence[ResultRow], out_dir: Path) -> list[Path]:
     """The three plots of ``millicent bench``."""
     return [plot_latency(rows, out_dir / "latency.png"),
             plot_throughput(rows, out_dir / "throughput.png"),

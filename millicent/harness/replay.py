@@ -140,5 +140,5 @@ def replay_endpoint(endpoint: str, workload: Workload, trace: Path, out_dir: Pat
     write_json(out_dir / "replay.json", summary)
     row = summarize(scenario, records, prices, config.cost_options(billing))
     finish(out_dir, [row], prices, header=[f"Endpoint: `{endpoint}`, open-loop replay of `{trace}`"],
-           plots=opts.plots and row["ok"] > 0)
+           plots=opts.plots and row.ok > 0)
     return summary

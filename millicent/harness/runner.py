@@ -29,13 +29,12 @@ from millicent.harness.closed_loop import ClientOptions, run_closed_loop
 from millicent.harness.pertext import add_per_text, per_text_section, planned_workload
 from millicent.harness.records import RequestRecord, read_records, write_records
 from millicent.harness.report import render_report
+from millicent.harness.rows import ResultRow
 from millicent.harness.scenario import Configuration, Scenario
 from millicent.harness.summary import summarize
 from millicent.harness.workload import Workload
 from millicent.jsonfile import read_json, write_json
 from millicent.progress import Progress
-
-Row = dict[str, Any]
 
 
 def default_warmup(concurrency: int) -> int:
@@ -91,9 +90,9 @@ def run_scenario(endpoint: str, workload: Workload, scenario: Scenario, client: 
         bar.close()
 
 
-def _stamp_prices(rows: list[Row], prices: PriceSheet) -> list[Row]:
+def _stamp_prices(rows: list[ResultRow], prices: PriceSheet) -> list[ResultRow]:
     for r in rows:
-        r["prices"] = {"name": prices.name, "date": prices.date}
+        r.prices = prices
     return rows
 
 
@@ -122,22 +121,22 @@ class BenchmarkRun:
     """Everything a finished run produced."""
 
     out_dir: Path
-    rows: list[Row]
+    rows: list[ResultRow]
     report: str
     files: list[Path] = field(default_factory=list)
 
 
-def finish(out_dir: Path, rows: list[Row], prices: PriceSheet, header: Sequence[str] = (),
+def finish(out_dir: Path, rows: list[ResultRow], prices: PriceSheet, header: Sequence[str] = (),
            plots: bool = True, extra_notes: Sequence[str] = (),
            sections: Sequence[str] = ()) -> BenchmarkRun:
     """Write ``results.json``, ``report.md`` and the plots for ``rows``."""
     rows = _stamp_prices(rows, prices)
-    write_json(out_dir / "results.json", rows)
-    report = render_report(rows, prices.to_dict(), header=header, extra_notes=extra_notes,
+    write_json(out_dir / "results.json", [r.to_dict() for r in rows])
+    report = render_report(rows, prices, header=header, extra_notes=extra_notes,
                            sections=sections)
     (out_dir / "report.md").write_text(report, encoding="utf-8")
     files = [out_dir / "results.json", out_dir / "report.md"]
-    if plots and any(r["ok"] for r in rows):
+    if plots and any(r.ok for r in rows):
         from millicent.harness.plots import plot_results
 
         files += plot_results(rows, out_dir)
@@ -176,7 +175,7 @@ def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mappi
     out_dir.mkdir(parents=True, exist_ok=True)
     print("\n".join(describe_plan(endpoint, scenarios, workloads)), file=stdout, flush=True)
     write_plan(out_dir, {"endpoint": endpoint}, scenarios, workloads, prices, rep.billing)
-    rows: list[Row] = []
+    rows: list[ResultRow] = []
     for s in scenarios:
         records = runner(endpoint, workloads[s.model], s, client, progress=rep.progress,
                          stream=rep.err)
@@ -219,7 +218,7 @@ def load_run(out_dir: Path) -> tuple[dict[str, Any], list[tuple[Scenario, list[R
 
 
 def recompute(out_dir: Path, prices: PriceSheet, billing: str | None = None,
-              overrides: Mapping[str, Any] | None = None) -> list[Row]:
+              overrides: Mapping[str, Any] | None = None) -> list[ResultRow]:
     """Rows of a saved run, re-summarised from the raw records with other pricing options
     (``overrides`` are :class:`CostOptions` fields, e.g. ``{"memory_mb": 256}``)."""
     plan, runs = load_run(out_dir)

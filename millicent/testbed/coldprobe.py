@@ -47,6 +47,49 @@ FIRST_REQUEST_GOALS = (("snapshot", "torch", 0.02), ("snapshot", "before", 0.1),
 BURST_GOAL = 10.0  #: C simultaneous cold starts: p50 ≤ this × the warm p50 at that C
 
 
+@dataclass(frozen=True)
+class BurstSummary:
+    """C first requests at once from zero: how many were cold, their latency."""
+
+    concurrency: int
+    ok: int
+    cold: int
+    p50_ms: float | None
+    max_ms: float | None
+
+
+@dataclass(frozen=True)
+class ColdSummary:
+    """Medians of one configuration and model's isolated cold starts, and its burst."""
+
+    config: str
+    model: str
+    samples: int
+    ok: int
+    cold: int
+    first_request_ms: float | None
+    first_request_ms_all: list[float]
+    init_duration_ms: float | None  #: the platform's Init Duration (a spawn)
+    restore_duration_ms: float | None  #: the platform's Restore Duration (a fork)
+    duration_ms: float | None  #: the first invocation's Duration
+    function_init_ms: float | None  #: the function's own reported build
+    max_memory_mb: float | None
+    burst: BurstSummary
+
+    def to_dict(self) -> Row:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Row) -> ColdSummary:
+        """A summary as ``cold_starts.json`` holds it."""
+        return cls(**{**d, "burst": BurstSummary(**d["burst"])})
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    vs = [v for v in values if v is not None]
+    return statistics.median(vs) if vs else None
+
+
 @dataclass
 class ColdStarts:
     """The cold starts of one configuration and model (records as the client saw them,
@@ -62,35 +105,27 @@ class ColdStarts:
         value = self.reports.get(rec.request_id or "", {}).get(key)
         return None if value is None else float(value)
 
-    def summary(self) -> Row:
+    def summary(self) -> ColdSummary:
         """Medians of the isolated samples; the burst's cold count and latency p50."""
         ok = [r for r in self.samples if r.ok]
-        timings = [r.timings for r in ok]
-
-        def med(values: Sequence[float | None]) -> float | None:
-            vs = [v for v in values if v is not None]
-            return statistics.median(vs) if vs else None
-
         burst_ok = [r for r in self.burst if r.ok]
-        return {
-            "config": self.config, "model": self.model, "samples": len(self.samples),
-            "ok": len(ok), "cold": sum(bool(r.cold) for r in ok),
-            "first_request_ms": med([r.latency_ms for r in ok]),
-            "first_request_ms_all": [round(r.latency_ms, 3) for r in ok],
-            "init_duration_ms": med([self._report(r, "init_ms") for r in ok]),
-            "restore_duration_ms": med([self._report(r, "restore_ms") for r in ok]),
-            "duration_ms": med([self._report(r, "duration_ms") for r in ok]),
-            "function_init_ms": med([t.get("init_ms") for t in timings]),
-            "max_memory_mb": max((r.max_memory_mb for r in ok if r.max_memory_mb is not None),
-                                 default=None),
-            "burst": {"concurrency": len(self.burst), "ok": len(burst_ok),
-                      "cold": sum(bool(r.cold) for r in burst_ok),
-                      "p50_ms": med([r.latency_ms for r in burst_ok]),
-                      "max_ms": max((r.latency_ms for r in burst_ok), default=None)},
-        }
+        return ColdSummary(
+            config=self.config, model=self.model, samples=len(self.samples), ok=len(ok),
+            cold=sum(bool(r.cold) for r in ok),
+            first_request_ms=_median([r.latency_ms for r in ok]),
+            first_request_ms_all=[round(r.latency_ms, 3) for r in ok],
+            init_duration_ms=_median([self._report(r, "init_ms") for r in ok]),
+            restore_duration_ms=_median([self._report(r, "restore_ms") for r in ok]),
+            duration_ms=_median([self._report(r, "duration_ms") for r in ok]),
+            function_init_ms=_median([r.timings.get("init_ms") for r in ok]),
+            max_memory_mb=max((r.max_memory_mb for r in ok if r.max_memory_mb is not None),
+                              default=None),
+            burst=BurstSummary(len(self.burst), len(burst_ok), sum(bool(r.cold) for r in burst_ok),
+                               _median([r.latency_ms for r in burst_ok]),
+                               max((r.latency_ms for r in burst_ok), default=None)))
 
     def to_dict(self) -> Row:
-        return {"summary": self.summary(), "samples": [asdict(r) for r in self.samples],
+        return {"summary": self.summary().to_dict(), "samples": [asdict(r) for r in self.samples],
                 "burst": [asdict(r) for r in self.burst], "reports": self.reports}
 
 
@@ -153,51 +188,65 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
-def goals(summaries: Mapping[str, Row], warm_p50: Mapping[tuple[str, int], float]) -> list[Row]:
+@dataclass(frozen=True)
+class Goal:
+    """One of the issue's cold-start targets, and how far a comparison got."""
+
+    goal: str
+    target: str
+    value: float | None  #: the measured ratio
+    met: bool
+    detail: str  #: the medians it is the ratio of
+
+    def to_dict(self) -> Row:
+        return asdict(self)
+
+
+def goals(summaries: Mapping[str, ColdSummary],
+          warm_p50: Mapping[tuple[str, int], float]) -> list[Goal]:
     """The issue's cold-start targets on ``summaries`` (config → :meth:`ColdStarts.summary`
     of one model); ``warm_p50``: (config, C) → warm client p50 at that C."""
-    out: list[Row] = []
+    out: list[Goal] = []
     for subject, reference, goal in FIRST_REQUEST_GOALS:
         s, r = summaries.get(subject), summaries.get(reference)
         if s is None or r is None:
             continue
-        ratio = _ratio(s["first_request_ms"], r["first_request_ms"])
-        out.append({"goal": f"first request: {subject} / {reference}", "target": f"≤ {goal:g}×",
-                    "value": ratio, "met": ratio is not None and ratio <= goal,
-                    "detail": f"{num(s['first_request_ms'])} ms vs {num(r['first_request_ms'])} ms"})
+        ratio = _ratio(s.first_request_ms, r.first_request_ms)
+        out.append(Goal(f"first request: {subject} / {reference}", f"≤ {goal:g}×", ratio,
+                        ratio is not None and ratio <= goal,
+                        f"{num(s.first_request_ms)} ms vs {num(r.first_request_ms)} ms"))
     for name, s in summaries.items():
-        b = s["burst"]
-        warm = warm_p50.get((name, b["concurrency"]))
-        if not b["concurrency"] or warm is None:
+        b = s.burst
+        warm = warm_p50.get((name, b.concurrency))
+        if not b.concurrency or warm is None:
             continue
-        ratio = _ratio(b["p50_ms"], warm)
-        out.append({"goal": f"{b['cold']} simultaneous cold starts: {name} p50 / warm p50 "
-                            f"at C = {b['concurrency']}",
-                    "target": f"≤ {BURST_GOAL:g}×" if name == "snapshot" else "–",
-                    "value": ratio, "met": name == "snapshot" and ratio is not None
-                    and ratio <= BURST_GOAL,
-                    "detail": f"{num(b['p50_ms'])} ms vs {num(warm)} ms"})
+        ratio = _ratio(b.p50_ms, warm)
+        out.append(Goal(f"{b.cold} simultaneous cold starts: {name} p50 / warm p50 "
+                        f"at C = {b.concurrency}",
+                        f"≤ {BURST_GOAL:g}×" if name == "snapshot" else "–", ratio,
+                        name == "snapshot" and ratio is not None and ratio <= BURST_GOAL,
+                        f"{num(b.p50_ms)} ms vs {num(warm)} ms"))
     return out
 
 
-def goals_table(gs: Sequence[Row]) -> str:
-    body = [[g["goal"], g["target"], "–" if g["value"] is None else f"{g['value']:.3g}×"
-             + (" ✓" if g["met"] else ""), g["detail"]] for g in gs]
+def goals_table(gs: Sequence[Goal]) -> str:
+    body = [[g.goal, g.target, "–" if g.value is None else f"{g.value:.3g}×"
+             + (" ✓" if g.met else ""), g.detail] for g in gs]
     return table(["cold-start goal", "target", "measured", "medians"], body, right_from=2)
 
 
-def cold_table(summaries: Sequence[Row]) -> str:
+def cold_table(summaries: Sequence[ColdSummary]) -> str:
     """One row per configuration and model: the medians of the isolated cold starts and the
     burst."""
     body = []
     for s in summaries:
-        b = s["burst"]
-        body.append([s["config"], s["model"], f"{s['ok']}/{s['samples']}",
-                     num(s["first_request_ms"]), num(s["init_duration_ms"]),
-                     num(s["restore_duration_ms"]), num(s["function_init_ms"]),
-                     num(s["duration_ms"], 2),
-                     f"{b['cold']} at C={b['concurrency']}" if b["concurrency"] else "–",
-                     num(b["p50_ms"]), num(s["max_memory_mb"])])
+        b = s.burst
+        body.append([s.config, s.model, f"{s.ok}/{s.samples}",
+                     num(s.first_request_ms), num(s.init_duration_ms),
+                     num(s.restore_duration_ms), num(s.function_init_ms),
+                     num(s.duration_ms, 2),
+                     f"{b.cold} at C={b.concurrency}" if b.concurrency else "–",
+                     num(b.p50_ms), num(s.max_memory_mb)])
     return table(["config", "model", "samples", "first request (ms)", "Init Duration",
                   "Restore Duration", "function init (ms)", "Duration",
                   "burst: cold starts", "burst p50 (ms)", "peak memory (MB)"], body,

@@ -13,17 +13,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-from millicent.baselines.footprint import footprint_table, function_footprint
 from millicent.economics.cost import instance_cost_per_million
 from millicent.economics.prices import PriceSheet
 from millicent.errors import ConfigError
 from millicent.harness.closed_loop import ClientOptions
 from millicent.harness.pertext import add_per_text, per_text_section
 from millicent.harness.records import write_records
+from millicent.harness.rows import ResultRow
 from millicent.harness.runner import (
     BenchmarkRun,
     Reporting,
@@ -39,13 +39,18 @@ from millicent.harness.scenario import BASELINES, Configuration, Scenario
 from millicent.harness.summary import summarize
 from millicent.harness.workload import Workload
 from millicent.jsonfile import write_json
-from millicent.markdown import table
 from millicent.testbed import coldprobe
 from millicent.testbed.coldprobe import ColdStarts
 from millicent.testbed.deployments import Prepared, Setup, deployment, deployment_dir
+from millicent.testbed.sections import (
+    ColdByKey,
+    cold_sections,
+    footprint_section,
+    ratio_table,
+    ratios,
+)
 from millicent.testbed.targets import ALONE_NOTE, targets, targets_table
 
-Row = dict[str, Any]
 BILLING = "1ms"  #: cost comparisons pin today's billing
 
 
@@ -58,51 +63,6 @@ def parse_configs(spec: str) -> list[Configuration]:
     if len(set(names)) != len(names) or len(names) < 2:
         raise ConfigError("--compare needs at least two distinct configurations")
     return [BASELINES[n] for n in names]
-
-
-def _cost(row: Row, key: str) -> float | None:
-    if row.get("cost_per_million_usd"):
-        return float(row["cost_per_million_usd"][key])
-    # an always-on instance has no per-request charges: all of it is "variable"
-    v = row.get("instance_cost_per_million_usd")
-    return None if v is None else float(v)
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b == 0 else a / b
-
-
-def ratios(rows: Sequence[Row], reference: str) -> list[Row]:
-    """Per model and C: each configuration's p50, p99, throughput and cost over the reference's."""
-    base = {(r["model"], r["concurrency"]): r for r in rows if r["config"] == reference}
-    out: list[Row] = []
-    for r in rows:
-        ref = base.get((r["model"], r["concurrency"]))
-        if r["config"] == reference or ref is None:
-            continue
-        out.append({
-            "config": r["config"], "reference": reference, "model": r["model"],
-            "concurrency": r["concurrency"],
-            "p50": _ratio(r["latency_ms"]["p50"], ref["latency_ms"]["p50"]),
-            "p99": _ratio(r["latency_ms"]["p99"], ref["latency_ms"]["p99"]),
-            "throughput": _ratio(r["throughput_qps"], ref["throughput_qps"]),
-            "cost_total": _ratio(_cost(r, "total"), _cost(ref, "total")),
-            "cost_variable": _ratio(_cost(r, "variable"), _cost(ref, "variable")),
-        })
-    return out
-
-
-def ratio_table(rs: Sequence[Row]) -> str:
-    def x(v: float | None) -> str:
-        if v is None:
-            return "–"
-        return f"{v:.2f}×" if v >= 0.1 else f"{v:.3g}×"
-
-    body = [[r["config"], r["reference"], r["model"], str(r["concurrency"]), x(r["p50"]),
-             x(r["p99"]), x(r["throughput"]), x(r["cost_total"]), x(r["cost_variable"])]
-            for r in rs]
-    return table(["config", "vs", "model", "C", "p50", "p99", "throughput", "$/M total",
-                  "$/M variable"], body, right_from=3)
 
 
 #: Idle timeout of the deployment that measures cold starts: it scales to zero between them.
@@ -126,51 +86,6 @@ def measure_cold_starts(config: Configuration, prepared: Prepared,
     return out
 
 
-def _cold_sections(cold: Mapping[tuple[str, str], ColdStarts], rows: Sequence[Row]) -> list[str]:
-    """The report's cold-start table and, per model, the cold-start goals."""
-    summaries = [c.summary() for c in cold.values()]
-    text = ("## Cold starts\n\nIsolated: the first request from zero (no environment), alone, "
-            "median of the samples — a spawn and its INIT (Init Duration), or a fork of the "
-            "snapshot (Restore Duration); the first invocation's Duration; the function's own "
-            "reported build (eager INIT: outside the Duration; lazy: inside the first "
-            "invocation; a restore: its after-restore hook). Burst: C first requests at once "
-            "from zero, all cold starts.\n\n"
-            + coldprobe.cold_table(summaries))
-    sections = [text]
-    for model in sorted({c.model for c in cold.values()}):
-        by_config = {s["config"]: s for s in summaries if s["model"] == model}
-        warm = {(r["config"], r["concurrency"]): r["latency_ms"]["p50"] for r in rows
-                if r["model"] == model and r["latency_ms"]["p50"] is not None}
-        gs = coldprobe.goals(by_config, warm)
-        if gs:
-            sections.append(f"## Cold-start goals ({model}, ✓ = reached)\n\n"
-                            + coldprobe.goals_table(gs))
-    return sections
-
-
-def _footprint_section(engines: Sequence[str], cold: Mapping[tuple[str, str], ColdStarts],
-                       rows: Sequence[Row], out_dir: Path) -> tuple[str, list[Path]]:
-    """The report's cold start, memory and package size section; writes footprint.json
-    and cold_starts.json (the files written)."""
-    sizes = {e: function_footprint(e) for e in engines}
-    summaries = {key: c.summary() for key, c in cold.items()}
-    write_json(out_dir / "footprint.json", {
-        "dependencies": {e: f.to_dict() for e, f in sizes.items()},
-        "isolated_cold_start": [{"config": k[0], "model": k[1], **asdict(c.samples[0])}
-                                for k, c in cold.items() if c.samples],
-        "cold_starts": list(summaries.values())})
-    write_json(out_dir / "cold_starts.json", [c.to_dict() for c in cold.values()])
-    text = ("## Cold start, memory and package size\n\nIsolated: the first request from zero, "
-            "alone (median of the samples) — the platform's Init Duration (process start → "
-            "runtime ready) or Restore Duration (fork of the snapshot → runtime ready), the "
-            "function's own reported build and the client latency. Under load: the C cold "
-            "starts of the largest C, all at once on this machine. Peak RSS of an "
-            "environment; installed size of the function's dependencies (numpy + "
-            "millicent's function modules; for `torch`, plus torch and its requirements)."
-            "\n\n" + footprint_table(list(rows), sizes, summaries))
-    return text, [out_dir / "footprint.json", out_dir / "cold_starts.json"]
-
-
 @dataclass(frozen=True)
 class _RunOptions:
     """What every configuration's measurement of one comparison shares."""
@@ -185,11 +100,10 @@ class _RunOptions:
     err: TextIO | None
 
 
-ColdByKey = dict[tuple[str, str], ColdStarts]
 
 
 def _measure_config(config: Configuration, prepared: Prepared, workloads: Mapping[str, Workload],
-                    scenarios: Sequence[Scenario], opts: _RunOptions) -> tuple[list[Row], ColdByKey]:
+                    scenarios: Sequence[Scenario], opts: _RunOptions) -> tuple[list[ResultRow], ColdByKey]:
     """One configuration: its cold starts (serverless), then its scenarios."""
     setup, out_dir, client = prepared.setup, opts.out_dir, opts.client
     cold: ColdByKey = {}
@@ -198,7 +112,7 @@ def _measure_config(config: Configuration, prepared: Prepared, workloads: Mappin
             write_records(out_dir / "records" / f"{config.name}-{name}-cold.jsonl",
                           [*c.samples, *c.burst])
             cold[(config.name, name)] = c
-    rows: list[Row] = []
+    rows: list[ResultRow] = []
     with deployment(config, prepared, max(setup.max_concurrency, opts.max_c)) as url:
         for s in scenarios:
             records = run_scenario(url, workloads[s.model], s, client, progress=opts.progress,
@@ -206,9 +120,9 @@ def _measure_config(config: Configuration, prepared: Prepared, workloads: Mappin
             write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
             row = add_per_text(summarize(s, records, opts.prices, config.cost_options(BILLING)),
                                records, workloads[s.model])
-            if config.kind == "server" and row["throughput_qps"] > 0:
-                row["instance_cost_per_million_usd"] = instance_cost_per_million(
-                    opts.instance_usd_per_hour, row["throughput_qps"])
+            if config.kind == "server" and row.throughput_qps > 0:
+                row.instance_cost_per_million_usd = instance_cost_per_million(
+                    opts.instance_usd_per_hour, row.throughput_qps)
             rows.append(row)
     return rows, cold
 
@@ -269,8 +183,8 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     prepared = Prepared(setup, list(workloads.values()), log=err)
     opts = _RunOptions(out_dir, prices, client, max(concurrency) if setup.cold_burst else 0,
                        max(concurrency), instance_usd_per_hour, rep.progress, err)
-    rows: list[Row] = []
-    cold: dict[tuple[str, str], ColdStarts] = {}
+    rows: list[ResultRow] = []
+    cold: ColdByKey = {}
     for config in configs:
         config_rows, config_cold = _measure_config(config, prepared, workloads,
                                                    by_config[config.name], opts)
@@ -279,19 +193,19 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     write_json(setup.work_dir / "prepared.json", {"source": prepared.source.label,
                                                   **prepared.status})
     rel = ratios(rows, configs[0].name)
-    write_json(out_dir / "ratios.json", rel)
+    write_json(out_dir / "ratios.json", [r.to_dict() for r in rel])
     sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows)]
     extra_files = [out_dir / "ratios.json"]
     engines = sorted({c.engine for c in configs if c.kind == "serverless"})
     if engines:
-        footprint, files = _footprint_section(engines, cold, rows, out_dir)
-        sections += [footprint, *(_cold_sections(cold, rows) if cold else [])]
+        footprint, files = footprint_section(engines, cold, rows, out_dir)
+        sections += [footprint, *(cold_sections(cold, rows) if cold else [])]
         extra_files += files
     goals = targets(rows)
     if goals:
-        write_json(out_dir / "targets.json", goals)
+        write_json(out_dir / "targets.json", [g.to_dict() for g in goals])
         extra_files.append(out_dir / "targets.json")
-        alone = f"\n\n{ALONE_NOTE}" if any(t["concurrency"] == 1 for t in goals) else ""
+        alone = f"\n\n{ALONE_NOTE}" if any(g.concurrency == 1 for g in goals) else ""
         sections.append("## Targets (✓ = reached)\n\n" + targets_table(goals) + alone)
     notes = _notes(configs, workloads, instance_usd_per_hour)
     run = finish(out_dir, rows, prices, header=[f"Configurations: {', '.join(c.name for c in configs)}"],

@@ -13,11 +13,11 @@ For each model and C where the configurations ran:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from millicent.harness.rows import ResultRow
 from millicent.markdown import table
-
-Row = dict[str, Any]
 
 P50_TARGET = 10.0
 THROUGHPUT_TARGET = 0.7
@@ -29,30 +29,43 @@ def _div(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
-def _cost(row: Row | None, key: str) -> float | None:
-    c = (row or {}).get("cost_per_million_usd")
-    return None if not c else float(c[key])
+def _cost(row: ResultRow | None, component: str) -> float | None:
+    return None if row is None or row.cost is None else row.cost_of(component)
 
 
-def targets(rows: Sequence[Row], subject: str = "millicent", paper: str = "paper",
-            server: str = "server") -> list[Row]:
+@dataclass(frozen=True)
+class Target:
+    """One model and C: the ratios the targets are stated in (None: a baseline is absent)."""
+
+    model: str
+    concurrency: int
+    p50_lower: float | None  #: paper p50 / millicent p50
+    throughput_of_server: float | None  #: millicent / server throughput
+    fetch_share: float | None  #: millicent's mean fetch / its mean warm latency
+    cost_lower: float | None  #: paper / millicent cost per million
+    variable_cost_lower: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def targets(rows: Sequence[ResultRow], subject: str = "millicent", paper: str = "paper",
+            server: str = "server") -> list[Target]:
     """One entry per (model, C) that ``subject`` ran at; None where a baseline is absent."""
-    by = {(r["config"], r["model"], r["concurrency"]): r for r in rows}
-    out: list[Row] = []
+    by = {(r.config, r.model, r.concurrency): r for r in rows}
+    out: list[Target] = []
     for r in rows:
-        if r["config"] != subject:
+        if r.config != subject:
             continue
-        key = (r["model"], r["concurrency"])
+        key = (r.model, r.concurrency)
         p, s = by.get((paper, *key)), by.get((server, *key))
-        fetch = (r.get("breakdown_ms") or {}).get("fetch")
-        out.append({
-            "model": r["model"], "concurrency": r["concurrency"],
-            "p50_lower": _div(p["latency_ms"]["p50"] if p else None, r["latency_ms"]["p50"]),
-            "throughput_of_server": _div(r["throughput_qps"], s["throughput_qps"] if s else None),
-            "fetch_share": _div(fetch, r["latency_ms"]["mean"]),
-            "cost_lower": _div(_cost(p, "total"), _cost(r, "total")),
-            "variable_cost_lower": _div(_cost(p, "variable"), _cost(r, "variable")),
-        })
+        out.append(Target(
+            model=r.model, concurrency=r.concurrency,
+            p50_lower=_div(p.latency_ms.p50 if p else None, r.latency_ms.p50),
+            throughput_of_server=_div(r.throughput_qps, s.throughput_qps if s else None),
+            fetch_share=_div(r.breakdown_ms.fetch, r.latency_ms.mean),
+            cost_lower=_div(_cost(p, "total"), _cost(r, "total")),
+            variable_cost_lower=_div(_cost(p, "variable"), _cost(r, "variable"))))
     return out
 
 
@@ -69,7 +82,7 @@ ALONE_NOTE = ("C = 1 (alone): one request at a time, so client, gateway, environ
               "themselves are the issue's, unchanged; C ≥ 5 saturates a 2-core machine.")
 
 
-def targets_table(ts: Sequence[Row]) -> str:
+def targets_table(ts: Sequence[Target]) -> str:
     def x(v: float | None, goal: float, higher: bool = True) -> str:
         if v is None:
             return "–"
@@ -81,9 +94,9 @@ def targets_table(ts: Sequence[Row]) -> str:
             return "–"
         return f"{v:.1%}" + (" ✓" if v <= FETCH_SHARE_TARGET else "")
 
-    body = [[t["model"], _c(t["concurrency"]), x(t["p50_lower"], P50_TARGET),
-             x(t["throughput_of_server"], THROUGHPUT_TARGET), pct(t["fetch_share"]),
-             x(t["cost_lower"], COST_TARGET), x(t["variable_cost_lower"], COST_TARGET)]
+    body = [[t.model, _c(t.concurrency), x(t.p50_lower, P50_TARGET),
+             x(t.throughput_of_server, THROUGHPUT_TARGET), pct(t.fetch_share),
+             x(t.cost_lower, COST_TARGET), x(t.variable_cost_lower, COST_TARGET)]
             for t in ts]
     return table(["model", "C", f"p50 paper/millicent (≥ {P50_TARGET:g}×)",
                   f"throughput millicent/server (≥ {THROUGHPUT_TARGET:g}×)",

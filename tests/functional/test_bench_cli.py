@@ -87,5 +87,5 @@ def test_bench_batch_size_reports_texts_per_second_and_cost_per_text(
     from millicent.economics.prices import load_prices
     from millicent.harness.runner import recompute
 
-    (again,) = recompute(tmp_path / "run", load_prices())
+    (again,) = [r.to_dict() for r in recompute(tmp_path / "run", load_prices())]
     assert again["texts"] == 100 and again["cost_per_million_texts_usd"] == pytest.approx(per_text)

@@ -72,7 +72,7 @@ def test_errors_are_counted_and_never_averaged_in() -> None:
     with ThreadedServer(contract) as srv:
         records = asyncio.run(run_closed_loop(srv.endpoint, plan, c, measured=range(n),
                                               warmup=range(warm)))
-    row = summarize(_scenario(c, n, warm), records, PRICES)
+    row = summarize(_scenario(c, n, warm), records, PRICES).to_dict()
     assert row["requests"] == n and row["warmup_requests"] == warm
     assert row["errors"] == 20 and row["ok"] == 100
     assert row["error_kinds"] == {"400": 7, "500": 7, "503": 6}
@@ -108,7 +108,7 @@ def test_without_gateway_headers_duration_is_estimated_and_cold_read_from_body()
     # as part of total_ms, and kept in the timings for the report
     assert all(r.init_ms == 0.0 and r.init_kind is None and r.timings["init_ms"] == 120.0
                for r in records if r.cold)
-    row = summarize(_scenario(3, 30), records, PRICES)
+    row = summarize(_scenario(3, 30), records, PRICES).to_dict()
     assert row["init"]["init_inside_ms"]["n"] == 3 and row["init"]["init_ms"]["n"] == 0
     assert row["cold_starts"] == 3
     assert row["latency_ms"]["n"] == 27 and row["cold_latency_ms"]["n"] == 3
@@ -152,6 +152,6 @@ def test_client_timeout_and_refused_connections_are_errors_not_exceptions() -> N
     refused = asyncio.run(run_closed_loop(f"http://127.0.0.1:{free_port()}", _plan(5), 2,
                                           measured=range(5)))
     assert len(refused) == 5 and all(r.status == 0 and r.error for r in refused)
-    row = summarize(_scenario(2, 5), refused, PRICES)
+    row = summarize(_scenario(2, 5), refused, PRICES).to_dict()
     assert row["errors"] == 5 and row["error_kinds"] == {"no response": 5}
     assert row["latency_ms"]["n"] == 0 and row["cost_per_million_usd"] is None

@@ -84,14 +84,15 @@ def test_run_writes_plan_records_results_report_and_plots(run_dir: Path) -> None
 
 
 def test_recompute_from_records_under_other_options(run_dir: Path) -> None:
-    base = recompute(run_dir, PRICES)
+    base = [r.to_dict() for r in recompute(run_dir, PRICES)]
     saved = json.loads((run_dir / "results.json").read_text())
     assert base[0]["cost_per_million_usd"]["total"] == pytest.approx(
         saved[0]["cost_per_million_usd"]["total"])
-    doubled = recompute(run_dir, PRICES, overrides={"memory_mb": 256})
+    doubled = [r.to_dict() for r in recompute(run_dir, PRICES, overrides={"memory_mb": 256})]
     assert doubled[0]["cost_per_million_usd"]["compute"] == pytest.approx(
         2 * base[0]["cost_per_million_usd"]["compute"])
-    old = recompute(run_dir, PRICES, billing="100ms", overrides={"gateway": "rest"})
+    old = [r.to_dict()
+           for r in recompute(run_dir, PRICES, billing="100ms", overrides={"gateway": "rest"})]
     assert old[0]["cost_per_million_usd"]["mean_billed_ms"] == 100  # every call < 100 ms
     assert old[0]["cost_per_million_usd"]["gateway"] == pytest.approx(3.5)
 

@@ -5,22 +5,22 @@ The whole demo (platform and benchmark included) runs in tests/integration/test_
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 from pathlib import Path
 
 import pytest
 
-from millicent.cli import demo
+from millicent.cli._common import pack_option
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import load_artifact
+from millicent.testbed import demo
 from millicent.train.shipped import artifacts_dir
 
 
 def _ctx(out: Path, data_dir: Path, stack: contextlib.ExitStack) -> demo.DemoContext:
-    args = argparse.Namespace(vocab="datasets", pack_top=2000, pack_mb=None, limit=25, no_progress=True,
-                              no_plots=True)
-    return demo.DemoContext(args, data_dir, out, stack)
+    options = demo.DemoOptions(data_dir, out, vocab="datasets", pack_top=2000, pack_mb=None,
+                               limit=25, progress=False, plots=False)
+    return demo.DemoContext(options, stack)
 
 
 def test_store_pack_and_check_reproduce_the_recorded_metrics(tmp_path: Path,
@@ -86,9 +86,9 @@ def test_pack_size_defaults_to_the_store_layers_budget() -> None:
     from millicent.cli.main import build_parser
     from millicent.store.pack import DEFAULT_PACK_MB
 
-    assert demo.pack_option(None, None) == (None, DEFAULT_PACK_MB)
-    assert demo.pack_option(None, 2.5) == (None, 2.5)
-    assert demo.pack_option(500, None) == (500, None)
+    assert pack_option(None, None) == (None, DEFAULT_PACK_MB)
+    assert pack_option(None, 2.5) == (None, 2.5)
+    assert pack_option(500, None) == (500, None)
     # the help of both verbs names the store layer's default (they cannot import numpy to
     # read it at registration)
     sub = next(a for a in build_parser()._actions if a.dest == "verb").choices

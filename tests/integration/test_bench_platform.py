@@ -46,7 +46,7 @@ def test_closed_loop_on_the_platform(platform: PlatformProcess) -> None:
     # the platform's limit is C: one request more in flight would have been a 429
     assert not any(r.status == 429 for r in records)
     row = summarize(Scenario(Configuration("platform", store="none"), "kim", C, 30, 2 * C),
-                    records, load_prices())
+                    records, load_prices()).to_dict()
     assert row["errors"] == 1 and row["error_kinds"] == {"500": 1}
     assert row["ok"] == 29 and row["max_in_flight"] == C
     ok = [r for r in meas if r.ok]
@@ -63,6 +63,6 @@ def test_throttles_beyond_the_platform_limit_are_errors(platform: PlatformProces
     throttled = [r for r in records if r.status == 429]
     assert throttled and all(r.error and not r.ok for r in throttled)
     row = summarize(Scenario(Configuration("platform", store="none"), "kim", C + 2, len(plan), 0),
-                    records, load_prices())
+                    records, load_prices()).to_dict()
     assert row["error_kinds"].get("429") == len(throttled)
     assert row["latency_ms"]["n"] == row["ok"] - row["cold_starts"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from millicent.cli import demo
 from millicent.cli.main import main
+from millicent.testbed import demo
 
 pytestmark = pytest.mark.integration
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from millicent.analysis.whatif import Analysis, WhatIf, render
 from millicent.economics.prices import load_prices
+from millicent.harness.rows import ResultRow
+from tests.bench_support import result_row
 
 
-def _row(config: str, notes: list[str]) -> dict[str, object]:
-    return {"config": config, "model": "kim", "concurrency": 5, "cost_per_million_usd": None,
-            "instance_cost_per_million_usd": None, "cost_notes": notes}
+def _row(config: str, notes: list[str]) -> ResultRow:
+    row = result_row(config, "kim", 5)
+    row.cost_notes = notes
+    return row
 
 
 def test_render_lists_provisioned_capacity_notes() -> None:

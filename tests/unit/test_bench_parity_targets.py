@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from millicent.baselines.parity import compare_answers
+from millicent.economics.cost import Cost
 from millicent.errors import DataError
+from millicent.harness.rows import ResultRow
 from millicent.testbed.targets import targets, targets_table
+from tests.bench_support import result_row
 
 
 def test_answers_agree_within_tolerance_and_labels() -> None:
@@ -28,11 +29,11 @@ def test_answers_agree_within_tolerance_and_labels() -> None:
 
 
 def _row(config: str, c: int, p50: float, qps: float, fetch: float, mean: float,
-         total: float | None, variable: float | None) -> dict[str, Any]:
-    cost = None if total is None else {"total": total, "variable": variable}
-    return {"config": config, "model": "kim", "concurrency": c, "throughput_qps": qps,
-            "latency_ms": {"p50": p50, "mean": mean}, "breakdown_ms": {"fetch": fetch},
-            "cost_per_million_usd": cost}
+         total: float | None, variable: float | None) -> ResultRow:
+    cost = None if total is None or variable is None else Cost(compute=variable,
+                                                                requests=total - variable)
+    return result_row(config, "kim", c, throughput_qps=qps, p50=p50, mean=mean, fetch=fetch,
+                      cost=cost)
 
 
 def test_targets_are_ratios_to_the_baselines_at_the_same_c() -> None:
@@ -40,7 +41,8 @@ def test_targets_are_ratios_to_the_baselines_at_the_same_c() -> None:
             _row("millicent", 5, 4.0, 600.0, 0.3, 5.0, 0.4, 0.2),
             _row("server", 5, 1.0, 1000.0, 0.1, 1.0, None, None),
             _row("millicent", 20, 10.0, 700.0, 2.0, 10.0, 0.5, 0.3)]
-    t5, t20 = targets(rows)
+    typed5, typed20 = targets(rows)
+    t5, t20 = typed5.to_dict(), typed20.to_dict()
     assert t5["p50_lower"] == pytest.approx(12.5)
     assert t5["throughput_of_server"] == pytest.approx(0.6)
     assert t5["fetch_share"] == pytest.approx(0.06)
@@ -48,11 +50,12 @@ def test_targets_are_ratios_to_the_baselines_at_the_same_c() -> None:
     # no baseline at C=20: nothing to compare with, not a zero
     assert t20["p50_lower"] is None and t20["throughput_of_server"] is None
     assert t20["fetch_share"] == pytest.approx(0.2)
-    text = targets_table([t5, t20])
+    text = targets_table([typed5, typed20])
     assert "12.50× ✓" in text and "0.60×" in text and "0.60× ✓" not in text and "6.0% ✓" in text
-    assert targets([r for r in rows if r["config"] != "millicent"]) == []
+    assert targets([r for r in rows if r.config != "millicent"]) == []
     # C = 1 is labelled (nothing else ran): a row like any other, the same targets
-    (t1,) = targets([_row("paper", 1, 20.0, 50.0, 15.0, 20.0, 5.0, 1.2),
-                     _row("millicent", 1, 2.0, 500.0, 0.1, 2.0, 0.4, 0.2)])
+    (typed1,) = targets([_row("paper", 1, 20.0, 50.0, 15.0, 20.0, 5.0, 1.2),
+                         _row("millicent", 1, 2.0, 500.0, 0.1, 2.0, 0.4, 0.2)])
+    t1 = typed1.to_dict()
     assert t1["p50_lower"] == pytest.approx(10.0)
-    assert "| kim | 1 (alone) | 10.00× ✓ |" in targets_table([t1])
+    assert "| kim | 1 (alone) | 10.00× ✓ |" in targets_table([typed1])

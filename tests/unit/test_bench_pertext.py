@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
+from millicent.economics.cost import Cost
 from millicent.errors import ConfigError
 from millicent.harness.pertext import add_per_text, per_text_section
 from millicent.harness.records import RequestRecord
 from millicent.harness.workload import Workload, classify_requests, rank_requests
+from tests.bench_support import result_row
 
 
 def test_batches_of_consecutive_items_the_last_holds_the_rest() -> None:
@@ -37,12 +40,11 @@ def test_per_text_throughput_and_cost_follow_the_texts_of_successful_requests() 
     w = Workload("kim", "set", tuple(classify_requests([f"s{i}" for i in range(10)],
                                                        batch_size=4)), 10, 4)
     records = [_rec(0, cold=True), _rec(1), _rec(2), _rec(0, ok=False)]
-    cost = {"total": 1.0, "compute": 0.2, "requests": 0.2, "store": 0.6, "gateway": 0.0,
-            "variable": 0.8}
-    row = {"config": "x", "model": "kim", "concurrency": 2, "window_s": 2.0,
-           "throughput_qps": 1.5, "cost_per_million_usd": cost,
-           "lambda_projection": {"cost_per_million_usd": {**cost, "total": 2.0}}}
-    add_per_text(row, records, w)
+    cost = Cost(compute=0.2, requests=0.2, store=0.6, gateway=0.0)  # total 1.0, variable 0.8
+    typed = result_row("x", "kim", 2, window_s=2.0, throughput_qps=1.5, cost=cost,
+                       projection_cost=Cost(compute=1.2, requests=0.2, store=0.6))  # total 2.0
+    add_per_text(typed, records, w)
+    row = typed.to_dict()
     assert (row["batch_size"], row["texts"], row["throughput_tps"]) == (4, 10, 5.0)
     assert row["texts_per_request"] == pytest.approx(10 / 3)
     # 3 priced requests answered 10 texts: per text 3/10 of the per-request figure
@@ -50,6 +52,8 @@ def test_per_text_throughput_and_cost_follow_the_texts_of_successful_requests() 
     assert row["cost_per_million_texts_usd"]["store"] == pytest.approx(0.18)
     # the projection covers warm requests only: 2 requests, 6 texts
     assert row["lambda_projection_per_million_texts_usd"]["total"] == pytest.approx(2.0 * 2 / 6)
-    (section,) = per_text_section([row])
+    (section,) = per_text_section([typed])
     assert "Per text (batch requests)" in section and "| x | kim | 2 | 3.3 | 1.5 | 5.0 |" in section
-    assert per_text_section([{**row, "batch_size": 1}]) == []
+    assert typed.per_text is not None
+    single = replace(typed, per_text=replace(typed.per_text, batch_size=1))
+    assert per_text_section([single]) == []

@@ -32,15 +32,15 @@ def test_worst_case_at_a_reservation_of_five() -> None:
 
 def test_bound_gives_the_cap_in_force_the_ceiling_and_a_recommendation() -> None:
     opts = CostOptions(memory_mb=128)
-    reserved = bound(PER_REQUEST, 2.0, Bounds(reserved_concurrency=5), PRICES, opts)
+    reserved = bound(PER_REQUEST, 2.0, Bounds(reserved_concurrency=5), PRICES, opts).to_dict()
     assert reserved["at_measured_duration"]["cap"] == 5
     # the ceiling: 1,000 billed 1 ms requests per second per environment
     ceiling = 5 * 1000 * 3600 * (0.001 * 0.125 * X86 + 0.2e-6)
     assert reserved["ceiling_1ms"]["per_hour_usd"] == pytest.approx(ceiling)
-    unreserved = bound(PER_REQUEST, 2.0, Bounds(account_concurrency=10), PRICES, opts)
+    unreserved = bound(PER_REQUEST, 2.0, Bounds(account_concurrency=10), PRICES, opts).to_dict()
     assert unreserved["at_measured_duration"]["cap"] == 10
     assert unreserved["at_measured_duration"]["cap_source"] == "the account's concurrency limit"
-    budget = bound(PER_REQUEST, 2.0, Bounds(budget_usd=100.0), PRICES, opts)
+    budget = bound(PER_REQUEST, 2.0, Bounds(budget_usd=100.0), PRICES, opts).to_dict()
     one_env_month = 500 * 3600 * 730 * PER_REQUEST.total
     assert budget["cap_within_budget"] == math.floor(100.0 / one_env_month)
     with pytest.raises(ConfigError, match="blocks every request"):
