@@ -134,16 +134,9 @@ def _settings(args: argparse.Namespace, peak_qps: float, profile: ServiceProfile
                            units_per_read=prices.dynamodb_units_eventual),
         prices=prices, cost=cost,
         server=size_server(peak_qps, args.instance_usd_per_hour, args.instances,
-                           args.instance_capacity_qps, estimated_capacity(_cpu_ms(profile))),
+                           args.instance_capacity_qps, estimated_capacity(profile.cpu_ms_per_vcpu)),
         billing=args.billing, era=era, projection=args.projection, method=args.method,
         provisioned=args.provisioned, seed=args.seed)
-
-
-def _cpu_ms(profile: ServiceProfile) -> float:
-    """A warm request's CPU time at one full vCPU (its duration when CPU was not measured)."""
-    warm = profile.warm
-    cpu = warm.cpu_ms if warm.cpu_ms is not None else warm.duration_ms
-    return float(cpu.mean()) * profile.measured_cpu_share
 
 
 def run_plan(args: argparse.Namespace) -> int:

@@ -121,6 +121,13 @@ class ServiceProfile:
                 "texts_per_request": self.texts_per_request, "store": self.store.to_dict(),
                 "item_bytes": self.store.item_bytes, "source": self.source}
 
+    @property
+    def cpu_ms_per_vcpu(self) -> float:
+        """A warm request's mean CPU time at one full vCPU (its duration when CPU was not
+        measured): what sizes an always-on server."""
+        cpu = self.warm.cpu_ms if self.warm.cpu_ms is not None else self.warm.duration_ms
+        return float(cpu.mean()) * self.measured_cpu_share
+
     def summary(self) -> dict[str, Any]:
         """Means and counts for reports (no sample lists)."""
         cold_init = self.cold.init_ms if self.cold.init_ms is not None else np.zeros(1)
