@@ -63,7 +63,8 @@ def result_row(config: str, model: str, concurrency: int, *, window_s: float = 0
     """A result row holding only the given figures (the rest empty), for pure logic reading rows."""
     from millicent.economics.cost import CostOptions, CostReport
     from millicent.economics.stats import LatencyStats
-    from millicent.harness.rows import Breakdown, InitSummary, Projection, ResultRow, StoreTraffic
+    from millicent.economics.tuning import MemoryOption
+    from millicent.harness.rows import Breakdown, InitSummary, ResultRow, StoreTraffic
     from millicent.harness.scenario import Configuration
 
     none = LatencyStats(0, None, None, None, None, None, None)
@@ -76,6 +77,6 @@ def result_row(config: str, model: str, concurrency: int, *, window_s: float = 0
         cpu_ms=None, max_memory_mb=None, max_in_flight=0, duration_source=None,
         cost=None if cost is None else CostReport(cost, CostOptions(), 1, 0.0, 0.0),
         cost_notes=[],
-        lambda_projection=None if projection_cost is None else Projection(128, none, none,
-                                                                           projection_cost),
+        lambda_projection=None if projection_cost is None else MemoryOption(
+            128, none, none, projection_cost, None),
         cache_hit_rate=None, store=StoreTraffic(0.0, 0.0, None, 0.0, 0))

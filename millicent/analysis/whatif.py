@@ -27,6 +27,7 @@ from millicent.economics.coldstart import ColdPhases, Strategy
 from millicent.economics.cost import CostOptions, instance_cost_per_million
 from millicent.economics.prices import PriceSheet
 from millicent.economics.tuning import (
+    DEFAULT_INSTANCE_USD_PER_HOUR,
     DEFAULT_MEMORIES_MB,
     BreakEven,
     MemorySweep,
@@ -49,7 +50,7 @@ class WhatIf:
 
     billing: str | None = None  #: None: as the run was priced
     overrides: Mapping[str, Any] = field(default_factory=dict)  #: CostOptions fields
-    instance_usd_per_hour: float = 0.0168
+    instance_usd_per_hour: float = DEFAULT_INSTANCE_USD_PER_HOUR
     #: None: the ``server`` rows' best throughput per model, when the run has them
     instance_capacity_qps: float | None = None
     latency_target_ms: float | None = None

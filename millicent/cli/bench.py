@@ -10,37 +10,15 @@ from typing import Any
 
 from millicent.cli._common import (
     add_data_dir,
+    add_instance_flags,
     add_pack_size,
+    add_pricing_flags,
     add_signing,
     artifact_path,
     pack_option,
     signer_from_args,
 )
-
-
-def _pricing_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
-    """Flags that describe how the deployment is priced. Without ``defaults`` they are
-    overrides (None = as the run was priced)."""
-
-    def d(value: Any) -> Any:
-        return value if defaults else None
-
-    p.add_argument("--memory-mb", type=int, default=d(128),
-                   help="Lambda memory in MB" + (" (default 128)" if defaults else ""))
-    p.add_argument("--arch", choices=["x86", "x86_64", "arm64"], default=d("x86_64"),
-                   help="Lambda architecture" + (" (default x86_64)" if defaults else ""))
-    p.add_argument("--gateway", choices=["url", "http", "rest", "none"], default=d("url"),
-                   help="in front of the function: Function URL (free), API Gateway HTTP API "
-                        "or REST API" + (" (default url)" if defaults else ""))
-    p.add_argument("--billing", choices=["1ms", "100ms"], default=d("1ms"),
-                   help="duration billing unit: 1 ms (since Dec 2020) or 100 ms (the paper's era)")
-    p.add_argument("--store", choices=["dynamodb", "none"], default=d("dynamodb"),
-                   help="price store reads as DynamoDB, or as free (bundled SQLite, own Redis)")
-    p.add_argument("--dynamodb-mode", choices=["on-demand", "provisioned"], default=d("on-demand"))
-    p.add_argument("--rcu", type=int, default=d(500),
-                   help="provisioned read capacity units (the paper's table had 500)")
-    p.add_argument("--prices", default=None, metavar="FILE",
-                   help="price sheet JSON (default: the bundled, dated us-east-1 sheet)")
+from millicent.economics.tuning import DEFAULT_INSTANCE_USD_PER_HOUR
 
 
 def _trace_flag(b: argparse.ArgumentParser) -> None:
@@ -90,12 +68,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_signing(b)
     b.add_argument("--config-name", default="endpoint",
                    help="name of this deployment in the report (default 'endpoint')")
-    _pricing_flags(b, defaults=True)
+    add_pricing_flags(b)
     b.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
                    help="--compare: the DynamoDB endpoint for the configurations' tables")
     add_pack_size(b, scope="--compare: ")
-    b.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
-                   help="--compare: the always-on server's price (default 0.0168)")
+    b.add_argument("--instance-usd-per-hour", type=float, default=DEFAULT_INSTANCE_USD_PER_HOUR,
+                   help=f"--compare: the always-on server's price (default "
+                        f"{DEFAULT_INSTANCE_USD_PER_HOUR})")
     b.add_argument("--cold-samples", type=int, default=3, metavar="N",
                    help="--compare: isolated cold starts per serverless configuration (the "
                         "first request from zero, alone; medians reported), then the largest "
@@ -132,7 +111,7 @@ def _register_cost(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--endpoint-url", default=None, help="--log-group: another AWS endpoint (moto)")
     c.add_argument("--out", default=None, metavar="DIR",
                    help="where cost.md / cost.json go (default: the --results dir, else runs/cost)")
-    _pricing_flags(c, defaults=False)
+    add_pricing_flags(c, defaults=False)
     c.add_argument("--era", default=None, metavar="YYYY-MM-DD",
                    help="apply that date's INIT billing (free before 2025-08-01 for on-demand "
                         "zip functions); REPORT lines are then re-priced from their durations")
@@ -141,10 +120,8 @@ def _register_cost(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--read-units-per-query", type=float, default=None,
                    help="REPORT lines: DynamoDB read units per query (default: from --results, else 0)")
     _bounds_flags(c)
-    c.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
-                   help="always-on instance price for the break-even (default 0.0168)")
-    c.add_argument("--instance-capacity-qps", type=float, default=None,
-                   help="queries/s one instance sustains (e.g. the `server` baseline's throughput)")
+    add_instance_flags(c, "queries/s one instance sustains (e.g. the `server` baseline's "
+                          "throughput)")
     c.add_argument("--latency-target-ms", type=float, default=None,
                    help="latency target for the memory recommendation")
     c.add_argument("--statistic", choices=["mean", "p50", "p90", "p99", "max"], default="p99",
@@ -158,29 +135,35 @@ def _register_cost(sub: argparse._SubParsersAction) -> None:
 
 
 def _bounds_flags(c: argparse.ArgumentParser) -> None:
-    """Cold-start strategies and the worst case: traffic, cold phases, caps."""
-    c.add_argument("--monthly-requests", type=float, default=1_000_000,
-                   help="requests per month for the cold-start table (default 1,000,000)")
-    c.add_argument("--cold-start-rate", type=float, default=0.01,
-                   help="share of requests that are cold starts (default 0.01: AWS reports "
-                        "under 1 %% of invocations are INITs)")
-    c.add_argument("--provisioned-concurrency", type=int, default=None,
-                   help="provisioned environments (default: enough for the mean rate)")
-    c.add_argument("--init-ms", type=float, default=None,
-                   help="the whole INIT, at the measured CPU share (--measured-cpu-share), "
-                        "instead of the measured one")
-    c.add_argument("--restore-ms", type=float, default=None,
-                   help="SnapStart restore duration to use (e.g. from `serve --snapshot`)")
-    c.add_argument("--reserved-concurrency", type=int, default=None,
-                   help="the function's reserved concurrency: the cap of the worst case "
-                        "(default: none, so the account's limit)")
-    c.add_argument("--account-concurrency", type=int, default=1000,
-                   help="the account's concurrency limit (default 1000, AWS's default quota)")
-    c.add_argument("--peak-qps", type=float, default=None,
-                   help="peak request rate the recommended cap must serve (default 10× the "
-                        "monthly mean rate)")
-    c.add_argument("--budget-usd", type=float, default=None,
-                   help="monthly budget: also report the largest cap whose worst case fits it")
+    """Cold-start strategies and the worst case: traffic, cold phases, caps (the defaults
+    are the economics' own: the account's limit is ``rules.json``'s)."""
+    from millicent.economics.coldstart import DEFAULT_COLD_START_RATE, DEFAULT_MONTHLY_REQUESTS
+    from millicent.economics.worstcase import AWS_DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_PEAK_TO_MEAN
+
+    flags: list[tuple[str, type, Any, str]] = [
+        ("--monthly-requests", float, DEFAULT_MONTHLY_REQUESTS,
+         f"requests per month for the cold-start table (default {DEFAULT_MONTHLY_REQUESTS:,})"),
+        ("--cold-start-rate", float, DEFAULT_COLD_START_RATE,
+         f"share of requests that are cold starts (default {DEFAULT_COLD_START_RATE:g}: AWS "
+         "reports under 1 %% of invocations are INITs)"),
+        ("--provisioned-concurrency", int, None,
+         "provisioned environments (default: enough for the mean rate)"),
+        ("--init-ms", float, None, "the whole INIT, at the measured CPU share "
+         "(--measured-cpu-share), instead of the measured one"),
+        ("--restore-ms", float, None,
+         "SnapStart restore duration to use (e.g. from `serve --snapshot`)"),
+        ("--reserved-concurrency", int, None, "the function's reserved concurrency: the cap of "
+         "the worst case (default: none, so the account's limit)"),
+        ("--account-concurrency", int, AWS_DEFAULT_ACCOUNT_CONCURRENCY,
+         f"the account's concurrency limit (default {AWS_DEFAULT_ACCOUNT_CONCURRENCY}, AWS's "
+         "default quota)"),
+        ("--peak-qps", float, None, "peak request rate the recommended cap must serve "
+         f"(default {DEFAULT_PEAK_TO_MEAN:g}× the monthly mean rate)"),
+        ("--budget-usd", float, None,
+         "monthly budget: also report the largest cap whose worst case fits it"),
+    ]
+    for flag, kind, default, text in flags:
+        c.add_argument(flag, type=kind, default=default, help=text)
 
 
 def _model_args(args: argparse.Namespace) -> list[tuple[str, str | None]]:

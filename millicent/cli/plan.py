@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from millicent.cli._common import add_data_dir
+from millicent.cli._common import add_data_dir, add_instance_flags, add_pricing_flags
 
 if TYPE_CHECKING:
     from millicent.plan.planner import PlanSettings
@@ -69,24 +69,15 @@ def _lambda_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _pricing_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--memory-mb", type=int, default=128, help="Lambda memory (default 128)")
-    p.add_argument("--arch", choices=["x86", "x86_64", "arm64"], default="x86_64")
-    p.add_argument("--gateway", choices=["url", "http", "rest", "none"], default="url")
-    p.add_argument("--billing", choices=["1ms", "100ms"], default="1ms")
+    add_pricing_flags(p)
     p.add_argument("--era", default=None, metavar="YYYY-MM-DD",
                    help="whose billing rules (INIT billed from 2025-08-01; default today)")
-    p.add_argument("--store", choices=["dynamodb", "none"], default="dynamodb")
-    p.add_argument("--dynamodb-mode", choices=["on-demand", "provisioned"], default="on-demand")
-    p.add_argument("--rcu", type=int, default=500, help="provisioned read capacity units")
-    p.add_argument("--prices", default=None, metavar="FILE", help="price sheet JSON")
     p.add_argument("--rules", default=None, metavar="FILE", help="rules JSON (default: bundled)")
-    p.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
-                   help="always-on instance price (default 0.0168)")
+    add_instance_flags(p, "requests/s one instance carries (e.g. the `server` baseline's "
+                          "throughput; default: estimated as 2 vCPUs 70 %% busy with the "
+                          "profile's CPU time)")
     p.add_argument("--instances", type=int, default=None, help="always-on instances (default: "
                    "⌈peak / capacity⌉)")
-    p.add_argument("--instance-capacity-qps", type=float, default=None,
-                   help="requests/s one instance carries (e.g. the `server` baseline's throughput; "
-                        "default: estimated as 2 vCPUs 70 %% busy with the profile's CPU time)")
 
 
 def _profile(args: argparse.Namespace) -> ServiceProfile:

@@ -98,3 +98,8 @@ def mean(values: Iterable[Any]) -> float | None:
     """Arithmetic mean, ``None`` for no values."""
     xs = _clean(values)
     return math.fsum(xs) / len(xs) if xs else None
+
+
+def ratio(a: float | None, b: float | None) -> float | None:
+    """``a / b``; None when either is unknown or ``b`` is zero (a ratio not measured)."""
+    return None if a is None or b is None or b == 0 else a / b

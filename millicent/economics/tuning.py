@@ -31,6 +31,8 @@ from millicent.errors import InvalidInput
 #: The sizes swept by default (aws-lambda-power-tuning's classic range, plus one vCPU).
 DEFAULT_MEMORIES_MB = (128, 256, 512, 1024, 1536, 1769, 2048, 3008)
 STATISTICS = ("mean", "p50", "p90", "p99", "max")
+#: the always-on instance the break-even compares with, USD per hour (``--instance-usd-per-hour``)
+DEFAULT_INSTANCE_USD_PER_HOUR = 0.0168
 
 
 def cpu_share(memory_mb: float, mb_per_vcpu: int) -> float:

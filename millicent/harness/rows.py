@@ -14,6 +14,7 @@ from typing import Any
 from millicent.economics.cost import Cost, CostReport
 from millicent.economics.prices import PriceSheet
 from millicent.economics.stats import LatencyStats
+from millicent.economics.tuning import MemoryOption
 from millicent.harness.scenario import Configuration
 
 #: the server-side stages of an invocation, as ``timings`` names them
@@ -69,21 +70,6 @@ class InitSummary:
 
 
 @dataclass(frozen=True)
-class Projection:
-    """Warm requests of the local platform projected to the configured memory on Lambda."""
-
-    memory_mb: int
-    duration_ms: LatencyStats
-    latency_ms: LatencyStats
-    cost_per_million: Cost
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"memory_mb": self.memory_mb, "duration_ms": self.duration_ms.to_dict(),
-                "latency_ms": self.latency_ms.to_dict(),
-                "cost_per_million_usd": self.cost_per_million.to_dict()}
-
-
-@dataclass(frozen=True)
 class PerText:
     """The per-text figures of a row whose requests carry batches (:mod:`.pertext`)."""
 
@@ -129,7 +115,8 @@ class ResultRow:
     duration_source: str | None  #: "header" | "timings" | "mixed" | None
     cost: CostReport | None  #: None for an always-on server, or nothing priced
     cost_notes: list[str]
-    lambda_projection: Projection | None
+    #: warm requests of the local platform projected to the configured memory on Lambda
+    lambda_projection: MemoryOption | None
     cache_hit_rate: float | None
     store: StoreTraffic
     prices: PriceSheet | None = None  #: the sheet the row was priced with, once stamped
@@ -168,8 +155,7 @@ class ResultRow:
             "max_in_flight": self.max_in_flight, "duration_source": self.duration_source,
             "cost_per_million_usd": None if self.cost is None else self.cost.to_dict(),
             "cost_notes": list(self.cost_notes),
-            "lambda_projection": (None if self.lambda_projection is None
-                                  else self.lambda_projection.to_dict()),
+            "lambda_projection": _projection(self.lambda_projection),
             "cache_hit_rate": self.cache_hit_rate, "store": self.store.to_dict(),
         }
         if self.prices is not None:
@@ -179,3 +165,10 @@ class ResultRow:
         if self.per_text is not None:
             out.update(self.per_text.to_dict())
         return out
+
+
+def _projection(option: MemoryOption | None) -> dict[str, Any] | None:
+    """The row's Lambda projection as ``results.json`` has it (no target: nothing to meet)."""
+    if option is None:
+        return None
+    return {k: v for k, v in option.to_dict().items() if k != "meets_target"}

@@ -27,13 +27,12 @@ from collections.abc import Sequence
 from millicent.economics.cost import CostOptions, CostReport, cost_per_million
 from millicent.economics.prices import PriceSheet
 from millicent.economics.stats import latency_stats, mean
-from millicent.economics.tuning import sweep_memory
+from millicent.economics.tuning import MemoryOption, sweep_memory
 from millicent.harness.records import RequestRecord
 from millicent.harness.rows import (
     STAGES,
     Breakdown,
     InitSummary,
-    Projection,
     ResultRow,
     StoreTraffic,
 )
@@ -121,7 +120,7 @@ def _cost(scenario: Scenario, ok: Sequence[RequestRecord], prices: PriceSheet, o
 
 
 def _projection(scenario: Scenario, warm: Sequence[RequestRecord], prices: PriceSheet,
-                opts: CostOptions, source: str | None, throughput: float) -> Projection | None:
+                opts: CostOptions, source: str | None, throughput: float) -> MemoryOption | None:
     """Warm requests of the local platform projected to the configured memory on Lambda."""
     warm_priced = [r for r in warm if r.duration_ms is not None and r.cpu_ms is not None]
     if not (scenario.config.kind == "serverless" and source == "header" and warm_priced
@@ -130,8 +129,7 @@ def _projection(scenario: Scenario, warm: Sequence[RequestRecord], prices: Price
     (option,) = sweep_memory([r.usage() for r in warm_priced], prices, opts,
                              memories_mb=[opts.memory_mb], measured_share=1.0,
                              query_rate_qps=throughput or None).options
-    return Projection(opts.memory_mb, option.duration_ms, option.latency_ms,
-                      option.cost_per_million)
+    return option
 
 
 def summarize(scenario: Scenario, records: Sequence[RequestRecord], prices: PriceSheet,

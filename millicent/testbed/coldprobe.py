@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from millicent.economics.stats import ratio
 from millicent.errors import ConfigError
 from millicent.harness.closed_loop import ClientOptions, run_closed_loop
 from millicent.harness.records import RequestRecord
@@ -184,10 +185,6 @@ def measure(url: str, log_dir: Path, config: str, function: str, workload: Workl
     return out
 
 
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b == 0 else a / b
-
-
 @dataclass(frozen=True)
 class Goal:
     """One of the issue's cold-start targets, and how far a comparison got."""
@@ -211,20 +208,20 @@ def goals(summaries: Mapping[str, ColdSummary],
         s, r = summaries.get(subject), summaries.get(reference)
         if s is None or r is None:
             continue
-        ratio = _ratio(s.first_request_ms, r.first_request_ms)
-        out.append(Goal(f"first request: {subject} / {reference}", f"≤ {goal:g}×", ratio,
-                        ratio is not None and ratio <= goal,
+        value = ratio(s.first_request_ms, r.first_request_ms)
+        out.append(Goal(f"first request: {subject} / {reference}", f"≤ {goal:g}×", value,
+                        value is not None and value <= goal,
                         f"{num(s.first_request_ms)} ms vs {num(r.first_request_ms)} ms"))
     for name, s in summaries.items():
         b = s.burst
         warm = warm_p50.get((name, b.concurrency))
         if not b.concurrency or warm is None:
             continue
-        ratio = _ratio(b.p50_ms, warm)
+        value = ratio(b.p50_ms, warm)
         out.append(Goal(f"{b.cold} simultaneous cold starts: {name} p50 / warm p50 "
                         f"at C = {b.concurrency}",
-                        f"≤ {BURST_GOAL:g}×" if name == "snapshot" else "–", ratio,
-                        name == "snapshot" and ratio is not None and ratio <= BURST_GOAL,
+                        f"≤ {BURST_GOAL:g}×" if name == "snapshot" else "–", value,
+                        name == "snapshot" and value is not None and value <= BURST_GOAL,
                         f"{num(b.p50_ms)} ms vs {num(warm)} ms"))
     return out
 

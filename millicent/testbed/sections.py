@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from millicent.baselines.footprint import MB, Footprint, function_footprint
+from millicent.economics.stats import ratio
 from millicent.harness.rows import ResultRow
 from millicent.jsonfile import write_json
 from millicent.markdown import num, table
@@ -17,10 +18,6 @@ from millicent.testbed.coldprobe import ColdStarts, ColdSummary
 
 #: (configuration, model) → its cold starts
 ColdByKey = dict[tuple[str, str], ColdStarts]
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b == 0 else a / b
 
 
 @dataclass(frozen=True)
@@ -51,11 +48,11 @@ def ratios(rows: Sequence[ResultRow], reference: str) -> list[Ratio]:
             continue
         out.append(Ratio(
             r.config, reference, r.model, r.concurrency,
-            _ratio(r.latency_ms.p50, ref.latency_ms.p50),
-            _ratio(r.latency_ms.p99, ref.latency_ms.p99),
-            _ratio(r.throughput_qps, ref.throughput_qps),
-            _ratio(r.cost_of("total"), ref.cost_of("total")),
-            _ratio(r.cost_of("variable"), ref.cost_of("variable"))))
+            ratio(r.latency_ms.p50, ref.latency_ms.p50),
+            ratio(r.latency_ms.p99, ref.latency_ms.p99),
+            ratio(r.throughput_qps, ref.throughput_qps),
+            ratio(r.cost_of("total"), ref.cost_of("total")),
+            ratio(r.cost_of("variable"), ref.cost_of("variable"))))
     return out
 
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from millicent.economics.stats import ratio
 from millicent.harness.rows import ResultRow
 from millicent.markdown import table
 
@@ -23,10 +24,6 @@ P50_TARGET = 10.0
 THROUGHPUT_TARGET = 0.7
 FETCH_SHARE_TARGET = 0.10
 COST_TARGET = 10.0
-
-
-def _div(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None or b == 0 else a / b
 
 
 def _cost(row: ResultRow | None, component: str) -> float | None:
@@ -61,11 +58,11 @@ def targets(rows: Sequence[ResultRow], subject: str = "millicent", paper: str = 
         p, s = by.get((paper, *key)), by.get((server, *key))
         out.append(Target(
             model=r.model, concurrency=r.concurrency,
-            p50_lower=_div(p.latency_ms.p50 if p else None, r.latency_ms.p50),
-            throughput_of_server=_div(r.throughput_qps, s.throughput_qps if s else None),
-            fetch_share=_div(r.breakdown_ms.fetch, r.latency_ms.mean),
-            cost_lower=_div(_cost(p, "total"), _cost(r, "total")),
-            variable_cost_lower=_div(_cost(p, "variable"), _cost(r, "variable"))))
+            p50_lower=ratio(p.latency_ms.p50 if p else None, r.latency_ms.p50),
+            throughput_of_server=ratio(r.throughput_qps, s.throughput_qps if s else None),
+            fetch_share=ratio(r.breakdown_ms.fetch, r.latency_ms.mean),
+            cost_lower=ratio(_cost(p, "total"), _cost(r, "total")),
+            variable_cost_lower=ratio(_cost(p, "variable"), _cost(r, "variable"))))
     return out
 
 
