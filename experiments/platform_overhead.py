@@ -155,7 +155,7 @@ def throughput(p: PlatformProcess, bodies: list[bytes], levels: list[int], per_l
     return rows
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--artifact", required=True, help="Kim CNN artifact directory")
     ap.add_argument("--store", required=True, help="store URL holding the artifact's vectors")
@@ -168,8 +168,11 @@ def main() -> int:
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment variable for the functions (passed to serve --env)")
     ap.add_argument("--out", default="runs/bench-platform")
-    args = ap.parse_args()
+    return ap.parse_args()
 
+
+def main() -> int:
+    args = _arguments()
     sentences = [ex.text for ex in load_sst(args.data_dir, "sst-1", "dev")]
     bodies = [json.dumps({"sentence": s}).encode() for s in sentences]
     artifact = str(Path(args.artifact).resolve())

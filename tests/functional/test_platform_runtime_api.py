@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from millicent.platform.launch import Launch
+from millicent.platform.loops import loop_factory
 from millicent.platform.runtime_api import MAX_BODY_BYTES, RuntimeAPI
 from millicent.platform.sandbox import ExecutionEnvironment, InitFailed, Invocation
-from millicent.platform.server import loop_factory
 
 NEXT = "/2018-06-01/runtime/invocation/next"
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from millicent.platform.answers import error_status
 from millicent.platform.apigw import (
     HttpRequest,
     MalformedResponse,
@@ -14,7 +15,6 @@ from millicent.platform.apigw import (
     http_api_event,
     is_text,
 )
-from millicent.platform.gateway import error_status
 from millicent.runtime import events
 
 
@@ -97,7 +97,7 @@ def test_function_error_status(error_type: str | None, status: int) -> None:
 
 
 def test_report_headers_carry_init_and_restore_apart_from_the_duration() -> None:
-    from millicent.platform.gateway import report_headers
+    from millicent.platform.answers import report_headers
     from millicent.platform.records import InvocationRecord
 
     def rec(**kw: object) -> InvocationRecord:

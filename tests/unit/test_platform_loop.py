@@ -8,7 +8,7 @@ import importlib.util
 import pytest
 
 from millicent.errors import ConfigError
-from millicent.platform.server import loop_factory
+from millicent.platform.loops import loop_factory
 
 
 def test_asyncio_is_the_default_loop_and_auto_prefers_uvloop() -> None:
