@@ -7,7 +7,7 @@ bursts of 40 requests within 100 ms (above the limit) every 2 minutes, and two i
 20 s (longer than the idle timeout). The trace is replayed open loop by ``millicent bench
 --trace`` and predicted by ``millicent plan --method exact --projection none`` from a profile
 benchmarked on the same platform (C = 1 and C = the limit), as in
-``tests/integration/test_plan_replay.py`` (which runs a short version).
+``tests/integration/plan/test_replay.py`` (which runs a short version).
 
     python experiments/plan_replay.py [--minutes 10] [--data-dir ../shared/data] [--out runs/plan-replay]
 

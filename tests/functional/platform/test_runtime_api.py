@@ -1,6 +1,6 @@
 """The Runtime API server over real loopback sockets, with raw HTTP/1.1 written by hand.
 
-The runtime client (awslambdaric) is exercised by tests/integration/test_platform.py; here
+The runtime client (awslambdaric) is exercised by tests/integration/platform/test_platform.py; here
 the HTTP edges it does not hit: chunked bodies, ``Expect: 100-continue``, several requests
 on one connection, unknown routes and methods, malformed and oversized requests, and a
 ``/next`` whose connection closes while it waits.

@@ -1,6 +1,6 @@
 """``millicent demo``'s in-process steps: artifacts, SQLite store, pack, accuracy check.
 
-The whole demo (platform and benchmark included) runs in tests/integration/test_demo.py.
+The whole demo (platform and benchmark included) runs in tests/integration/testbed/test_demo.py.
 """
 
 from __future__ import annotations

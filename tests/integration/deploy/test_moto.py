@@ -3,7 +3,7 @@
 moto is used for the control plane only — stack, bucket, table, role, function — and for a
 small embedding load. Its CloudFormation does not implement AWS::Lambda::Url nor
 AWS::ApiGatewayV2::Api, so the stack here has ``gateway="none"``; those two resources are
-checked by cfn-lint (tests/functional/test_deploy_template_lint.py).
+checked by cfn-lint (tests/functional/deploy/test_template_lint.py).
 
 What moto cannot do, and so is not tested here: ``GetAccountSettings`` (404: the account's
 limit is stated with ``account_concurrency``, and the refusal logic is unit-tested on the

@@ -2,7 +2,7 @@
 
 Functions run ``tests.lambda_functions.handler`` (echo / sleep / crash / raise ...), so every
 scaling and failure path of the platform is exercised without the models. The millicent
-handler itself is covered by tests/integration/test_serve_models.py.
+handler itself is covered by tests/integration/platform/test_serve_models.py.
 """
 
 from __future__ import annotations
