@@ -28,7 +28,7 @@ from millicent.economics.prices import load_prices
 from millicent.testing.loopback import PlatformProcess, start_platform
 from tests.batch_support import assert_same_results, read_results
 from tests.integration.faultproxy import FaultProxy
-from tests.integration.test_serve_models import find_artifact, load_vectors, require
+from tests.integration.platform.test_serve_models import find_artifact, load_vectors, require
 from tests.servers import REPO, Server
 
 pytestmark = pytest.mark.integration
