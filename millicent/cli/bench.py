@@ -213,17 +213,23 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.compare is not None:
         return _run_compare(args, models, concurrency, client, prices, data_dir)
     from millicent.harness.runner import bench_endpoint
-    from millicent.harness.scenario import Configuration
 
-    conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
-                         memory_mb=args.memory_mb, arch=args.arch,
-                         dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
+    conf = _configuration(args)
     workload = _endpoint_workload(args, models, data_dir, args.batch_size)
     run = bench_endpoint(args.endpoint, workload, Path(args.out), _sweep(args, concurrency),
                          conf, prices, client, _reporting(args, args.billing))
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
     return 0 if any(r.ok for r in run.rows) else 1
+
+
+def _configuration(args: argparse.Namespace) -> Any:
+    """The running deployment ``--endpoint`` measures, as its pricing flags describe it."""
+    from millicent.harness.scenario import Configuration
+
+    return Configuration(args.config_name, store=args.store, gateway=args.gateway,
+                         memory_mb=args.memory_mb, arch=args.arch,
+                         dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
 
 
 def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, str | None]],
@@ -243,7 +249,6 @@ def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], c
                prices: Any, data_dir: Path) -> int:
     from millicent.errors import ConfigError
     from millicent.harness.replay import ReplayOptions, replay_endpoint
-    from millicent.harness.scenario import Configuration
 
     if args.compare is not None:
         raise ConfigError("--trace replays against --endpoint, not --compare")
@@ -253,17 +258,16 @@ def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], c
     trace = Path(args.trace)
     if not trace.is_file():
         raise ConfigError(f"--trace {trace}: no such file")
-    conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
-                         memory_mb=args.memory_mb, arch=args.arch,
-                         dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
+    conf = _configuration(args)
     workload = _endpoint_workload(args, models, data_dir)
     summary = replay_endpoint(args.endpoint, workload, trace, Path(args.out),
                               ReplayOptions(prices, conf, args.billing, client, plots=not args.no_plots))
-    print(f"replay: {summary['requests']} sent, {summary['ok']} ok, {summary['cold_starts']} cold "
-          f"starts, {summary['throttled_429']} throttled (429), p50 "
-          f"{summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms; send lag "
-          f"p99 {summary['send_lag_ms']['p99']:.1f} ms; wrote {args.out}")
-    return 0 if summary["ok"] else 1
+    lag = summary.send_lag_ms.p99
+    print(f"replay: {summary.requests} sent, {summary.ok} ok, {summary.cold_starts} cold "
+          f"starts, {summary.throttled_429} throttled (429), p50 "
+          f"{summary.latency_ms.p50} ms, p99 {summary.latency_ms.p99} ms; send lag "
+          f"p99 {0.0 if lag is None else lag:.1f} ms; wrote {args.out}")
+    return 0 if summary.ok else 1
 
 
 def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],

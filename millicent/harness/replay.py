@@ -22,7 +22,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,34 @@ async def replay(endpoint: str, plan: Sequence[PlannedRequest], times: np.ndarra
     return records, lags
 
 
-def replay_summary(records: Sequence[RequestRecord], lags: np.ndarray, label: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Spread:
+    """p50, p99 and max of a set of milliseconds (None: no value)."""
+
+    p50: float | None
+    p99: float | None
+    max: float | None
+
+
+@dataclass(frozen=True)
+class ReplaySummary:
+    """What a replay measured (the figures a plan predicts); ``replay.json``."""
+
+    trace: str
+    requests: int
+    ok: int
+    cold_starts: int
+    throttled_429: int
+    errors: dict[str, int]  #: HTTP status (or "no response") → count
+    latency_ms: Spread  #: every successful request, cold starts included
+    max_in_flight: int
+    send_lag_ms: Spread  #: how late each request left against its scheduled time
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def replay_summary(records: Sequence[RequestRecord], lags: np.ndarray, label: str) -> ReplaySummary:
     """What the replay measured (the figures a plan predicts)."""
     ok = [r for r in records if r.ok]
     lat = np.array([r.latency_ms for r in ok])
@@ -90,15 +117,16 @@ def replay_summary(records: Sequence[RequestRecord], lags: np.ndarray, label: st
     def pct(q: float) -> float | None:
         return float(np.percentile(lat, q, method="inverted_cdf")) if lat.size else None
 
-    return {"trace": label, "requests": len(records), "ok": len(ok),
-            "cold_starts": sum(1 for r in ok if r.cold),
-            "throttled_429": sum(1 for r in records if r.status == 429),
-            "errors": dict(sorted(kinds.items())),
-            "latency_ms": {"p50": pct(50), "p99": pct(99), "max": float(lat.max()) if lat.size else None},
-            "max_in_flight": max((r.in_flight for r in records), default=0),
-            "send_lag_ms": {"p50": float(np.percentile(lags, 50)) if lags.size else None,
-                            "p99": float(np.percentile(lags, 99)) if lags.size else None,
-                            "max": float(lags.max()) if lags.size else None}}
+    def lag(q: float) -> float | None:
+        return float(np.percentile(lags, q)) if lags.size else None
+
+    return ReplaySummary(
+        trace=label, requests=len(records), ok=len(ok), cold_starts=sum(1 for r in ok if r.cold),
+        throttled_429=sum(1 for r in records if r.status == 429),
+        errors=dict(sorted(kinds.items())),
+        latency_ms=Spread(pct(50), pct(99), float(lat.max()) if lat.size else None),
+        max_in_flight=max((r.in_flight for r in records), default=0),
+        send_lag_ms=Spread(lag(50), lag(99), float(lags.max()) if lags.size else None))
 
 
 @dataclass(frozen=True)
@@ -115,7 +143,7 @@ class ReplayOptions:
 
 
 def replay_endpoint(endpoint: str, workload: Workload, trace: Path, out_dir: Path,
-                    opts: ReplayOptions) -> dict[str, Any]:
+                    opts: ReplayOptions) -> ReplaySummary:
     """Replay ``trace`` against ``endpoint`` and write the run directory (module docstring)."""
     from millicent.harness.runner import finish, write_plan
     from millicent.harness.scenario import Scenario
@@ -137,7 +165,7 @@ def replay_endpoint(endpoint: str, workload: Workload, trace: Path, out_dir: Pat
                [scenario], {workload.model: workload}, prices, billing)
     write_records(out_dir / "records" / f"{scenario.slug}.jsonl", records)
     summary = replay_summary(records, lags, traffic.label)
-    write_json(out_dir / "replay.json", summary)
+    write_json(out_dir / "replay.json", summary.to_dict())
     row = summarize(scenario, records, prices, config.cost_options(billing))
     finish(out_dir, [row], prices, header=[f"Endpoint: `{endpoint}`, open-loop replay of `{trace}`"],
            plots=opts.plots and row.ok > 0)

@@ -44,7 +44,8 @@ def test_a_replay_directory_is_a_bench_run(tmp_path: Path) -> None:
     workload = Workload("kim", "test sentences", tuple(plan), len(plan))
     with ThreadedServer(ContractServer(cold_first=1)) as srv:
         summary = replay_endpoint(srv.endpoint, workload, trace, tmp_path / "out",
-                                  ReplayOptions(load_prices(), Configuration("replay"), plots=False))
+                                  ReplayOptions(load_prices(), Configuration("replay"),
+                                                plots=False)).to_dict()
     assert summary["requests"] == 6 and summary["ok"] == 4 and summary["errors"] == {"503": 2}
     assert summary["cold_starts"] == 1 and summary["latency_ms"]["p99"] is not None
     assert json.loads((tmp_path / "out" / "replay.json").read_text()) == summary
@@ -59,7 +60,7 @@ def test_summary_counts_429s_apart() -> None:
     recs = [RequestRecord(0, "measure", 0.0, 5.0, 200, 1, cold=True),
             RequestRecord(1, "measure", 0.1, 1.0, 429, 2, error="429 throttled"),
             RequestRecord(2, "measure", 0.2, 2.0, 200, 1, cold=False)]
-    s = replay_summary(recs, np.array([0.0, 1.0, 2.0]), "t")
+    s = replay_summary(recs, np.array([0.0, 1.0, 2.0]), "t").to_dict()
     assert (s["throttled_429"], s["cold_starts"], s["ok"]) == (1, 1, 2)
     assert s["latency_ms"]["p99"] == 5.0 and s["send_lag_ms"]["max"] == 2.0
 
