@@ -1,4 +1,5 @@
-"""Reading a JSON object from a file, with the one error message for each way it fails.
+"""JSON files: an object read with the one error message for each way it fails, and
+results written and read back.
 
 Price sheets, planner rules and profiles, deployment records, a bench run's plan: each is
 JSON in a file a user may name, so each needs the same errors — missing, unreadable, not
@@ -11,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
-from millicent.errors import ConfigError, MillicentError
+from millicent.errors import ConfigError, DataError, MillicentError
 from millicent.textfile import read_text
 
 
@@ -41,3 +43,14 @@ def read_json_object(path: str | os.PathLike[str], what: str,
         raise error(f"{what} {path} must hold a JSON object, not {type(raw).__name__}",
                     path=str(path))
     return raw
+
+
+def write_json(path: Path, data: Any) -> None:
+    """``data`` as indented JSON in ``path`` (its directory made if needed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in ``path``; DataError when it is missing or not JSON."""
+    return read_json_value(path, "file", DataError)

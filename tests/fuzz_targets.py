@@ -214,7 +214,7 @@ def _vector_check(raw: bytes, work: Workdir) -> None:
 # --- requests files, traces, profiles, REPORT logs -----------------------------------
 
 def _requests_check(raw: bytes, work: Workdir) -> None:
-    from millicent.bench.requests_file import requests_workload
+    from millicent.harness.requests_file import requests_workload
 
     path = work.write("requests.jsonl", raw)
     for batch in (1, 3):
@@ -247,7 +247,7 @@ def _requests_strategy() -> st.SearchStrategy[bytes]:
 def _trace_check(raw: bytes, work: Workdir) -> None:
     import numpy as np
 
-    from millicent.plan.traffic import read_trace
+    from millicent.traffic.shapes import read_trace
 
     path = work.write("t.trace", raw)
     try:
@@ -294,7 +294,7 @@ def _profile_strategy() -> st.SearchStrategy[bytes]:
 
 
 def _report_check(raw: bytes, work: Workdir) -> None:
-    from millicent.bench.reportlog import read_report_log
+    from millicent.economics.reportlog import read_report_log
 
     path = work.write("report.log", raw)
     try:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.records import RequestRecord
 from millicent.errors import ConfigError
+from millicent.harness.records import RequestRecord
 
 NONE = "none"
 

@@ -1,6 +1,6 @@
 """A service profile from a saved ``millicent bench`` run (``--from-bench DIR``).
 
-Read with the bench's own readers (:func:`millicent.bench.runner.load_run`): the run's
+Read with the bench's own readers (:func:`millicent.harness.runner.load_run`): the run's
 ``plan.json`` and per-request records.
 
 * warm: the successful, warm, measured requests of one scenario — by default the one with
@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.records import RequestRecord
-from millicent.bench.runner import load_run
-from millicent.bench.scenario import Scenario
 from millicent.errors import ConfigError
+from millicent.harness.records import RequestRecord
+from millicent.harness.runner import load_run
+from millicent.harness.scenario import Scenario
 from millicent.plan.bench_pack import choose_pack
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
@@ -76,7 +76,7 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack_given: str | None,
                        scenario: str | None = None) -> ServiceProfile:
     """The profile of a bench run (module docstring); ``pack_given``: ``--pack`` (a file or
     ``none``), else the pack the run recorded (:mod:`millicent.plan.bench_pack`)."""
-    from millicent.bench.workload import load_workload
+    from millicent.harness.workload import load_workload
 
     plan, runs = load_run(run_dir)
     chosen, records = _choose(runs, scenario)
