@@ -11,7 +11,10 @@ goes through here, so each of them:
   UTF-32 *with* a byte-order mark (Excel's "Unicode text"): the user meant text, so it is
   read as text. UTF-16 without a mark (NUL bytes between ASCII letters) is refused with what
   it looks like and how to convert it: guessing the byte order would read garbage;
-* splits lines on ``\\n`` only (``\\r\\n`` keeps its ``\\r``, as the csv module wants).
+* splits lines on ``\\n`` (``\\r\\n`` keeps its ``\\r``, as the csv module wants), or on
+  ``\\r`` in a file whose lines end with CR alone (classic Mac);
+* refuses what is not text at all (a ZIP archive such as an .xlsx workbook, a .npy array,
+  a PDF ...) saying what it is.
 
 :func:`iter_lines` reports invalid UTF-8 per line (decoded with replacement characters,
 so a reader can count the line as bad and go on); :func:`read_lines` and :func:`read_text`
@@ -25,7 +28,7 @@ import gzip
 import io
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, cast
 
@@ -36,6 +39,11 @@ _BOMS = ((codecs.BOM_UTF32_LE, "UTF-32"), (codecs.BOM_UTF32_BE, "UTF-32"),
          (codecs.BOM_UTF8, "UTF-8"), (codecs.BOM_UTF16_LE, "UTF-16"),
          (codecs.BOM_UTF16_BE, "UTF-16"))
 _PROBE = 4096  # bytes looked at to recognise UTF-16 without a mark
+#: files that are not text at all, by their first bytes: what they are, what to do
+_NOT_TEXT = ((b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook? a .npz?)"),
+             (b"\x93NUMPY", "a NumPy .npy array"), (b"%PDF", "a PDF document"),
+             (b"\x89PNG", "a PNG image"), (b"\xd0\xcf\x11\xe0", "an old Office document (.xls?)"),
+             (b"SQLite format 3\x00", "an SQLite database"), (b"MCPACK1\n", "a millicent pack"))
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,10 @@ def encoding_of(head: bytes, path: str | os.PathLike[str], what: str = "file",
     for bom, name in _BOMS:
         if head.startswith(bom):
             return name
+    for magic, kind in _NOT_TEXT:
+        if head.startswith(magic):
+            raise error(f"{what} {path} is {kind}, not text: save it as text (UTF-8)",
+                        path=str(path))
     probe = head[:_PROBE - _PROBE % 2]
     if len(probe) >= 4 and probe.count(0) * 4 >= len(probe):
         odd, even = probe[1::2].count(0), probe[0::2].count(0)
@@ -98,7 +110,12 @@ def iter_lines(path: str | os.PathLike[str], what: str = "file",
         except (OSError, EOFError, zlib.error) as exc:  # a gzip stream cut short or corrupt
             raise error(f"{what} {path}: cannot read: {exc}", path=str(path)) from exc
         encoding = encoding_of(head, path, what, error)
-        lines = _utf8_lines(f) if encoding == "UTF-8" else _marked_lines(f, encoding)
+        if encoding != "UTF-8":
+            lines = _marked_lines(f, encoding)
+        elif b"\r" in head and b"\n" not in head:  # classic Mac line ends: CR alone
+            lines = _utf8_lines(_cr_lines(f))
+        else:
+            lines = _utf8_lines(f)
         n = 0
         try:
             for line in lines:
@@ -109,7 +126,17 @@ def iter_lines(path: str | os.PathLike[str], what: str = "file",
                         path=str(path), line=n) from exc
 
 
-def _utf8_lines(f: IO[bytes]) -> Iterator[Line]:
+def _cr_lines(f: IO[bytes]) -> Iterator[bytes]:
+    """The lines of a file whose lines end with CR alone, each ending with CR."""
+    rest = b""
+    for chunk in iter(lambda: f.read(1 << 16), b""):
+        *lines, rest = (rest + chunk).split(b"\r")
+        yield from (line + b"\r" for line in lines)
+    if rest:
+        yield rest
+
+
+def _utf8_lines(f: Iterable[bytes]) -> Iterator[Line]:
     for n, raw in enumerate(f, start=1):
         try:
             text, bad = raw.decode("utf-8"), None

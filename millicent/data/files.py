@@ -240,14 +240,22 @@ def _columns(path: str, line: int, header: list[str], fields: Fields) -> list[tu
         if name not in header:
             raise DataError(
                 f"{path}:{line}: no column {name!r} in the header (columns: "
-                f"{', '.join(header)}); {_column_hint(fields)}", path=path)
+                f"{', '.join(header)}); {_column_hint(fields, header)}", path=path)
     return [(name, header.index(name)) for name in (*fields.required, *fields.optional)
             if name in header]
 
 
-def _column_hint(fields: Fields) -> str:
-    """How to name the columns: the options of the reader that asked for them."""
-    return fields.hint or "name the column with --text-column / --label-column"
+def _column_hint(fields: Fields, header: list[str]) -> str:
+    """How to name the columns: the options of the reader that asked for them (and, for a
+    header of one column holding another separator, that the file is not comma-separated)."""
+    hint = fields.hint or "name the column with --text-column / --label-column"
+    if len(header) == 1:
+        for sep, name in ((";", "';'"), ("\t", "TAB"), ("|", "'|'")):
+            if sep in header[0]:
+                return (f"the header looks {name}-separated, and this file is read as "
+                        "comma-separated CSV (TAB: --format tsv; other separators: save it "
+                        f"as CSV); {hint}")
+    return hint
 
 
 def _again(rest: list[Line], what: str = "") -> str:

@@ -65,3 +65,11 @@ def test_help_texts_and_an_unknown_artifact(tmp_path: Path) -> None:
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "no artifact 'kim-sst1-statc'" in done.stderr
     assert all(name in done.stderr for name in SHIPPED)
+
+
+def test_an_output_that_cannot_be_written_is_a_message(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("not a directory\n", encoding="utf-8")
+    done = _cli("embeddings", "pack", "glove-50", "--top", "10", "--out", "afile/top.pack",
+                cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("millicent: error: ") and "afile" in done.stderr

@@ -66,3 +66,17 @@ def test_a_bad_utf16_sequence_is_reported_on_its_line(tmp_path: Path) -> None:
     got = list(iter_texts(path))
     assert got[:2] == [(1, "first"), (2, "second")] and got[-1] == (4, "fourth")
     assert got[2][0] == 3 and "invalid UTF-16" in str(got[2][1])
+
+
+def test_classic_mac_line_ends_are_lines(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(TEXT.replace("\r\n", "\r").encode("utf-8"))
+    data = read_labelled(path)
+    assert data.rows == ROWS and data.lines == [2, 3, 4]
+
+
+def test_a_file_that_is_not_text_says_what_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "reviews.csv"
+    path.write_bytes(b"PK\x03\x04" + bytes(100))  # an .xlsx workbook renamed
+    with pytest.raises(DataError, match=r"reviews\.csv is a ZIP archive \(an Excel \.xlsx"):
+        read_labelled(path)
