@@ -31,17 +31,21 @@ in step); a bad header row is a file-level error.
 
 from __future__ import annotations
 
-import csv
 import json
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
 
+from millicent.data.delimited import delimited
 from millicent.data.paths import PathLike
+from millicent.data.rows import BLANK, Fields, Problem, Record, RowError
 from millicent.errors import DataError, InvalidInput
 from millicent.textfile import Line, iter_lines, open_binary
+
+__all__ = ["BLANK", "FORMATS", "LABELLED_FORMATS", "Fields", "Loaded", "Problem", "Record",
+           "RowError", "collect", "infer_format", "iter_records", "iter_texts", "label_value",
+           "open_bytes", "text_value"]
 
 FORMATS = ("csv", "tsv", "jsonl", "stsa", "txt")
 #: formats that carry labels (``txt`` holds texts only)
@@ -52,51 +56,6 @@ _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "json
 MAX_LISTED = 20
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A bad record: ``str(problem)`` is ``FILE:LINE: message``."""
-
-    path: str
-    line: int
-    message: str
-    #: the record's last line when it spans several (a quoted newline); None: one line
-    last: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Record:
-    """One record: the physical line it starts on, and its fields by name."""
-
-    line: int
-    fields: dict[str, Any]
-    #: the record's last line when it spans several (a quoted newline); None: one line
-    last: int | None = None
-
-
-class RowError(ValueError):
-    """Raised by a record converter (see :func:`collect`): the record is bad, for this reason."""
-
-
-@dataclass(frozen=True)
-class Fields:
-    """The fields a reader extracts.
-
-    ``required``/``optional``: column names (CSV/TSV header) or keys (JSONL); a header
-    lacking a required column is a file-level error. ``positional``: the names given to
-    the positional fields of ``stsa`` (label, text) and ``txt`` (text) records.
-    """
-
-    required: tuple[str, ...]
-    optional: tuple[str, ...] = ()
-    positional: tuple[str, ...] = ("label", "text")
-    #: how the user names the columns (said when the header lacks one); default: the
-    #: classifier's ``--text-column`` / ``--label-column``
-    hint: str = ""
 
 
 def infer_format(path: PathLike, fmt: str | None = None) -> str:
@@ -121,8 +80,6 @@ def open_bytes(path: PathLike) -> IO[bytes]:
     return open_binary(path, "data file")
 
 
-#: the message of a blank line's :class:`Problem` (reported only when asked for)
-BLANK = "blank line"
 
 
 def iter_records(path: PathLike, fmt: str, fields: Fields, *,
@@ -135,7 +92,7 @@ def iter_records(path: PathLike, fmt: str, fields: Fields, *,
     fmt = infer_format(path, fmt)
     lines = iter_lines(path, "data file")
     if fmt in ("csv", "tsv"):
-        items = _delimited(str(path), lines, "," if fmt == "csv" else "\t", fields)
+        items = delimited(str(path), lines, "," if fmt == "csv" else "\t", fields)
     elif fmt == "jsonl":
         items = _jsonl(str(path), lines, fields)
     else:
@@ -143,138 +100,6 @@ def iter_records(path: PathLike, fmt: str, fields: Fields, *,
     for item in items:
         if blank_lines or not (isinstance(item, Problem) and item.message == BLANK):
             yield item
-
-
-class _Rows:
-    """The rows of a CSV / TSV file with the physical lines each spans.
-
-    A record the csv module cannot parse is reported on the line it starts on, and parsing
-    resumes on the *next* line: an unclosed quote would otherwise swallow every line after
-    it (to the end of the file, or to the field size limit) and lose their rows silently.
-    The reader of the rows does the same with a record over several lines that has the
-    wrong number of fields (quotes that pair up by accident): :meth:`replay`.
-    The lines of the record being parsed are kept for that replay (at most the csv
-    module's field size limit, 128 KiB, of text).
-    """
-
-    def __init__(self, path: str, lines: Iterator[Line], delimiter: str) -> None:
-        self.path = path
-        self.source = lines
-        self.delimiter = delimiter
-        self.pending: deque[Line] = deque()  # lines to read again after a bad record
-        self.taken: list[Line] = []  # the lines of the record being parsed
-
-    def _feed(self) -> Iterator[str]:
-        while True:
-            line = self.pending.popleft() if self.pending else next(self.source, None)
-            if line is None:
-                return
-            self.taken.append(line)
-            yield line.text
-
-    def replay(self, lines: list[Line]) -> None:
-        """Read ``lines`` again (the lines after the first of a bad record), then go on."""
-        self.pending.extendleft(reversed(lines))
-        self.reader = csv.reader(self._feed(), delimiter=self.delimiter, strict=True)
-
-    def __iter__(self) -> Iterator[tuple[list[Line], list[str]] | Problem]:
-        self.reader = csv.reader(self._feed(), delimiter=self.delimiter, strict=True)
-        while True:
-            self.taken = []
-            try:
-                row = next(self.reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                first, rest = self.taken[0], self.taken[1:]
-                self.replay(rest)
-                yield Problem(self.path, first.n, _csv_message(exc, rest))
-                continue
-            yield self.taken, row
-
-
-def _delimited(path: str, lines: Iterator[Line], delimiter: str,
-               fields: Fields) -> Iterator[Record | Problem]:
-    header: list[str] | None = None
-    wanted: list[tuple[str, int]] = []
-    rows = _Rows(path, lines, delimiter)
-    for item in rows:
-        if isinstance(item, Problem):
-            if header is None:
-                raise DataError(f"{item}: the header row cannot be read", path=path)
-            yield item
-            continue
-        taken, row = item
-        start = taken[0].n
-        if not row or (len(taken) == 1 and not taken[0].text.strip()):
-            yield Problem(path, start, BLANK)
-            continue
-        bad = next((line.bad for line in taken if line.bad is not None), None)
-        if header is None:
-            if bad is not None:
-                raise DataError(f"{path}:{start}: the header row: {bad}", path=path)
-            header = [c.strip() for c in row]
-            wanted = _columns(path, start, header, fields)
-        elif bad is not None:
-            yield Problem(path, start, bad, _last(taken))
-        elif len(row) != len(header):
-            # over several lines: most likely quotes that pair up by accident, so the
-            # lines after the first are read again, as after an unclosed quote
-            rows.replay(taken[1:])
-            yield Problem(path, start, f"{len(row)} fields, the header has {len(header)}"
-                          f"{_again(taken[1:], 'a quoted field runs over ')}")
-        else:
-            yield Record(start, {name: row[i] for name, i in wanted}, _last(taken))
-
-
-def _last(taken: list[Line]) -> int | None:
-    return taken[-1].n if len(taken) > 1 else None
-
-
-def _columns(path: str, line: int, header: list[str], fields: Fields) -> list[tuple[str, int]]:
-    """``(name, position)`` of the needed columns; DataError naming a missing one."""
-    duplicated = sorted({c for c in header if header.count(c) > 1})
-    if duplicated:
-        raise DataError(f"{path}:{line}: the header names column(s) {duplicated} twice", path=path)
-    for name in fields.required:
-        if name not in header:
-            raise DataError(
-                f"{path}:{line}: no column {name!r} in the header (columns: "
-                f"{', '.join(header)}); {_column_hint(fields, header)}", path=path)
-    return [(name, header.index(name)) for name in (*fields.required, *fields.optional)
-            if name in header]
-
-
-def _column_hint(fields: Fields, header: list[str]) -> str:
-    """How to name the columns: the options of the reader that asked for them (and, for a
-    header of one column holding another separator, that the file is not comma-separated)."""
-    hint = fields.hint or "name the column with --text-column / --label-column"
-    if len(header) == 1:
-        for sep, name in ((";", "';'"), ("\t", "TAB"), ("|", "'|'")):
-            if sep in header[0]:
-                return (f"the header looks {name}-separated, and this file is read as "
-                        "comma-separated CSV (TAB: --format tsv; other separators: save it "
-                        f"as CSV); {hint}")
-    return hint
-
-
-def _again(rest: list[Line], what: str = "") -> str:
-    """``; LINES after it read again as rows of their own`` (empty for a one-line record)."""
-    if not rest:
-        return ""
-    span = f"line {rest[0].n}" if len(rest) == 1 else f"lines {rest[0].n}–{rest[-1].n}"
-    return f"; {what}{span} after it, read again as rows of their own"
-
-
-def _csv_message(exc: csv.Error, rest: list[Line]) -> str:
-    text = str(exc)
-    again = _again(rest)
-    if "unexpected end of data" in text:
-        return f"a quoted field is never closed (it opens on this line){again}"
-    if "field larger than field limit" in text:
-        return (f"a field longer than {csv.field_size_limit():,} characters (an unclosed "
-                f"quote?){again}")
-    return f"bad CSV quoting: {text}{again}"
 
 
 def _nonblank(path: str, lines: Iterator[Line]) -> Iterator[Line | Problem]:
