@@ -33,8 +33,9 @@ def fuzz(name: str, seconds: float, round_size: int) -> dict[str, Any]:
         rounds += 1
         try:
             hypothesis_test(TARGETS[name], max_examples=round_size, derandomize=False)()
-        except Exception as exc:  # a falsified contract: keep its (shrunk) message, go on
-            failures.append(f"{type(exc).__name__}: {str(exc)[:2000]}")
+        except Exception as exc:  # a falsified contract: keep its (shrunk) example, go on
+            notes = "\n".join(getattr(exc, "__notes__", []))  # hypothesis: the example
+            failures.append(f"{type(exc).__name__}: {str(exc)[:1000]}\n{notes[:3000]}")
             break
         finally:
             examples += round_size

@@ -84,7 +84,9 @@ def utf8_lines(raw: bytes) -> int | None:
         return None
     if raw.count(0) * 4 >= len(raw[:4096]) >= 4:  # might be taken for unmarked UTF-16
         return None
-    return raw.count(b"\n") + (1 if raw and not raw.endswith(b"\n") else 0)
+    head = raw[:4096]
+    end = b"\r" if b"\r" in head and b"\n" not in head else b"\n"  # classic Mac: CR alone
+    return raw.count(end) + (1 if raw and not raw.endswith(end) else 0)
 
 
 @dataclass
