@@ -307,3 +307,21 @@ def test_a_real_cnn_under_128_mb_is_never_killed(
         assert "out_of_memory" not in stats["by_status"] and stats["environments"]["kim"] == 1
     finally:
         assert p.stop() == 0
+
+
+def test_the_memory_experiment_short_run(tmp_path: Path) -> None:
+    """``experiments/memory_limit.py --quick``: what it reports, not how fast it was."""
+    out = tmp_path / "memory-limit"
+    run = subprocess.run([sys.executable, "experiments/memory_limit.py", "--out", str(out), "--quick"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    (detection,) = results["detection"]
+    assert detection["poll_ms"] == 10 and detection["all_out_of_memory"]
+    for trial in detection["trials"]:
+        assert trial["status"] == 502 and trial["seen_mb"] > 128 and trial["latency_ms"] >= 0
+    assert results["spikes"]["all_failed"]
+    assert all(t["seen_mb"] > 160 for t in results["spikes"]["trials"])
+    cost = results["cost"]
+    assert cost["enforced"]["cold_starts"] == cost["report-only"]["cold_starts"] == cost["busy"]
+    assert "| poll (ms) |" in run.stdout and "per environment-poll" in run.stdout
