@@ -226,8 +226,8 @@ class ExecutionEnvironment:
         for line in (message, memory.OUT_OF_MEMORY_ERROR):
             inv.logs.append(line)
             self._log(self.env_id, line)
-        return Outcome("oom", error_body(message, memory.OUT_OF_MEMORY_ERROR),
-                       memory.OUT_OF_MEMORY_ERROR)
+        body = {"errorType": memory.OUT_OF_MEMORY_ERROR, "errorMessage": message}  # no trace
+        return Outcome("oom", json.dumps(body).encode(), memory.OUT_OF_MEMORY_ERROR)
 
     async def _watch_exit(self) -> None:
         assert self.proc is not None

@@ -192,8 +192,7 @@ def test_the_invoke_api_answers_as_lambda_does(platform: PlatformProcess) -> Non
     assert r["StatusCode"] == 200 and r["FunctionError"] == "Unhandled"
     rid = r["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
     payload = json.loads(r["Payload"].read())
-    assert payload["errorType"] == OOM
-    assert payload["errorMessage"] == f"RequestId: {rid} {KILLED}"
+    assert payload == {"errorType": OOM, "errorMessage": f"RequestId: {rid} {KILLED}"}
     tail = base64.b64decode(r["LogResult"]).decode()
     assert f"RequestId: {rid} {KILLED}\n{OOM}\nEND RequestId: {rid}" in tail
     assert f"Status: error\tError Type: {OOM}" in tail
