@@ -435,6 +435,8 @@ class Platform:
                 "idle_timeout_s": self.settings.idle_timeout_s,
                 "record_path": self.settings.record_path,
                 "snapshot": self.settings.snapshot,
+                "memory_limit": self.settings.memory_limit,
+                "memory_poll_s": self.settings.memory_poll_s,
             },
             "uptime_s": round(time.time() - self.started_at, 3),
         }

@@ -142,7 +142,9 @@ def test_past_its_memory_an_environment_dies_and_the_next_request_gets_a_new_one
     assert after.json()["pid"] != pid
     again = platform.post("/calm", {"action": "pid"})  # the other function's environment lived on
     assert again.headers["x-millicent-cold"] == "0" and again.json()["pid"] == calm.json()["pid"]
-    assert platform.stats()["by_status"]["out_of_memory"] >= 1
+    stats = platform.stats()
+    assert stats["by_status"]["out_of_memory"] >= 1
+    assert stats["settings"]["memory_limit"] is True and stats["settings"]["memory_poll_s"] == 0.01
 
 
 def test_other_environments_of_the_function_keep_serving(platform: PlatformProcess) -> None:
@@ -225,6 +227,7 @@ def test_no_memory_limit_only_reports(handler_dir: Path, tmp_path: Path) -> None
         assert max_memory_used(line) > 200 and "Status" not in line
         assert p.post("/hog", {"action": "pid"}).json()["pid"] == r.json()["pid"]
         assert "reported only" in (tmp_path / "report-only" / "serve.stderr").read_text()
+        assert p.stats()["settings"]["memory_limit"] is False
     finally:
         assert p.stop() == 0
 
@@ -324,3 +327,11 @@ def test_the_memory_experiment_short_run(tmp_path: Path) -> None:
     cost = results["cost"]
     assert cost["enforced"]["cold_starts"] == cost["report-only"]["cold_starts"] == cost["busy"]
     assert "| poll (ms) |" in run.stdout and "per environment-poll" in run.stdout
+
+
+def test_a_bad_poll_interval_is_refused_clearly(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "millicent.cli.main", "serve", "--function", "x=a.b",
+                          "--memory-poll-ms", "0", "--log-dir", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "--memory-poll-ms must be in (0, 1000], got 0" in run.stderr
