@@ -43,8 +43,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from millicent.bench.loopback import PlatformProcess, start_platform  # noqa: E402
 from millicent.platform import procstat  # noqa: E402
+from millicent.testing.loopback import PlatformProcess, start_platform  # noqa: E402
 
 LIMIT_MB = 128
 
