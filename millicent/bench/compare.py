@@ -263,8 +263,10 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     scenarios = [s for ss in by_config.values() for s in ss]
     print("\n".join(describe_plan("each configuration, prepared here", scenarios, workloads)),
           file=stdout, flush=True)
-    write_plan(out_dir, {"compare": [c.name for c in configs], "endpoint": None}, scenarios,
-               workloads, prices, BILLING)
+    # the artifacts served: a plan from this run keys its requests with their tokenizers
+    artifacts = {n: str(Path(p).resolve()) for n, p in setup.artifacts.items()}
+    write_plan(out_dir, {"compare": [c.name for c in configs], "endpoint": None,
+                         "artifacts": artifacts}, scenarios, workloads, prices, BILLING)
     prepared = Prepared(setup, list(workloads.values()), log=err)
     opts = _RunOptions(out_dir, prices, client, max(concurrency) if setup.cold_burst else 0,
                        max(concurrency), instance_usd_per_hour, rep.progress, err)

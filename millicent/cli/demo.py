@@ -111,12 +111,20 @@ def _vocab(scope: str, data_dir: Path) -> set[str] | None:
     return {t for name in ("sst-1", "trecqa") for t in dataset_tokens(name, data_dir)}
 
 
+def _keys(ctx: DemoContext) -> Any:
+    """The tokenizer that keys the store's words: the served models' (they share one)."""
+    from millicent.bench.embedding_source import EmbeddingSource
+
+    return EmbeddingSource.of_artifacts(ctx.built.paths, what="demo's models").keys
+
+
 def step_store(ctx: DemoContext) -> None:
     from millicent.bench.prepare import ensure_store
     from millicent.data.vectors import load_vectors
 
     scope = ctx.args.vocab
-    vectors = load_vectors(VECTORS, ctx.data_dir, vocab=_vocab(scope, ctx.data_dir))
+    vectors = load_vectors(VECTORS, ctx.data_dir, vocab=_vocab(scope, ctx.data_dir),
+                           key=_keys(ctx).vocabulary_key)
     url = f"sqlite:///{(ctx.out / f'glove50-{scope}.db').resolve()}"
     print(f"{len(vectors.words):,} {VECTORS} vectors ({scope}) → {url}", flush=True)
     st = ensure_store(url, vectors.words, vectors.matrix, source=VECTORS,

@@ -105,6 +105,7 @@ def _artifact_entries(name: str, directory: Path) -> tuple[list[_Entry], dict[st
         "role": artifact.manifest.role,
         "task": artifact.manifest.task,
         "embedding": artifact.manifest.embedding.to_dict(),
+        "tokenizer": artifact.manifest.tokenizer.to_dict(),
         "learned_embeddings": (directory / EMBEDDINGS).exists(),
     }
     return entries, info

@@ -9,9 +9,11 @@ Read with the bench's own readers (:func:`millicent.bench.runner.load_run`): the
 * cold: every successful cold start of the run's scenarios of the same configuration and
   model (they happen in the warm-ups): INIT outside the invocation, the first invocation,
   the rest of the client's wait; restores when the records say so (``init_kind``);
-* store: the run's requests (its workload, re-read from the data directory) tokenized and
-  looked up in ``--pack`` offline (:mod:`millicent.plan.store_keys`); the mean stored item
-  size from the records' ``store_item_bytes``.
+* store: the run's requests (its workload, re-read from the data directory) encoded by the
+  model's tokenizer (``--model ARTIFACT``, else the artifact the run recorded, else the
+  lower-cased PTB tokenizer of the shipped models — the profile says which) and looked up
+  in ``--pack`` offline (:mod:`millicent.plan.store_keys`); the mean stored item size from
+  the records' ``store_item_bytes``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from millicent.bench.scenario import Scenario
 from millicent.errors import ConfigError
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
+from millicent.runtime.tokenizers.base import Tokenizer
 
 #: item size assumed when the run read nothing from a store (a 50-d float32 vector + key)
 DEFAULT_ITEM_BYTES = 210.0
@@ -70,9 +73,24 @@ def _memory(records: Sequence[RequestRecord], scenario: Scenario) -> int:
     return int(served.pop()) if len(served) == 1 else scenario.config.memory_mb
 
 
+def _tokenizer(plan: dict[str, Any], model: str, artifact: Path | None) -> tuple[Tokenizer, str]:
+    """The tokenizer that keys the run's requests, and where it came from."""
+    from millicent.runtime.artifact import TokenizerSpec, read_manifest
+    from millicent.runtime.tokenizers import make_tokenizer
+
+    recorded = (plan.get("artifacts") or {}).get(model)
+    path = artifact if artifact is not None else Path(recorded) if recorded else None
+    if path is not None:
+        return make_tokenizer(read_manifest(path).tokenizer, path), str(path)
+    tokenizer = make_tokenizer(TokenizerSpec.of("ptb"))
+    return tokenizer, f"{tokenizer.key_scheme} (assumed: give --model ARTIFACT for another)"
+
+
 def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
-                       scenario: str | None = None) -> ServiceProfile:
-    """The profile of a bench run (module docstring)."""
+                       scenario: str | None = None,
+                       artifact: Path | None = None) -> ServiceProfile:
+    """The profile of a bench run (module docstring); ``artifact``: the model the run served
+    (its tokenizer keys the requests)."""
     from millicent.bench.workload import load_workload
 
     plan, runs = load_run(run_dir)
@@ -92,7 +110,8 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
     share = 1.0 if sources == {"header"} else min(1.0, memory / 1769.0)
     n_requests = int(plan.get("workloads", {}).get(chosen.model, {}).get("requests", 0)) or None
     workload = load_workload(chosen.model, data_dir, limit=n_requests)
-    keys = workload_keys(workload.requests, pack_keys(pack) if pack else None)
+    tokenizer, keyed_by = _tokenizer(plan, chosen.model, artifact)
+    keys = workload_keys(workload.requests, pack_keys(pack) if pack else None, tokenizer)
     sizes = [b for r in records for b in r.lookups.get("store_item_bytes", []) or []]
     item_bytes = float(np.mean(sizes)) if sizes else DEFAULT_ITEM_BYTES
     lru = sum(int(r.lookups.get("lru_hits", 0)) for r in warm)
@@ -100,6 +119,7 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
         "bench_run": str(run_dir), "scenario": chosen.slug, "warm_requests": len(warm),
         "cold_starts": len(cold), "restores": len(restores), "workload": workload.source,
         "workload_requests": len(workload.requests), "pack": str(pack) if pack else None,
+        "store_keys": keyed_by,
         "run_lru_hits": lru, "duration_source": sorted(s or "none" for s in sources)}
     return ServiceProfile(
         name=f"{chosen.config.name}/{chosen.model} from {run_dir.name}", memory_mb=memory,

@@ -1,7 +1,7 @@
 """Which store keys each request reads, recomputed offline from the requests and a pack.
 
-A request's texts are tokenized exactly as the function does (the runtime tokenizer and
-:func:`millicent.words.vector_key`), its distinct keys taken once, and every key the
+A request's texts are encoded exactly as the function does (the model's own tokenizer
+gives each token's store key), its distinct keys taken once, and every key the
 frequent-word pack holds dropped: the rest is what one BatchGetItem asks DynamoDB for.
 No pack means every key goes to the store. This makes the per-key load real: the hottest
 store key is e.g. ``the`` when the pack lacks it, and a rare word when it has it.
@@ -16,9 +16,8 @@ from typing import Any
 
 from millicent.bench.workload import PlannedRequest
 from millicent.errors import DataError
-from millicent.runtime.tokenizers.ptb import tokenize
+from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.store.base import storable_key
-from millicent.words import vector_key
 
 
 def request_texts(body: Any) -> list[str]:
@@ -37,26 +36,28 @@ def request_texts(body: Any) -> list[str]:
     return texts
 
 
-def store_keys(texts: Iterable[str], pack: frozenset[str] | None, lowercase: bool = True) -> list[str]:
-    """Distinct store keys of ``texts`` in first-seen order, without the pack's."""
+def store_keys(texts: Iterable[str], pack: frozenset[str] | None,
+               tokenizer: Tokenizer) -> list[str]:
+    """Distinct store keys of ``texts`` (encoded by the model's ``tokenizer``) in first-seen
+    order, without the pack's."""
     keys: dict[str, None] = {}
     for text in texts:
-        for token in tokenize(text):
-            key = vector_key(token, lowercase=lowercase)
+        for key in tokenizer.encode(text).keys:
             if storable_key(key) and (pack is None or key not in pack):
                 keys.setdefault(key)
     return list(keys)
 
 
-def workload_keys(requests: Sequence[PlannedRequest], pack: frozenset[str] | None) -> list[list[str]]:
-    """Store keys of every planned request."""
+def workload_keys(requests: Sequence[PlannedRequest], pack: frozenset[str] | None,
+                  tokenizer: Tokenizer) -> list[list[str]]:
+    """Store keys of every planned request, made by the model's ``tokenizer``."""
     out = []
     for i, req in enumerate(requests):
         try:
             body = json.loads(req.body)
         except json.JSONDecodeError as exc:
             raise DataError(f"request {i} of the workload is not JSON: {exc}") from exc
-        out.append(store_keys(request_texts(body), pack))
+        out.append(store_keys(request_texts(body), pack, tokenizer))
     return out
 
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from millicent.errors import ArtifactError
 from millicent.runtime.kinds import KINDS
-from millicent.runtime.tokenizers import TOKENIZERS, version_of
+from millicent.runtime.tokenizers import TOKENIZERS, key_scheme, version_of
 from millicent.types import VectorsSource
 
 #: The artifact format this runtime writes, and those it reads.
@@ -375,7 +375,9 @@ def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = Non
 
     An artifact whose manifest says :data:`LEARNED` serves its own ``embeddings.npz``
     (named by the table's digest, so two different tables never share a store table or
-    pack); any other artifact serves the pretrained vectors its manifest names.
+    pack); any other artifact serves the pretrained vectors its manifest names. Either
+    way the source carries its tokenizer's ``key_scheme``: the same vectors keyed another
+    way are another table.
     """
     root = Path(path)
     m = manifest if manifest is not None else read_manifest(root)
@@ -388,10 +390,10 @@ def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = Non
         digest = file_digest(table)
         return VectorsSource(spec=LEARNED, label=f"artifact:{name}@{digest}",
                              slug=_slug(f"{name}-{digest}"), dim=m.dim, learned_table=table,
-                             task=m.task or None, lowercase=m.tokenizer.lowercase)
+                             task=m.task or None, key_scheme=key_scheme(m.tokenizer))
     spec = m.embedding.source
     if not spec:
         raise ArtifactError(f"{root}: the manifest names no embedding source")
     slug = _slug(Path(spec).name if "/" in spec else spec)
     return VectorsSource(spec=spec, label=spec, slug=slug, dim=m.dim, learned_table=None,
-                         task=m.task or None, lowercase=m.tokenizer.lowercase)
+                         task=m.task or None, key_scheme=key_scheme(m.tokenizer))

@@ -51,9 +51,12 @@ def load_models(config: FunctionConfig) -> dict[str, Classifier | Ranker]:
 
 def check_one_table(manifests: dict[str, Manifest]) -> None:
     """ConfigError unless the models read the same vectors: the same pretrained source,
-    dimension and key case — a model's own learned table is shared with no other model."""
-    def identity(m: Manifest) -> tuple[str, int, bool]:
-        return m.embedding.source, m.dim, m.tokenizer.lowercase
+    dimension and keys (its tokenizer's ``key_scheme``) — a model's own learned table is
+    shared with no other model."""
+    from millicent.runtime.tokenizers import key_scheme
+
+    def identity(m: Manifest) -> tuple[str, int, str]:
+        return m.embedding.source, m.dim, key_scheme(m.tokenizer)
 
     kinds = {identity(m) for m in manifests.values()}
     learned = [n for n, m in manifests.items() if m.learned_table]

@@ -7,7 +7,7 @@
 Inputs are float32 ``(n_words, dim)`` matrices whose unknown words are zero rows (what the
 embedding stores return). The service hands models typed, already checked inputs: a wrong
 shape here is a programmer error (ValueError), not a bad request. Each model tokenizes
-texts and keys its words as its manifest says (:attr:`_Served.tokenize`, ``lowercase``).
+texts and keys its words with the tokenizer its artifact names (:attr:`_Served.tokenizer`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from millicent.runtime.artifact import Artifact, Manifest
 from millicent.runtime.tokenizers import make_tokenizer
-from millicent.runtime.tokenizers.base import Tokenizer
+from millicent.runtime.tokenizers.base import Encoding, Tokenizer
 
 Role = Literal["classify", "rank"]
 
@@ -56,8 +56,7 @@ class _Served(ABC):
         #: the artifact's own tokenizer: texts → tokens and store keys, exactly as in training
         self.tokenizer: Tokenizer = make_tokenizer(self.manifest.tokenizer, artifact.path)
         self.tokenize: Callable[[str], list[str]] = self.tokenizer.tokenize
-        #: whether vector keys are lower-cased (they are, unless the tokenizer keeps case)
-        self.lowercase: bool = self.manifest.tokenizer.lowercase
+        self.encode: Callable[[str], Encoding] = self.tokenizer.encode
 
     @property
     def task(self) -> str:

@@ -1,8 +1,9 @@
 """The service core: typed request in, typed answer out — no event parsing, no HTTP.
 
-``classify`` and ``rank`` tokenize with the model's own tokenizer, look up the distinct
-words of the whole request once (pack → LRU → store; unknown words are zero rows), run the
-forward passes in bounded batches and report where the time went. A batch of N texts
+``classify`` and ``rank`` encode texts with the model's own tokenizer (tokens and their
+store keys), look up the distinct keys of the whole request once (pack → LRU → store;
+unknown words are zero rows), run the forward passes in bounded batches and report where
+the time went. A batch of N texts
 costs one store round and a few forward passes, not N requests. The request was checked
 at the edge (:mod:`.requests`); only the token limits are checked here, since only the
 model's tokenizer can count tokens.
@@ -21,6 +22,7 @@ from millicent.config import Limits
 from millicent.errors import ConfigError, InvalidInput
 from millicent.runtime.requests import ClassifyRequest, RankRequest
 from millicent.runtime.roles import Classifier, Ranker
+from millicent.runtime.tokenizers.base import Encoding
 from millicent.types import Embeddings, Lookup
 
 #: Most floats in one padded batch (texts × longest × dim). The convolution's window
@@ -86,18 +88,19 @@ def _timings(t: Sequence[float], lookup: Lookup, batch: int | None) -> dict[str,
     return out
 
 
-def _tokens(model: Classifier | Ranker, text: str, what: str, limits: Limits,
-            index: int | None) -> list[str]:
-    """Tokens of one (checked) text, or InvalidInput when none or too many remain;
-    ``index``: the batch item it belongs to (None for a single request)."""
-    tokens = model.tokenize(text)
+def _encode(model: Classifier | Ranker, text: str, what: str, limits: Limits,
+            index: int | None) -> Encoding:
+    """The encoding of one (checked) text, or InvalidInput when no token or too many
+    remain; ``index``: the batch item it belongs to (None for a single request)."""
+    enc = model.encode(text)
     where: dict[str, Any] = {"field": what} if index is None else {"field": what, "index": index}
-    if not tokens:
+    if not enc.tokens:
         raise InvalidInput(f"{what} is empty", **where)
-    if len(tokens) > limits.max_tokens:
-        raise InvalidInput(f"{what} has {len(tokens)} tokens; the limit is {limits.max_tokens}",
+    n = len(enc.tokens) + enc.truncated  # the text's own length, before any truncation
+    if n > limits.max_tokens:
+        raise InvalidInput(f"{what} has {n} tokens; the limit is {limits.max_tokens}",
                            limit=limits.max_tokens, **where)
-    return tokens
+    return enc
 
 
 def _check_dim(model: Classifier | Ranker, embeddings: Embeddings) -> None:
@@ -109,22 +112,24 @@ def _check_dim(model: Classifier | Ranker, embeddings: Embeddings) -> None:
 
 
 class _Table:
-    """The vectors of a request's distinct tokens, looked up once, gathered per text."""
+    """The vectors of a request's distinct store keys, looked up once, gathered per text."""
 
-    def __init__(self, embeddings: Embeddings, texts: Sequence[Sequence[str]], lowercase: bool) -> None:
+    def __init__(self, embeddings: Embeddings, encodings: Sequence[Encoding]) -> None:
         # a request may carry up to max_answers × max_tokens tokens (or a batch of long
-        # texts), far more than it has distinct words: each is looked up once
-        distinct = list(dict.fromkeys(t for ts in texts for t in ts))
-        self.lookup = embeddings.lookup(distinct, lowercase=lowercase)
-        self.row = {tok: i for i, tok in enumerate(distinct)}
+        # texts), far more than it has distinct keys: each is looked up once
+        distinct = list(dict.fromkeys(k for enc in encodings for k in enc.keys))
+        self.lookup = embeddings.lookup(distinct)
+        self.row = {key: i for i, key in enumerate(distinct)}
 
-    def rows(self, tokens: Sequence[str]) -> np.ndarray:
-        return self.lookup.matrix[[self.row[t] for t in tokens]]
+    def rows(self, enc: Encoding) -> np.ndarray:
+        return self.lookup.matrix[[self.row[k] for k in enc.keys]]
 
-    def unknown(self, *texts: Sequence[str]) -> list[str]:
-        """Distinct tokens of ``texts`` without a vector, in first-seen order."""
-        found = self.lookup.found
-        return [t for t in dict.fromkeys(t for ts in texts for t in ts) if not found[self.row[t]]]
+    def unknown(self, *encodings: Encoding) -> list[str]:
+        """Distinct tokens of ``encodings`` without a vector, in first-seen order."""
+        found, row = self.lookup.found, self.row
+        return list(dict.fromkeys(t for enc in encodings
+                                  for t, k in zip(enc.tokens, enc.keys, strict=True)
+                                  if not found[row[k]]))
 
 
 def _chunks(lengths: Sequence[int], dim: int) -> list[tuple[int, int]]:
@@ -147,21 +152,21 @@ def classify(model: Classifier, embeddings: Embeddings, request: ClassifyRequest
     """Label, probabilities, tokens and unknown words of every text, and timings."""
     _check_dim(model, embeddings)
     t0 = time.perf_counter()
-    tokens = [_tokens(model, text, request.field(i), limits, i if request.batch else None)
-              for i, text in enumerate(request.texts)]
+    encs = [_encode(model, text, request.field(i), limits, i if request.batch else None)
+            for i, text in enumerate(request.texts)]
     t1 = time.perf_counter()
-    table = _Table(embeddings, tokens, model.lowercase)
+    table = _Table(embeddings, encs)
     t2 = time.perf_counter()
-    probs = np.empty((len(tokens), len(model.labels)), dtype=np.float32)
-    for lo, hi in _chunks([len(ts) for ts in tokens], model.dim):
-        probs[lo:hi] = model.predict_batch([table.rows(ts) for ts in tokens[lo:hi]])
+    probs = np.empty((len(encs), len(model.labels)), dtype=np.float32)
+    for lo, hi in _chunks([len(e) for e in encs], model.dim):
+        probs[lo:hi] = model.predict_batch([table.rows(e) for e in encs[lo:hi]])
     t3 = time.perf_counter()
     results = []
-    for ts, p in zip(tokens, probs, strict=True):
+    for enc, p in zip(encs, probs, strict=True):
         best = int(np.argmax(p))
-        results.append(Classification(model.labels[best], best, [float(x) for x in p], ts,
-                                      table.unknown(ts)))
-    batch = len(tokens) if request.batch else None
+        results.append(Classification(model.labels[best], best, [float(x) for x in p],
+                                      list(enc.tokens), table.unknown(enc)))
+    batch = len(encs) if request.batch else None
     return Answer(results, _timings((t0, t1, t2, t3), table.lookup, batch))
 
 
@@ -173,32 +178,34 @@ def rank(model: Ranker, embeddings: Embeddings, request: RankRequest, limits: Li
     """
     _check_dim(model, embeddings)
     t0 = time.perf_counter()
-    parsed = [_item_tokens(model, request, i, limits) for i in range(len(request.items))]
+    parsed = [_item_encodings(model, request, i, limits) for i in range(len(request.items))]
     t1 = time.perf_counter()
-    table = _Table(embeddings, [t for q, answers in parsed for t in (q, *answers)], model.lowercase)
+    table = _Table(embeddings, [e for q, answers in parsed for e in (q, *answers)])
     t2 = time.perf_counter()
     scores = [_score(model, table, q, answers) for q, answers in parsed]
     t3 = time.perf_counter()
-    results = [Ranking([float(s) for s in sc], q, answers, table.unknown(q, *answers), item.single)
+    results = [Ranking([float(s) for s in sc], list(q.tokens), [list(a.tokens) for a in answers],
+                       table.unknown(q, *answers), item.single)
                for (q, answers), sc, item in zip(parsed, scores, request.items, strict=True)]
     batch = len(parsed) if request.batch else None
     return Answer(results, _timings((t0, t1, t2, t3), table.lookup, batch))
 
 
-def _item_tokens(model: Ranker, request: RankRequest, i: int,
-                 limits: Limits) -> tuple[list[str], list[list[str]]]:
-    """The question's and the answers' tokens of item ``i``."""
+def _item_encodings(model: Ranker, request: RankRequest, i: int,
+                    limits: Limits) -> tuple[Encoding, list[Encoding]]:
+    """The question's and the answers' encodings of item ``i``."""
     item, index = request.items[i], i if request.batch else None
-    question = _tokens(model, item.question, request.field(i, "question"), limits, index)
-    answers = [_tokens(model, a, request.field(i, f"answers[{j}]"), limits, index)
+    question = _encode(model, item.question, request.field(i, "question"), limits, index)
+    answers = [_encode(model, a, request.field(i, f"answers[{j}]"), limits, index)
                for j, a in enumerate(item.answers)]
     return question, answers
 
 
-def _score(model: Ranker, table: _Table, q_tokens: list[str], a_tokens: list[list[str]]) -> np.ndarray:
-    q_emb = table.rows(q_tokens)
-    scores = np.empty(len(a_tokens), dtype=np.float32)
-    for lo, hi in _chunks([len(ts) for ts in a_tokens], model.dim):
-        a_embs = [table.rows(ts) for ts in a_tokens[lo:hi]]
-        scores[lo:hi] = model.score_batch(q_emb, a_embs, q_tokens, a_tokens[lo:hi])
+def _score(model: Ranker, table: _Table, q: Encoding, answers: list[Encoding]) -> np.ndarray:
+    q_emb = table.rows(q)
+    scores = np.empty(len(answers), dtype=np.float32)
+    for lo, hi in _chunks([len(a) for a in answers], model.dim):
+        a_embs = [table.rows(a) for a in answers[lo:hi]]
+        scores[lo:hi] = model.score_batch(q_emb, a_embs, q.tokens,
+                                          [a.tokens for a in answers[lo:hi]])
     return scores

@@ -250,12 +250,12 @@ class EmbeddingStore(ABC):
             out.update(self._fetch(chunk, stats))
         return out
 
-    def lookup(self, tokens: Sequence[str], lowercase: bool = True) -> Lookup:
-        """Vectors for ``tokens`` in request order, from this store alone (no pack, no
+    def lookup(self, keys: Sequence[str]) -> Lookup:
+        """Vectors for ``keys`` in request order, from this store alone (no pack, no
         LRU: :class:`~millicent.store.tiers.TieredEmbeddings` puts those in front)."""
         from millicent.store.tiers import TieredEmbeddings
 
-        return TieredEmbeddings(self).lookup(tokens, lowercase)
+        return TieredEmbeddings(self).lookup(keys)
 
     # ------------------------------------------------------------------ writing
     def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> int:

@@ -1,7 +1,8 @@
 """Tiered embeddings: the frequent-word pack, then the LRU, then the backend store.
 
-A lookup goes ``tokens → vector keys → unique keys → pack → LRU → backend (batched) →
-matrix in request order``. Every unique key is served by exactly one tier and counted
+A lookup goes ``keys → unique keys → pack → LRU → backend (batched) → matrix in request
+order``. Keys are looked up verbatim: the model's tokenizer made them (no lower-casing or
+unescaping happens here). Every unique key is served by exactly one tier and counted
 once; keys absent everywhere get a zero row (``found=False``) — an unknown word, never an
 invented vector. The LRU also remembers keys the store lacks (negative entries), which are
 then counted in ``missing`` and ``negative_hits`` and not sent to the store again.
@@ -21,7 +22,6 @@ import numpy as np
 
 from millicent.store.base import EmbeddingStore, storable_key
 from millicent.types import Lookup, LookupStats
-from millicent.words import vector_key
 
 if TYPE_CHECKING:
     from millicent.store.lru import LRUCache
@@ -49,12 +49,11 @@ class TieredEmbeddings:
     def dim(self) -> int:
         return self.backend.dim
 
-    def lookup(self, tokens: Sequence[str], lowercase: bool = True) -> Lookup:
-        """Vectors for ``tokens`` in request order (``lowercase=False``: keys keep case)."""
+    def lookup(self, keys: Sequence[str]) -> Lookup:
+        """Vectors for the store ``keys`` in request order."""
         t0 = time.perf_counter()
-        words = list(tokens)
-        keys = [vector_key(t, lowercase) for t in words]
-        unique = list(dict.fromkeys(keys))
+        words = list(keys)
+        unique = list(dict.fromkeys(words))
         stats = LookupStats(words=len(unique))
         vectors: dict[str, np.ndarray] = {}
         rest = [k for k in unique if storable_key(k)]
@@ -67,7 +66,7 @@ class TieredEmbeddings:
         stats.missing = stats.words - stats.pack_hits - stats.lru_hits - stats.store_hits
         matrix = np.zeros((len(words), self.dim), dtype=np.float32)
         found = np.zeros(len(words), dtype=bool)
-        for i, k in enumerate(keys):
+        for i, k in enumerate(words):
             v = vectors.get(k)
             if v is not None:
                 matrix[i] = v

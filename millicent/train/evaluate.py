@@ -1,7 +1,7 @@
 """Evaluate an artifact through the serving path (numpy only, no torch).
 
-Every text goes tokenize → ``embeddings.lookup`` → numpy forward pass, exactly as in the
-function, with the vectors from the source the manifest records (``glove-50``, a vector
+Every text goes tokenizer (tokens and their store keys) → ``embeddings.lookup`` → numpy
+forward pass, exactly as in the function, with the vectors from the source the manifest records (``glove-50``, a vector
 file, or the artifact's own exported table) or from a store URL. Both must give the same
 metrics.
 """
@@ -33,24 +33,24 @@ def memory_embeddings(
     model: Classifier | Ranker, data_dir: Path | None, tokens: Sequence[str]
 ) -> EmbeddingStore:
     """An in-memory store of the model's vectors (:func:`vectors_source`) for the given
-    tokens' words."""
+    tokens' words, keyed by the model's tokenizer."""
     from millicent.data.tables import load_table
 
     source = vectors_source(model.artifact.path, model.manifest)
-    vectors = load_table(source, data_dir, vocab=set(tokens), by_frequency=False)
+    vectors = load_table(source, data_dir, vocab=set(tokens), by_frequency=False,
+                         tokenizer=model.tokenizer)
     if len(vectors) and vectors.dim != model.dim:
         raise ArtifactError(
             f"{source.label} holds {vectors.dim}-d vectors, the model needs {model.dim}-d"
         )
-    return MemoryStore.from_vectors(vectors.words, vectors.matrix, source=source.label,
-                                    lowercase=source.lowercase)
+    return MemoryStore.from_vectors(vectors.words, vectors.matrix, source=source.label)
 
 
 def classify_all(model: Classifier, embeddings: Embeddings, texts: Sequence[str]) -> np.ndarray:
-    """Probabilities (n, classes) of every text via tokenize → lookup → batched forward."""
+    """Probabilities (n, classes) of every text via encode → lookup → batched forward."""
     out = []
     for start in range(0, len(texts), BATCH):
-        chunk = [embeddings.lookup(model.tokenize(t), model.lowercase).matrix
+        chunk = [embeddings.lookup(model.encode(t).keys).matrix
                  for t in texts[start : start + BATCH]]
         out.append(model.predict_batch(chunk))
     return np.concatenate(out) if out else np.zeros((0, len(model.labels)), np.float32)
@@ -67,11 +67,11 @@ def rank_all(
     for i, p in enumerate(pairs):
         groups.setdefault((p.qid, p.question), []).append(i)
     for (_, question), ix in groups.items():
-        q_tokens = model.tokenize(question)
-        a_tokens = [model.tokenize(pairs[i].answer) for i in ix]
-        q_emb = embeddings.lookup(q_tokens, model.lowercase).matrix
-        a_embs = [embeddings.lookup(t, model.lowercase).matrix for t in a_tokens]
-        scores[ix] = model.ranking(Pairs(q_emb, a_embs, q_tokens, a_tokens))
+        q = model.encode(question)
+        answers = [model.encode(pairs[i].answer) for i in ix]
+        q_emb = embeddings.lookup(q.keys).matrix
+        a_embs = [embeddings.lookup(a.keys).matrix for a in answers]
+        scores[ix] = model.ranking(Pairs(q_emb, a_embs, q.tokens, [a.tokens for a in answers]))
     return scores
 
 

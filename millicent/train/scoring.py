@@ -25,6 +25,7 @@ from millicent.errors import DataError
 from millicent.runtime.artifact import Manifest
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier, Ranker
+from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.store.memory import MemoryStore
 from millicent.train.data import FileOptions
 from millicent.train.evaluate import classify_all, memory_embeddings, rank_all
@@ -36,9 +37,11 @@ DATA_SECTION = "data"
 
 
 def table_store(words: Sequence[str], matrix: np.ndarray, source: str,
-                lowercase: bool = True) -> MemoryStore:
-    """An in-memory store of a training table (its words are already vector keys)."""
-    return MemoryStore.from_vectors(words, matrix, source=source, lowercase=lowercase)
+                tokenizer: Tokenizer) -> MemoryStore:
+    """An in-memory store of a training table, keyed as the model's ``tokenizer`` keys a
+    vector file's words (a table's words are keys already: the key function is
+    idempotent)."""
+    return MemoryStore.from_vectors(words, matrix, source=source, key=tokenizer.vocabulary_key)
 
 
 def label_values(manifest: Manifest) -> list[str]:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from millicent.bench.prepare import ensure_pack, ensure_store
+from millicent.runtime.tokenizers.ptb import ptb_key
 from millicent.store import open_store
 from millicent.store.pack import FrequentWordPack
 
@@ -28,23 +29,23 @@ def test_store_loaded_once_then_verified_and_repaired(tmp_path: Path) -> None:
     words, matrix = _vectors()
     db = tmp_path / "v.db"
     url = f"sqlite:///{db}"
-    first = ensure_store(url, words, matrix, source="test")
+    first = ensure_store(url, words, matrix, source="test", key=ptb_key)
     assert (first.reused, first.written, first.words, first.count) == (False, 301, 301, 301)
     assert first.verified
-    again = ensure_store(url, words, matrix, source="test")
+    again = ensure_store(url, words, matrix, source="test", key=ptb_key)
     assert (again.reused, again.written, again.checksum) == (True, 0, first.checksum)
 
     # a vector changed behind the store's back: the read-back catches it, the loader repairs it
     with sqlite3.connect(db) as c:
         c.execute("UPDATE vectors SET v = ? WHERE k = 'w7'", (np.zeros(8, "<f4").tobytes(),))
-    repaired = ensure_store(url, words, matrix, source="test")
+    repaired = ensure_store(url, words, matrix, source="test", key=ptb_key)
     assert (repaired.reused, repaired.written) == (False, 1)
     np.testing.assert_array_equal(_stored(url, "w7"), matrix[7])
 
     # other vectors for the same words are loaded, not mistaken for the old ones
     changed = matrix.copy()
     changed[3] += 1.0
-    st = ensure_store(url, words, changed, source="test")
+    st = ensure_store(url, words, changed, source="test", key=ptb_key)
     assert (st.reused, st.written) == (False, 1)
     np.testing.assert_array_equal(_stored(url, "w3"), changed[3])
     assert _stored(url, "the").tolist() == matrix[words.index("The")].tolist()
@@ -53,22 +54,22 @@ def test_store_loaded_once_then_verified_and_repaired(tmp_path: Path) -> None:
 def test_pack_reused_only_when_it_holds_the_same_words_and_vectors(tmp_path: Path) -> None:
     words, matrix = _vectors()
     path = tmp_path / "top.pack"
-    first = ensure_pack(path, words, matrix, top=50, source="test", by="glove")
+    first = ensure_pack(path, words, matrix, top=50, source="test", by="glove", key=ptb_key)
     assert (first.reused, first.words) == (False, 50)
-    assert ensure_pack(path, words, matrix, top=50, source="test", by="glove").reused
+    assert ensure_pack(path, words, matrix, top=50, source="test", by="glove", key=ptb_key).reused
     pack = FrequentWordPack.open(path)
     assert pack.keys == [f"w{i}" for i in range(50)]
     np.testing.assert_array_equal(pack.vectors(), matrix[:50])
 
-    bigger = ensure_pack(path, words, matrix, top=80, source="test", by="glove")
+    bigger = ensure_pack(path, words, matrix, top=80, source="test", by="glove", key=ptb_key)
     assert (bigger.reused, bigger.words) == (False, 80)
     changed = matrix.copy()
     changed[10] *= 2
-    assert not ensure_pack(path, words, changed, top=80, source="test", by="glove").reused
+    assert not ensure_pack(path, words, changed, top=80, source="test", by="glove", key=ptb_key).reused
     np.testing.assert_array_equal(FrequentWordPack.open(path).vectors()[10], changed[10])
 
     path.write_bytes(b"not a pack")
-    assert not ensure_pack(path, words, matrix, top=80, source="test", by="glove").reused
+    assert not ensure_pack(path, words, matrix, top=80, source="test", by="glove", key=ptb_key).reused
     assert len(FrequentWordPack.open(path)) == 80
 
 
@@ -77,4 +78,4 @@ def test_nothing_to_load_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="no vectors"):
         ensure_store(f"sqlite:///{tmp_path / 'e.db'}", [], np.zeros((0, 4), np.float32),
-                     source="test")
+                     source="test", key=ptb_key)
