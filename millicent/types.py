@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # numpy is a base dependency, but the base layer only needs it for types
     import numpy as np
+
+
+#: What a served model does with texts: label them, rank answers to a question, or embed
+#: them as vectors. The route (``/classify`` ...) or the model decides the role of a
+#: request; the artifact's manifest records its model's.
+Role = Literal["classify", "rank", "embed"]
+ROLES: tuple[Role, ...] = ("classify", "rank", "embed")
 
 
 @dataclass

@@ -230,15 +230,16 @@ def _notes(configs: Sequence[Configuration], workloads: Mapping[str, Workload],
 def _engines(configs: Sequence[Configuration], setup: Setup) -> list[Configuration]:
     """The configurations with the engine that really runs: an ONNX artifact is served by
     millicent's runtime on onnxruntime (its ``paper`` configuration is the same graph with
-    the paper's store layout and no cache); PyTorch cannot rebuild it."""
+    the paper's store layout and no cache); PyTorch rebuilds only a Kim or SM CNN."""
     from millicent.runtime.artifact import read_manifest
 
-    onnx = [n for n, p in setup.artifacts.items() if read_manifest(p).kind == "onnx"]
-    if not onnx:
-        return list(configs)
-    if any(c.engine == "torch" for c in configs):
+    kinds = {n: read_manifest(p).kind for n, p in setup.artifacts.items()}
+    other = [f"{n} ({k})" for n, k in kinds.items() if k not in ("kim_cnn", "sm_cnn")]
+    if other and any(c.engine == "torch" for c in configs):
         raise ConfigError(f"the torch configuration rebuilds a Kim or SM CNN in PyTorch; "
-                          f"{', '.join(onnx)} is an ONNX graph: compare it without torch")
+                          f"{', '.join(other)} is not one: compare it without torch")
+    if "onnx" not in kinds.values():
+        return list(configs)
     return [c.with_(engine="onnxruntime") if c.engine == "numpy" else c for c in configs]
 
 

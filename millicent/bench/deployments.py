@@ -66,20 +66,21 @@ class Setup:
 
 
 def request_vocab(workloads: Sequence[Workload], tokenizer: Tokenizer) -> set[str]:
-    """Every store key the workloads' requests read (encoded by the models' ``tokenizer``,
-    as the function does)."""
+    """Every store key the workloads' requests read: each body read by the request edge for
+    its workload's role and encoded by the models' ``tokenizer``, as the function does."""
     import json
 
+    from millicent.config import Limits
+    from millicent.runtime.encoding import request_keys
+    from millicent.runtime.requests import body_role, parse_request
+
+    limits = Limits()
     vocab: set[str] = set()
     for w in workloads:
         for req in w.requests:
             body = json.loads(req.body)
-            # a batch: {"sentences": [...]} or {"items": [{"question", "answers"}, ...]}
-            for item in [body, *body.get("items", [])]:
-                texts = [item.get(f) for f in ("sentence", "question", "answer")]
-                texts += [*item.get("sentences", []), *item.get("answers", [])]
-                vocab.update(k for text in texts if isinstance(text, str)
-                             for k in tokenizer.encode(text).keys)
+            role = w.spec.role if w.spec is not None else body_role(body) or "classify"
+            vocab.update(request_keys(tokenizer, parse_request(role, body, limits), limits))
     return vocab
 
 

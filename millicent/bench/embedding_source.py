@@ -33,21 +33,17 @@ class EmbeddingSource(VectorsSource):
     tokenizer: Tokenizer | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def of_artifacts(cls, artifacts: Mapping[str, Path], what: str = "compared models",
-                     alone: str = "compare a model with its own learned table alone") -> EmbeddingSource:
-        """The source the models share; a ConfigError naming each model's when they share
-        none (``what`` names the models, ``alone`` says what to do instead)."""
-        from millicent.runtime.artifact import read_manifest, vectors_source
+    def of_artifacts(cls, artifacts: Mapping[str, Path]) -> EmbeddingSource:
+        """The source the models share; ConfigError naming each model's when they share
+        none (the one-table rule: :mod:`millicent.runtime.one_table`)."""
+        from millicent.runtime.artifact import vectors_source
+        from millicent.runtime.one_table import one_table
         from millicent.runtime.tokenizers import make_tokenizer
 
-        found = {name: vectors_source(path) for name, path in artifacts.items()}
-        if len(set(found.values())) != 1:
-            raise ConfigError(f"the {what} must share one table of vectors, got "
-                              + ", ".join(f"{n}: {s.label}" for n, s in found.items())
-                              + f" ({alone})")
-        path = next(iter(artifacts.values()))
-        source = next(iter(found.values()))
-        tokenizer = make_tokenizer(read_manifest(path).tokenizer, path)
+        manifests = one_table(artifacts)
+        name, path = next(iter(artifacts.items()))
+        source = vectors_source(path, manifests[name])
+        tokenizer = make_tokenizer(manifests[name].tokenizer, path)
         return cls(**{f.name: getattr(source, f.name) for f in fields(source)},
                    tokenizer=tokenizer)
 

@@ -117,14 +117,13 @@ def pack_size(top: int | None, budget_mb: float | None) -> str:
 
 def ensure_pack(path: Path, words: Sequence[str], matrix: np.ndarray, *, top: int | None = None,
                 budget_mb: float | None = None, source: str, by: str,
-                dtype: str = "float32", key: KeyFunction | None = None) -> PackStatus:
-    """A pack at ``path`` of the first ``top`` distinct keys of ``words`` (frequency order;
-    keyed by ``key`` as in :func:`ensure_store`), or of as many as fit ``budget_mb`` MiB
-    (exactly one of the two)."""
+                dtype: str = "float32") -> PackStatus:
+    """A pack at ``path`` of the first ``top`` distinct keys of ``words`` (store keys, in
+    frequency order), or of as many as fit ``budget_mb`` MiB (exactly one of the two)."""
     from millicent.store.pack import FrequentWordPack, select_top, write_pack
 
     t0 = time.monotonic()
-    sel = select_top(words, matrix, top=top, budget_mb=budget_mb, dtype=dtype, key=key)
+    sel = select_top(words, matrix, top=top, budget_mb=budget_mb, dtype=dtype)
     if not sel.keys:
         raise ConfigError(f"no word of {source} fits a pack")
     want = sel.matrix.astype(np.float16).astype(np.float32) if dtype == "float16" else sel.matrix

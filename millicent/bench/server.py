@@ -66,10 +66,10 @@ def environment(models: dict[str, Any], store: Any, limits: Limits | None = None
     return FunctionEnvironment(config=lambda: config, models=lambda _: models, store=lambda _: store)
 
 
-def _request(method: str, path: str, raw: bytes) -> events.Request:
+def _request(method: str, path: str, raw: bytes) -> events.Invocation:
     # base64, as API Gateway sends a body it does not consider text: the edge then decodes
     # the bytes as strict UTF-8 itself, as it does for every gateway
-    return events.Request(events.FUNCTION_URL, method.upper(), events.normalise_path(path),
+    return events.Invocation(events.FUNCTION_URL, method.upper(), events.normalise_path(path),
                           base64.b64encode(raw).decode("ascii"), is_base64=True)
 
 

@@ -115,7 +115,7 @@ def _keys(ctx: DemoContext) -> Any:
     """The tokenizer that keys the store's words: the served models' (they share one)."""
     from millicent.bench.embedding_source import EmbeddingSource
 
-    return EmbeddingSource.of_artifacts(ctx.built.paths, what="demo's models").keys
+    return EmbeddingSource.of_artifacts(ctx.built.paths).keys
 
 
 def step_store(ctx: DemoContext) -> None:
@@ -153,7 +153,7 @@ def step_pack(ctx: DemoContext) -> None:
 def step_check(ctx: DemoContext) -> None:
     from millicent.bench.parity import local_answers
     from millicent.bench.stats import latency_stats
-    from millicent.bench.workload import load_workload
+    from millicent.bench.workload import WorkloadSpec, load_workload
     from millicent.store import open_embeddings
     from millicent.train.evaluate import evaluate_model
 
@@ -167,7 +167,8 @@ def step_check(ctx: DemoContext) -> None:
         if recorded.get(metric) is not None and abs(got[metric] - recorded[metric]) > 1e-9:
             raise DataError(f"{fn}: dev {metric} {got[metric]:.6f} through the store differs "
                             f"from the recorded {recorded[metric]:.6f}")
-        workload = load_workload(fn, ctx.data_dir, fn, ctx.args.limit)
+        workload = load_workload(fn, ctx.data_dir, fn, ctx.args.limit,
+                                 spec=WorkloadSpec.of_artifact(ctx.built.paths[fn]))
         answers, latencies = local_answers(model, emb, workload.requests)
         stats = latency_stats(latencies)
         print(f"{fn}: {metric} on {workload.source} {got[metric]:.4f} = recorded "

@@ -14,6 +14,7 @@ from typing import Any
 from millicent import config
 from millicent.cli._common import add_model_specs, add_signing, artifact_path, signer_from_args
 from millicent.errors import ConfigError, InvalidInput
+from millicent.runtime.requests import question_body, sentence_body
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,8 +65,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
     q.add_argument("--endpoint", default="http://127.0.0.1:9000", help="gateway URL")
     q.add_argument("--function", default=None, metavar="NAME",
-                   help="POST /NAME instead of /classify or /rank")
-    q.add_argument("--sentence", help="classify this sentence")
+                   help="POST /NAME instead of /classify, /embed or /rank")
+    q.add_argument("--sentence", help="classify this sentence (or embed it: --embed)")
+    q.add_argument("--embed", action="store_true",
+                   help="with --sentence: POST /embed (the first embedding model)")
     q.add_argument("--question", help="rank answers to this question")
     q.add_argument("--answer", action="append", default=[], help="a candidate answer (repeatable)")
     q.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
@@ -126,13 +129,10 @@ def build_functions(args: argparse.Namespace) -> list[Any]:
 def _one_store(models: dict[str, Any]) -> None:
     """The functions share one ``--store`` and ``--pack``: their models must read the same
     vectors, or a model would be served another model's table."""
-    from millicent.bench.embedding_source import EmbeddingSource
+    from millicent.runtime.one_table import check_one_table
 
-    if len(models) < 2:  # nothing to share (--function alone, or one model)
-        return
-    EmbeddingSource.of_artifacts({name: m.artifact.path for name, m in models.items()},
-                                 what="models of one --store and --pack",
-                                 alone="serve each table's models with their own `millicent serve`")
+    check_one_table({name: m.manifest for name, m in models.items()},
+                    {name: m.artifact.path for name, m in models.items()})
 
 
 def _absolute_store(url: str) -> str:
@@ -172,16 +172,11 @@ def run_serve(args: argparse.Namespace) -> int:
 def _invoke_body(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     body: dict[str, Any]
     if args.sentence is not None and args.question is None:
-        body, route = {"sentence": args.sentence}, "classify"
+        body, route = sentence_body(args.sentence), "embed" if args.embed else "classify"
     elif args.question is not None and args.sentence is None:
         if not args.answer:
             raise InvalidInput("--question needs at least one --answer")
-        body = {"question": args.question}
-        if len(args.answer) == 1:
-            body["answer"] = args.answer[0]
-        else:
-            body["answers"] = args.answer
-        route = "rank"
+        body, route = question_body(args.question, args.answer), "rank"
     else:
         raise InvalidInput("give --sentence, or --question with --answer")
     return body, route

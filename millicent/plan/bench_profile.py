@@ -27,6 +27,7 @@ import numpy as np
 from millicent.bench.records import RequestRecord
 from millicent.bench.runner import load_run
 from millicent.bench.scenario import Scenario
+from millicent.bench.workload import Workload, WorkloadSpec, load_workload
 from millicent.errors import ConfigError
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
@@ -86,13 +87,20 @@ def _tokenizer(plan: dict[str, Any], model: str, artifact: Path | None) -> tuple
     return tokenizer, f"{tokenizer.key_scheme} (assumed: give --model ARTIFACT for another)"
 
 
+def _workload(plan: dict[str, Any], model: str, data_dir: Path) -> Workload:
+    """The run's workload, re-read as the run made it (its recorded set, size and batch)."""
+    info = plan.get("workloads", {}).get(model, {})
+    spec = WorkloadSpec.from_dict(info["spec"]) if info.get("spec") else WorkloadSpec.named(model)
+    texts = int(info.get("texts") or info.get("requests") or 0) or None
+    return load_workload(model, data_dir, limit=texts,
+                         batch_size=int(info.get("batch_size") or 1), spec=spec)
+
+
 def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
                        scenario: str | None = None,
                        artifact: Path | None = None) -> ServiceProfile:
     """The profile of a bench run (module docstring); ``artifact``: the model the run served
     (its tokenizer keys the requests)."""
-    from millicent.bench.workload import load_workload
-
     plan, runs = load_run(run_dir)
     chosen, records = _choose(runs, scenario)
     warm = [r for r in records if r.phase == "measure" and r.ok and not r.cold
@@ -108,10 +116,10 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
     memory = _memory(warm, chosen)
     # durations from a real Lambda (no platform headers) were measured with its CPU share
     share = 1.0 if sources == {"header"} else min(1.0, memory / 1769.0)
-    n_requests = int(plan.get("workloads", {}).get(chosen.model, {}).get("requests", 0)) or None
-    workload = load_workload(chosen.model, data_dir, limit=n_requests)
+    workload = _workload(plan, chosen.model, data_dir)
     tokenizer, keyed_by = _tokenizer(plan, chosen.model, artifact)
-    keys = workload_keys(workload.requests, pack_keys(pack) if pack else None, tokenizer)
+    role = workload.spec.role if workload.spec is not None else "classify"
+    keys = workload_keys(workload.requests, pack_keys(pack) if pack else None, tokenizer, role)
     sizes = [b for r in records for b in r.lookups.get("store_item_bytes", []) or []]
     item_bytes = float(np.mean(sizes)) if sizes else DEFAULT_ITEM_BYTES
     lru = sum(int(r.lookups.get("lru_hits", 0)) for r in warm)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from millicent.store.base import EmbeddingStore, storable_key
+from millicent.store.base import EmbeddingStore, assemble, distinct_storable
 from millicent.types import Lookup, LookupStats
 
 if TYPE_CHECKING:
@@ -53,32 +53,19 @@ class TieredEmbeddings:
         """Vectors for the store ``keys`` in request order."""
         t0 = time.perf_counter()
         words = list(keys)
-        unique = list(dict.fromkeys(words))
-        stats = LookupStats(words=len(unique))
+        stats = LookupStats()
         vectors: dict[str, np.ndarray] = {}
-        rest = [k for k in unique if storable_key(k)]
+        rest = distinct_storable(words, stats)
         if self.pack is not None and rest:
             rest = _from_pack(self.pack, rest, vectors, stats)
         if self.lru is not None and rest:
             rest = _from_lru(self.lru, rest, vectors, stats)
         if rest:
             self._from_store(rest, vectors, stats)
-        stats.missing = stats.words - stats.pack_hits - stats.lru_hits - stats.store_hits
-        matrix = np.zeros((len(words), self.dim), dtype=np.float32)
-        found = np.zeros(len(words), dtype=bool)
-        for i, k in enumerate(words):
-            v = vectors.get(k)
-            if v is not None:
-                matrix[i] = v
-                found[i] = True
-        stats.fetch_ms = (time.perf_counter() - t0) * 1000.0
-        return Lookup(words=words, matrix=matrix, found=found, stats=stats)
+        return assemble(words, vectors, self.dim, stats, t0)
 
     def _from_store(self, keys: list[str], vectors: dict[str, np.ndarray], stats: LookupStats) -> None:
-        stats.store_items = len(keys)
-        fetched = self.backend.get_many(keys, stats)
-        stats.store_hits = len(fetched)
-        vectors.update(fetched)
+        fetched = self.backend.fetch_into(keys, vectors, stats)
         if self.lru is not None:
             self.lru.put_many(fetched)
             self.lru.put_absent(k for k in keys if k not in fetched)

@@ -24,7 +24,7 @@ from millicent.data.trecqa import QAPair
 from millicent.errors import DataError
 from millicent.runtime.artifact import Manifest
 from millicent.runtime.registry import load_model
-from millicent.runtime.roles import Classifier, Ranker
+from millicent.runtime.roles import Classifier, Embedder, Ranker, ServedModel
 from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.store.memory import MemoryStore
 from millicent.train.data import FileOptions
@@ -67,7 +67,8 @@ def classifier_metrics(model: Classifier, texts: Sequence[str], gold: Sequence[i
     return classification_metrics(probs.argmax(axis=1), gold, model.labels)
 
 
-def ranker_metrics(model: Ranker, pairs: Sequence[QAPair], embeddings: Embeddings) -> dict[str, Any]:
+def ranker_metrics(model: Ranker | Embedder, pairs: Sequence[QAPair],
+                   embeddings: Embeddings) -> dict[str, Any]:
     """``map``, ``mrr``, ``n`` (pairs) and ``questions`` (those with a correct answer)."""
     scores = rank_all(model, embeddings, pairs)
     try:
@@ -77,7 +78,7 @@ def ranker_metrics(model: Ranker, pairs: Sequence[QAPair], embeddings: Embedding
     return {"map": m["map"], "mrr": m["mrr"], "n": len(pairs), "questions": m["questions"]}
 
 
-def _tokens(model: Classifier | Ranker, texts: Sequence[str]) -> list[str]:
+def _tokens(model: ServedModel, texts: Sequence[str]) -> list[str]:
     return [t for text in texts for t in model.tokenize(text)]
 
 
@@ -114,7 +115,7 @@ def _classifier_file(model: Classifier, opts: FileOptions, data_dir: Path | None
     return {"file": data.path, **metrics, "bad_rows_skipped": data.bad_rows}
 
 
-def _ranker_file(model: Ranker, opts: FileOptions, data_dir: Path | None,
+def _ranker_file(model: Ranker | Embedder, opts: FileOptions, data_dir: Path | None,
                  embeddings: Embeddings | None) -> dict[str, Any]:
     from millicent.data.pairs import read_pairs
 

@@ -54,22 +54,22 @@ def test_store_loaded_once_then_verified_and_repaired(tmp_path: Path) -> None:
 def test_pack_reused_only_when_it_holds_the_same_words_and_vectors(tmp_path: Path) -> None:
     words, matrix = _vectors()
     path = tmp_path / "top.pack"
-    first = ensure_pack(path, words, matrix, top=50, source="test", by="glove", key=ptb_key)
+    first = ensure_pack(path, words, matrix, top=50, source="test", by="glove")
     assert (first.reused, first.words) == (False, 50)
-    assert ensure_pack(path, words, matrix, top=50, source="test", by="glove", key=ptb_key).reused
+    assert ensure_pack(path, words, matrix, top=50, source="test", by="glove").reused
     pack = FrequentWordPack.open(path)
     assert pack.keys == [f"w{i}" for i in range(50)]
     np.testing.assert_array_equal(pack.vectors(), matrix[:50])
 
-    bigger = ensure_pack(path, words, matrix, top=80, source="test", by="glove", key=ptb_key)
+    bigger = ensure_pack(path, words, matrix, top=80, source="test", by="glove")
     assert (bigger.reused, bigger.words) == (False, 80)
     changed = matrix.copy()
     changed[10] *= 2
-    assert not ensure_pack(path, words, changed, top=80, source="test", by="glove", key=ptb_key).reused
+    assert not ensure_pack(path, words, changed, top=80, source="test", by="glove").reused
     np.testing.assert_array_equal(FrequentWordPack.open(path).vectors()[10], changed[10])
 
     path.write_bytes(b"not a pack")
-    assert not ensure_pack(path, words, matrix, top=80, source="test", by="glove", key=ptb_key).reused
+    assert not ensure_pack(path, words, matrix, top=80, source="test", by="glove").reused
     assert len(FrequentWordPack.open(path)) == 80
 
 

@@ -81,7 +81,7 @@ def test_lookup_equals_the_reference_matrix(loaded: tuple[str, str]) -> None:
 
 def test_meta_count_and_read_only(loaded: tuple[str, str]) -> None:
     backend, url = loaded
-    store = open_embeddings(url)
+    store = open_embeddings(url).backend
     meta = store.meta
     assert meta.dim == DIM and meta.count == len(WORDS) == store.count()
     assert meta.layout == ("list" if backend.endswith("list") else "binary")
