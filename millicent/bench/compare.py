@@ -234,10 +234,11 @@ def _engines(configs: Sequence[Configuration], setup: Setup) -> list[Configurati
     from millicent.runtime.artifact import read_manifest
 
     kinds = {n: read_manifest(p).kind for n, p in setup.artifacts.items()}
-    other = [f"{n} ({k})" for n, k in kinds.items() if k not in ("kim_cnn", "sm_cnn")]
+    other = [f"{n} is {'an ONNX graph' if k == 'onnx' else f'a {k} model'}"
+             for n, k in kinds.items() if k not in ("kim_cnn", "sm_cnn")]
     if other and any(c.engine == "torch" for c in configs):
         raise ConfigError(f"the torch configuration rebuilds a Kim or SM CNN in PyTorch; "
-                          f"{', '.join(other)} is not one: compare it without torch")
+                          f"{', '.join(other)}: compare it without torch")
     if "onnx" not in kinds.values():
         return list(configs)
     return [c.with_(engine="onnxruntime") if c.engine == "numpy" else c for c in configs]

@@ -5,6 +5,7 @@ answer exactly as the handler in this process does with the same store."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from millicent.bench.loopback import PlatformProcess, start_platform
+from tests import servers
 from tests.servers import REPO
 
 pytestmark = pytest.mark.integration
@@ -88,3 +90,27 @@ def test_health_errors_and_a_direct_invocation(platform: PlatformProcess) -> Non
     assert direct.status == 200
     answer = direct.json()
     assert len(answer["embedding"]) == 50 and answer["model"] == "emb"
+
+
+def test_bench_compare_serves_an_embedder_as_itself(served: dict[str, Path | str],
+                                                    dynalite: servers.Server, data_dir: Path,
+                                                    tmp_path: Path) -> None:
+    """``bench --compare`` of an embed model: its workload is its role's set (SST-1 dev
+    texts to ``POST /emb``); the torch configuration, which rebuilds CNNs, refuses it."""
+    from millicent.cli.main import main
+
+    out = tmp_path / "cmp"
+    argv = ["bench", "--compare", "millicent,server", "--model", f"emb={served['artifact']}",
+            "--dynamodb-endpoint", dynalite.endpoint, "--concurrency", "1", "--warmup", "0",
+            "--limit", "6", "--cold-samples", "0", "--data-dir", str(data_dir),
+            "--out", str(out), "--no-progress", "--no-plots"]
+    assert main(argv) == 0
+    rows = json.loads((out / "results.json").read_text())
+    assert {r["config"] for r in rows} == {"millicent", "server"}
+    assert all(r["ok"] == 6 and r["errors"] == 0 and r["model"] == "emb" for r in rows)
+    plan = json.loads((out / "plan.json").read_text())
+    assert plan["workloads"]["emb"]["spec"] == {"role": "embed", "dataset": "sst-1",
+                                                "fmt": None, "text_column": "text"}
+    torch = ["paper,torch" if a == "millicent,server" else str(tmp_path / "t") if a == str(out)
+             else a for a in argv]
+    assert main(torch) == 2 and not (tmp_path / "t" / "results.json").exists()
