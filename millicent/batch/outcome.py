@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from millicent.batch.lines import refused_message
-from millicent.bench.records import error_text
+from millicent.harness.records import error_text
 from millicent.runtime.requests import BATCH_TEXTS
 
 _FIELD = re.compile(rf"^{BATCH_TEXTS}\[(\d+)\]")

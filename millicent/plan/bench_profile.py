@@ -1,6 +1,6 @@
 """A service profile from a saved ``millicent bench`` run (``--from-bench DIR``).
 
-Read with the bench's own readers (:func:`millicent.bench.runner.load_run`): the run's
+Read with the bench's own readers (:func:`millicent.harness.runner.load_run`): the run's
 ``plan.json`` and per-request records.
 
 * warm: the successful, warm, measured requests of one scenario — by default the one with
@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.records import RequestRecord
-from millicent.bench.runner import load_run
-from millicent.bench.scenario import Scenario
-from millicent.bench.workload import Workload, WorkloadSpec, load_workload
 from millicent.errors import ConfigError
+from millicent.harness.records import RequestRecord
+from millicent.harness.runner import load_run
+from millicent.harness.scenario import Scenario
+from millicent.harness.workload import Workload, WorkloadSpec, load_workload
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
 from millicent.runtime.tokenizers.base import Tokenizer

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.workload import PlannedRequest
 from millicent.config import Limits
 from millicent.errors import DataError, InvalidInput
+from millicent.harness.workload import PlannedRequest
 from millicent.runtime.encoding import request_keys
 from millicent.runtime.requests import Request, parse_request
 from millicent.runtime.requests import request_texts as texts_of
