@@ -18,7 +18,6 @@ the edges (the Lambda handler, the gateway, the CLI ``main``)::
     ├── ArtifactError (500, exit 1)         unreadable artifact, unknown format version
     ├── StoreError (500, exit 1)            store misuse (e.g. dimension mismatch)
     │   └── StoreUnavailable (503)          store down / throttled past the deadline
-    ├── ModelError (500)                    a model answered NaN or inf (broken weights or vectors)
     ├── FunctionError (502)                 the execution environment crashed
     └── FunctionTimeout (504)               the invocation ran past its timeout
 
@@ -118,13 +117,6 @@ class StoreUnavailable(StoreError):
 
     status = 503
     code = "store_unavailable"
-
-
-class ModelError(MillicentError):
-    """The model produced a number no answer may hold (NaN or ±inf): its weights or the
-    vectors it was given are broken. Never sent as an answer (JSON has no such numbers)."""
-
-    code = "model_error"
 
 
 class FunctionError(MillicentError):

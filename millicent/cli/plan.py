@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from millicent.cli._common import add_data_dir, add_instance_flags, add_pricing_flags
+from millicent.cli._common import add_data_dir, add_instance_flags, add_pricing_flags, artifact_path
 
 if TYPE_CHECKING:
     from millicent.plan.planner import PlanSettings
@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "the one the bench run recorded; none: every word is a store read)")
     p.add_argument("--scenario", default=None, help="--from-bench: the scenario slug for warm "
                    "service times (default: the lowest C)")
+    p.add_argument("--model", metavar="ARTIFACT", default=None,
+                   help="--from-bench: the model the run served; its tokenizer makes the store "
+                        "keys (default: the artifact a --compare run recorded, else the "
+                        "lower-cased PTB tokenizer of the shipped models)")
     add_data_dir(p)
     p.add_argument("--save-profile", metavar="FILE", default=None, help="also write the profile used")
     _lambda_flags(p)
@@ -88,11 +92,14 @@ def _profile(args: argparse.Namespace) -> ServiceProfile:
     if args.profile:
         if args.pack or args.scenario:
             raise ConfigError("--pack and --scenario apply to --from-bench only")
+        if args.model:
+            raise ConfigError("--model applies to --from-bench only")
         return read_profile(Path(args.profile))
     from millicent.plan.bench_profile import profile_from_bench
 
+    model = Path(artifact_path(args.model)) if args.model else None
     profile = profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), args.pack,
-                                 args.scenario)
+                                 args.scenario, model)
     print(f"frequent-word pack assumed: {profile.source.get('pack_note')}")
     return profile
 
