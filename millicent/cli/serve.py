@@ -61,7 +61,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="the platform's event loop: uvloop when installed (auto, the default; "
                         "it is in the serve extra) or asyncio's own")
     p.set_defaults(func=run_serve)
+    _register_invoke(sub)
 
+
+def _register_invoke(sub: argparse._SubParsersAction) -> None:
+    """The ``invoke`` verb: one request to a running endpoint."""
     q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
     q.add_argument("--endpoint", default="http://127.0.0.1:9000",
                    help="gateway URL (default http://127.0.0.1:9000, where `millicent serve` "
