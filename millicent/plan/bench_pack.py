@@ -3,7 +3,8 @@
 The pack decides which words of a request reach the store, so it decides the DynamoDB
 bill and the hot key: pricing every pack hit as a store read overstated the tour's month
 4.8× ($3,853 against $800). A bench run records the pack its function reported on
-``/health`` (``plan.json``: ``function.pack``), so the plan takes that one unless told:
+``/health`` (``plan.json``: ``function.pack``; a ``bench --compare`` run: ``packs``, the pack
+of each configuration it deployed), so the plan takes that one unless told:
 
 * ``--pack FILE``: that pack; ``--pack none``: no pack (every word is a store read);
 * else the run's recorded pack (the file must still be there, with the same words and
@@ -36,8 +37,9 @@ class PackChoice:
 
 
 def choose_pack(run_dir: Path, plan: Mapping[str, Any], records: Sequence[RequestRecord],
-                given: str | None) -> PackChoice:
-    """The pack of ``--pack`` (``given``), else the one the bench run recorded."""
+                given: str | None, config: str = "") -> PackChoice:
+    """The pack of ``--pack`` (``given``), else the one the bench run recorded for the
+    configuration ``config`` served (``records``: its requests)."""
     if given == NONE:
         return PackChoice(None, "none (--pack none): every word of a request is a store read")
     if given is not None:
@@ -45,7 +47,10 @@ def choose_pack(run_dir: Path, plan: Mapping[str, Any], records: Sequence[Reques
         if not path.is_file():
             raise ConfigError(f"--pack {path}: no such file")
         return PackChoice(path, f"{path} ({_words(path):,} words; --pack)")
-    info = plan.get("function")
+    packs = plan.get("packs")  # bench --compare: one per configuration it deployed
+    if isinstance(packs, Mapping) and config in packs:
+        return _recorded(run_dir, packs[config])
+    info = plan.get("function")  # bench --endpoint: the function's /health
     if isinstance(info, Mapping) and "pack" in info:
         return _recorded(run_dir, info["pack"])
     return _unrecorded(run_dir, records, info)

@@ -106,7 +106,8 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack_given: str | None,
     ``artifact``: the model the run served (its tokenizer keys the requests)."""
     plan, runs = load_run(run_dir)
     chosen, records = _choose(runs, scenario)
-    choice = choose_pack(run_dir, plan, [r for _, rs in runs for r in rs], pack_given)
+    served = [r for s, rs in runs if s.config.name == chosen.config.name for r in rs]
+    choice = choose_pack(run_dir, plan, served, pack_given, chosen.config.name)
     pack = choice.path
     warm = [r for r in records if r.phase == "measure" and r.ok and not r.cold
             and r.duration_ms is not None]
