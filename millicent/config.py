@@ -31,6 +31,8 @@ MAX_BATCH = "MILLICENT_MAX_BATCH"  #: most texts (or rank items) in one batch re
 STORE_DEADLINE_S = "MILLICENT_STORE_DEADLINE_S"  #: retry budget for one store read
 INIT_MODE = "MILLICENT_INIT"  #: "eager" (default: build during Lambda's INIT) | "lazy" (first invocation)
 API_KEY = "MILLICENT_API_KEY"  #: when set, the gateway requires `x-api-key`
+#: onnxruntime's own switch for the telemetry it keeps under ~/.cache (set to 1 before it loads)
+ORT_DISABLE_TELEMETRY = "ORT_DISABLE_TELEMETRY"
 FUNCTION_NAME = "AWS_LAMBDA_FUNCTION_NAME"  #: set by Lambda and by the local platform
 
 DEFAULT_MAX_BODY_BYTES = 1_000_000

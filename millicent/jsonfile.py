@@ -1,9 +1,11 @@
 """JSON files: an object read with the one error message for each way it fails, and
 results written and read back.
 
-Price sheets, planner rules and profiles, deployment records: each is a JSON object in a
-file a user may name, so each needs the same three errors — missing, not JSON, not an
-object — raised as the caller's error class, naming what the file was meant to be.
+Price sheets, planner rules and profiles, deployment records, a bench run's plan: each is
+JSON in a file a user may name, so each needs the same errors — missing, unreadable, not
+JSON (named by line and column), nested too deeply, not an object — raised as the caller's
+error class, naming what the file was meant to be. The file is opened by
+:mod:`millicent.textfile` (UTF-8 with or without a byte-order mark, UTF-16 with one).
 """
 
 from __future__ import annotations
@@ -14,20 +16,32 @@ from pathlib import Path
 from typing import Any
 
 from millicent.errors import ConfigError, DataError, MillicentError
+from millicent.textfile import read_text
+
+
+def read_json_value(path: str | os.PathLike[str], what: str,
+                    error: type[MillicentError] = ConfigError) -> Any:
+    """The JSON value held by ``path`` (``what``: how messages name the file)."""
+    text = read_text(path, what, error)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}:{exc.lineno}: {what} {path} is not valid JSON: {exc.msg} "
+                    f"(line {exc.lineno}, column {exc.colno})", path=str(path)) from exc
+    except RecursionError as exc:
+        raise error(f"{what} {path} is not valid JSON: nested too deeply",
+                    path=str(path)) from exc
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise error(f"{what} {path} is not valid JSON: {exc}", path=str(path)) from exc
 
 
 def read_json_object(path: str | os.PathLike[str], what: str,
                      error: type[MillicentError] = ConfigError) -> dict[str, Any]:
     """The JSON object held by ``path`` (``what``: how messages name the file)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
-    except FileNotFoundError as exc:
-        raise error(f"{what} {path} not found") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise error(f"{what} {path} is not valid JSON: {exc}") from exc
+    raw = read_json_value(path, what, error)
     if not isinstance(raw, dict):
-        raise error(f"{what} {path} must hold a JSON object")
+        raise error(f"{what} {path} must hold a JSON object, not {type(raw).__name__}",
+                    path=str(path))
     return raw
 
 
@@ -39,9 +53,4 @@ def write_json(path: Path, data: Any) -> None:
 
 def read_json(path: Path) -> Any:
     """The JSON value in ``path``; DataError when it is missing or not JSON."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DataError(f"{path} not found") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path} is not valid JSON: {exc}") from exc
+    return read_json_value(path, "file", DataError)

@@ -46,6 +46,13 @@ def _check_paths(job: BatchJob) -> None:
         raise ConfigError(f"--out {job.out}: no directory {job.out.parent}")
 
 
+def _check_input(job: BatchJob, fmt: str) -> None:
+    """The input's file-level faults — an encoding it cannot read, a header without the text
+    column — before a journal or a result file is written (a rerun would not mend them)."""
+    for _ in iter_texts(job.input, fmt, job.text_column):
+        break
+
+
 def run_job(job: BatchJob, prices: PriceSheet, options: CostOptions,
             err: TextIO | None = None) -> JobReport:
     """Run (or resume) ``job`` to its end; the report. KeyboardInterrupt when stopped by
@@ -53,6 +60,7 @@ def run_job(job: BatchJob, prices: PriceSheet, options: CostOptions,
     _check_paths(job)
     fmt = infer_format(job.input, job.fmt)
     identity = identify(job.input)
+    _check_input(job, fmt)
     journal = open_job(job, identity, fmt)
     report = JobReport(identity.path, str(job.out), journal.checkpoint, journal.complete,
                        journal.sessions, already_complete=journal.complete)

@@ -128,4 +128,10 @@ def artifact_path(spec: str) -> str:
     if Path(spec).exists():
         return spec
     shipped = artifacts_dir() / spec
-    return str(shipped) if (shipped / "manifest.json").is_file() else spec
+    if (shipped / "manifest.json").is_file():
+        return str(shipped)
+    from millicent.errors import ArtifactError
+
+    names = sorted(p.name for p in artifacts_dir().iterdir() if (p / "manifest.json").is_file())
+    raise ArtifactError(f"no artifact {spec!r}: no such directory, and not the name of a shipped "
+                        f"artifact ({', '.join(names)})", shipped=names)

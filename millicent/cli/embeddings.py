@@ -137,6 +137,9 @@ def key_tokenizer(args: argparse.Namespace) -> Tokenizer:
 
 
 def _add_vocab(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ignore-header-count", action="store_true",
+                   help="read the rows a vector file holds even when they are fewer or more "
+                        "than its COUNT DIM header announces (default: refuse such a file)")
     p.add_argument("--vocab-from", action="append", default=[], metavar="DATASET|ARTIFACT|FILE",
                    help=f"keep only the words of a dataset ({', '.join(DATASETS)}; "
                         "DATASET:SPLIT for one split, e.g. sst-1:dev), an artifact "
@@ -220,7 +223,8 @@ def _dataset_tokens(spec: str, data_dir: str | None, tokenizer: Tokenizer | None
 
 
 def resolve_source(
-    spec: str, data_dir: str | None, vocab: set[str] | None, *, tokenizer: Tokenizer
+    spec: str, data_dir: str | None, vocab: set[str] | None, *, tokenizer: Tokenizer,
+    check_count: bool = True
 ) -> tuple[list[str], np.ndarray, str]:
     """``(keys, matrix, label)`` of SOURCE in its own row order, restricted to ``vocab``,
     its words keyed by ``tokenizer`` (an artifact SOURCE's own tokenizer, as
@@ -229,6 +233,7 @@ def resolve_source(
     An artifact directory resolves to its vectors (:func:`~millicent.runtime.artifact.vectors_source`);
     without ``--vocab-from``, an artifact over pretrained vectors keeps its task's words.
     A learned table stays in table order: ``pack --by DATASET`` ranks it.
+    ``check_count=False``: a vector file's header count need not match its rows.
     """
     from millicent.data.tables import load_table
     from millicent.runtime.artifact import is_artifact, read_manifest, vectors_source
@@ -241,8 +246,9 @@ def resolve_source(
         return list(table.words), table.matrix, source.label
     from millicent.data.vectors import load_vectors
 
-    vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab, key=tokenizer.vocabulary_key)
-    return list(vectors.words), vectors.matrix, spec
+    vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab, key=tokenizer.vocabulary_key,
+                           check_count=check_count)
+    return list(vectors.words), vectors.matrix, vectors.fallback or spec
 
 
 def ranked_words(by: str, source_words: list[str], data_dir: str | None,
@@ -271,10 +277,11 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     tokenizer = key_tokenizer(args)
     vocab = resolve_vocab(args.vocab_from, args.data_dir, args, tokenizer)
-    stream = _file_stream(args.source, vocab, tokenizer)
+    check_count = not args.ignore_header_count
+    stream = _file_stream(args.source, vocab, tokenizer, check_count)
     if stream is None:
         words, matrix, label = resolve_source(args.source, args.data_dir, vocab,
-                                              tokenizer=tokenizer)
+                                              tokenizer=tokenizer, check_count=check_count)
     with open_store(args.store) as store:
         existing = store.meta if store.has_meta() else None
         layout = args.layout or store.options.get("layout") or (existing.layout if existing else "binary")
@@ -300,8 +307,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def _file_stream(source: str, vocab: set[str] | None,
-                 tokenizer: Tokenizer) -> tuple[int, int | None, Any] | None:
+def _file_stream(source: str, vocab: set[str] | None, tokenizer: Tokenizer,
+                 check_count: bool = True) -> tuple[int, int | None, Any] | None:
     """A vector file SOURCE as ``(dim, rows announced, batches)``, read batch by batch so a
     3M x 300 file is never held in memory; None for any other SOURCE."""
     from millicent.data.vectorfile import iter_vector_batches, probe_vector_file
@@ -311,7 +318,8 @@ def _file_stream(source: str, vocab: set[str] | None,
         return None
     info = probe_vector_file(path)
     return (info.dim, None if vocab is not None else info.count,
-            iter_vector_batches(path, vocab, key=tokenizer.vocabulary_key))
+            iter_vector_batches(path, vocab, key=tokenizer.vocabulary_key,
+                                check_count=check_count))
 
 
 def cmd_pack(args: argparse.Namespace) -> int:
@@ -322,7 +330,8 @@ def cmd_pack(args: argparse.Namespace) -> int:
 
     tokenizer = key_tokenizer(args)
     vocab = resolve_vocab(args.vocab_from, args.data_dir, args, tokenizer)
-    words, matrix, label = resolve_source(args.source, args.data_dir, vocab, tokenizer=tokenizer)
+    words, matrix, label = resolve_source(args.source, args.data_dir, vocab, tokenizer=tokenizer,
+                                          check_count=not args.ignore_header_count)
     order = ranked_words(args.by, words, args.data_dir, tokenizer)
     index = {w: i for i, w in enumerate(words)}
     rows = np.asarray([index[w] for w in order], dtype=np.int64)

@@ -54,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MillicentError as exc:
         print(f"millicent: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the system said no: a directory that is not there, a full disk
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"millicent: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("millicent: interrupted", file=sys.stderr)
         return 130

@@ -34,9 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--from-bench", metavar="DIR", help="a `millicent bench --out` directory")
     src.add_argument("--profile", metavar="FILE", help="a service profile JSON (docs/plan.md)")
-    p.add_argument("--pack", metavar="FILE", default=None,
-                   help="--from-bench: the frequent-word pack the function bundles (none: every "
-                        "word is read from the store)")
+    p.add_argument("--pack", metavar="FILE|none", default=None,
+                   help="--from-bench: the frequent-word pack the function bundles (default: "
+                        "the one the bench run recorded; none: every word is a store read)")
     p.add_argument("--scenario", default=None, help="--from-bench: the scenario slug for warm "
                    "service times (default: the lowest C)")
     p.add_argument("--model", metavar="ARTIFACT", default=None,
@@ -97,12 +97,11 @@ def _profile(args: argparse.Namespace) -> ServiceProfile:
         return read_profile(Path(args.profile))
     from millicent.plan.bench_profile import profile_from_bench
 
-    pack = Path(args.pack) if args.pack else None
-    if pack is not None and not pack.is_file():
-        raise ConfigError(f"--pack {pack}: no such file")
     model = Path(artifact_path(args.model)) if args.model else None
-    return profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), pack,
-                              args.scenario, model)
+    profile = profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), args.pack,
+                                 args.scenario, model)
+    print(f"frequent-word pack assumed: {profile.source.get('pack_note')}")
+    return profile
 
 
 def _settings(args: argparse.Namespace, peak_qps: float, profile: ServiceProfile) -> PlanSettings:

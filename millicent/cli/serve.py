@@ -61,9 +61,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="the platform's event loop: uvloop when installed (auto, the default; "
                         "it is in the serve extra) or asyncio's own")
     p.set_defaults(func=run_serve)
+    _register_invoke(sub)
 
+
+def _register_invoke(sub: argparse._SubParsersAction) -> None:
+    """The ``invoke`` verb: one request to a running endpoint."""
     q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
-    q.add_argument("--endpoint", default="http://127.0.0.1:9000", help="gateway URL")
+    q.add_argument("--endpoint", default="http://127.0.0.1:9000",
+                   help="gateway URL (default http://127.0.0.1:9000, where `millicent serve` "
+                        "listens by default)")
     q.add_argument("--function", default=None, metavar="NAME",
                    help="POST /NAME instead of /classify, /embed or /rank")
     q.add_argument("--sentence", help="classify this sentence (or embed it: --embed)")
@@ -73,7 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--answer", action="append", default=[], help="a candidate answer (repeatable)")
     q.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
                    help="send x-api-key from this environment variable when it is set")
-    q.add_argument("--timeout", type=float, default=60.0)
+    q.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
     add_signing(q)
     q.set_defaults(func=run_invoke)
 

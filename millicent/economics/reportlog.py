@@ -26,6 +26,7 @@ from typing import Any
 
 from millicent.economics.cost import Usage
 from millicent.errors import DataError
+from millicent.textfile import read_text
 
 MARK = "REPORT RequestId:"
 #: numeric fields: name -> (unit, integer?)
@@ -40,6 +41,8 @@ NUMERIC = {
 }
 TEXT = ("Status", "Error Type", "XRAY TraceId", "SegmentId", "Sampled")
 REQUIRED = ("Duration", "Billed Duration", "Memory Size")
+#: no REPORT field comes near this (ms or MB): a larger one is a corrupt line
+MAX_VALUE = 1e12
 #: Lambda's JSON log format (``platform.report``): metrics key -> REPORT field
 JSON_METRICS = {
     "durationMs": "Duration", "billedDurationMs": "Billed Duration",
@@ -88,8 +91,13 @@ def _number(name: str, value: str, unit: str | None, where: str) -> float:
         raise DataError(f"{where}: malformed REPORT line: {name} must be in {want}, got {got!r}")
     if not _NUMBER.fullmatch(value) or (integer and "." in value):
         kind = "a whole number" if integer else "a number"
-        raise DataError(f"{where}: malformed REPORT line: {name} must be {kind} of {want}, got {value!r}")
-    return float(value)
+        raise DataError(f"{where}: malformed REPORT line: {name} must be {kind} of {want}, "
+                        f"got {value[:40]!r}")
+    number = float(value)
+    if number > MAX_VALUE:
+        raise DataError(f"{where}: malformed REPORT line: {name} of {value[:40]} {want} is beyond "
+                        f"any Lambda limit")
+    return number
 
 
 def _fields(text: str, where: str) -> dict[str, Any]:
@@ -157,8 +165,10 @@ def _from_platform_json(event: dict[str, Any], where: str) -> ReportLine | None:
     for key, name in JSON_METRICS.items():
         value = metrics.get(key)
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise DataError(f"{where}: malformed platform.report event: {key} is {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not 0 <= value <= MAX_VALUE:
+                raise DataError(f"{where}: malformed platform.report event: {key} is "
+                                f"{repr(value)[:40]}")
             num = f"{value:g}" if NUMERIC[name][1] and float(value).is_integer() else repr(float(value))
             parts.append(f"{name}: {num} {NUMERIC[name][0]}")
     if record.get("status") not in (None, "success"):
@@ -188,7 +198,7 @@ def find_report(text: str, where: str) -> ReportLine | None:
     if stripped.startswith("{"):
         try:
             event = json.loads(stripped)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             event = None
         if isinstance(event, dict):
             found = _from_platform_json(event, where)
@@ -214,7 +224,7 @@ def _events_document(text: str, source: str) -> list[ReportLine] | None:
     """A whole-file JSON document with an ``events`` list (``aws logs filter-log-events``)."""
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         return None
     events = doc.get("events") if isinstance(doc, dict) else doc if isinstance(doc, list) else None
     if not isinstance(events, list):
@@ -231,12 +241,7 @@ def _events_document(text: str, source: str) -> list[ReportLine] | None:
 def read_report_log(path: str | Path) -> list[ReportLine]:
     """Every REPORT record of a log file; DataError for a missing file or a malformed line."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise DataError(f"report log {p} not found") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"report log {p} is not UTF-8 text: {exc}") from exc
+    text = read_text(p, "report log")
     if text.lstrip().startswith(("{", "[")):
         whole = _events_document(text, str(p))
         if whole is not None:

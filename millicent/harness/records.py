@@ -21,6 +21,7 @@ invocation and is already in ``total_ms``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 
 from millicent.economics.cost import Usage
 from millicent.errors import DataError
+from millicent.textfile import read_lines
 
 PHASES = ("warmup", "measure")
 TIMING_KEYS = ("tokenize_ms", "fetch_ms", "forward_ms", "other_ms", "total_ms", "cpu_ms", "init_ms")
@@ -211,16 +213,39 @@ def write_records(path: Path, records: Iterable[RequestRecord]) -> int:
     return n
 
 
+#: the fields every record has, and their types (a record file is read back by ``cost
+#: --results`` and ``plan --from-bench``: a hand-edited or damaged one must not crash them)
+_REQUIRED: dict[str, type | tuple[type, ...]] = {
+    "index": int, "phase": str, "sent_s": (int, float), "latency_ms": (int, float),
+    "status": int, "in_flight": int}
+
+
+def _record(raw: Any) -> RequestRecord:
+    """A record from one decoded line; ValueError saying what is wrong."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"expected a JSON object, got {type(raw).__name__}")
+    for name, kind in _REQUIRED.items():
+        value = raw.get(name)
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise ValueError(f"{name!r} is missing or not a {getattr(kind, '__name__', 'number')}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{name!r} is not a finite number")
+    for name in ("timings", "lookups"):
+        if not isinstance(raw.get(name, {}), dict):
+            raise ValueError(f"{name!r} must be an object")
+    return RequestRecord.from_dict(raw)
+
+
 def iter_records(path: Path) -> Iterator[RequestRecord]:
     """Read records back; a malformed line is a DataError naming the file and line."""
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield RequestRecord.from_dict(json.loads(line))
-            except (json.JSONDecodeError, TypeError) as exc:
-                raise DataError(f"{path}:{lineno}: not a request record: {exc}") from exc
+    for lineno, line in read_lines(path, "records file"):
+        if not line.strip():
+            continue
+        try:
+            yield _record(json.loads(line))
+        except (ValueError, RecursionError) as exc:
+            raise DataError(f"{path}:{lineno}: not a request record: {str(exc)[:200]}",
+                            path=str(path), line=lineno) from exc
 
 
 def read_records(path: Path) -> list[RequestRecord]:

@@ -19,6 +19,7 @@ from typing import Any
 from millicent.errors import DataError, InvalidInput
 from millicent.harness.workload import PlannedRequest, Workload, route
 from millicent.runtime.requests import BATCH_ITEMS, BATCH_TEXTS, batch_body, body_role
+from millicent.textfile import read_lines
 
 
 def _route(body: dict[str, Any], where: str) -> str:
@@ -39,24 +40,23 @@ def _texts(body: dict[str, Any]) -> int:
 
 def _read(path: Path) -> list[tuple[int, dict[str, Any]]]:
     bodies: list[tuple[int, dict[str, Any]]] = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    body = json.loads(line)
-                except ValueError as exc:
-                    raise DataError(f"{path}:{n}: not a JSON request body: {exc}") from exc
-                if not isinstance(body, dict):
-                    raise DataError(f"{path}:{n}: a request body must be a JSON object")
-                bodies.append((n, body))
-    except FileNotFoundError as exc:
-        raise DataError(f"requests file {path} not found") from exc
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text: {exc}") from exc
+    for n, line in read_lines(path, "requests file"):
+        if not line.strip():
+            continue
+        try:
+            body = json.loads(line)
+        except ValueError as exc:
+            raise DataError(f"{path}:{n}: not a JSON request body: {exc}", path=str(path),
+                            line=n) from exc
+        except RecursionError as exc:
+            raise DataError(f"{path}:{n}: not a JSON request body: nested too deeply",
+                            path=str(path), line=n) from exc
+        if not isinstance(body, dict):
+            raise DataError(f"{path}:{n}: a request body must be a JSON object, not "
+                            f"{type(body).__name__}", path=str(path), line=n)
+        bodies.append((n, body))
     if not bodies:
-        raise DataError(f"{path}: no request bodies in it")
+        raise DataError(f"{path}: no request bodies in it", path=str(path))
     return bodies
 
 

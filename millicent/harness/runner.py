@@ -159,6 +159,16 @@ def write_plan(out_dir: Path, head: Mapping[str, Any], scenarios: Sequence[Scena
     })
 
 
+def record_function(out_dir: Path, endpoint: str, client: ClientOptions) -> None:
+    """Add what the function says about itself (``/health``) to ``plan.json`` — after the
+    run, so the health check is not the request that meets a cold start."""
+    from millicent.harness.health import function_info
+
+    plan = read_json(out_dir / "plan.json")
+    plan["function"] = function_info(endpoint, client)
+    write_json(out_dir / "plan.json", plan)
+
+
 def subset_notes(workloads: Mapping[str, Workload]) -> list[str]:
     return [f"{m}: only the first {w.texts} of {w.full_size} items of {w.source} "
             "(--limit)" for m, w in workloads.items() if w.subset]
@@ -183,6 +193,7 @@ def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mappi
         write_records(out_dir / "records" / f"{s.slug}.jsonl", records)
         rows.append(add_per_text(summarize(s, records, prices, s.config.cost_options(rep.billing)),
                                  records, workloads[s.model]))
+    record_function(out_dir, endpoint, client)
     run = finish(out_dir, rows, prices, header=[f"Endpoint: `{endpoint}`"], plots=rep.plots,
                  extra_notes=subset_notes(workloads), sections=per_text_section(rows))
     print(run.report, file=stdout, flush=True)
@@ -209,12 +220,19 @@ def bench_endpoint(endpoint: str, workload: Workload, out_dir: Path, sweep: Swee
 def load_run(out_dir: Path) -> tuple[dict[str, Any], list[tuple[Scenario, list[RequestRecord]]]]:
     """``plan.json`` and every scenario's records from a finished run's directory."""
     plan = read_json(out_dir / "plan.json")
-    if not isinstance(plan, dict) or "scenarios" not in plan:
+    if not isinstance(plan, dict) or not isinstance(plan.get("scenarios"), list):
         raise DataError(f"{out_dir / 'plan.json'} is not a millicent benchmark plan")
     runs = []
-    for s in plan["scenarios"]:
-        scenario = Scenario.from_dict(s)
-        runs.append((scenario, read_records(out_dir / s["records"])))
+    for i, s in enumerate(plan["scenarios"]):
+        try:
+            scenario = Scenario.from_dict(s)
+            records = Path(str(s["records"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(f"{out_dir / 'plan.json'}: scenario {i} is malformed: "
+                            f"{type(exc).__name__}: {exc}") from exc
+        if records.is_absolute() or ".." in records.parts:
+            raise DataError(f"{out_dir / 'plan.json'}: scenario {i}'s records must lie in the run")
+        runs.append((scenario, read_records(out_dir / records)))
     return plan, runs
 
 

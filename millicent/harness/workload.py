@@ -116,7 +116,11 @@ class PlannedRequest:
 
     @classmethod
     def json(cls, path: str, payload: dict[str, Any], texts: int = 1) -> PlannedRequest:
-        return cls(path, json.dumps(payload, ensure_ascii=False).encode("utf-8"), texts)
+        try:
+            raw = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (a user's test input): sent escaped
+            raw = json.dumps(payload).encode("ascii")
+        return cls(path, raw, texts)
 
 
 @dataclass(frozen=True)

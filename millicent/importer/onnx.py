@@ -18,8 +18,10 @@ into place only at the end):
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -154,6 +156,17 @@ def _width(opts: ImportOptions, graph: GraphInfo, inputs: dict[str, str], dim: i
     return width, shape
 
 
+@contextlib.contextmanager
+def _naming(model: Path) -> Iterator[None]:
+    """Prefix the graph's path to an InvalidInput that does not name it."""
+    try:
+        yield
+    except InvalidInput as exc:
+        if str(model) in exc.message:
+            raise
+        raise type(exc)(f"{model}: {exc.message}", **exc.details) from exc
+
+
 def import_onnx(opts: ImportOptions) -> ImportResult:
     """Check ``opts.model`` against the contract, run it, and write the artifact to ``opts.out``."""
     if opts.role not in TEXT_ROLES:  # the roles an ONNX graph over word vectors plays
@@ -163,9 +176,10 @@ def import_onnx(opts: ImportOptions) -> ImportResult:
     graph = read_graph(opts.model)
     vectors = resolve_vectors(opts)
     dim = vectors.spec.dim
-    inputs = match_inputs(graph, opts.role, dim, vectors.label)
-    width, shape = _width(opts, graph, inputs, dim)
-    section = section_for(graph, opts.role, dim, vectors.label, opts.outputs, width)
+    with _naming(opts.model):  # what the graph's checks refuse is about this file
+        inputs = match_inputs(graph, opts.role, dim, vectors.label)
+        width, shape = _width(opts, graph, inputs, dim)
+        section = section_for(graph, opts.role, dim, vectors.label, opts.outputs, width)
     section = replace(section, info=_info(graph, section, dim))
     manifest = _manifest(opts, graph, vectors, section)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.import-", dir=out.parent))

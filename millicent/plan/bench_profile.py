@@ -12,8 +12,9 @@ Read with the bench's own readers (:func:`millicent.harness.runner.load_run`): t
 * store: the run's requests (its workload, re-read from the data directory) encoded by the
   model's tokenizer (``--model ARTIFACT``, else the artifact the run recorded, else the
   lower-cased PTB tokenizer of the shipped models — the profile says which) and looked up
-  in ``--pack`` offline (:mod:`millicent.plan.store_keys`); the mean stored item size from
-  the records' ``store_item_bytes``.
+  offline (:mod:`millicent.plan.store_keys`) in the frequent-word pack the run's function
+  bundled — as the run recorded it, or ``--pack`` (:mod:`millicent.plan.bench_pack`); the
+  mean stored item size from the records' ``store_item_bytes``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from millicent.harness.records import RequestRecord
 from millicent.harness.runner import load_run
 from millicent.harness.scenario import Scenario
 from millicent.harness.workload import Workload, WorkloadSpec, load_workload
+from millicent.plan.bench_pack import choose_pack
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
 from millicent.runtime.tokenizers.base import Tokenizer
@@ -96,13 +98,17 @@ def _workload(plan: dict[str, Any], model: str, data_dir: Path) -> Workload:
                          batch_size=int(info.get("batch_size") or 1), spec=spec)
 
 
-def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
+def profile_from_bench(run_dir: Path, data_dir: Path, pack_given: str | None,
                        scenario: str | None = None,
                        artifact: Path | None = None) -> ServiceProfile:
-    """The profile of a bench run (module docstring); ``artifact``: the model the run served
-    (its tokenizer keys the requests)."""
+    """The profile of a bench run (module docstring); ``pack_given``: ``--pack`` (a file or
+    ``none``), else the pack the run recorded (:mod:`millicent.plan.bench_pack`);
+    ``artifact``: the model the run served (its tokenizer keys the requests)."""
     plan, runs = load_run(run_dir)
     chosen, records = _choose(runs, scenario)
+    served = [r for s, rs in runs if s.config.name == chosen.config.name for r in rs]
+    choice = choose_pack(run_dir, plan, served, pack_given, chosen.config.name)
+    pack = choice.path
     warm = [r for r in records if r.phase == "measure" and r.ok and not r.cold
             and r.duration_ms is not None]
     if not warm:
@@ -127,7 +133,7 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
         "bench_run": str(run_dir), "scenario": chosen.slug, "warm_requests": len(warm),
         "cold_starts": len(cold), "restores": len(restores), "workload": workload.source,
         "workload_requests": len(workload.requests), "pack": str(pack) if pack else None,
-        "store_keys": keyed_by,
+        "pack_note": choice.note, "store_keys": keyed_by,
         "run_lru_hits": lru, "duration_source": sorted(s or "none" for s in sources)}
     return ServiceProfile(
         name=f"{chosen.config.name}/{chosen.model} from {run_dir.name}", memory_mb=memory,

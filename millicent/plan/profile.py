@@ -149,32 +149,38 @@ def _out(a: np.ndarray) -> float | list[float]:
 
 
 def _dist(raw: Any, where: str) -> np.ndarray:
+    """A distribution: one number ≥ 0 or a non-empty list of them (``where``: ORIGIN: FIELD)."""
     values = raw if isinstance(raw, list) else [raw]
     if not values:
-        raise ConfigError(f"profile: {where} is an empty list")
+        raise ConfigError(f"{where} is an empty list")
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v) or v < 0:
-            raise ConfigError(f"profile: {where} must hold numbers ≥ 0, got {v!r}")
+            raise ConfigError(f"{where} must hold numbers ≥ 0, got {_show(v)}")
         out.append(float(v))
     return np.asarray(out)
 
 
-def _phase(raw: Any, name: str, required: tuple[str, ...]) -> Phase:
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _phase(raw: Any, name: str, required: tuple[str, ...], origin: str) -> Phase:
     if not isinstance(raw, Mapping):
-        raise ConfigError(f"profile: '{name}' must be an object with {list(PHASE_FIELDS[name])}")
+        raise ConfigError(f"{origin}: '{name}' must be an object with {list(PHASE_FIELDS[name])}")
     arrays: dict[str, np.ndarray | None] = {}
     for key in PHASE_FIELDS[name]:
         if raw.get(key) is None:
             if key in required:
-                raise ConfigError(f"profile: {name}.{key} is required")
+                raise ConfigError(f"{origin}: {name}.{key} is required")
             arrays[key] = None if key == "cpu_ms" else np.zeros(1)
         else:
-            arrays[key] = _dist(raw[key], f"{name}.{key}")
+            arrays[key] = _dist(raw[key], f"{origin}: {name}.{key}")
     n = max(a.size for a in arrays.values() if a is not None)
     for key, a in arrays.items():
         if a is not None and a.size not in (1, n):
-            raise ConfigError(f"profile: {name}.{key} has {a.size} values, the other lists {n}")
+            raise ConfigError(f"{origin}: {name}.{key} has {a.size} values, the other lists {n}")
         if a is not None and a.size == 1:
             arrays[key] = np.repeat(a, n)
     # duration is required and overhead defaulted above: both are arrays here
@@ -182,46 +188,65 @@ def _phase(raw: Any, name: str, required: tuple[str, ...]) -> Phase:
     return Phase(dur, over, arrays["cpu_ms"], arrays.get("init_ms"))
 
 
-def _store(raw: Mapping[str, Any], item_bytes: float) -> StoreLoad:
+def _store(raw: Mapping[str, Any], item_bytes: float, origin: str) -> StoreLoad:
     store = raw.get("store")
     if not isinstance(store, Mapping):
-        raise ConfigError("profile: 'store' must be an object with request_keys, or "
+        raise ConfigError(f"{origin}: 'store' must be an object with request_keys, or "
                           "keys_per_request and hot_key_share")
     keys = store.get("request_keys")
     if keys is not None:
         if not isinstance(keys, list) or not all(isinstance(k, list) and all(isinstance(w, str) for w in k)
                                                  for k in keys):
-            raise ConfigError("profile: store.request_keys must be a list of lists of keys")
+            raise ConfigError(f"{origin}: store.request_keys must be a list of lists of keys")
+        if not keys:
+            raise ConfigError(f"{origin}: store.request_keys is empty: a profile needs at least "
+                              "one request")
         return store_load(keys, item_bytes)
-    per = _dist(store.get("keys_per_request", 0), "store.keys_per_request")[0]
-    share = _dist(store.get("hot_key_share", 0), "store.hot_key_share")[0]
+    per = _dist(store.get("keys_per_request", 0), f"{origin}: store.keys_per_request")[0]
+    share = _dist(store.get("hot_key_share", 0), f"{origin}: store.hot_key_share")[0]
     if share > 1 or (share > 0 and per == 0):
-        raise ConfigError("profile: store.hot_key_share must be in [0, 1] and need keys_per_request > 0")
+        raise ConfigError(f"{origin}: store.hot_key_share must be in [0, 1] and need "
+                          "keys_per_request > 0")
     return StoreLoad(per, (("(hot key)", share),) if share > 0 else (), item_bytes)
 
 
+def _number(raw: Mapping[str, Any], name: str, default: float, origin: str) -> float:
+    """One number ≥ 0 of the profile (a list is refused: it is not a distribution)."""
+    value = raw.get(name, default)
+    if isinstance(value, list):
+        raise ConfigError(f"{origin}: {name} must be one number ≥ 0, got a list")
+    return float(_dist(value, f"{origin}: {name}")[0])
+
+
 def profile_from_dict(raw: Any, origin: str = "profile") -> ServiceProfile:
-    """A profile from its JSON form (schema in the module docstring)."""
+    """A profile from its JSON form (schema in the module docstring); every error names
+    ``origin`` (the profile's file)."""
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{origin}: a profile must be a JSON object")
     if raw.get("format", FORMAT) != FORMAT:
-        raise ConfigError(f"{origin}: unknown profile format {raw.get('format')!r}; expected {FORMAT}")
+        raise ConfigError(f"{origin}: unknown profile format {_show(raw.get('format'))}; "
+                          f"expected {FORMAT}")
     memory = raw.get("memory_mb", 128)
     share = raw.get("measured_cpu_share", 1.0)
-    if not isinstance(memory, int) or memory < 1:
-        raise ConfigError(f"{origin}: memory_mb must be a positive integer")
-    if not isinstance(share, int | float) or not 0 < share <= 1:
-        raise ConfigError(f"{origin}: measured_cpu_share must be in (0, 1]")
+    if isinstance(memory, bool) or not isinstance(memory, int) or not 1 <= memory <= 1 << 20:
+        raise ConfigError(f"{origin}: memory_mb must be a positive integer (MB), got {_show(memory)}")
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+        raise ConfigError(f"{origin}: measured_cpu_share must be in (0, 1], got {_show(share)}")
     restore = raw.get("restore")
-    item_bytes = float(_dist(raw.get("item_bytes", 256), "item_bytes")[0])
+    if restore is not None and not isinstance(restore, Mapping):
+        raise ConfigError(f"{origin}: 'restore' must be null or an object with restore_ms")
+    source = raw.get("source", {"file": origin})
+    if not isinstance(source, Mapping):
+        raise ConfigError(f"{origin}: 'source' must be an object")
     return ServiceProfile(
         name=str(raw.get("name", origin)), memory_mb=memory, measured_cpu_share=float(share),
-        warm=_phase(raw.get("warm"), "warm", ("duration_ms",)),
-        cold=_phase(raw.get("cold"), "cold", ("duration_ms", "init_ms")),
-        store=_store(raw, item_bytes),
-        restore_ms=None if restore is None else _dist(restore.get("restore_ms"), "restore.restore_ms"),
-        texts_per_request=float(_dist(raw.get("texts_per_request", 1), "texts_per_request")[0]) or 1.0,
-        source=dict(raw.get("source", {"file": origin})))
+        warm=_phase(raw.get("warm"), "warm", ("duration_ms",), origin),
+        cold=_phase(raw.get("cold"), "cold", ("duration_ms", "init_ms"), origin),
+        store=_store(raw, _number(raw, "item_bytes", 256, origin), origin),
+        restore_ms=None if restore is None else _dist(restore.get("restore_ms"),
+                                                      f"{origin}: restore.restore_ms"),
+        texts_per_request=_number(raw, "texts_per_request", 1, origin) or 1.0,
+        source=dict(source))
 
 
 def read_profile(path: Path) -> ServiceProfile:

@@ -127,12 +127,20 @@ def render(plan: Plan, data: dict[str, Any]) -> str:
            f"{data['rules']['dynamodb']['partition_read_units_per_s']:,.0f} read units/s)"
            if hot else "no key reaches the store: no hot-key limit"),
         f"- throttled reads: {_n(d['throttled_reads']['hot_key'])} on hot keys, "
-        f"{_n(d['throttled_reads']['table'])} on table capacity", "",
+        f"{_n(d['throttled_reads']['table'])} on table capacity",
+        *_pack_line(data), "",
         "## Notes", "", *[f"- {n}" for n in data["notes"]],
         f"- idle environments reclaimed after {data['rules']['lambda']['idle_reclaim']['spec']} "
         "(AWS does not publish this; see docs/plan.md for the measurements it rests on)",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _pack_line(data: dict[str, Any]) -> list[str]:
+    """Which frequent-word pack the store keys assume (a profile from a bench run)."""
+    source = data["profile"].get("source") or {}
+    note = source.get("pack_note") if isinstance(source, dict) else None
+    return [f"- frequent-word pack assumed (its words never reach the store): {note}"] if note else []
 
 
 SERIES_COLUMNS = ("t_s", "requests_per_s", "executions_in_flight", "environments", "cold_starts",

@@ -296,10 +296,14 @@ def _health(loaded: Loaded, env: FunctionEnvironment, cold: bool, init: InitInfo
         elif model.role == "embed":
             info["embedding_dim"] = getattr(model, "out_dim", None)
         models.append(info)
+    pack: Any = getattr(loaded.embeddings, "pack", None)  # the tiers' frequent-word pack
     out: dict[str, Any] = {
         "status": "ok",
         "models": models,
         "embedding_dim": loaded.embeddings.dim,
+        # which pack the function bundles: a bench run records it, so a plan knows which
+        # words never reach the store
+        "pack": pack.describe() if hasattr(pack, "describe") else None,
         "cold_start": cold,
         "invocations": env.invocations,
     }

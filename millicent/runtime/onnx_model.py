@@ -17,6 +17,7 @@ graph without them is fed texts of equal length together, never a padded row.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from millicent import config
 from millicent.errors import ArtifactError, missing_extra
 from millicent.runtime.artifact import MANIFEST, Artifact
 from millicent.runtime.onnx_section import SECTION, OnnxSection
@@ -48,6 +50,11 @@ def open_session(path: Path) -> Any:
     ArtifactError if onnxruntime cannot load it; ConfigError naming the ``onnx`` extra if
     onnxruntime is not installed.
     """
+    # onnxruntime 1.32 on Linux writes a device id and a telemetry database into
+    # ~/.cache/Microsoft/DeveloperTools/.onnxruntime when it is imported (measured: both
+    # files appear on `import onnxruntime`): a function writes nothing outside /tmp and the
+    # CLI nothing outside the user's paths, so it is off unless the user says otherwise
+    os.environ.setdefault(config.ORT_DISABLE_TELEMETRY, "1")
     try:
         import onnxruntime as ort
     except ModuleNotFoundError as exc:

@@ -141,6 +141,18 @@ class _Keys:
         return keys, rows, refused
 
 
+def _refuse_non_finite(keys: Sequence[str], matrix: np.ndarray, dtype: str) -> None:
+    """StoreError naming the first key whose vector (as stored) holds NaN or ±inf: it would
+    reach a forward pass and an answer, and JSON has no such numbers."""
+    finite = np.isfinite(matrix).all(axis=1)
+    if finite.all():
+        return
+    key = keys[int(np.argmin(finite))]
+    why = " as float16 (a value beyond ±65,504)" if dtype == "float16" else ""
+    raise StoreError(f"the vector of {key!r} holds a non-finite value (NaN or inf){why}; "
+                     "a store holds finite vectors only", key=key)
+
+
 def batch_rows(store: EmbeddingStore, dim: int) -> int:
     """Rows per loader batch: :data:`BATCH_BYTES` of vectors, within the backend's write
     batch, never under 1,000 (a resume check reads a batch back)."""
@@ -234,7 +246,9 @@ class _Load:
             self.report.refused.extend(refused)
             expected = matrix[rows] if len(rows) != len(words) else matrix
             if self.meta.dtype == "float16":
-                expected = expected.astype(np.float16).astype(np.float32)
+                with np.errstate(over="ignore"):  # beyond ±65504: inf, refused below
+                    expected = expected.astype(np.float16).astype(np.float32)
+            _refuse_non_finite(keys, expected, self.meta.dtype)
             for s in range(0, len(keys), self.step):
                 chunk_keys, chunk = keys[s:s + self.step], expected[s:s + self.step]
                 self.keys.extend(chunk_keys)

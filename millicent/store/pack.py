@@ -123,6 +123,13 @@ def write_pack(
         raise StoreError(f"pack matrix shape {matrix.shape} does not match {len(keys)} keys")
     if len(set(keys)) != len(keys) or any("\n" in k or not storable_key(k) for k in keys):
         raise StoreError("pack keys must be unique, storable and free of newlines")
+    with np.errstate(over="ignore"):
+        stored = matrix.astype(np.float16) if dtype == "float16" else matrix
+    finite = np.isfinite(stored).all(axis=1)
+    if not finite.all():
+        key = keys[int(np.argmin(finite))]
+        raise StoreError(f"the vector of {key!r} holds a non-finite value (NaN or inf) as "
+                         f"{dtype}: a pack holds finite vectors only", key=key)
     keys_blob = "\n".join(keys).encode("utf-8")
     header: dict[str, Any] = {
         "format": FORMAT, "dim": int(matrix.shape[1]), "dtype": dtype, "count": len(keys),
@@ -151,6 +158,23 @@ def write_pack(
     return out
 
 
+def _read_head(p: Path) -> tuple[dict[str, Any], list[str]]:
+    """The header and the keys of a pack file (ValueError / KeyError when malformed)."""
+    with open(p, "rb") as f:
+        if f.read(len(MAGIC)) != MAGIC:
+            raise ConfigError(f"{p} is not a millicent frequent-word pack")
+        (hlen,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(min(hlen, 1 << 20)))
+        if not isinstance(header, dict):
+            raise ValueError("the header is not an object")
+        if header.get("format") != FORMAT:
+            raise ConfigError(f"{p}: unknown pack format {header.get('format')!r}")
+        f.seek(int(header["keys_offset"]))
+        blob = f.read(int(header["keys_bytes"]))
+    keys = blob.decode("utf-8").split("\n") if header["count"] else []
+    return header, keys
+
+
 class FrequentWordPack:
     """A read-only, memory-mapped pack; a :class:`~millicent.store.tiers.VectorSource`."""
 
@@ -163,32 +187,36 @@ class FrequentWordPack:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> FrequentWordPack:
-        """Open a pack file; :class:`ConfigError` if it is missing or not a pack."""
+        """Open a pack file; :class:`ConfigError` if it is missing or not a valid pack."""
         p = Path(path)
         try:
-            with open(p, "rb") as f:
-                if f.read(len(MAGIC)) != MAGIC:
-                    raise ConfigError(f"{p} is not a millicent frequent-word pack")
-                (hlen,) = struct.unpack("<Q", f.read(8))
-                header = json.loads(f.read(hlen))
-                if header.get("format") != FORMAT:
-                    raise ConfigError(f"{p}: unknown pack format {header.get('format')!r}")
-                f.seek(header["keys_offset"])
-                blob = f.read(header["keys_bytes"])
+            header, keys = _read_head(p)
+            shape = (int(header["count"]), int(header["dim"]))
+            dtype = "<f2" if header["dtype"] == "float16" else "<f4"
+            if len(keys) != shape[0]:
+                raise ConfigError(f"{p}: header says {shape[0]} words, file holds {len(keys)}")
+            if shape[0] == 0:
+                matrix = np.zeros(shape, dtype=dtype)
+            else:
+                end = int(header["matrix_offset"]) + shape[0] * shape[1] * np.dtype(dtype).itemsize
+                if shape[1] < 1 or p.stat().st_size < end:
+                    raise ConfigError(f"{p}: the pack is cut short (or its header is wrong): "
+                                      f"{p.stat().st_size:,} bytes, its vectors end at {end:,}")
+                matrix = np.memmap(p, dtype=dtype, mode="r", offset=header["matrix_offset"],
+                                   shape=shape)
         except OSError as exc:
-            raise ConfigError(f"cannot open pack {p}: {exc}") from exc
-        except (ValueError, KeyError, struct.error) as exc:
+            raise ConfigError(f"cannot open pack {p}: {exc.strerror or exc}") from exc
+        except (ValueError, KeyError, TypeError, AttributeError, struct.error,
+                RecursionError) as exc:
             raise ConfigError(f"{p} is not a valid millicent frequent-word pack") from exc
-        keys = blob.decode("utf-8").split("\n") if header["count"] else []
-        shape = (int(header["count"]), int(header["dim"]))
-        dtype = "<f2" if header["dtype"] == "float16" else "<f4"
-        if len(keys) != shape[0]:
-            raise ConfigError(f"{p}: header says {shape[0]} words, file holds {len(keys)}")
-        if shape[0] == 0:
-            matrix = np.zeros(shape, dtype=dtype)
-        else:
-            matrix = np.memmap(p, dtype=dtype, mode="r", offset=header["matrix_offset"], shape=shape)
         return cls(p, header, keys, matrix)
+
+    def describe(self) -> dict[str, Any]:
+        """What the pack is, for a function's ``/health`` and a bench run's record."""
+        h = self.header
+        return {"path": str(self.path.resolve()), "words": len(self.keys), "dim": self.dim,
+                "dtype": h.get("dtype"), "source": h.get("source"), "by": h.get("by"),
+                "created": h.get("created")}
 
     @property
     def dim(self) -> int:

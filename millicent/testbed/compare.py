@@ -38,7 +38,7 @@ from millicent.harness.runner import (
 from millicent.harness.scenario import BASELINES, Configuration, Scenario
 from millicent.harness.summary import summarize
 from millicent.harness.workload import Workload
-from millicent.jsonfile import write_json
+from millicent.jsonfile import read_json, write_json
 from millicent.testbed import coldprobe
 from millicent.testbed.coldprobe import ColdStarts
 from millicent.testbed.deployments import Prepared, Setup, deployment, deployment_dir
@@ -159,6 +159,17 @@ def _engines(configs: Sequence[Configuration], setup: Setup) -> list[Configurati
     return [c.with_(engine="onnxruntime") if c.engine == "numpy" else c for c in configs]
 
 
+def _record_packs(out_dir: Path, configs: Sequence[Configuration], prepared: Prepared) -> None:
+    """``plan.json``'s ``packs``: the frequent-word pack each configuration's function
+    bundled (None: none), which ``millicent plan --from-bench`` then assumes."""
+    from millicent.store.pack import FrequentWordPack
+
+    plan = read_json(out_dir / "plan.json")
+    plan["packs"] = {c.name: FrequentWordPack.open(prepared.pack_path()).describe()
+                     if c.kind == "serverless" and c.pack else None for c in configs}
+    write_json(out_dir / "plan.json", plan)
+
+
 def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mapping[str, Workload],
                 sweep: Sweep, out_dir: Path, prices: PriceSheet, client: ClientOptions | None = None,
                 reporting: Reporting | None = None) -> BenchmarkRun:
@@ -196,6 +207,7 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
         cold.update(config_cold)
     write_json(setup.work_dir / "prepared.json", {"source": prepared.source.label,
                                                   **prepared.status})
+    _record_packs(out_dir, configs, prepared)
     rel = ratios(rows, configs[0].name)
     write_json(out_dir / "ratios.json", [r.to_dict() for r in rel])
     sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows)]

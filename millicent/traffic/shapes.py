@@ -11,8 +11,9 @@ Specs (``--traffic``)::
 
 A trace file is either CSV lines ``timestamp,requests`` (one line per second or per
 minute; a header line is allowed) or one request timestamp per line. Timestamps are
-seconds (any origin: the first one is time zero) or ISO 8601 date-times. A bad line is a
-:class:`DataError` naming the file and the line.
+seconds (any origin: the first one is time zero; finite numbers) or ISO 8601 date-times;
+a trace spans at most a year. A bad line is a :class:`DataError` naming the file and the
+line (``FILE:LINE: what``).
 
 Synthetic shapes give *expected* counts (rate × step); the planner treats arrivals inside a
 step as a Poisson process of that rate. :func:`arrival_times` turns a traffic into concrete
@@ -32,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from millicent.errors import ConfigError, DataError
+from millicent.textfile import read_lines
 from millicent.traffic.units import format_duration, parse_duration, parse_rate
 
 DAY_S = 86400.0
@@ -157,50 +159,77 @@ def parse_traffic(spec: str, days: float | None, step_s: float | None) -> Traffi
                       "bursty:BASE:PEAK:EVERY:LENGTH or trace:FILE")
 
 
+#: the longest trace read (a year): its steps become arrays of counts
+MAX_TRACE_S = 366 * DAY_S
+#: the most requests one line of a counts trace may hold
+MAX_LINE_REQUESTS = 10**9
+
+
 def _timestamp(text: str) -> float:
+    """Seconds (a finite number) or an ISO 8601 date-time; ValueError saying which it is not."""
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         pass
-    stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=dt.UTC)
-    return stamp.timestamp()
+    else:
+        if not math.isfinite(value):
+            raise ValueError(f"a timestamp must be a finite number of seconds, got {text!r}")
+        return value
+    try:
+        stamp = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=dt.UTC)
+        return stamp.timestamp()
+    except (ValueError, OverflowError, OSError):
+        raise ValueError(f"expected a timestamp (seconds, or an ISO 8601 date-time), got "
+                         f"{text[:40]!r}") from None
 
 
 def _rows(path: Path) -> list[tuple[int, list[str]]]:
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise DataError(f"cannot read trace {path}: {exc}") from exc
-    rows = [(i, [c.strip() for c in line.split(",")]) for i, line in enumerate(lines, 1)
+    lines = read_lines(path, "trace")
+    rows = [(i, [c.strip() for c in line.split(",")]) for i, line in lines
             if line.strip() and not line.lstrip().startswith("#")]
     if rows and rows[0][1][0].lower() in ("timestamp", "time", "t"):
         rows = rows[1:]
     if not rows:
-        raise DataError(f"trace {path} has no requests")
+        raise DataError(f"trace {path} has no requests", path=str(path))
     return rows
+
+
+def _count(text: str) -> float:
+    try:
+        n = float(text)
+    except ValueError:
+        n = math.nan
+    if not math.isfinite(n) or n < 0 or n != int(n) or n > MAX_LINE_REQUESTS:
+        raise ValueError(f"requests must be a whole number from 0 to {MAX_LINE_REQUESTS:,}, "
+                         f"got {text[:40]!r}")
+    return n
 
 
 def _parse_rows(path: Path, rows: Sequence[tuple[int, list[str]]]) -> tuple[np.ndarray, np.ndarray | None]:
     width = len(rows[0][1])
     if width not in (1, 2):
-        raise DataError(f"{path}:{rows[0][0]}: expected 'timestamp' or 'timestamp,requests'")
+        raise DataError(f"{path}:{rows[0][0]}: expected 'timestamp' or 'timestamp,requests', "
+                        f"got {width} columns", path=str(path), line=rows[0][0])
     stamps, counts = [], []
     for lineno, cells in rows:
         if len(cells) != width:
-            raise DataError(f"{path}:{lineno}: expected {width} column(s), got {len(cells)}")
+            raise DataError(f"{path}:{lineno}: expected {width} column(s), got {len(cells)}",
+                            path=str(path), line=lineno)
         try:
             stamps.append(_timestamp(cells[0]))
             if width == 2:
-                n = float(cells[1])
-                if not math.isfinite(n) or n < 0 or n != int(n):
-                    raise ValueError(f"requests must be a whole number ≥ 0, got {cells[1]!r}")
-                counts.append(n)
+                counts.append(_count(cells[1]))
         except ValueError as exc:
-            raise DataError(f"{path}:{lineno}: {exc}") from exc
+            raise DataError(f"{path}:{lineno}: {exc}", path=str(path), line=lineno) from exc
         if len(stamps) > 1 and stamps[-1] < stamps[-2]:
-            raise DataError(f"{path}:{lineno}: timestamps must not go back in time")
+            raise DataError(f"{path}:{lineno}: timestamps must not go back in time",
+                            path=str(path), line=lineno)
+        if stamps[-1] - stamps[0] > MAX_TRACE_S:
+            raise DataError(f"{path}:{lineno}: the trace spans more than "
+                            f"{format_duration(MAX_TRACE_S)} from its first line",
+                            path=str(path), line=lineno)
     return np.asarray(stamps), (np.asarray(counts) if width == 2 else None)
 
 
@@ -215,9 +244,14 @@ def read_trace(path: Path) -> Traffic:
         return Traffic(1.0, binned, f"trace {path.name}", times=times, integral=True)
     gaps = np.diff(stamps)
     step = float(gaps[gaps > 0].min()) if np.any(gaps > 0) else 1.0
-    slots = np.rint((stamps - t0) / step).astype(np.int64)
-    if np.any(np.abs((stamps - t0) / step - slots) > 1e-6):
-        raise DataError(f"trace {path}: timestamps are not on a regular {format_duration(step)} grid")
+    offsets = (stamps - t0) / step
+    if offsets[-1] > MAX_TRACE_S:  # a step far finer than a second over a long trace
+        raise DataError(f"trace {path}: {offsets[-1]:,.0f} steps of {step:g} s: too fine a grid "
+                        "for its length", path=str(path))
+    slots = np.rint(offsets).astype(np.int64)
+    if np.any(np.abs(offsets - slots) > 1e-6):
+        raise DataError(f"trace {path}: timestamps are not on a regular "
+                        f"{format_duration(step)} grid", path=str(path))
     binned = np.bincount(slots, weights=counts, minlength=int(slots[-1]) + 1)
     return Traffic(step, binned, f"trace {path.name}", integral=True)
 

@@ -76,7 +76,7 @@ def classification_metrics(predicted: Sequence[int] | np.ndarray,
     """``accuracy``, ``macro_f1``, ``per_class`` and ``confusion_matrix`` (rows = true
     labels in ``labels`` order, as lists), plus ``n`` and ``labels``."""
     confusion = confusion_matrix(predicted, gold, len(labels))
-    return {
+    out: dict[str, object] = {
         "accuracy": accuracy(predicted, gold),
         "macro_f1": macro_f1(confusion),
         "per_class": per_class(confusion, labels),
@@ -84,6 +84,37 @@ def classification_metrics(predicted: Sequence[int] | np.ndarray,
         "labels": list(labels),
         "n": int(confusion.sum()),
     }
+    out.update(macro_f1_scope(confusion, labels))
+    return out
+
+
+def macro_f1_scope(confusion: np.ndarray, labels: Sequence[str]) -> dict[str, object]:
+    """Which classes :func:`macro_f1` averaged, and — when some of them have no example in
+    the data (a model predicted a class the data lacks: F1 0) — the macro-F1 over the
+    classes the data has, with a note saying so. Classes neither in the data nor predicted
+    are left out of both, and named."""
+    support = confusion.sum(axis=1)
+    predicted = confusion.sum(axis=0)
+    averaged = [labels[i] for i in range(len(labels)) if support[i] or predicted[i]]
+    out: dict[str, object] = {"macro_f1_classes": averaged}
+    zero = [labels[i] for i in range(len(labels)) if not support[i] and predicted[i]]
+    absent = [labels[i] for i in range(len(labels)) if not support[i] and not predicted[i]]
+    notes = []
+    if zero:
+        present = [int(i) for i in np.flatnonzero(support)]
+        f1 = per_class(confusion, labels)
+        over_data = float(np.mean([f1[labels[i]]["f1"] for i in present]))
+        out["macro_f1_data_classes"] = over_data
+        notes.append(f"macro_f1 {macro_f1(confusion):.4f} averages {len(averaged)} classes, "
+                     f"{len(zero)} of which have no example in the data but were predicted "
+                     f"({', '.join(zero)}: F1 0 each); over the {len(present)} classes the "
+                     f"data has, it is {over_data:.4f} (macro_f1_data_classes)")
+    if absent:
+        notes.append(f"{len(absent)} of the model's {len(labels)} classes neither occur in the "
+                     f"data nor were predicted ({', '.join(absent)}): left out of macro_f1")
+    if notes:
+        out["notes"] = notes
+    return out
 
 
 def _ranked_labels(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:

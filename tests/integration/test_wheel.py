@@ -2,8 +2,9 @@
 demo``'s in-process check outside the repository: the shipped artifacts are package data,
 so no torch and no checkout are needed.
 
-The virtualenv sees the machine's site-packages for the dependencies (tests never
-download) but imports millicent from the installed wheel, which the test checks.
+The virtualenv sees the site-packages of the interpreter running the tests for the
+dependencies (tests never download; :mod:`tests.venvs`), whatever that interpreter is, but
+imports millicent from the installed wheel, which the test checks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers import REPO
+from tests.venvs import make_venv
 
 pytestmark = pytest.mark.integration
 
@@ -63,9 +65,8 @@ def test_the_wheel_carries_the_shipped_artifacts(wheel: Path) -> None:
 def test_an_installed_wheel_runs_the_demo_check_outside_the_repo(
         wheel: Path, tmp_path: Path, data_dir: Path) -> None:
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True,
-                   timeout=120)
-    python = venv / "bin" / "python"
+    # sees this interpreter's packages, whether it is a venv or not (tests/venvs.py)
+    python = make_venv(venv)
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
                    check=True, timeout=300)
     run = tmp_path / "elsewhere"

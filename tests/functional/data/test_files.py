@@ -70,7 +70,8 @@ def test_a_broken_row_is_named_by_file_and_line(tmp_path: Path) -> None:
     assert "2 bad row(s)" in msg and "--skip-bad-rows" in msg
     assert info.value.details["bad_rows"] == 2
     skipped = read_labelled(path, skip_bad_rows=True)
-    assert len(skipped.rows) == 4 and skipped.bad_rows == 2
+    # issue 20: the unclosed quote no longer swallows line 9 ("x,y"), read again on its own
+    assert len(skipped.rows) == 5 and skipped.bad_rows == 2
     assert skipped.note().startswith(f"{path}: skipped 2 bad row(s), the first: {path}:7:")
 
 
@@ -239,10 +240,10 @@ def test_iter_texts_blank_lines_in_csv_outside_records_only(tmp_path: Path) -> N
     path = write(tmp_path / "in.csv",
                  '\nid,text\n\n1,one\n2,"two\n\nlines"\n\n3,"never closed\n\n')
     got = list(iter_texts(path, blank_lines=True))
-    assert _blank_lines(got) == [1, 3, 8]
+    # issue 20: the unclosed quote on line 9 no longer swallows line 10, a blank line
+    assert _blank_lines(got) == [1, 3, 8, 10]
     assert (4, "one") in got and (5, "two\n\nlines") in got
-    # the unclosed quote runs to the end of the file: its blank line is inside it
-    assert got[-1][0] == 9 and "never closed" in str(got[-1][1])
+    assert got[-2][0] == 9 and "never closed" in str(got[-2][1])
     assert [n for n, _ in got] == sorted(n for n, _ in got)
     assert _blank_lines(list(iter_texts(path))) == []
 

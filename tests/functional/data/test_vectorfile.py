@@ -120,7 +120,7 @@ def test_malformed_vector_files(tmp_path: Path) -> None:
         read_rows(bad, key=ptb_key)
     nan = tmp_path / "num.vec"
     nan.write_text("2 3\nthe 0.1 0.2 0.3\nof 0.1 x 0.3\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"num\.vec: line 3: could not convert"):
+    with pytest.raises(DataError, match=r"num\.vec:3: could not convert"):
         read_rows(nan, key=ptb_key)
     trunc = tmp_path / "t.bin"
     trunc.write_bytes(binary_file(tmp_path / "v.bin").read_bytes()[:-5])

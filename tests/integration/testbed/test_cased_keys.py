@@ -89,8 +89,10 @@ def test_plan_store_keys_of_a_cased_whitespace_model_equal_the_functions(
         cased: dict[str, Path], compared: Path, data_dir: Path, tmp_path: Path) -> None:
     """Bug 2: the planner keys the run's requests with the artifact's own tokenizer."""
     profile = tmp_path / "profile.json"
+    # --pack none: the keys the function asks for before its pack, as the in-process store
+    # below (issue 20: without --pack the plan assumes the pack the run recorded)
     rc = main(["plan", "--traffic", "constant:1", "--days", "0.01", "--from-bench", str(compared),
-               "--data-dir", str(data_dir), "--save-profile", str(profile),
+               "--pack", "none", "--data-dir", str(data_dir), "--save-profile", str(profile),
                "--out", str(tmp_path / "plan"), "--no-plots"])
     assert rc == 0
     saved = json.loads(profile.read_text(encoding="utf-8"))
@@ -100,3 +102,16 @@ def test_plan_store_keys_of_a_cased_whitespace_model_equal_the_functions(
     read = [[k for k in keys if storable_key(k)] for keys in store.asked]
     assert planned == read
     assert any(k[:1].isupper() for keys in planned for k in keys)  # case kept: "Great", "The"
+
+
+def test_plan_assumes_the_pack_the_compared_configuration_bundled(
+        compared: Path, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 20, item 7: a --compare run records each configuration's pack, and the plan
+    from it assumes the pack of the configuration it profiles."""
+    packs = json.loads((compared / "plan.json").read_text(encoding="utf-8"))["packs"]
+    assert packs["server"] is None and packs["millicent"]["words"] > 0
+    rc = main(["plan", "--traffic", "constant:1", "--days", "0.01", "--from-bench", str(compared),
+               "--data-dir", str(data_dir), "--out", str(tmp_path / "plan"), "--no-plots"])
+    assert rc == 0
+    assert "the pack the bench run's function bundled (recorded by the run)" in capsys.readouterr().out
+    assert packs["millicent"]["path"] in (tmp_path / "plan" / "report.md").read_text(encoding="utf-8")
