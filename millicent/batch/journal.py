@@ -21,19 +21,25 @@ from millicent.errors import DataError
 FORMAT = 1
 SUFFIX = ".journal"
 #: the arguments that decide what the result lines say: a resumed job must repeat them
-RESULT_ARGS = ("endpoint", "function", "format", "text_column")
+#: (the last three are recorded by embedding jobs only: their vectors depend on how the
+#: input was cut into batches)
+RESULT_ARGS = ("endpoint", "function", "format", "text_column", "output", "batch_size",
+               "block_lines")
 
 
 @dataclass
 class Checkpoint:
     """What the result file held, fsync'd: ``records`` lines in ``bytes`` bytes, the last
-    of them answering input line ``last_line``; ``ok`` answers and ``errors`` error lines."""
+    of them answering input line ``last_line``; ``ok`` answers and ``errors`` error lines.
+    An embedding job's (:mod:`.vectors`): ``records`` rows in ``bytes`` bytes after the
+    header, and ``side_bytes`` of error lines."""
 
     records: int = 0
     bytes: int = 0
     last_line: int = 0
     ok: int = 0
     errors: int = 0
+    side_bytes: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
