@@ -29,8 +29,8 @@ from openai import OpenAI
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from millicent.data.trecqa import group_by_question, load_trecqa  # noqa: E402
-from millicent.train.metrics import map_mrr  # noqa: E402
+from millicent.data.trecqa import group_by_question, load_trecqa
+from millicent.train.metrics import map_mrr
 
 #: texts per request: far below what one answer holds (2,048 as base64)
 CHUNK = 256
