@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
                    help="stop an environment idle this long (scale to zero)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="function timeout")
-    p.add_argument("--memory-mb", type=int, default=128, help="function memory size (reported, as in Lambda)")
+    _add_memory_options(p)
     p.add_argument("--max-body-bytes", type=int, default=config.DEFAULT_MAX_BODY_BYTES)
     p.add_argument("--max-tokens", type=int, default=config.DEFAULT_MAX_TOKENS, help="per text")
     p.add_argument("--max-answers", type=int, default=config.DEFAULT_MAX_ANSWERS)
@@ -75,6 +75,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.set_defaults(func=run_invoke)
 
 
+def _add_memory_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory-mb", type=int, default=128,
+                   help="function memory size: Max Memory Used is reported against it and, as "
+                        "on Lambda, an environment whose memory passes it is killed (the "
+                        "request answers 502 Runtime.OutOfMemory)")
+    p.add_argument("--memory-limit", action=argparse.BooleanOptionalAction, default=True,
+                   help="enforce --memory-mb as Lambda does (default); --no-memory-limit only "
+                        "reports Max Memory Used")
+    p.add_argument("--memory-poll-ms", type=float, default=10.0, metavar="MS",
+                   help="how often a starting or busy environment's memory is read (a peak "
+                        "between two reads still fails its invocation, at the answer)")
+
+
 def build_functions(args: argparse.Namespace) -> list[Any]:
     """FunctionSpecs for ``--model`` (role read from the artifact) and ``--function``."""
     from millicent.platform.models import build_functions, parse_pairs
@@ -92,6 +105,12 @@ def build_functions(args: argparse.Namespace) -> list[Any]:
                            args.pack, common, args.memory_mb, args.timeout)
 
 
+def _poll_s(ms: float) -> float:
+    if not 0 < ms <= 1000:
+        raise ConfigError(f"--memory-poll-ms must be in (0, 1000], got {ms:g}")
+    return ms / 1000.0
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from millicent.platform.functions import PlatformSettings
     from millicent.platform.server import Listen, run
@@ -105,6 +124,8 @@ def run_serve(args: argparse.Namespace) -> int:
         record_path=str(log_dir / "invocations.jsonl"),
         function_log_path=str(log_dir / "functions.log"),
         snapshot=args.snapshot,
+        memory_limit=args.memory_limit,
+        memory_poll_s=_poll_s(args.memory_poll_ms),
     )
     for spec in specs:
         what = spec.environment.get(config.MODELS, spec.handler)
@@ -113,6 +134,9 @@ def run_serve(args: argparse.Namespace) -> int:
           + ("; API key required" if api_key else "")
           + ("; snapshots: INIT once per function, cold starts fork it" if args.snapshot else ""),
           file=sys.stderr)
+    print(f"memory: {args.memory_mb} MB per environment, "
+          + ("enforced as on Lambda (an environment past it is killed: 502 Runtime.OutOfMemory)"
+             if args.memory_limit else "reported only (--no-memory-limit)"), file=sys.stderr)
     run(specs, settings, Listen(args.max_body_bytes, args.host, args.port, api_key), loop=args.loop)
     return 0
 

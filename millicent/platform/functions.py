@@ -73,6 +73,11 @@ class PlatformSettings:
     withheld_values: frozenset[str] = frozenset()
     #: SnapStart: INIT once per function in a template process, each cold start a fork
     snapshot: bool = False
+    #: kill an environment whose memory passes its function's memory size, as Lambda does
+    #: (``Runtime.OutOfMemory``); False: Max Memory Used is only reported
+    memory_limit: bool = True
+    #: how often the memory of an environment that is starting or busy is read
+    memory_poll_s: float = 0.01
 
     def function_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"

@@ -15,7 +15,8 @@ benchmark harness. Status codes are decided here and in the handler only: a func
 error whose ``errorType`` names a millicent error gets that error's status; a failed INIT
 (or restore) is 502 whatever its error type (Lambda's Function URL and API Gateway answer
 a function that cannot start so), with the error awslambdaric posted; a crashed
-environment is 502, a timed-out one 504, a throttle 429. When an API key is configured
+environment is 502, as is one killed for passing its memory size (``out_of_memory``, with
+the memory it used), a timed-out one 504, a throttle 429. When an API key is configured
 every request needs ``x-api-key: KEY`` or ``Authorization: Bearer KEY`` (401 missing, 403
 wrong; :mod:`millicent.runtime.api_key`). Under ``/v1`` (the OpenAI embeddings API, one
 function per model here as everywhere on this platform) every error has OpenAI's shape and a
@@ -40,6 +41,7 @@ from millicent import errors
 from millicent.errors import MillicentError
 from millicent.platform.answers import error_status, report_headers
 from millicent.platform.apigw import HttpRequest, MalformedResponse, http_answer, http_api_event
+from millicent.platform.memory import OUT_OF_MEMORY_ERROR, explain
 from millicent.platform.platform import InvocationResult, Platform, random_hex
 from millicent.runtime import openai_api
 from millicent.runtime.api_key import check_key
@@ -201,7 +203,8 @@ class Gateway:
             message = str(error.get("errorMessage", ""))
         except (ValueError, AttributeError):
             message = result.payload.decode("utf-8", "replace")
-        if result.record.status == "init_error":  # whatever the error, the function did not start
+        record = result.record
+        if record.status == "init_error":  # whatever the error, the function did not start
             status, code = 502, "init_error"
         else:
             status = error_status(result.error_type)
@@ -209,9 +212,15 @@ class Gateway:
             code = cls.code if isinstance(cls, type) and issubclass(cls, MillicentError) else (
                 "function_timeout" if status == 504 else "function_error")
         body: dict[str, Any] = {"error": code, "message": message, "errorType": result.error_type}
+        if result.error_type == OUT_OF_MEMORY_ERROR:  # Lambda's message names no cause
+            phase = "invoke" if record.status != "init_error" else record.init_kind or "init"
+            body.update(error="out_of_memory" if code != "init_error" else code,
+                        message=explain(record.max_memory_mb, record.memory_mb, phase),
+                        memory_mb=record.memory_mb, max_memory_mb=record.max_memory_mb)
         if openai:
             kind = "server_error" if status >= 500 else "invalid_request_error"
-            body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+            body = {"error": {"message": body["message"], "type": kind, "param": None,
+                              "code": body["error"]}}
         return web.json_response(body, status=status, headers=headers)
 
     # --- the Lambda Invoke API ---------------------------------------------------------
