@@ -14,6 +14,7 @@ from typing import Any
 from millicent import config
 from millicent.cli._common import add_model_specs, add_signing, artifact_path, signer_from_args
 from millicent.errors import ConfigError, InvalidInput
+from millicent.runtime.requests import question_body, sentence_body
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,8 +65,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
     q.add_argument("--endpoint", default="http://127.0.0.1:9000", help="gateway URL")
     q.add_argument("--function", default=None, metavar="NAME",
-                   help="POST /NAME instead of /classify or /rank")
-    q.add_argument("--sentence", help="classify this sentence")
+                   help="POST /NAME instead of /classify, /embed or /rank")
+    q.add_argument("--sentence", help="classify this sentence (or embed it: --embed)")
+    q.add_argument("--embed", action="store_true",
+                   help="with --sentence: POST /embed (the first embedding model)")
     q.add_argument("--question", help="rank answers to this question")
     q.add_argument("--answer", action="append", default=[], help="a candidate answer (repeatable)")
     q.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
@@ -144,16 +147,11 @@ def run_serve(args: argparse.Namespace) -> int:
 def _invoke_body(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     body: dict[str, Any]
     if args.sentence is not None and args.question is None:
-        body, route = {"sentence": args.sentence}, "classify"
+        body, route = sentence_body(args.sentence), "embed" if args.embed else "classify"
     elif args.question is not None and args.sentence is None:
         if not args.answer:
             raise InvalidInput("--question needs at least one --answer")
-        body = {"question": args.question}
-        if len(args.answer) == 1:
-            body["answer"] = args.answer[0]
-        else:
-            body["answers"] = args.answer
-        route = "rank"
+        body, route = question_body(args.question, args.answer), "rank"
     else:
         raise InvalidInput("give --sentence, or --question with --answer")
     return body, route

@@ -17,9 +17,6 @@ from millicent.economics.cost import STORES, CostOptions
 from millicent.economics.prices import GATEWAYS, normalize_arch
 from millicent.errors import ConfigError
 
-#: the built-in workloads' models; a workload of the user's own requests (``bench
-#: --requests``) is labelled by its function name or ``requests``
-MODELS = ("kim", "sm")
 _MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 KINDS = ("serverless", "server")
 LAYOUTS = ("binary", "list")
@@ -103,7 +100,8 @@ class Scenario:
     """One row of the report: a configuration, a model, a concurrency C."""
 
     config: Configuration
-    model: str  #: "kim" (SST-1 dev, /classify) or "sm" (TrecQA raw-dev, /rank)
+    #: the benchmarked model's name (its workload: :class:`~millicent.harness.workload.WorkloadSpec`)
+    model: str
     concurrency: int
     requests: int  #: measured requests (≥ one full pass unless --limit)
     warmup: int  #: warm-up requests sent first, at the same C, excluded from every statistic
@@ -156,5 +154,7 @@ def parse_concurrency(spec: str) -> list[int]:
     return parse_int_list(spec, "concurrency")
 
 
-#: The paper's sweeps.
-PAPER_CONCURRENCY = {"kim": [5, 10, 20, 30], "sm": [5, 10, 15, 20, 25]}
+#: The paper's sweeps, by role (its Kim CNN classified, its SM CNN ranked; an embedding
+#: model is swept as a classifier).
+PAPER_CONCURRENCY = {"classify": [5, 10, 20, 30], "rank": [5, 10, 15, 20, 25],
+                     "embed": [5, 10, 20, 30]}
