@@ -78,7 +78,6 @@ class Gateway:
         self.app.router.add_post(INVOKE_PREFIX + "{name}/invocations", self._invoke_api)
         self.app.router.add_get(STATS_PATH, self._stats)
         self.app.router.add_route("*", "/health", self._health)
-        self.app.router.add_route("*", openai_api.PREFIX, self._openai)
         self.app.router.add_route("*", openai_api.PREFIX + "/{rest:.*}", self._openai)
         # every other path: its first segment names the function, the handler routes the
         # rest (as behind API Gateway's $default route) — so "/classify/" and "//classify"

@@ -46,7 +46,8 @@ from typing import Any
 from millicent.config import LAMBDA_RESPONSE_LIMIT
 from millicent.errors import InvalidInput, MillicentError, NotFound, PayloadTooLarge
 
-#: the API's routes; any path under :data:`PREFIX` answers errors in OpenAI's shape
+#: the API's routes; any path under :data:`PREFIX` (``/v1/...``) answers errors in OpenAI's
+#: shape (``/v1`` alone may be a model's name)
 PREFIX = "/v1"
 EMBEDDINGS_PATH = "/v1/embeddings"
 MODELS_PATH = "/v1/models"
@@ -82,7 +83,7 @@ class EmbeddingsRequest:
 
 def is_openai_path(path: str | None) -> bool:
     """Whether ``path`` (normalised, as the handler routes it) belongs to this API."""
-    return path is not None and (path == PREFIX or path.startswith(PREFIX + "/"))
+    return path is not None and path.startswith(PREFIX + "/")
 
 
 def parse_embeddings(body: Any) -> EmbeddingsRequest:

@@ -158,7 +158,7 @@ def test_error_types_and_codes() -> None:
 def test_paths() -> None:
     assert openai_api.is_openai_path("/v1/embeddings")
     assert openai_api.is_openai_path("/v1/anything")
-    assert openai_api.is_openai_path("/v1")
+    assert not openai_api.is_openai_path("/v1")  # a model may be called v1
     assert not openai_api.is_openai_path("/v1x")
     assert not openai_api.is_openai_path("/embed")
     assert not openai_api.is_openai_path(None)
