@@ -79,8 +79,10 @@ def main() -> None:
     for i in top:
         print(f"  {float(pool[i] @ q_vec[first]):.3f}  {answers[i][:100]}")
     if args.out:
-        Path(args.out).write_text(json.dumps({"split": args.split, "questions": len(groups),
-                                              "pairs": len(pairs), **figures}, indent=1))
+        Path(args.out).write_text(json.dumps(
+            {"split": args.split, "questions": len(groups), "pairs": len(pairs),
+             "map": figures["map"], "mrr": figures["mrr"],
+             "questions_with_a_correct_answer": figures["questions"]}, indent=1))
 
 
 if __name__ == "__main__":

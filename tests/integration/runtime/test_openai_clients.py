@@ -8,6 +8,8 @@ download would fail the test."""
 from __future__ import annotations
 
 import base64
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,7 +46,7 @@ def platform(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
          "--data-dir", str(data_dir))
     store = f"sqlite:///{root / 'vectors.db'}"
     _cli("embeddings", "load", str(artifact), "--store", store, "--vocab-from", "sst-1",
-         "--data-dir", str(data_dir), "--quiet")
+         "--vocab-from", "trecqa", "--data-dir", str(data_dir), "--quiet")
     p = start_platform(["--model", f"emb={artifact}", "--store", store, "--max-concurrency", "4",
                         "--api-key-env", KEY_VAR], root / "serve", env={KEY_VAR: KEY})
     yield p
@@ -152,3 +154,19 @@ def test_langchain_documents_and_query_offline(platform: PlatformProcess, tmp_pa
     assert got == want
     assert emb.embed_query(TEXTS[0]) == embed_route(platform, TEXTS[:1])[0]["embedding"]
     assert not any((tmp_path / "empty").glob("*"))  # tiktoken fetched nothing
+
+
+def test_the_semantic_search_example_short(platform: PlatformProcess, data_dir: Path,
+                                           tmp_path: Path) -> None:
+    """``examples/semantic_search_trecqa.py`` on the first 12 raw-test questions."""
+    out = tmp_path / "search.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "examples" / "semantic_search_trecqa.py"), "--endpoint",
+         platform.url, "--model", "emb", "--data-dir", str(data_dir), "--questions", "12",
+         "--out", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "MILLICENT_API_KEY": KEY}, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["split"] == "raw-test" and figures["questions"] == 12
+    assert 0.0 < figures["map"] <= 1.0 and 0.0 < figures["mrr"] <= 1.0
+    assert "zero-shot bi-encoder: MAP" in done.stdout and "search all" in done.stdout
