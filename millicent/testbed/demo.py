@@ -299,7 +299,7 @@ STEPS: list[tuple[str, str, Callable[[DemoContext], None]]] = [
     ("artifacts", "the Kim CNN and SM CNN artifacts", step_artifacts),
     ("store", "GloVe-50 vectors into the embedded SQLite store", step_store),
     ("pack", "the frequent-word pack bundled with the function", step_pack),
-    ("check", "both models in-process through that store and pack", step_check),
+    ("check", "the models in-process through that store and pack", step_check),
     ("platform", "the models as functions on the local serverless platform", step_platform),
     ("openai", "the embedding function through the openai client", step_openai),
     ("benchmark", "closed-loop benchmark, cost per million queries and texts", step_benchmark),
