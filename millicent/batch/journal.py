@@ -32,21 +32,23 @@ class Checkpoint:
     """What the result file held, fsync'd: ``records`` lines in ``bytes`` bytes, the last
     of them answering input line ``last_line``; ``ok`` answers and ``errors`` error lines.
     An embedding job's (:mod:`.vectors`): ``records`` rows in ``bytes`` bytes after the
-    header, and ``side_bytes`` of error lines."""
+    header, and ``error_bytes`` of error lines beside them (None: a JSONL job, whose error
+    lines are among its result lines)."""
 
     records: int = 0
     bytes: int = 0
     last_line: int = 0
     ok: int = 0
     errors: int = 0
-    side_bytes: int = 0
+    error_bytes: int | None = None
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | None]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Checkpoint:
-        return cls(**{k: int(d[k]) for k in cls.__dataclass_fields__ if k in d})
+        counts = {k: int(d[k]) for k in cls.__dataclass_fields__ if k in d and d[k] is not None}
+        return cls(**counts)
 
 
 @dataclass

@@ -46,15 +46,15 @@ class BatchJob:
     fmt: str | None = None
     text_column: str = "text"
     batch_size: int = 64
+    #: an embedding job's blocks: input lines (k·N, (k+1)·N] sorted by length and cut into
+    #: batches together, whatever the run (:func:`blocks`)
+    block_lines: int = 1024
     concurrency: int = 4
     api_key: str | None = None
     timeout_s: float = 60.0
     retry_deadline_s: float = 300.0
     checkpoint_s: float = 1.0
     progress: bool = True
-    #: an embedding job's blocks: input lines (k·N, (k+1)·N] are sorted by length and cut
-    #: into batches together, whatever the run (:func:`blocks`)
-    block_lines: int = 1024
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "concurrency", "block_lines"):

@@ -111,7 +111,7 @@ class VectorFile:
 
     def _write_error(self, line: int, encoded: bytes) -> None:
         self._errors.write(encoded)
-        self.state.side_bytes += len(encoded)
+        self.state.error_bytes = (self.state.error_bytes or 0) + len(encoded)
         self._row(line, struct.pack("<f", math.nan) * int(self.dim or 0))
         self.state.errors += 1
 
@@ -153,7 +153,7 @@ def recover(out: Path, checkpoint: Checkpoint) -> Checkpoint:
     """Both files cut back to ``checkpoint`` (created when new): what follows it is redone.
     DataError when a file is shorter than its checkpoint."""
     rows, errors = rows_path(out), errors_path(out)
-    for path, size in ((rows, HEADER_BYTES + checkpoint.bytes), (errors, checkpoint.side_bytes)):
+    for path, size in ((rows, HEADER_BYTES + checkpoint.bytes), (errors, checkpoint.error_bytes or 0)):
         if not path.exists():
             if checkpoint.records:
                 raise DataError(f"{path} is gone but its journal records {checkpoint.records:,} "

@@ -42,49 +42,6 @@ def normalize_arch(arch: str) -> str:
 
 
 @dataclass(frozen=True)
-class ApiPrice:
-    """A hosted embedding API's published price."""
-
-    name: str
-    usd_per_million_tokens: float
-    source: str
-    checked: str  #: ISO date the price was read on ``source``
-    note: str = ""
-
-    def per_million_texts(self, tokens_per_text: float) -> float:
-        """What a million texts of ``tokens_per_text`` tokens cost."""
-        return self.usd_per_million_tokens * tokens_per_text
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "usd_per_million_tokens": self.usd_per_million_tokens,
-                "source": self.source, "checked": self.checked, "note": self.note}
-
-
-def parse_apis(raw: Any) -> tuple[ApiPrice, ...]:
-    """The ``embedding_apis`` section of a price sheet (absent: none); ConfigError naming
-    the entry for a price that is not positive or lacks its page or date."""
-    if raw is None:
-        return ()
-    models = raw.get("models") if isinstance(raw, dict) else None
-    if not isinstance(models, list):
-        raise ConfigError("price sheet: embedding_apis.models must be a list")
-    out = []
-    for i, m in enumerate(models):
-        where = f"price sheet: embedding_apis.models[{i}]"
-        if not isinstance(m, dict):
-            raise ConfigError(f"{where} must be an object")
-        price = m.get("usd_per_million_tokens")
-        if isinstance(price, bool) or not isinstance(price, int | float) or price <= 0:
-            raise ConfigError(f"{where}.usd_per_million_tokens must be a positive number")
-        for key in ("name", "source", "checked"):
-            if not isinstance(m.get(key), str) or not m[key]:
-                raise ConfigError(f"{where}.{key} must be a non-empty string")
-        parse_date(m["checked"], f"{where}.checked")
-        out.append(ApiPrice(m["name"], float(price), m["source"], m["checked"], str(m.get("note", ""))))
-    return tuple(out)
-
-
-@dataclass(frozen=True)
 class PriceSheet:
     """Typed view of a price sheet file. All prices in USD."""
 
@@ -250,3 +207,46 @@ def parse_prices(raw: dict[str, Any]) -> PriceSheet:
 def load_prices(path: str | Path | None = None) -> PriceSheet:
     """Read a price sheet (default: the bundled ``prices.json``)."""
     return parse_prices(read_json_object(Path(path) if path else DEFAULT_PRICES, "price sheet"))
+
+
+@dataclass(frozen=True)
+class ApiPrice:
+    """A hosted embedding API's published price."""
+
+    name: str
+    usd_per_million_tokens: float
+    source: str
+    checked: str  #: ISO date the price was read on ``source``
+    note: str = ""
+
+    def per_million_texts(self, tokens_per_text: float) -> float:
+        """What a million texts of ``tokens_per_text`` tokens cost."""
+        return self.usd_per_million_tokens * tokens_per_text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "usd_per_million_tokens": self.usd_per_million_tokens,
+                "source": self.source, "checked": self.checked, "note": self.note}
+
+
+def parse_apis(raw: Any) -> tuple[ApiPrice, ...]:
+    """The ``embedding_apis`` section of a price sheet (absent: none); ConfigError naming
+    the entry for a price that is not positive or lacks its page or date."""
+    if raw is None:
+        return ()
+    models = raw.get("models") if isinstance(raw, dict) else None
+    if not isinstance(models, list):
+        raise ConfigError("price sheet: embedding_apis.models must be a list")
+    out = []
+    for i, m in enumerate(models):
+        where = f"price sheet: embedding_apis.models[{i}]"
+        if not isinstance(m, dict):
+            raise ConfigError(f"{where} must be an object")
+        price = m.get("usd_per_million_tokens")
+        if isinstance(price, bool) or not isinstance(price, int | float) or price <= 0:
+            raise ConfigError(f"{where}.usd_per_million_tokens must be a positive number")
+        for key in ("name", "source", "checked"):
+            if not isinstance(m.get(key), str) or not m[key]:
+                raise ConfigError(f"{where}.{key} must be a non-empty string")
+        parse_date(m["checked"], f"{where}.checked")
+        out.append(ApiPrice(m["name"], float(price), m["source"], m["checked"], str(m.get("note", ""))))
+    return tuple(out)

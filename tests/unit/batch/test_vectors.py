@@ -73,7 +73,7 @@ def test_recovery_cuts_both_files_back_to_the_checkpoint(tmp_path: Path) -> None
     back = vectors.recover(out, checkpoint)
     assert back == checkpoint
     assert out.stat().st_size == vectors.HEADER_BYTES + 2 * 8
-    assert vectors.errors_path(out).stat().st_size == checkpoint.side_bytes
+    assert vectors.errors_path(out).stat().st_size == checkpoint.error_bytes
     g = vectors.VectorFile(out, back, vectors.width(back))
     g.append(3, row(3, 4), False)
     g.finish()
