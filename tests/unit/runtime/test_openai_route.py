@@ -66,3 +66,22 @@ def test_every_error_under_v1_has_openais_shape() -> None:
     # millicent's own routes keep millicent's shape
     status, body = _call(env, "GET", "/embed")
     assert status == 405 and body["error"] == "method_not_allowed"
+
+
+def test_every_event_shape_reaches_the_openai_routes() -> None:
+    """A Function URL, an HTTP API with a named stage and a REST API (payload 1.0)."""
+    env = _env(("emb", "embed"))
+    body = json.dumps({"model": "emb", "input": "a fine film"})
+    url = {**_http("POST", "/v1/embeddings", None), "body": body}
+    url["requestContext"] = {**url["requestContext"], "domainName": "abc.lambda-url.us-east-1.on.aws"}
+    staged = {**_http("POST", "/prod/v1/embeddings", None), "body": body}
+    staged["requestContext"] = {**staged["requestContext"], "stage": "prod"}
+    rest = {"httpMethod": "POST", "path": "/v1/embeddings", "body": body,
+            "isBase64Encoded": False, "requestContext": {"stage": "prod"}}
+    for event in (url, staged, rest):
+        out = handle(event, CTX, env, EmbedService())
+        assert out["statusCode"] == 200, out["body"]
+        assert json.loads(out["body"])["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
+    models = {"httpMethod": "GET", "path": "/v1/models", "body": None, "isBase64Encoded": False,
+              "requestContext": {"stage": "prod"}}
+    assert json.loads(handle(models, CTX, env, EmbedService())["body"])["data"][0]["id"] == "emb"
