@@ -4,8 +4,8 @@ Steps (each prints what it does; results go to ``OUT/demo.json``):
 
 1. ``artifacts`` — the Kim CNN (SST-1) and SM CNN (TrecQA) artifacts from ``artifacts/``,
    trained into ``OUT/artifacts`` when missing and torch is installed; the embedding model
-   (:data:`DEMO_EMBEDDER`: the mean of GloVe-50 word vectors, made by ``millicent import
-   vectors`` — a manifest, no weights);
+   (:data:`DEMO_EMBEDDER`: ``glove-50-mean``, the mean of GloVe-50 word vectors — a manifest,
+   no weights — shipped too, remade by ``millicent import vectors`` when missing);
 2. ``store``     — the GloVe-50 vectors in a SQLite store (``OUT/glove50-*.db``), loaded
    once and verified on every run;
 3. ``pack``      — the frequent-word pack the function bundles (GloVe's most frequent
