@@ -1,7 +1,9 @@
 """Re-pricing a saved run (``millicent cost``): cost by component under other options,
 the memory projection with a recommendation, cold starts bought down three ways per memory
 size, the worst case at the cap in force, and the break-even against an always-on instance
-— all from the raw records of ``DIR``.
+— all from the raw records of ``DIR``. An embedding function's rows also get their cost per
+million texts and tokens beside the hosted embedding APIs' prices, and the texts a month
+from which an always-on instance is cheaper.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from millicent.analysis.decisions import (
     strategy_table,
     worst_case_table,
 )
+from millicent.economics.apis import break_even_line, server_break_even
 from millicent.economics.coldstart import ColdPhases, Strategy
 from millicent.economics.cost import CostOptions, instance_cost_per_million
 from millicent.economics.prices import PriceSheet
@@ -34,6 +37,7 @@ from millicent.economics.tuning import (
     break_even,
     sweep_memory,
 )
+from millicent.harness.pertext import add_per_text, embedding_section, text_cost
 from millicent.harness.records import RequestRecord
 from millicent.harness.report import cost_table
 from millicent.harness.rows import ResultRow
@@ -123,7 +127,7 @@ def analyse(out_dir: Path, prices: PriceSheet, what: WhatIf) -> Analysis:
 def _analyse_scenario(analysis: Analysis, scenario: Scenario, records: Sequence[RequestRecord],
                       prices: PriceSheet, opts: CostOptions, what: WhatIf,
                       function_records: Sequence[RequestRecord]) -> None:
-    row = summarize(scenario, records, prices, opts)
+    row = add_per_text(summarize(scenario, records, prices, opts), records)
     row.prices = prices
     analysis.rows.append(row)
     name = row.label
@@ -228,12 +232,33 @@ def render(analysis: Analysis, prices: PriceSheet, what: WhatIf) -> str:
     if analysis.break_evens:
         parts += ["## Break-even against an always-on instance", "",
                   break_even_table(analysis.break_evens), ""]
+    parts += embedding_parts(analysis.rows, prices, what)
     notes = list(analysis.skipped)
     for r in analysis.rows:  # e.g. a provisioned table the measured reads would exceed
         notes += [f"{r.label}: {n}" for n in r.cost_notes if "throttle" in n or "provisioned" in n]
     if notes:
         parts += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(parts)
+
+
+def embedding_parts(rows: Sequence[ResultRow], prices: PriceSheet, what: WhatIf) -> list[str]:
+    """The embedding rows beside the hosted APIs, and the texts a month from which an
+    always-on instance (``what``'s price; its capacity in texts/s when given in requests/s
+    × the row's texts per request) is cheaper."""
+    section = embedding_section(rows, prices.embedding_apis)
+    if not section:
+        return []
+    lines = []
+    for r in rows:
+        found = text_cost(r)
+        if found is None or r.per_text is None:
+            continue
+        per_request = r.per_text.texts_per_request or 1.0
+        capacity = (None if what.instance_capacity_qps is None
+                    else what.instance_capacity_qps * per_request)
+        b = server_break_even(found[0], what.instance_usd_per_hour, capacity)
+        lines.append(f"- {break_even_line(r.label, b)}")
+    return [*section, "", *lines, ""]
 
 
 def decision_sections(cold_starts: StrategiesByLabel, worst: Mapping[str, WorstBound],

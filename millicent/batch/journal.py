@@ -21,26 +21,34 @@ from millicent.errors import DataError
 FORMAT = 1
 SUFFIX = ".journal"
 #: the arguments that decide what the result lines say: a resumed job must repeat them
-RESULT_ARGS = ("endpoint", "function", "format", "text_column")
+#: (the last three are recorded by embedding jobs only: their vectors depend on how the
+#: input was cut into batches)
+RESULT_ARGS = ("endpoint", "function", "format", "text_column", "output", "batch_size",
+               "block_lines")
 
 
 @dataclass
 class Checkpoint:
     """What the result file held, fsync'd: ``records`` lines in ``bytes`` bytes, the last
-    of them answering input line ``last_line``; ``ok`` answers and ``errors`` error lines."""
+    of them answering input line ``last_line``; ``ok`` answers and ``errors`` error lines.
+    An embedding job's (:mod:`.vectors`): ``records`` rows in ``bytes`` bytes after the
+    header, and ``error_bytes`` of error lines beside them (None: a JSONL job, whose error
+    lines are among its result lines)."""
 
     records: int = 0
     bytes: int = 0
     last_line: int = 0
     ok: int = 0
     errors: int = 0
+    error_bytes: int | None = None
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | None]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Checkpoint:
-        return cls(**{k: int(d[k]) for k in cls.__dataclass_fields__ if k in d})
+        counts = {k: int(d[k]) for k in cls.__dataclass_fields__ if k in d and d[k] is not None}
+        return cls(**counts)
 
 
 @dataclass

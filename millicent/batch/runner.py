@@ -14,18 +14,18 @@ import itertools
 import signal
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from millicent.batch.backoff import Backoff
 from millicent.batch.journal import Checkpoint, Journal
 from millicent.batch.lines import answer_line, error_line, problem_line
 from millicent.batch.outcome import Answered, Refused, Split
-from millicent.batch.output import ResultFile
 from millicent.batch.sender import Sender
 from millicent.batch.tally import Tally
+from millicent.batch.vectors import output_kind, vector_row
 from millicent.data.files import Problem
 from millicent.errors import ConfigError, MillicentError, missing_extra
 from millicent.progress import Progress
@@ -46,6 +46,9 @@ class BatchJob:
     fmt: str | None = None
     text_column: str = "text"
     batch_size: int = 64
+    #: an embedding job's blocks: input lines (k·N, (k+1)·N] sorted by length and cut into
+    #: batches together, whatever the run (:func:`blocks`)
+    block_lines: int = 1024
     concurrency: int = 4
     api_key: str | None = None
     timeout_s: float = 60.0
@@ -54,7 +57,7 @@ class BatchJob:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "concurrency"):
+        for name in ("batch_size", "concurrency", "block_lines"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be ≥ 1")
         if min(self.timeout_s, self.retry_deadline_s, self.checkpoint_s) <= 0:
@@ -69,10 +72,20 @@ class BatchJob:
         path = "/" + self.function.strip("/") if self.function else "/classify"
         return self.endpoint.rstrip("/") + path
 
+    @property
+    def output(self) -> str | None:
+        """``npy`` / ``parquet`` for an embedding job's vectors, None for result lines."""
+        return output_kind(self.out)
+
     def result_args(self, fmt: str) -> dict[str, Any]:
-        """The arguments a resumed job must repeat (they decide what the lines say)."""
-        return {"endpoint": self.endpoint.rstrip("/"), "function": self.function,
-                "format": fmt, "text_column": self.text_column}
+        """The arguments a resumed job must repeat (they decide what the lines say; an
+        embedding job's vectors also depend on how the input was cut into batches)."""
+        args: dict[str, Any] = {"endpoint": self.endpoint.rstrip("/"), "function": self.function,
+                                "format": fmt, "text_column": self.text_column}
+        if self.output is not None:
+            args.update(output=self.output, batch_size=self.batch_size,
+                        block_lines=self.block_lines)
+        return args
 
 
 @dataclass
@@ -102,6 +115,31 @@ def cut(items: Iterable[tuple[int, str | Problem]], size: int) -> Iterator[list[
         yield batch
 
 
+def blocks(items: Iterable[tuple[int, str | Problem]], lines: int) -> Iterator[list[Entry]]:
+    """Records in blocks fixed by input line numbers: block ``k`` holds the records of lines
+    ``(k·lines, (k+1)·lines]``, wherever a run starts — so a resumed embedding job cuts the
+    same batches as an uninterrupted one (:meth:`Pipeline.resolve_block`)."""
+    block: list[Entry] = []
+    current = None
+    for line, value in items:
+        k = (line - 1) // lines
+        if block and k != current:
+            yield block
+            block = []
+        current = k
+        block.append(Entry(line, None, problem_line(line, value), error=True)
+                     if isinstance(value, Problem) else Entry(line, value))
+    if block:
+        yield block
+
+
+def by_length(block: list[Entry], size: int) -> list[list[Entry]]:
+    """A block's texts sorted by length (line number breaks ties) and cut into batches of
+    ``size``: little padding, and the same batches every run."""
+    todo = sorted((e for e in block if e.result is None), key=lambda e: (len(str(e.text)), e.line))
+    return chunks(todo, size)
+
+
 #: a batch and the future that answers it
 Pending = tuple[list[Entry], "asyncio.Future[list[Entry]]"]
 
@@ -110,13 +148,31 @@ def chunks(part: list[Entry], size: int) -> list[list[Entry]]:
     return [part[i:i + size] for i in range(0, len(part), size)]
 
 
+class Results(Protocol):
+    """Where answered entries go, in input order (:class:`~.output.ResultFile`,
+    :class:`~.vectors.VectorFile`)."""
+
+    @property
+    def state(self) -> Checkpoint: ...
+
+    def append(self, line: int, encoded: bytes, error: bool) -> None: ...
+
+    def sync(self) -> Checkpoint: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Pipeline:
-    """The running job: :meth:`run` sends, writes and checkpoints until the input ends."""
+    """The running job: :meth:`run` sends, writes and checkpoints until the input ends.
+
+    A JSONL job's unit is a batch; an embedding job's (``job.output``) is a block, whose
+    batches are sent together and which is written whole or not at all.
+    """
 
     job: BatchJob
     sender: Sender
-    results: ResultFile
+    results: Results
     journal: Journal
     tally: Tally
     progress: Progress
@@ -128,6 +184,13 @@ class Pipeline:
 
     def __post_init__(self) -> None:
         self.limit = self.limit or self.job.batch_size
+        self.encode: Callable[[int, dict[str, Any]], bytes] = (
+            answer_line if self.job.output is None else vector_row)
+
+    async def resolve_block(self, block: list[Entry]) -> list[Entry]:
+        """Every text of a block answered: its batches by length, C at a time."""
+        await asyncio.gather(*(self.resolve(b) for b in by_length(block, self.job.batch_size)))
+        return block
 
     async def resolve(self, batch: list[Entry]) -> list[Entry]:
         """Answer every text of ``batch``: its result or error line (see :mod:`.outcome`)."""
@@ -152,7 +215,7 @@ class Pipeline:
                parts: deque[list[Entry]]) -> None:
         if isinstance(outcome, Answered):
             for e, result in zip(part, outcome.results, strict=True):
-                e.result = answer_line(e.line, result)
+                e.result = self.encode(e.line, result)
         elif isinstance(outcome, Refused):
             bad = part[outcome.index]
             bad.result = error_line(bad.line, outcome.code, outcome.message, outcome.status)
@@ -170,8 +233,11 @@ class Pipeline:
                 parts.extendleft([part[half:], part[:half]])
 
     async def run(self, batches: Iterator[list[Entry]]) -> None:
-        """Send and write every batch; checkpoint however it ends."""
+        """Send and write every batch (block); checkpoint however it ends."""
         window = 2 * self.job.concurrency + 1
+        if self.job.output is not None:  # blocks of many batches each
+            per_block = max(1, self.job.block_lines // self.job.batch_size)
+            window = max(2, -(-window // per_block))
         queue: asyncio.Queue[Pending | None] = asyncio.Queue(maxsize=window)
         producer = asyncio.create_task(self._produce(batches, queue))
         try:
@@ -181,7 +247,10 @@ class Pipeline:
                     await answered
                 except BaseException:
                     # the job stops at this batch: keep what it answered before the failure
-                    self._write(list(itertools.takewhile(lambda e: e.result is not None, batch)))
+                    # (an embedding job's block is redone whole: its batches are fixed)
+                    if self.job.output is None:
+                        self._write(list(itertools.takewhile(lambda e: e.result is not None,
+                                                             batch)))
                     raise
                 self._write(batch)
         finally:
@@ -194,8 +263,9 @@ class Pipeline:
     async def _produce(self, batches: Iterator[list[Entry]],
                        queue: asyncio.Queue[Pending | None]) -> None:
         try:
+            resolve = self.resolve if self.job.output is None else self.resolve_block
             for batch in batches:
-                await queue.put((batch, asyncio.ensure_future(self.resolve(batch))))
+                await queue.put((batch, asyncio.ensure_future(resolve(batch))))
         except Exception as exc:  # a file-level fault of the input: the writer raises it
             failed: asyncio.Future[list[Entry]] = asyncio.get_running_loop().create_future()
             failed.set_exception(exc)
@@ -224,7 +294,7 @@ class Pipeline:
         self._synced = time.monotonic()
 
 
-async def drive(job: BatchJob, journal: Journal, results: ResultFile, tally: Tally,
+async def drive(job: BatchJob, journal: Journal, results: Results, tally: Tally,
                 progress: Progress, batches: Iterator[list[Entry]]) -> None:
     """Run the job after ``journal``'s checkpoint over an HTTP session of C connections;
     SIGTERM stops it as cleanly as SIGINT (checkpointed)."""

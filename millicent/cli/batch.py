@@ -1,5 +1,6 @@
-"""``millicent batch``: a file of texts through a deployed classification function,
-in batch requests, resumably, with one result line per input record."""
+"""``millicent batch``: a file of texts through a deployed function, in batch requests,
+resumably: one result line per input record, or (an embedding function, ``--out *.npy`` or
+``*.parquet``) one vector per input record and the error lines beside it."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from millicent.data.files import FORMATS
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "batch",
-        help="classify every text of a file through an endpoint, in batches, resumably",
+        help="classify or embed every text of a file through an endpoint, in batches, resumably",
         description=(
             "Stream FILE (csv, tsv, jsonl, txt) through a classification function in batch "
             "requests ({\"sentences\": [...]}) with C in flight, and write one JSON line per "
@@ -24,13 +25,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "an error naming why the line was refused (a blank line, a bad row, a text the "
             "function refused). 429, 5xx and lost connections are retried with jittered "
             "backoff. Killed at any moment, the same command resumes where it stopped; a "
-            "journal OUT.journal beside the result file records the job."))
+            "journal OUT.journal beside the result file records the job. With an embedding "
+            "function and --out ending in .npy (or .parquet) it writes one float32 vector per "
+            "input record instead (np.load(OUT): row i is record i; NaN where a record has no "
+            "vector) and OUT.errors.jsonl, sending each block of --block-lines input lines "
+            "sorted by length, so a resumed job cuts the same batches."))
     p.add_argument("--input", required=True, metavar="FILE", help="the texts (.gz is read too)")
     p.add_argument("--endpoint", required=True, metavar="URL",
                    help="the deployment's base URL, e.g. http://127.0.0.1:9000")
     p.add_argument("--function", default=None, metavar="NAME",
                    help="POST /NAME (default POST /classify: the first classification model)")
-    p.add_argument("--out", required=True, metavar="RESULTS.jsonl", help="the result file")
+    p.add_argument("--out", required=True, metavar="RESULTS.jsonl|VECTORS.npy|VECTORS.parquet",
+                   help="the result file: JSON lines, or an embedding function's vectors as a "
+                        ".npy array or Parquet (line, embedding; needs pyarrow)")
+    p.add_argument("--block-lines", type=int, default=1024, metavar="N",
+                   help="embedding jobs: input lines sorted by length together (default 1024); "
+                        "a resumed job must repeat it")
     p.add_argument("--format", default=None, choices=FORMATS,
                    help="the input's format (default: from its extension)")
     p.add_argument("--text-column", default="text", metavar="NAME",
@@ -72,7 +82,7 @@ def run_batch(args: argparse.Namespace) -> int:
                    batch_size=args.batch_size, concurrency=args.concurrency,
                    api_key=args.api_key or os.environ.get(config.API_KEY) or None,
                    timeout_s=args.timeout, retry_deadline_s=args.retry_deadline,
-                   progress=not args.no_progress)
+                   progress=not args.no_progress, block_lines=args.block_lines)
     try:
         report = run_job(job, prices, options)
     except KeyboardInterrupt:

@@ -2,6 +2,9 @@
 
 Prices are never constants in code: :func:`load_prices` reads the bundled sheet (or any
 file in the same shape, ``--prices FILE``) into a :class:`PriceSheet` the cost model uses.
+The sheet also holds the published per-token prices of hosted embedding APIs
+(:class:`ApiPrice`, each with its page and the date it was checked), which an embedding
+function's cost per text is set beside (:mod:`millicent.economics.apis`).
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ class PriceSheet:
     #: provisioned concurrency per arch: GB-second allocated, GB-second of duration served
     provisioned_usd_per_gb_second_allocated: dict[str, float]
     provisioned_usd_per_gb_second_duration: dict[str, float]
+    #: hosted embedding APIs' published prices (``embedding_apis``; none in an older sheet)
+    embedding_apis: tuple[ApiPrice, ...] = ()
 
     def provisioned_allocated(self, arch: str) -> float:
         """Provisioned-concurrency price per GB-second allocated for ``arch``."""
@@ -195,9 +200,53 @@ def parse_prices(raw: dict[str, Any]) -> PriceSheet:
         snapstart_cache_minimum_hours=snap["cache_minimum_hours"],
         provisioned_usd_per_gb_second_allocated=provisioned["usd_per_gb_second_allocated"],
         provisioned_usd_per_gb_second_duration=provisioned["usd_per_gb_second_duration"],
+        embedding_apis=parse_apis(raw.get("embedding_apis")),
     )
 
 
 def load_prices(path: str | Path | None = None) -> PriceSheet:
     """Read a price sheet (default: the bundled ``prices.json``)."""
     return parse_prices(read_json_object(Path(path) if path else DEFAULT_PRICES, "price sheet"))
+
+
+@dataclass(frozen=True)
+class ApiPrice:
+    """A hosted embedding API's published price."""
+
+    name: str
+    usd_per_million_tokens: float
+    source: str
+    checked: str  #: ISO date the price was read on ``source``
+    note: str = ""
+
+    def per_million_texts(self, tokens_per_text: float) -> float:
+        """What a million texts of ``tokens_per_text`` tokens cost."""
+        return self.usd_per_million_tokens * tokens_per_text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "usd_per_million_tokens": self.usd_per_million_tokens,
+                "source": self.source, "checked": self.checked, "note": self.note}
+
+
+def parse_apis(raw: Any) -> tuple[ApiPrice, ...]:
+    """The ``embedding_apis`` section of a price sheet (absent: none); ConfigError naming
+    the entry for a price that is not positive or lacks its page or date."""
+    if raw is None:
+        return ()
+    models = raw.get("models") if isinstance(raw, dict) else None
+    if not isinstance(models, list):
+        raise ConfigError("price sheet: embedding_apis.models must be a list")
+    out = []
+    for i, m in enumerate(models):
+        where = f"price sheet: embedding_apis.models[{i}]"
+        if not isinstance(m, dict):
+            raise ConfigError(f"{where} must be an object")
+        price = m.get("usd_per_million_tokens")
+        if isinstance(price, bool) or not isinstance(price, int | float) or price <= 0:
+            raise ConfigError(f"{where}.usd_per_million_tokens must be a positive number")
+        for key in ("name", "source", "checked"):
+            if not isinstance(m.get(key), str) or not m[key]:
+                raise ConfigError(f"{where}.{key} must be a non-empty string")
+        parse_date(m["checked"], f"{where}.checked")
+        out.append(ApiPrice(m["name"], float(price), m["source"], m["checked"], str(m.get("note", ""))))
+    return tuple(out)

@@ -1,4 +1,5 @@
-"""Per-text figures of a benchmark row whose requests carry batches (``bench --batch-size``).
+"""Per-text figures of a benchmark row whose requests carry batches (``bench --batch-size``)
+or whose answers are an embedding model's vectors.
 
 A batch request answers N texts for one Lambda request fee, so beside requests/s and cost
 per million requests a row reports texts/s and cost per million texts:
@@ -6,7 +7,14 @@ per million requests a row reports texts/s and cost per million texts:
 * ``throughput_tps`` = texts answered by successful measured requests / the measured window;
 * ``cost_per_million_texts_usd`` = the priced requests' total cost / the texts they
   answered × 10⁶, by component — i.e. the row's cost per million requests × (priced
-  requests / their texts); the same for the Lambda projection (warm requests only).
+  requests / their texts); the same for the Lambda projection (warm requests only);
+* when the answers list their tokens, ``tokens_per_text`` (the model's own tokenizer) and
+  ``cost_per_million_tokens_usd`` = per million texts / tokens per text.
+
+An embedding model's rows (the answers hold vectors) are set beside the hosted embedding
+APIs' published prices per token (:mod:`millicent.economics.apis`): the section
+:func:`embedding_section`. Without a workload (``millicent cost`` re-reading a run) the texts
+of a request are the vectors its answer held.
 """
 
 from __future__ import annotations
@@ -14,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from millicent.economics.apis import TextCost, comparison_table
 from millicent.economics.cost import Cost
+from millicent.economics.prices import ApiPrice
 from millicent.harness.records import RequestRecord
 from millicent.harness.rows import PerText, ResultRow
 from millicent.harness.workload import PlannedRequest, Workload
@@ -27,29 +37,82 @@ def _scaled(cost: Cost | None, factor: float | None) -> Cost | None:
     return cost.scaled(factor)
 
 
-def _factor(records: Sequence[RequestRecord], workload: Workload) -> float | None:
+def _texts(record: RequestRecord, workload: Workload | None) -> int:
+    if workload is not None:
+        return workload.requests[record.index].texts
+    return record.embeddings or 0
+
+
+def _factor(records: Sequence[RequestRecord], workload: Workload | None) -> float | None:
     """Requests per text over ``records`` (None when they answered no text)."""
-    texts = sum(workload.requests[r.index].texts for r in records)
+    texts = sum(_texts(r, workload) for r in records)
     return len(records) / texts if texts else None
 
 
-def add_per_text(row: ResultRow, records: Sequence[RequestRecord], workload: Workload) -> ResultRow:
-    """Add the per-text figures (module docstring) to ``row``, summarised from ``records``."""
+def _tokens_per_text(records: Sequence[RequestRecord], texts: int) -> float | None:
+    if not records or texts <= 0 or any(r.tokens is None for r in records):
+        return None
+    return sum(int(r.tokens or 0) for r in records) / texts
+
+
+def add_per_text(row: ResultRow, records: Sequence[RequestRecord],
+                 workload: Workload | None = None) -> ResultRow:
+    """Add the per-text figures (module docstring) to ``row``, summarised from ``records``
+    (no ``workload``: an embedding model's records, a text per vector; anything else is
+    left as it is)."""
     ok = [r for r in records if r.phase == "measure" and r.ok]
-    texts = sum(workload.requests[r.index].texts for r in ok)
+    embeddings = bool(ok) and all(r.embeddings is not None for r in ok)
+    if workload is None and not embeddings:
+        return row
+    texts = sum(_texts(r, workload) for r in ok)
     window = row.window_s or 0.0
     priced = [r for r in ok if r.duration_ms is not None]
     warm = [r for r in priced if not r.cold and r.cpu_ms is not None]
     projection = row.lambda_projection
     row.per_text = PerText(
-        batch_size=workload.batch_size, texts=texts,
+        batch_size=workload.batch_size if workload is not None else max(
+            (r.embeddings or 0 for r in ok), default=1),
+        texts=texts,
         texts_per_request=texts / len(ok) if ok else None,
         throughput_tps=texts / window if window > 0 else 0.0,
         cost_per_million_texts=_scaled(row.cost.per_million if row.cost else None,
                                        _factor(priced, workload)),
         lambda_projection_per_million_texts=_scaled(
-            projection.cost_per_million if projection else None, _factor(warm, workload)))
+            projection.cost_per_million if projection else None, _factor(warm, workload)),
+        tokens_per_text=_tokens_per_text(ok, texts), embeddings=embeddings)
     return row
+
+
+def text_cost(row: ResultRow) -> tuple[TextCost, str] | None:
+    """An embedding row's cost per text and tokens per text — the Lambda projection's when
+    the run has one (CPU at the memory's share of a vCPU), else as measured — and which."""
+    pt = row.per_text
+    if pt is None or not pt.embeddings or not pt.tokens_per_text:
+        return None
+    for cost, what in ((pt.lambda_projection_per_million_texts, "projected to Lambda"),
+                       (pt.cost_per_million_texts, "as measured")):
+        if cost is not None and cost.total > 0:
+            return TextCost(cost.total, pt.tokens_per_text), what
+    return None
+
+
+def embedding_section(rows: Sequence[ResultRow], apis: Sequence[ApiPrice]) -> list[str]:
+    """Each embedding row's cost per million texts and tokens beside the hosted APIs' (none
+    when no row answered vectors)."""
+    parts: list[str] = []
+    for r in rows:
+        found = text_cost(r)
+        if found is None:
+            continue
+        cost, what = found
+        parts += [f"### {r.label} ({what})", "", comparison_table(r.label, cost, apis), ""]
+    if not parts:
+        return []
+    intro = ("## Embeddings beside the hosted APIs\n\nCost per million texts at the run's "
+             "measured tokens per text (the model's own tokenizer; an API's tokenizer counts "
+             "the same text within some percent), and the APIs' published prices per token "
+             "(the price sheet's `embedding_apis`, each with its page and date).\n\n")
+    return [intro + "\n".join(parts)]
 
 
 def planned_workload(model: str, info: dict[str, Any]) -> Workload | None:
@@ -72,20 +135,23 @@ def per_text_table(rows: Sequence[ResultRow]) -> str:
         pt = r.per_text
         c = pt.cost_per_million_texts if pt else None
         lam = pt.lambda_projection_per_million_texts if pt else None
+        tok = pt.per_million_tokens() if pt else None
         body.append([r.config, r.model, str(r.concurrency),
                      num(pt.texts_per_request if pt else None), num(r.throughput_qps),
                      num(pt.throughput_tps if pt else None), usd(r.cost_of("total") if r.cost else None),
                      usd(c.total if c else None), usd(c.compute if c else None),
                      usd(c.requests if c else None), usd(c.store if c else None),
-                     usd(c.gateway if c else None), usd(lam.total if lam else None)])
+                     usd(c.gateway if c else None), usd(lam.total if lam else None),
+                     num(pt.tokens_per_text if pt else None), usd(tok.total if tok else None)])
     return table(["config", "model", "C", "texts / request", "requests/s", "texts/s",
                   "$ / M requests", "$ / M texts", "compute", "requests", "store", "gateway",
-                  "$ / M texts on Lambda"], body)
+                  "$ / M texts on Lambda", "tokens / text", "$ / M tokens"], body)
 
 
 def per_text_section(rows: Sequence[ResultRow]) -> list[str]:
     """The report section for rows of batch requests (none when every request held one text)."""
-    if not any(r.per_text is not None and r.per_text.batch_size > 1 for r in rows):
+    if not any(r.per_text is not None and (r.per_text.batch_size > 1 or r.per_text.embeddings)
+               for r in rows):
         return []
     return ["## Per text (batch requests)\n\nEach request carries a batch of texts and pays "
             "one Lambda request fee: throughput and cost per million texts beside those per "

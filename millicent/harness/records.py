@@ -67,6 +67,11 @@ class RequestRecord:
     request_id: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     lookups: dict[str, Any] = field(default_factory=dict)
+    #: tokens the model read for the texts of a 2xx answer (their ``tokens`` lists, or an
+    #: OpenAI answer's ``usage.prompt_tokens``); None when the answer lists none
+    tokens: int | None = None
+    #: vectors a 2xx answer of an embedding model held; None for other answers
+    embeddings: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -171,6 +176,25 @@ def apply_response(rec: RequestRecord, headers: Mapping[str, str], body: Any) ->
     rec.max_memory_mb = _float(h.get("x-millicent-max-memory-mb"))
     configured = _float(h.get("x-millicent-memory-mb"))
     rec.memory_mb = int(configured) if configured is not None else None
+    rec.tokens, rec.embeddings = answered_texts(body)
+
+
+def answered_texts(body: Any) -> tuple[int | None, int | None]:
+    """(tokens read, vectors answered) of a text answer: a single one (``tokens`` at the
+    top), a batch (``results``) or the OpenAI shape (``usage``, ``data``); None for what
+    an answer does not say (a ranking, an error)."""
+    if not isinstance(body, dict):
+        return None, None
+    usage = body.get("usage")
+    if isinstance(usage, dict) and isinstance(body.get("data"), list):
+        n = usage.get("prompt_tokens")
+        return (n if isinstance(n, int) else None), len(body["data"])
+    results = body.get("results")
+    items = results if isinstance(results, list) else [body]
+    if not items or not all(isinstance(r, dict) and isinstance(r.get("tokens"), list) for r in items):
+        return None, None
+    vectors = sum(1 for r in items if isinstance(r.get("embedding"), list))
+    return sum(len(r["tokens"]) for r in items), (vectors if vectors == len(items) else None)
 
 
 def _init_from_headers(rec: RequestRecord, h: Mapping[str, str]) -> None:

@@ -79,15 +79,31 @@ class PerText:
     throughput_tps: float
     cost_per_million_texts: Cost | None
     lambda_projection_per_million_texts: Cost | None
+    #: the model's tokens per text (the answers' token lists), when they listed them
+    tokens_per_text: float | None = None
+    #: the answers were an embedding model's vectors (compared with the hosted APIs)
+    embeddings: bool = False
+
+    def per_million_tokens(self, projected: bool = False) -> Cost | None:
+        """Cost per million tokens: per million texts over tokens per text."""
+        per_text = self.lambda_projection_per_million_texts if projected else self.cost_per_million_texts
+        if per_text is None or not self.tokens_per_text:
+            return None
+        return per_text.scaled(1.0 / self.tokens_per_text)
 
     def to_dict(self) -> dict[str, Any]:
         def d(c: Cost | None) -> dict[str, float] | None:
             return None if c is None else c.to_dict()
 
-        return {"batch_size": self.batch_size, "texts": self.texts,
-                "texts_per_request": self.texts_per_request, "throughput_tps": self.throughput_tps,
-                "cost_per_million_texts_usd": d(self.cost_per_million_texts),
-                "lambda_projection_per_million_texts_usd": d(self.lambda_projection_per_million_texts)}
+        out = {"batch_size": self.batch_size, "texts": self.texts,
+               "texts_per_request": self.texts_per_request, "throughput_tps": self.throughput_tps,
+               "cost_per_million_texts_usd": d(self.cost_per_million_texts),
+               "lambda_projection_per_million_texts_usd": d(self.lambda_projection_per_million_texts)}
+        if self.tokens_per_text is not None:
+            out.update(tokens_per_text=self.tokens_per_text, embeddings=self.embeddings,
+                       cost_per_million_tokens_usd=d(self.per_million_tokens()),
+                       lambda_projection_per_million_tokens_usd=d(self.per_million_tokens(True)))
+        return out
 
 
 @dataclass

@@ -26,7 +26,12 @@ from millicent.economics.cost import CostOptions
 from millicent.economics.prices import PriceSheet
 from millicent.errors import ConfigError, DataError
 from millicent.harness.closed_loop import ClientOptions, run_closed_loop
-from millicent.harness.pertext import add_per_text, per_text_section, planned_workload
+from millicent.harness.pertext import (
+    add_per_text,
+    embedding_section,
+    per_text_section,
+    planned_workload,
+)
 from millicent.harness.records import RequestRecord, read_records, write_records
 from millicent.harness.report import render_report
 from millicent.harness.rows import ResultRow
@@ -195,7 +200,8 @@ def run_benchmark(endpoint: str, scenarios: Sequence[Scenario], workloads: Mappi
                                  records, workloads[s.model]))
     record_function(out_dir, endpoint, client)
     run = finish(out_dir, rows, prices, header=[f"Endpoint: `{endpoint}`"], plots=rep.plots,
-                 extra_notes=subset_notes(workloads), sections=per_text_section(rows))
+                 extra_notes=subset_notes(workloads),
+                 sections=per_text_section(rows) + embedding_section(rows, prices.embedding_apis))
     print(run.report, file=stdout, flush=True)
     return run
 
@@ -248,5 +254,5 @@ def recompute(out_dir: Path, prices: PriceSheet, billing: str | None = None,
             opts = opts.with_(**dict(overrides))
         row = summarize(scenario, records, prices, opts)
         batched = planned_workload(scenario.model, plan.get("workloads", {}).get(scenario.model, {}))
-        rows.append(add_per_text(row, records, batched) if batched else row)
+        rows.append(add_per_text(row, records, batched))
     return _stamp_prices(rows, prices)

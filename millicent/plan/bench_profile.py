@@ -135,9 +135,18 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack_given: str | None,
         "workload_requests": len(workload.requests), "pack": str(pack) if pack else None,
         "pack_note": choice.note, "store_keys": keyed_by,
         "run_lru_hits": lru, "duration_source": sorted(s or "none" for s in sources)}
+    texts = sum(workload.requests[r.index % len(workload.requests)].texts for r in warm)
     return ServiceProfile(
         name=f"{chosen.config.name}/{chosen.model} from {run_dir.name}", memory_mb=memory,
         measured_cpu_share=share, warm=_phase(warm, False), cold=_phase(cold, True),
         store=store_load(keys, item_bytes),
         restore_ms=np.array([float(r.init_ms or 0.0) for r in restores]) if restores else None,
-        source=source)
+        texts_per_request=texts / len(warm), source=source,
+        tokens_per_text=_tokens_per_text(warm, texts))
+
+
+def _tokens_per_text(warm: Sequence[RequestRecord], texts: int) -> float | None:
+    """The model's tokens per text, when every warm answer listed its tokens."""
+    if texts <= 0 or any(r.tokens is None for r in warm):
+        return None
+    return sum(int(r.tokens or 0) for r in warm) / texts

@@ -15,6 +15,9 @@ request by request, scalars are repeated)::
       "cold": {"init_ms": D, "duration_ms": D, "cpu_ms": D|null, "overhead_ms": D},
       "restore": {"restore_ms": D} | null,        SnapStart restores, when measured
       "texts_per_request": 1,
+      "tokens_per_text": 22.4 | null,             the model's tokens per text (embedding and
+                                                  classification functions): the plan then
+                                                  prices a million texts and tokens too
       "store": {"request_keys": [["the", "film"], ...]}    the store keys of each request
             or {"keys_per_request": 3.2, "hot_key_share": 0.55},
       "item_bytes": 208                           mean size of a stored item
@@ -112,13 +115,16 @@ class ServiceProfile:
     restore_ms: np.ndarray | None = None
     texts_per_request: float = 1.0
     source: dict[str, Any] = field(default_factory=dict)
+    #: the model's tokens per text, when measured (the answers' token lists)
+    tokens_per_text: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "name": self.name, "memory_mb": self.memory_mb,
                 "measured_cpu_share": self.measured_cpu_share, "warm": self.warm.to_dict(),
                 "cold": self.cold.to_dict(),
                 "restore": None if self.restore_ms is None else {"restore_ms": _out(self.restore_ms)},
-                "texts_per_request": self.texts_per_request, "store": self.store.to_dict(),
+                "texts_per_request": self.texts_per_request,
+                "tokens_per_text": self.tokens_per_text, "store": self.store.to_dict(),
                 "item_bytes": self.store.item_bytes, "source": self.source}
 
     @property
@@ -140,7 +146,8 @@ class ServiceProfile:
                 "store_keys_per_request": self.store.keys_per_request,
                 "hot_key": None if self.store.hot_key is None else
                 {"key": self.store.hot_key[0], "share": self.store.hot_key[1]},
-                "item_bytes": self.store.item_bytes, "source": self.source}
+                "item_bytes": self.store.item_bytes, "texts_per_request": self.texts_per_request,
+                "tokens_per_text": self.tokens_per_text, "source": self.source}
 
 
 def _out(a: np.ndarray) -> float | list[float]:
@@ -246,7 +253,9 @@ def profile_from_dict(raw: Any, origin: str = "profile") -> ServiceProfile:
         restore_ms=None if restore is None else _dist(restore.get("restore_ms"),
                                                       f"{origin}: restore.restore_ms"),
         texts_per_request=_number(raw, "texts_per_request", 1, origin) or 1.0,
-        source=dict(source))
+        source=dict(source),
+        tokens_per_text=(None if raw.get("tokens_per_text") is None
+                         else _number(raw, "tokens_per_text", 0, origin) or None))
 
 
 def read_profile(path: Path) -> ServiceProfile:

@@ -36,8 +36,9 @@ def _clean(v: Any) -> Any:
 def option_dict(plan: Plan, name: str) -> dict[str, Any]:
     res = plan.options[name]
     totals = res.outcome.totals()
-    return {**totals, "cost": res.bill.to_dict(), "dynamodb": res.store.to_dict(),
-            "notes": res.outcome.notes}
+    cost = res.bill.to_dict()
+    cost.update(per_text((cost.get("per_million_usd") or {}).get("total"), plan.profile.summary()))
+    return {**totals, "cost": cost, "dynamodb": res.store.to_dict(), "notes": res.outcome.notes}
 
 
 def results(plan: Plan) -> dict[str, Any]:
@@ -80,15 +81,34 @@ def _n(v: float | None, digits: int = 0) -> str:
     return "–" if v is None else f"{v:,.{digits}f}"
 
 
+def per_text(per_million_requests: float | None, profile: dict[str, Any]) -> dict[str, float | None]:
+    """A price per million requests as per million texts and tokens (the profile's texts per
+    request and tokens per text; None where the profile does not say)."""
+    if per_million_requests is None:
+        return {"per_million_texts_usd": None, "per_million_tokens_usd": None}
+    texts = per_million_requests / float(profile.get("texts_per_request") or 1.0)
+    tokens = profile.get("tokens_per_text")
+    return {"per_million_texts_usd": texts,
+            "per_million_tokens_usd": texts / float(tokens) if tokens else None}
+
+
 def cost_table(data: dict[str, Any]) -> str:
     parts = ("compute", "requests", "gateway", "dynamodb", "snapstart", "provisioned", "total")
-    body = [[name] + [_usd(o["cost"]["monthly_usd"][p]) for p in parts]
-            + [_usd((o["cost"]["per_million_usd"] or {}).get("total"))]
-            for name, o in data["options"].items()]
+    texts = bool(data["profile"].get("tokens_per_text")) or data["profile"].get(
+        "texts_per_request", 1) != 1
+    body = []
+    for name, o in data["options"].items():
+        million = (o["cost"]["per_million_usd"] or {}).get("total")
+        row = [name] + [_usd(o["cost"]["monthly_usd"][p]) for p in parts] + [_usd(million)]
+        if texts:
+            t = per_text(million, data["profile"])
+            row += [_usd(t["per_million_texts_usd"]), _usd(t["per_million_tokens_usd"])]
+        body.append(row)
     server = data["always_on"]
     body.append([f"always-on ({server['instances']} × ${server['usd_per_hour']}/h)"]
-                + ["–"] * 6 + [_usd(server["monthly_usd"]), "–"])
-    return table(["option", *parts, "$ / M requests"], body, right_from=1)
+                + ["–"] * 6 + [_usd(server["monthly_usd"]), "–"] + (["–", "–"] if texts else []))
+    extra = ["$ / M texts", "$ / M tokens"] if texts else []
+    return table(["option", *parts, "$ / M requests", *extra], body, right_from=1)
 
 
 def behaviour_table(data: dict[str, Any]) -> str:

@@ -4,6 +4,9 @@ Routes::
 
     GET  /health                                     → the first function (v2 event)
     ANY  /classify, /rank, /{function}               → that function (API Gateway v2 event)
+    POST /v1/embeddings                              → the embed function its body's "model"
+                                                       names (else the first: it answers 404)
+    GET  /v1/models                                  → the embed functions, answered here
     POST /2015-03-31/functions/{name}/invocations    → the Lambda Invoke API (boto3 ``invoke``)
     GET  /_millicent/stats                           → totals and live environments (JSON)
 
@@ -14,7 +17,10 @@ error whose ``errorType`` names a millicent error gets that error's status; a fa
 a function that cannot start so), with the error awslambdaric posted; a crashed
 environment is 502, as is one killed for passing its memory size (``out_of_memory``, with
 the memory it used), a timed-out one 504, a throttle 429. When an API key is configured
-every request needs ``x-api-key`` (401 missing, 403 wrong).
+every request needs ``x-api-key: KEY`` or ``Authorization: Bearer KEY`` (401 missing, 403
+wrong; :mod:`millicent.runtime.api_key`). Under ``/v1`` (the OpenAI embeddings API, one
+function per model here as everywhere on this platform) every error has OpenAI's shape and a
+wrong key is a 401, as OpenAI answers.
 """
 
 from __future__ import annotations
@@ -23,7 +29,6 @@ import asyncio
 import base64
 import binascii
 import contextlib
-import hmac
 import json
 import logging
 import uuid
@@ -38,6 +43,8 @@ from millicent.platform.answers import error_status, report_headers
 from millicent.platform.apigw import HttpRequest, MalformedResponse, http_answer, http_api_event
 from millicent.platform.memory import OUT_OF_MEMORY_ERROR, explain
 from millicent.platform.platform import InvocationResult, Platform, random_hex
+from millicent.runtime import openai_api
+from millicent.runtime.api_key import check_key
 
 #: Lambda's limit on a synchronous invocation payload.
 MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
@@ -49,8 +56,11 @@ log = logging.getLogger("millicent.platform")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _json_error(exc: MillicentError, headers: dict[str, str] | None = None) -> web.Response:
-    return web.json_response(exc.to_dict(), status=exc.status, headers=headers)
+def _json_error(exc: MillicentError, headers: dict[str, str] | None = None,
+                openai: bool = False) -> web.Response:
+    """``exc`` as JSON with its status: millicent's shape, or OpenAI's under ``/v1``."""
+    body = openai_api.error_body(exc) if openai else exc.to_dict()
+    return web.json_response(body, status=exc.status, headers=headers)
 
 
 class Gateway:
@@ -68,6 +78,7 @@ class Gateway:
         self.app.router.add_post(INVOKE_PREFIX + "{name}/invocations", self._invoke_api)
         self.app.router.add_get(STATS_PATH, self._stats)
         self.app.router.add_route("*", "/health", self._health)
+        self.app.router.add_route("*", openai_api.PREFIX + "/{rest:.*}", self._openai)
         # every other path: its first segment names the function, the handler routes the
         # rest (as behind API Gateway's $default route) — so "/classify/" and "//classify"
         # reach the function like "/classify", and "/classify/x" gets the handler's JSON 404
@@ -76,33 +87,29 @@ class Gateway:
     # --- middleware: API key, JSON errors for everything -------------------------------
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self.api_key is not None:
-            given = request.headers.get("x-api-key")
-            if given is None:
-                return _json_error(errors.Unauthorized("missing x-api-key header"))
-            # surrogateescape: aiohttp keeps undecodable header bytes as surrogates, and a
-            # strict encode of a non-UTF-8 key raised here (a 500 before any JSON answer)
-            if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
-                                       self.api_key.encode("utf-8", "surrogateescape")):
-                return _json_error(errors.Forbidden("invalid API key"))
+        openai = openai_api.is_openai_path(request.path)
         try:
+            if self.api_key is not None:
+                check_key(request.headers.items(), self.api_key, openai)
             return await handler(request)
         except web.HTTPRequestEntityTooLarge:
             return _json_error(errors.PayloadTooLarge(
                 f"request body over the limit of {self.max_body_bytes} bytes",
-                limit=self.max_body_bytes))
+                limit=self.max_body_bytes), openai=openai)
         except web.HTTPNotFound:
-            return _json_error(errors.NotFound(f"no route for {request.method} {request.path}"))
+            return _json_error(errors.NotFound(f"no route for {request.method} {request.path}"),
+                               openai=openai)
         except web.HTTPMethodNotAllowed:
             return _json_error(errors.MethodNotAllowed(
-                f"{request.method} is not allowed on {request.path}"))
+                f"{request.method} is not allowed on {request.path}"), openai=openai)
         except MillicentError as exc:
-            return _json_error(exc)
+            return _json_error(exc, openai=openai)
         except web.HTTPException:
             raise
         except Exception as exc:  # a platform bug: still a JSON answer, and the traceback logged
             log.exception("gateway error on %s %s", request.method, request.path)
-            return _json_error(MillicentError(f"platform error: {type(exc).__name__}: {exc}"))
+            return _json_error(MillicentError(f"platform error: {type(exc).__name__}: {exc}"),
+                               openai=openai)
 
     # --- API Gateway-style routes ------------------------------------------------------
     async def _health(self, request: web.Request) -> web.StreamResponse:
@@ -123,6 +130,39 @@ class Gateway:
                 f"no function or route {request.path!r}; known: {', '.join('/' + k for k in known)}"))
         return await self._forward(request, target)
 
+    # --- the OpenAI embeddings API -----------------------------------------------------
+    def _embed_functions(self) -> list[str]:
+        return [name for name, spec in self.platform.functions.items() if spec.role == "embed"]
+
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        """``/v1/models`` answered here (each function serves one model: the list is the
+        platform's); every other ``/v1`` request goes to the embed function its body's
+        ``model`` names, else to the first one, whose handler answers (404, 405 ...)."""
+        embedders = self._embed_functions()
+        path = "/" + "/".join(p for p in request.path.split("/") if p)
+        if path == openai_api.MODELS_PATH and request.method in ("GET", "HEAD"):
+            return web.json_response(openai_api.models_body(embedders, self._created(embedders)))
+        if not embedders:
+            raise errors.NotFound(f"no embedding model is served here: {request.method} "
+                                  f"{request.path} needs a --model whose role is embed",
+                                  param="model")
+        name = await self._named_model(request)
+        return await self._forward(request, name if name in embedders else embedders[0])
+
+    @staticmethod
+    async def _named_model(request: web.Request) -> str | None:
+        if request.method != "POST":
+            return None
+        try:  # the function parses it again and answers a bad body in OpenAI's shape
+            body = json.loads(await request.read())
+        except (ValueError, RecursionError):
+            return None
+        model = body.get("model") if isinstance(body, dict) else None
+        return model if isinstance(model, str) else None
+
+    def _created(self, names: list[str]) -> dict[str, int]:
+        return {n: int(self.platform.started_at) for n in names}
+
     async def _forward(self, request: web.Request, function: str) -> web.StreamResponse:
         if request.content_length is not None and request.content_length > self.max_body_bytes:
             raise web.HTTPRequestEntityTooLarge(max_size=self.max_body_bytes, actual_size=request.content_length)
@@ -138,22 +178,25 @@ class Gateway:
         try:
             result = await self.platform.invoke(function, json.dumps(event).encode(), source="http")
         except MillicentError as exc:  # throttled
-            return _json_error(exc, {"apigw-requestid": gw_request_id})
+            return _json_error(exc, {"apigw-requestid": gw_request_id},
+                               openai_api.is_openai_path(request.path))
         headers = {"apigw-requestid": gw_request_id, **report_headers(result.record)}
+        openai = openai_api.is_openai_path(request.path)
         if result.function_error is not None:
-            return self._function_error(result, headers)
+            return self._function_error(result, headers, openai)
         try:
             answer = http_answer(result.payload)
         except MalformedResponse as exc:
             err = errors.FunctionError(f"malformed function response: {exc}")
-            return _json_error(err, headers)
+            return _json_error(err, headers, openai)
         out = web.Response(status=answer.status, body=answer.body, headers={**answer.headers, **headers})
         for cookie in answer.cookies:
             out.headers.add("set-cookie", cookie)
         return out
 
     @staticmethod
-    def _function_error(result: InvocationResult, headers: dict[str, str]) -> web.Response:
+    def _function_error(result: InvocationResult, headers: dict[str, str],
+                        openai: bool = False) -> web.Response:
         try:
             error = json.loads(result.payload)
             message = str(error.get("errorMessage", ""))
@@ -173,6 +216,10 @@ class Gateway:
             body.update(error="out_of_memory" if code != "init_error" else code,
                         message=explain(record.max_memory_mb, record.memory_mb, phase),
                         memory_mb=record.memory_mb, max_memory_mb=record.max_memory_mb)
+        if openai:
+            kind = "server_error" if status >= 500 else "invalid_request_error"
+            body = {"error": {"message": body["message"], "type": kind, "param": None,
+                              "code": body["error"]}}
         return web.json_response(body, status=status, headers=headers)
 
     # --- the Lambda Invoke API ---------------------------------------------------------

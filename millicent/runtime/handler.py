@@ -18,6 +18,10 @@ with a route but not for this method a 405::
                                                        | {"items": [{"question", "answers"}, ...]}
     POST /embed       the first embedding model        the bodies of /classify
     POST /{name}      the model called ``name`` (any role: the model's decides the body)
+    POST /v1/embeddings   the OpenAI embeddings API    {"model": name, "input": ...}
+    GET  /v1/models       the embedding models, as OpenAI lists models
+
+Under ``/v1`` every error has OpenAI's shape (:mod:`.openai_api`, :mod:`.openai_route`).
 
 A direct invocation's payload is routed by ``"model"``, else the function's own name
 (when a model has it), else its fields (the paper's clients name no model: texts go to
@@ -42,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from millicent.config import FUNCTION_NAME, Limits
 from millicent.errors import InvalidInput, MethodNotAllowed, MillicentError, NotFound
-from millicent.runtime import events
+from millicent.runtime import events, openai_api, openai_route
 from millicent.runtime.environment import FunctionEnvironment, InitInfo, Loaded, init_at_import
 from millicent.runtime.requests import (
     RankRequest,
@@ -81,7 +85,7 @@ class Service(Protocol):
               limits: Limits) -> Answer: ...
 
 
-Action = Literal["health", "role", "model"]
+Action = Literal["health", "role", "model", "embeddings", "models"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,8 @@ ROUTES: tuple[RouteRule, ...] = (
     RouteRule(("POST",), "/classify", "role", "classify"),
     RouteRule(("POST",), "/rank", "role", "rank"),
     RouteRule(("POST",), "/embed", "role", "embed"),
+    RouteRule(("POST",), openai_api.EMBEDDINGS_PATH, "embeddings"),
+    RouteRule(("GET", "HEAD"), openai_api.MODELS_PATH, "models"),
     RouteRule(("POST",), "/{name}", "model"),
 )
 #: A direct invocation's fallback by its fields: the roles a body of each shape may go to.
@@ -161,12 +167,16 @@ def handle(event: Any, context: Any, env: FunctionEnvironment, service: Service 
     t0, cpu0 = time.perf_counter(), time.process_time()
     cold = env.begin()
     http = events.event_kind(event) != events.DIRECT
+    openai = False
     try:
         request = events.parse_event(event)
+        openai = openai_api.is_openai_path(request.path)
         body = answer(request, env, cold, (t0, cpu0), context, service)
         response = events.http_response(200, body) if http else body
         events.check_response_size(response)
     except MillicentError as exc:
+        if openai:
+            return events.http_response(exc.status, openai_api.error_body(exc))
         if http:
             return events.error_response(exc)
         raise
@@ -227,10 +237,16 @@ def answer(
     (``perf_counter``, ``process_time`` when the event arrived)."""
     config = env.config
     target = route(request, [n for n, _ in config.models], getattr(context, "function_name", None))
-    raw = None if target.action == "health" else events.body_json(request, config.limits.max_body_bytes)
+    bodiless = target.action in ("health", "models")
+    raw = None if bodiless else events.body_json(request, config.limits.max_body_bytes)
     loaded, init = env.load()
     if target.action == "health":
         return _health(loaded, env, cold, init)
+    if target.action == "models":
+        return openai_route.models(loaded)
+    if target.action == "embeddings":
+        svc = service if service is not None else _service()
+        return openai_route.embeddings(loaded, raw, config.limits, svc.embed)
     name = target.name if target.name is not None else loaded.first(*target.roles)
     out = serve(loaded.models[name], name, loaded.embeddings, raw, config.limits, service)
     _finish_timings(out["timings"], cold, init, start)

@@ -21,7 +21,7 @@ from millicent.economics.cost import instance_cost_per_million
 from millicent.economics.prices import PriceSheet
 from millicent.errors import ConfigError
 from millicent.harness.closed_loop import ClientOptions
-from millicent.harness.pertext import add_per_text, per_text_section
+from millicent.harness.pertext import add_per_text, embedding_section, per_text_section
 from millicent.harness.records import write_records
 from millicent.harness.rows import ResultRow
 from millicent.harness.runner import (
@@ -210,7 +210,8 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     _record_packs(out_dir, configs, prepared)
     rel = ratios(rows, configs[0].name)
     write_json(out_dir / "ratios.json", [r.to_dict() for r in rel])
-    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows)]
+    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows),
+                *embedding_section(rows, opts.prices.embedding_apis)]
     extra_files = [out_dir / "ratios.json"]
     engines = sorted({c.engine for c in configs if c.kind == "serverless"})
     if engines:

@@ -78,3 +78,17 @@ def test_a_record_saved_before_init_kind_existed() -> None:
     # the same from timings: the old runtime's init_ms was inside total_ms
     timed = RequestRecord.from_dict({**old.__dict__, "duration_source": "timings", "init_ms": 250.0})
     assert timed.outside_init == (None, 0.0) and _billed(timed) == 110
+
+
+def test_the_tokens_and_vectors_an_answer_holds() -> None:
+    from millicent.harness.records import answered_texts
+
+    assert answered_texts({"embedding": [0.1], "tokens": ["[CLS]", "hi", "[SEP]"]}) == (3, 1)
+    assert answered_texts({"results": [{"embedding": [0.1], "tokens": ["a", "b"]},
+                                       {"embedding": [0.2], "tokens": ["c"]}]}) == (3, 2)
+    assert answered_texts({"label": "pos", "tokens": ["a", "b"]}) == (2, None)
+    assert answered_texts({"object": "list", "data": [{}, {}],
+                           "usage": {"prompt_tokens": 9, "total_tokens": 9}}) == (9, 2)
+    assert answered_texts({"scores": [0.3], "question_tokens": ["q"]}) == (None, None)
+    assert answered_texts({"error": "invalid_input", "message": "x"}) == (None, None)
+    assert answered_texts(None) == (None, None)

@@ -47,7 +47,8 @@ def _http(method: str, path: str, body: Any = None) -> dict[str, Any]:
 
 def test_one_table_decides_every_route_404_and_405() -> None:
     names = ["emb", "kim"]
-    assert [r.path for r in ROUTES] == ["/health", "/classify", "/rank", "/embed", "/{name}"]
+    assert [r.path for r in ROUTES] == ["/health", "/classify", "/rank", "/embed",
+                                        "/v1/embeddings", "/v1/models", "/{name}"]
     for path, roles in (("/classify", ("classify",)), ("/rank", ("rank",)), ("/embed", ("embed",))):
         r = route(events.parse_event(_http("POST", path)), names)
         assert (r.action, r.roles) == ("role", roles)
