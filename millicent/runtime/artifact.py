@@ -35,14 +35,14 @@ import numpy as np
 from millicent.errors import ArtifactError
 from millicent.runtime.kinds import KINDS
 from millicent.runtime.tokenizers import TOKENIZERS, version_of
-from millicent.types import VectorsSource
+from millicent.types import TOKEN_TABLE, TokenTable, VectorsSource
 
 #: The artifact format this runtime writes, and those it reads.
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
-Role = Literal["classify", "rank"]
-ROLES: tuple[Role, ...] = ("classify", "rank")
+Role = Literal["classify", "rank", "embed"]
+ROLES: tuple[Role, ...] = ("classify", "rank", "embed")
 #: the role of the kinds that have only one, when a manifest does not say (version 1)
 _KIND_ROLES: dict[str, Role] = {"kim_cnn": "classify", "sm_cnn": "rank"}
 #: ``embedding.source`` of an artifact that carries its own learned table
@@ -125,6 +125,10 @@ class EmbeddingSpec:
     words: int | None = None
     #: share of training tokens / distinct words with a vector, recorded at training time
     coverage: dict[str, Any] | None = None
+    #: a transformer's token table, read in place (``millicent import hf``): ``tensor``,
+    #: ``sha256`` (of the float32 rows), ``rows``, ``catalog`` (the data directory's copy,
+    #: or null), ``path`` (the file imported from)
+    table: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, d: Any, where: str) -> EmbeddingSpec:
@@ -316,7 +320,8 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
     """Read an artifact directory; ArtifactError if missing, malformed or of unknown version."""
     root = Path(path)
     manifest = read_manifest(root)
-    weights = _load_npz(root / WEIGHTS) if (root / WEIGHTS).exists() or manifest.kind != "onnx" else {}
+    graph_only = manifest.kind in ("onnx", "transformer")  # no weights.npz: a graph file
+    weights = _load_npz(root / WEIGHTS) if (root / WEIGHTS).exists() or not graph_only else {}
     return Artifact(path=root, manifest=manifest, weights=weights)
 
 
@@ -375,10 +380,14 @@ def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = Non
 
     An artifact whose manifest says :data:`LEARNED` serves its own ``embeddings.npz``
     (named by the table's digest, so two different tables never share a store table or
-    pack); any other artifact serves the pretrained vectors its manifest names.
+    pack); a transformer's (``embedding.table``) serves its token table, read in place from
+    a safetensors file and named by the digest of its rows; any other artifact serves the
+    pretrained vectors its manifest names.
     """
     root = Path(path)
     m = manifest if manifest is not None else read_manifest(root)
+    if m.embedding.table is not None:
+        return _token_table_source(root, m)
     if m.learned_table:
         table = root / EMBEDDINGS
         if not table.is_file():
@@ -395,3 +404,23 @@ def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = Non
     slug = _slug(Path(spec).name if "/" in spec else spec)
     return VectorsSource(spec=spec, label=spec, slug=slug, dim=m.dim, learned_table=None,
                          task=m.task or None, lowercase=m.tokenizer.lowercase)
+
+
+def _token_table_source(root: Path, m: Manifest) -> VectorsSource:
+    """A transformer's token table, named by its digest: models with equal tables (one base
+    fine-tuned with the table frozen) share the store table and the pack. Where to read it
+    (:func:`millicent.data.token_table.locate`) is decided by whoever loads it."""
+    t = m.embedding.table or {}
+    try:
+        digest, tensor, rows = str(t["sha256"]), str(t["tensor"]), int(t["rows"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{root}: 'embedding.table' needs sha256, tensor and rows") from exc
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ArtifactError(f"{root}: 'embedding.table.sha256' is not a sha256")
+    path = t.get("path")
+    table = TokenTable(sha256=digest, tensor=tensor, rows=rows, catalog=t.get("catalog") or None,
+                       path=Path(path) if path else None, tokenizer=root / "tokenizer.json")
+    base = t.get("base") or m.name or root.resolve().name
+    return VectorsSource(spec=TOKEN_TABLE, label=f"{TOKEN_TABLE}:{base}@{digest[:12]}",
+                         slug=_slug(f"tokens-{digest[:16]}"), dim=m.dim, task=m.task or None,
+                         lowercase=False, token_table=table)

@@ -12,4 +12,6 @@ KINDS: dict[str, str] = {
     "kim_cnn": "millicent.runtime.kim_cnn:KimCNN",  # numpy Kim CNN (classify)
     "sm_cnn": "millicent.runtime.sm_cnn:SMCNN",  # numpy SM CNN (rank)
     "onnx": "millicent.runtime.onnx_model:build",  # a user's ONNX graph (either role; onnxruntime)
+    # a Hugging Face encoder without its token table (embed, classify, rank; onnxruntime)
+    "transformer": "millicent.runtime.transformer:build",
 }

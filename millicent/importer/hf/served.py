@@ -1,0 +1,68 @@
+"""What the function would answer: the runtime's own model fed rows of the token table.
+
+The importer checks the staged artifact through the classes the function serves with
+(:mod:`millicent.runtime.transformer`): texts are encoded by the artifact's ``hf``
+tokenizer, each token's row is taken from the table (a key names the row of its id), and
+the role's model answers — embeddings, class probabilities, or a ranking score per pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from millicent.data.trecqa import QAPair
+from millicent.runtime.tokenizers.base import Encoding, Tokenizer
+from millicent.runtime.transformer import (
+    TransformerClassifier,
+    TransformerEmbedder,
+    TransformerRanker,
+)
+
+Served = TransformerEmbedder | TransformerClassifier | TransformerRanker
+
+
+def encode(tokenizer: Tokenizer, texts: Sequence[str] = (),
+           pairs: Sequence[QAPair] = ()) -> list[Encoding]:
+    """The encodings of texts, or of question–answer pairs as one sequence each."""
+    if pairs:
+        return [tokenizer.encode_pair(p.question, p.answer) for p in pairs]
+    return [tokenizer.encode(t) for t in texts]
+
+
+def fixed_batches(n: int, size: int) -> list[list[int]]:
+    """Indices ``0..n-1`` in batches of ``size``, in order (as requests would come)."""
+    return [list(range(s, min(n, s + size))) for s in range(0, n, size)]
+
+
+def question_batches(pairs: Sequence[QAPair]) -> list[list[int]]:
+    """One batch per question: a rank request holds one question and its answers."""
+    groups: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        groups.setdefault(p.qid, []).append(i)
+    return list(groups.values())
+
+
+def outputs(model: Served, table: np.ndarray, encodings: Sequence[Encoding],
+            batches: Sequence[Sequence[int]], ranking: bool = False) -> np.ndarray:
+    """The model's answers for every encoding, run batch by batch: (N, hidden) embeddings,
+    (N, labels) probabilities, or (N,) P(relevant) — the ranking score with ``ranking``."""
+    first = _run(model, table, [encodings[i] for i in batches[0]], ranking)
+    out = np.empty((len(encodings), *first.shape[1:]), dtype=np.float64)
+    out[batches[0]] = first
+    for batch in batches[1:]:
+        out[batch] = _run(model, table, [encodings[i] for i in batch], ranking)
+    return out
+
+
+def _run(model: Served, table: np.ndarray, encs: Sequence[Encoding], ranking: bool) -> np.ndarray:
+    embs = [table[np.asarray(e.ids, dtype=np.int64)] for e in encs]
+    types = [e.type_ids or [0] * len(e) for e in encs]
+    if isinstance(model, TransformerEmbedder):
+        return model.embed_batch(embs, types)
+    if isinstance(model, TransformerClassifier):
+        return model.predict_batch(embs, types)
+    if ranking:
+        return model.margin_sequences(embs, types)
+    return model.score_sequences(embs, types)

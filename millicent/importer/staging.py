@@ -1,0 +1,49 @@
+"""Writing an imported artifact so that a refused import leaves nothing behind.
+
+The artifact is staged in a temporary directory beside ``--out`` and renamed into place
+only once every check has passed; an existing ``--out`` is replaced only with ``--force``,
+and only once the new artifact is whole.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from millicent.errors import InvalidInput
+
+
+def check_out(out: Path, force: bool) -> None:
+    """InvalidInput unless ``out`` may be written (absent, empty, or ``force``)."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise InvalidInput(f"--out {out} exists and is not empty: remove it, pick another "
+                           "directory or give --force to replace it")
+    if not out.parent.is_dir():
+        raise InvalidInput(f"--out {out}: the directory {out.parent} does not exist")
+
+
+def publish(stage: Path, out: Path) -> None:
+    """Move the staged artifact to ``out`` (replacing an old one only once the new is whole)."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    stage.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A fresh staging directory beside ``out``, removed if the block raises (the block
+    calls :func:`publish` when it is done)."""
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.import-", dir=out.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
