@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,8 @@ def export(model: Any, source: HFSource, role: str, path: Path, whole: bool = Fa
     # the exporter narrates every step on stdout and warns about optional packages
     logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     try:
-        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             program = torch.onnx.export(module, _examples(source, names), dynamo=True,
                                         dynamic_shapes=dynamic, input_names=list(names),
                                         output_names=[OUTPUTS[role]], verbose=False)

@@ -15,7 +15,7 @@ naming them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,10 +50,16 @@ class Trial:
     figures: dict[str, float]
     passed: bool
     graph_bytes: int
+    #: the figures of each batching compared (``batch 1``, ``batch 32``, ``per question``)
+    by_batch: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        def rounded(figs: dict[str, float]) -> dict[str, float]:
+            return {k: round(v, 6) for k, v in figs.items()}
+
         return {"config": self.config, "passed": self.passed, "graph_bytes": self.graph_bytes,
-                **{k: round(v, 6) for k, v in self.figures.items()}}
+                **rounded(self.figures),
+                "by_batch": {name: rounded(f) for name, f in self.by_batch.items()}}
 
     def describe(self) -> str:
         figs = ", ".join(f"{k} {v:.4f}" for k, v in self.figures.items())
@@ -110,10 +116,10 @@ class Gate:
         self.role = str(self.model.role)
         self.encodings = encode(self.model.tokenizer, self.check.texts, self.check.pairs)
         n = len(self.encodings)
-        self.modes = ([question_batches(self.check.pairs)] if self.role == "rank"
-                      else [fixed_batches(n, 1), fixed_batches(n, BATCH)])
+        self.modes = ({"per question": question_batches(self.check.pairs)} if self.role == "rank"
+                      else {"batch 1": fixed_batches(n, 1), f"batch {BATCH}": fixed_batches(n, BATCH)})
         self.ranking = self.role == "rank"
-        self.reference = self._outputs(self.modes[-1])
+        self.reference = self._outputs(list(self.modes.values())[-1])
 
     def _outputs(self, batches: list[list[int]]) -> np.ndarray:
         return outputs(self.model, self.table, self.encodings, batches, self.ranking)
@@ -124,12 +130,12 @@ class Gate:
         section = replace(fp32_graph.section, precision="int8")
         self.model.graph = TransformerGraph(graph, section, self.hidden)
         try:
-            runs = [figures(self.role, self.reference, self._outputs(m), self.check)
-                    for m in self.modes]
+            runs = {name: figures(self.role, self.reference, self._outputs(m), self.check)
+                    for name, m in self.modes.items()}
         finally:
             self.model.graph = fp32_graph
-        figs = worst(self.role, runs)
-        return Trial(config.name, figs, passes(self.role, figs), graph.stat().st_size)
+        figs = worst(self.role, list(runs.values()))
+        return Trial(config.name, figs, passes(self.role, figs), graph.stat().st_size, runs)
 
     def search(self, fp32: Path, work: Path) -> tuple[Path, Trial, list[Trial]]:
         """The first candidate that passes: ``(its graph, its trial, every trial)``;

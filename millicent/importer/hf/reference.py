@@ -56,7 +56,7 @@ def torch_outputs(model: Any, source: HFSource, role: str, texts: Sequence[str] 
         else:
             args = (list(texts[start:start + batch_size]),)
         enc = tok(*args, padding=True, truncation=True, max_length=source.max_tokens,
-                  return_tensors="pt")
+                  return_token_type_ids=source.token_types, return_tensors="pt")
         inputs = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
         if source.token_types:
             inputs["token_type_ids"] = enc["token_type_ids"]
