@@ -420,7 +420,6 @@ def _token_table_source(root: Path, m: Manifest) -> VectorsSource:
     path = t.get("path")
     table = TokenTable(sha256=digest, tensor=tensor, rows=rows, catalog=t.get("catalog") or None,
                        path=Path(path) if path else None, tokenizer=root / "tokenizer.json")
-    base = t.get("base") or m.name or root.resolve().name
-    return VectorsSource(spec=TOKEN_TABLE, label=f"{TOKEN_TABLE}:{base}@{digest[:12]}",
+    return VectorsSource(spec=TOKEN_TABLE, label=f"{TOKEN_TABLE}:{digest[:16]}",
                          slug=_slug(f"tokens-{digest[:16]}"), dim=m.dim, task=m.task or None,
                          lowercase=False, token_table=table)
