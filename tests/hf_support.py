@@ -1,7 +1,8 @@
 """Tiny Hugging Face model directories made in the test: random seeded weights saved with
-``save_pretrained(safe_serialization=True)``, and real ``tokenizers`` tokenizers trained
-here on a small corpus (a WordPiece one for BERT / DistilBERT, a byte-level BPE one for
-RoBERTa), saved as ``tokenizer.json`` through ``transformers``.
+``save_pretrained(safe_serialization=True)``, and real ``tokenizers`` tokenizers made here
+(a WordPiece one for BERT / DistilBERT over a vocabulary built from a word list, a
+byte-level BPE one for RoBERTa trained on a small corpus), saved as ``tokenizer.json``
+through ``transformers``.
 
 No pretrained weights: parity with torch does not need a trained model. Weights are drawn
 with a larger spread than ``transformers``' default (0.02) so texts get visibly different
@@ -48,30 +49,31 @@ def corpus(n: int = 400) -> list[str]:
     return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 14))) for _ in range(n)]
 
 
-def wordpiece_tokenizer(directory: Path, vocab_size: int = 300) -> Any:
-    """A BERT-style (uncased WordPiece) tokenizer saved in ``directory``; returns it."""
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
+def wordpiece_tokenizer(directory: Path) -> Any:
+    """A BERT-style (uncased WordPiece) tokenizer saved in ``directory``; returns it.
+
+    The vocabulary is built here, deterministically (the library's trainer breaks ties in
+    hash order, so two trainings may differ): the special tokens, the words of
+    :data:`WORDS` as BERT's normalizer and pre-tokenizer split them, every character alone
+    and as a continuation (``##x``), and a few suffixes.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    normalizer = normalizers.BertNormalizer(lowercase=True)
+    pieces = {w for text in WORDS for w, _ in pre_tokenizers.BertPreTokenizer()
+              .pre_tokenize_str(normalizer.normalize_str(text))}
+    chars = {c for p in pieces for c in p} | set("abcdefghijklmnopqrstuvwxyz0123456789")
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokens = specials + sorted(pieces | chars | {"##" + c for c in chars}
+                               | {"##ly", "##s", "##ing", "##ed", "##er", "##ean", "##ful"})
+    tok = Tokenizer(models.WordPiece({t: i for i, t in enumerate(tokens)}, unk_token="[UNK]"))
+    tok.normalizer = normalizer
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece()
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tok.train_from_iterator(corpus(), trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=specials, show_progress=False))
-    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+        special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
     # as published files do: padding and truncation fixed (the importer must ignore them)
     tok.enable_truncation(16)
     tok.enable_padding(length=16, pad_id=0, pad_token="[PAD]")

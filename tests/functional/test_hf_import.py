@@ -243,3 +243,81 @@ def test_cli_import_and_refusal(tmp_path: Path, imported: dict[str, tuple[Path, 
     err = capsys.readouterr().err
     assert "sequence-classification head" in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- the transformer kind
+def test_a_pair_joined_from_its_sides_is_the_pair_sequence(imported: dict[str, tuple[Path, Path]]) -> None:
+    _, artifact = imported["bert-rank"]
+    model = load_model(artifact)
+    assert isinstance(model, TransformerRanker)
+    vectors = token_table(vectors_source(artifact), by_frequency=False)
+    question, answers = PAIRS[0][0], [a for _, a in PAIRS[:4]]
+    encs = [model.tokenizer.encode_pair(question, a) for a in answers]
+    embs = [vectors.matrix[e.ids] for e in encs]
+    whole = model.score_sequences(embs, [e.type_ids or [] for e in encs])
+    # the question's side ([CLS] q [SEP], types 0) and each answer's (a [SEP], types 1)
+    cut = encs[0].type_ids.index(1)  # type: ignore[union-attr]
+    from millicent.runtime.roles import Pairs
+
+    pairs = Pairs(embs[0][:cut], [e[cut:] for e in embs])
+    assert np.allclose(model.relevance(pairs), whole, atol=1e-6)
+    margins = model.ranking(pairs)
+    assert np.array_equal(np.argsort(margins), np.argsort(whole))
+    # token types matter for BERT: all zeros answers differently
+    zeros = model.score_sequences(embs, [[0] * len(e) for e in encs])
+    assert np.abs(zeros - whole).max() > 1e-4
+    with pytest.raises(ValueError, match="token types for"):
+        model.score_sequences(embs[:1], [[0, 1]])
+
+
+def test_the_runtime_refuses_a_manifest_that_does_not_match_its_graph(
+        imported: dict[str, tuple[Path, Path]], tmp_path: Path) -> None:
+    from millicent.errors import ArtifactError
+
+    copy = tmp_path / "a"
+    shutil.copytree(imported["bert-embed"][1], copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["transformer"]["inputs"] = ["inputs_embeds", "attention_mask"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="graph's inputs"):
+        load_model(copy)
+    manifest["transformer"]["inputs"].append("token_type_ids")
+    manifest["transformer"]["pooling"] = "weighted"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ArtifactError, match="pooling 'weighted'"):
+        load_model(copy)
+
+
+def test_the_whole_model_answers_as_the_tableless_one(imported: dict[str, tuple[Path, Path]],
+                                                      tmp_path: Path) -> None:
+    """The baseline "as others deploy it": token ids in, the table inside the graph."""
+    import onnxruntime as ort
+
+    from millicent.importer.hf.whole import export_whole
+
+    for name in ("bert-embed", "distilbert-classify"):
+        source, artifact = imported[name]
+        role = read_manifest(artifact).role
+        whole = export_whole(source, role, tmp_path / name)
+        assert sorted(p.name for p in whole.path.iterdir()) == ["model.onnx", "tokenizer.json",
+                                                                "whole.json"]
+        described = json.loads((whole.path / "whole.json").read_text())
+        assert described["inputs"][0] == "input_ids" and described["precision"] == "fp32"
+        session = ort.InferenceSession(str(whole.graph), providers=["CPUExecutionProvider"])
+        model = load_model(artifact)
+        for text in TEXTS[:6]:
+            enc = model.tokenizer.encode(text)
+            feeds = {"input_ids": np.array([enc.ids]), "attention_mask": np.ones((1, len(enc)), np.int64)}
+            if "token_type_ids" in described["inputs"]:
+                feeds["token_type_ids"] = np.array([enc.type_ids])
+            (out,) = session.run(None, feeds)
+            tableless = served(artifact, [text], [], 1)[0]
+            if role == "embed":
+                v = out[0].mean(axis=0)
+                out_v = v / np.linalg.norm(v)
+            else:
+                e = np.exp(out[0] - out[0].max())
+                out_v = e / e.sum()
+            assert np.abs(out_v - tableless).max() < 1e-5
+    int8 = export_whole(imported["bert-embed"][0], "embed", tmp_path / "int8", quantize="int8")
+    assert json.loads((int8.path / "whole.json").read_text())["int8_config"] == "per-channel"
