@@ -29,7 +29,7 @@ def confident_pairs(rank_dir: Path, work: Path) -> Path:
     model's near-ties would make any ordering fragile; int8 must keep these."""
     from millicent.data.token_table import token_table
     from millicent.data.trecqa import QAPair
-    from millicent.importer.hf.served import encode, outputs, question_batches
+    from millicent.importer.hf.served import encode, outputs, question_batches, rows_by_key
     from millicent.runtime.artifact import vectors_source
     from millicent.runtime.registry import load_model
 
@@ -38,9 +38,9 @@ def confident_pairs(rank_dir: Path, work: Path) -> Path:
     texts = corpus(QUESTIONS * ANSWERS)
     pairs = [QAPair(f"q{i // ANSWERS}", f"who wrote hamlet {i // ANSWERS} ?", t, 0)
              for i, t in enumerate(texts)]
-    table = token_table(vectors_source(work / "fp32"), by_frequency=False).matrix
-    scores = outputs(model, table, encode(model.tokenizer, pairs=pairs),  # type: ignore[arg-type]
-                     question_batches(pairs), ranking=True)
+    vectors = token_table(vectors_source(work / "fp32"), by_frequency=False)
+    scores = outputs(model, rows_by_key(vectors.words, vectors.matrix),  # type: ignore[arg-type]
+                     encode(model.tokenizer, pairs=pairs), question_batches(pairs), ranking=True)
     rows = ["qid,question,answer,label"]
     for q in range(QUESTIONS):
         s = scores[q * ANSWERS:(q + 1) * ANSWERS]

@@ -30,6 +30,7 @@ from millicent.importer.hf.served import (
     fixed_batches,
     outputs,
     question_batches,
+    rows_by_id,
 )
 from millicent.runtime.transformer import TransformerGraph
 from millicent.train.metrics import map_mrr
@@ -122,7 +123,7 @@ class Gate:
         self.reference = self._outputs(list(self.modes.values())[-1])
 
     def _outputs(self, batches: list[list[int]]) -> np.ndarray:
-        return outputs(self.model, self.table, self.encodings, batches, self.ranking)
+        return outputs(self.model, rows_by_id(self.table), self.encodings, batches, self.ranking)
 
     def trial(self, graph: Path, config: Int8Config) -> Trial:
         """Serve through the int8 ``graph`` and compare with fp32."""

@@ -33,7 +33,7 @@ from millicent.importer.hf.export import export
 from millicent.importer.hf.gate import Gate, Trial
 from millicent.importer.hf.load import check_table, load_model
 from millicent.importer.hf.reference import torch_outputs
-from millicent.importer.hf.served import Served, encode, fixed_batches, outputs
+from millicent.importer.hf.served import Served, encode, fixed_batches, outputs, rows_by_id
 from millicent.importer.hf.source import HFSource, read_source
 from millicent.importer.hf.table import read_table
 from millicent.importer.staging import check_out, publish, staged
@@ -149,7 +149,7 @@ def _parity(served: Served, model: Any, source: HFSource, table: np.ndarray) -> 
     texts = list(PARITY_TEXTS)
     pairs = [QAPair("q", texts[4], t, 0) for t in texts] if role == "rank" else []
     encodings = encode(served.tokenizer, texts, pairs)
-    got = outputs(served, table, encodings, fixed_batches(len(encodings), len(encodings)))
+    got = outputs(served, rows_by_id(table), encodings, fixed_batches(len(encodings), len(encodings)))
     ref = torch_outputs(model, source, role, texts, pairs)
     diff = float(np.abs(got - ref).max())
     if diff > PARITY_TOLERANCE:

@@ -8,7 +8,7 @@ the role's model answers — embeddings, class probabilities, or a ranking score
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -21,6 +21,19 @@ from millicent.runtime.transformer import (
 )
 
 Served = TransformerEmbedder | TransformerClassifier | TransformerRanker
+#: one text's rows of the token table, in token order
+Rows = Callable[[Encoding], np.ndarray]
+
+
+def rows_by_id(table: np.ndarray) -> Rows:
+    """Rows of an id-indexed table (the table as read: row i is token id i)."""
+    return lambda enc: table[np.asarray(enc.ids, dtype=np.int64)]
+
+
+def rows_by_key(keys: Sequence[str], matrix: np.ndarray) -> Rows:
+    """Rows looked up by the encoding's keys, as a store serves them."""
+    row = {k: i for i, k in enumerate(keys)}
+    return lambda enc: matrix[[row[k] for k in enc.keys]]
 
 
 def encode(tokenizer: Tokenizer, texts: Sequence[str] = (),
@@ -44,20 +57,20 @@ def question_batches(pairs: Sequence[QAPair]) -> list[list[int]]:
     return list(groups.values())
 
 
-def outputs(model: Served, table: np.ndarray, encodings: Sequence[Encoding],
+def outputs(model: Served, rows: Rows, encodings: Sequence[Encoding],
             batches: Sequence[Sequence[int]], ranking: bool = False) -> np.ndarray:
     """The model's answers for every encoding, run batch by batch: (N, hidden) embeddings,
     (N, labels) probabilities, or (N,) P(relevant) — the ranking score with ``ranking``."""
-    first = _run(model, table, [encodings[i] for i in batches[0]], ranking)
+    first = _run(model, rows, [encodings[i] for i in batches[0]], ranking)
     out = np.empty((len(encodings), *first.shape[1:]), dtype=np.float64)
     out[batches[0]] = first
     for batch in batches[1:]:
-        out[batch] = _run(model, table, [encodings[i] for i in batch], ranking)
+        out[batch] = _run(model, rows, [encodings[i] for i in batch], ranking)
     return out
 
 
-def _run(model: Served, table: np.ndarray, encs: Sequence[Encoding], ranking: bool) -> np.ndarray:
-    embs = [table[np.asarray(e.ids, dtype=np.int64)] for e in encs]
+def _run(model: Served, rows: Rows, encs: Sequence[Encoding], ranking: bool) -> np.ndarray:
+    embs = [rows(e) for e in encs]
     types = [e.type_ids or [0] * len(e) for e in encs]
     if isinstance(model, TransformerEmbedder):
         return model.embed_batch(embs, types)

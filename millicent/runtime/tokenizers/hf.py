@@ -22,10 +22,13 @@ stays importable without it, and a function serving the CNNs never loads it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from millicent.errors import ArtifactError, missing_extra
 from millicent.runtime.tokenizers.base import Encoding, Tokenizer
+
+if TYPE_CHECKING:
+    from millicent.runtime.artifact import TokenizerSpec
 
 #: the file the artifact holds (and a Hugging Face model directory holds)
 TOKENIZER_FILE = "tokenizer.json"
@@ -54,7 +57,7 @@ class HFTokenizer(Tokenizer):
     name = "hf"
     pairs = True
 
-    def __init__(self, spec: Any, directory: str | None = None) -> None:
+    def __init__(self, spec: TokenizerSpec, directory: str | None = None) -> None:
         super().__init__(spec, directory)
         if directory is None:
             raise ArtifactError("the hf tokenizer reads tokenizer.json from the artifact "
