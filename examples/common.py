@@ -62,7 +62,7 @@ def on_platform(name: str, artifact: Path, out: Path, data_dir: Path,
     """Load the artifact's vectors into SQLite, serve it with ``millicent serve`` (the local
     serverless platform: awslambdaric in its own process per environment) and POST
     ``requests`` to ``/{name}``; the answers."""
-    from millicent.bench.loopback import start_platform
+    from millicent.testing.loopback import start_platform
 
     store = f"sqlite:///{(out / 'vectors.db').resolve()}"
     cli("embeddings", "load", str(artifact), "--store", store, "--vocab-from", str(artifact),

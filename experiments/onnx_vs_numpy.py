@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench.stats import latency_stats  # noqa: E402
+from millicent.economics.stats import latency_stats  # noqa: E402
 from millicent.runtime.artifact import load_artifact, vectors_source  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
 from millicent.runtime.roles import Classifier  # noqa: E402

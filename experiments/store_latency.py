@@ -32,11 +32,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench import loopback as servers  # noqa: E402
 from millicent.cli.main import main as _cli  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
 from millicent.runtime.tokenizers.ptb import tokenize  # noqa: E402
 from millicent.store import open_embeddings  # noqa: E402
+from millicent.testing import loopback as servers  # noqa: E402
 from millicent.types import Embeddings  # noqa: E402
 
 

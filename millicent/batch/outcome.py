@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from millicent.batch.lines import refused_message
-from millicent.bench.records import error_text
+from millicent.harness.records import error_text
 
 _FIELD = re.compile(r"^sentences\[(\d+)\]")
 FUNCTION_FAILED = (502, 504)

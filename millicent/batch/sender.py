@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from millicent.batch.backoff import Backoff
 from millicent.batch.outcome import Answered, Fatal, Outcome, Refused, Retry, Split, classify
 from millicent.batch.tally import Tally
-from millicent.bench.records import RequestRecord, apply_response
 from millicent.errors import ConfigError, MillicentError
+from millicent.harness.records import RequestRecord, apply_response
 
 if TYPE_CHECKING:
     import aiohttp

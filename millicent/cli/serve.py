@@ -75,73 +75,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.set_defaults(func=run_invoke)
 
 
-def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
-    out = []
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise ConfigError(f"{what} must be NAME=VALUE, got {item!r}")
-        out.append((key, value))
-    return out
-
-
 def build_functions(args: argparse.Namespace) -> list[Any]:
     """FunctionSpecs for ``--model`` (role read from the artifact) and ``--function``."""
-    from millicent.platform.functions import FunctionSpec
-    from millicent.runtime.registry import load_model  # validates each artifact up front
+    from millicent.platform.models import build_functions, parse_pairs
 
-    extra = dict(_pairs(args.env, "--env"))
     common = {
         config.MAX_BODY_BYTES: str(args.max_body_bytes),
         config.MAX_TOKENS: str(args.max_tokens),
         config.MAX_ANSWERS: str(args.max_answers),
         config.LRU_SIZE: str(args.lru_size),
-        **extra,
+        **dict(parse_pairs(args.env, "--env")),
     }
-    specs = []
-    models = _pairs(args.model, "--model")
-    if models and not args.store:
-        raise ConfigError("--store is required with --model (the word vectors live there)")
-    loaded = {name: load_model(Path(artifact_path(directory)).resolve()) for name, directory in models}
-    _one_store(loaded)
-    for name, model in loaded.items():
-        path = model.artifact.path
-        role = model.role
-        env = {**common, config.MODELS: f"{name}={path}", config.STORE_URL: _absolute_store(args.store)}
-        if args.pack:
-            env[config.PACK_PATH] = str(Path(args.pack).resolve())
-        specs.append(FunctionSpec(name, memory_mb=args.memory_mb, timeout_s=args.timeout,
-                                  environment=env, role=role))
-    for name, handler in _pairs(args.function, "--function"):
-        specs.append(FunctionSpec(name, handler=handler, memory_mb=args.memory_mb,
-                                  timeout_s=args.timeout, environment=dict(common)))
-    if not specs:
-        raise ConfigError("nothing to serve: give --model NAME=ARTIFACT_DIR (or --function NAME=MODULE.FUNC)")
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"function names must be unique: {names}")
-    return specs
-
-
-def _one_store(models: dict[str, Any]) -> None:
-    """The functions share one ``--store`` and ``--pack``: their models must read the same
-    vectors, or a model would be served another model's table."""
-    from millicent.bench.embedding_source import EmbeddingSource
-
-    if len(models) < 2:  # nothing to share (--function alone, or one model)
-        return
-    EmbeddingSource.of_artifacts({name: m.artifact.path for name, m in models.items()},
-                                 what="models of one --store and --pack",
-                                 alone="serve each table's models with their own `millicent serve`")
-
-
-def _absolute_store(url: str) -> str:
-    """Make a relative ``sqlite:///`` path absolute (environments may run elsewhere)."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/"):
-        path, sep, query = url[len(prefix):].partition("?")
-        return prefix + str(Path(path).resolve()) + sep + query
-    return url
+    models = [(name, Path(artifact_path(directory)))
+              for name, directory in parse_pairs(args.model, "--model")]
+    return build_functions(models, parse_pairs(args.function, "--function"), args.store,
+                           args.pack, common, args.memory_mb, args.timeout)
 
 
 def run_serve(args: argparse.Namespace) -> int:

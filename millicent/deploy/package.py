@@ -263,3 +263,14 @@ def read_package_manifest(zip_path: str | Path) -> dict[str, Any]:
     if manifest.get("format") != PACKAGE_FORMAT:
         raise PackageError(f"{zip_path}: unknown package format {manifest.get('format')!r}")
     return manifest
+
+
+def package_sha256(zip_path: str | Path, target: LambdaTarget) -> str:
+    """The zip's SHA-256, after checking it is built for ``target``'s runtime and
+    architecture (ConfigError naming the flags that would match it)."""
+    manifest = read_package_manifest(zip_path)
+    built = (f"python{manifest['python']}", str(manifest["arch"]))
+    if built != (target.runtime, target.arch):
+        raise ConfigError(f"--package {zip_path} is built for {built[0]} {built[1]}: pass "
+                          f"--python {manifest['python']} --arch {manifest['arch']}")
+    return hashlib.sha256(Path(zip_path).read_bytes()).hexdigest()

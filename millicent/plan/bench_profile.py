@@ -1,6 +1,6 @@
 """A service profile from a saved ``millicent bench`` run (``--from-bench DIR``).
 
-Read with the bench's own readers (:func:`millicent.bench.runner.load_run`): the run's
+Read with the bench's own readers (:func:`millicent.harness.runner.load_run`): the run's
 ``plan.json`` and per-request records.
 
 * warm: the successful, warm, measured requests of one scenario — by default the one with
@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.records import RequestRecord
-from millicent.bench.runner import load_run
-from millicent.bench.scenario import Scenario
 from millicent.errors import ConfigError
+from millicent.harness.records import RequestRecord
+from millicent.harness.runner import load_run
+from millicent.harness.scenario import Scenario
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
 
@@ -73,7 +73,7 @@ def _memory(records: Sequence[RequestRecord], scenario: Scenario) -> int:
 def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
                        scenario: str | None = None) -> ServiceProfile:
     """The profile of a bench run (module docstring)."""
-    from millicent.bench.workload import load_workload
+    from millicent.harness.workload import load_workload
 
     plan, runs = load_run(run_dir)
     chosen, records = _choose(runs, scenario)

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.workload import PlannedRequest
 from millicent.errors import DataError
+from millicent.harness.workload import PlannedRequest
 from millicent.runtime.tokenizers.ptb import tokenize
 from millicent.store.base import storable_key
 from millicent.words import vector_key

@@ -33,10 +33,9 @@ from aiohttp import web
 
 from millicent import errors
 from millicent.errors import MillicentError
+from millicent.platform.answers import error_status, report_headers
 from millicent.platform.apigw import HttpRequest, MalformedResponse, http_answer, http_api_event
 from millicent.platform.platform import InvocationResult, Platform, random_hex
-from millicent.platform.records import InvocationRecord
-from millicent.platform.sandbox import CRASH_ERROR, TIMEOUT_ERROR
 
 #: Lambda's limit on a synchronous invocation payload.
 MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
@@ -46,45 +45,6 @@ STATS_PATH = "/_millicent/stats"
 log = logging.getLogger("millicent.platform")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def error_status(error_type: str | None) -> int:
-    """HTTP status for a function error: a millicent error's own, else Lambda's gateway codes."""
-    if error_type == TIMEOUT_ERROR:
-        return 504
-    if error_type == CRASH_ERROR:
-        return 502
-    cls = getattr(errors, error_type or "", None)
-    if isinstance(cls, type) and issubclass(cls, MillicentError):
-        return cls.status
-    return 502
-
-
-def report_headers(record: InvocationRecord) -> dict[str, str]:
-    """The ``x-millicent-*`` headers carrying one invocation's REPORT record.
-
-    ``init-ms`` is the INIT phase and ``restore-ms`` a snapshot's restore, both outside the
-    invocation's ``duration-ms`` (the billed Duration); "0" when there was none.
-    ``init-kind`` says which cold start it was (``init`` | ``restore``), absent when warm.
-    """
-    h = {
-        "x-millicent-request-id": record.request_id,
-        "x-millicent-cold": "1" if record.cold else "0",
-        "x-millicent-duration-ms": f"{record.duration_ms:.3f}",
-        "x-millicent-billed-ms": str(record.billed_ms),
-        "x-millicent-init-ms": f"{record.init_ms:.3f}" if record.init_ms is not None else "0",
-        "x-millicent-restore-ms": (f"{record.restore_ms:.3f}" if record.restore_ms is not None
-                                   else "0"),
-        "x-millicent-memory-mb": str(record.memory_mb),
-    }
-    kind = record.init_kind
-    if kind is not None:
-        h["x-millicent-init-kind"] = kind
-    if record.cpu_ms is not None:
-        h["x-millicent-cpu-ms"] = f"{record.cpu_ms:.3f}"
-    if record.max_memory_mb is not None:
-        h["x-millicent-max-memory-mb"] = f"{record.max_memory_mb:.1f}"
-    return h
 
 
 def _json_error(exc: MillicentError, headers: dict[str, str] | None = None) -> web.Response:
