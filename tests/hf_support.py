@@ -177,19 +177,23 @@ def distilbert_dir(directory: Path, labels: int = 2, seed: int = 1) -> Path:
     return directory
 
 
-def roberta_dir(directory: Path, head: str = "base", seed: int = 2) -> Path:
-    """A tiny RoBERTa: ``base`` (embed, CLS pooling) or ``rank`` (two logits)."""
-    from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaModel
+def roberta_dir(directory: Path, head: str = "base", seed: int = 2, xlmr: bool = False) -> Path:
+    """A tiny RoBERTa (or, ``xlmr``, XLM-R: the same network under its own model type):
+    ``base`` (embed, CLS pooling), ``rank`` (two logits) or ``classify`` (three labels)."""
+    import transformers as tf
 
+    prefix = "XLMRoberta" if xlmr else "Roberta"
     directory.mkdir(parents=True, exist_ok=True)
     tok = bpe_tokenizer(directory)
-    config = RobertaConfig(vocab_size=len(tok), hidden_size=HIDDEN, num_hidden_layers=LAYERS,
-                           num_attention_heads=HEADS, intermediate_size=INTERMEDIATE,
-                           max_position_embeddings=POSITIONS + 2, pad_token_id=1, bos_token_id=0,
-                           eos_token_id=2, type_vocab_size=1, num_labels=2)
+    labels = 3 if head == "classify" else 2
+    config = getattr(tf, f"{prefix}Config")(
+        vocab_size=len(tok), hidden_size=HIDDEN, num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS, intermediate_size=INTERMEDIATE,
+        max_position_embeddings=POSITIONS + 2, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+        type_vocab_size=1, num_labels=labels, id2label={i: f"c{i}" for i in range(labels)})
     if head == "base":
-        save_model(RobertaModel(config), directory, seed)
+        save_model(getattr(tf, f"{prefix}Model")(config), directory, seed)
         sentence_transformers_files(directory, pooling="cls", normalize=False, max_seq_length=60)
     else:
-        save_model(RobertaForSequenceClassification(config), directory, seed)
+        save_model(getattr(tf, f"{prefix}ForSequenceClassification")(config), directory, seed)
     return directory

@@ -38,6 +38,7 @@ MODELS = {
     "distilbert-classify": (distilbert_dir, "classify"),
     "roberta-embed": (lambda d: roberta_dir(d), "embed"),
     "roberta-rank": (lambda d: roberta_dir(d, "rank"), "rank"),
+    "xlmr-classify": (lambda d: roberta_dir(d, "classify", xlmr=True), "classify"),
 }
 
 
@@ -131,6 +132,9 @@ def test_manifests_record_what_is_served(imported: dict[str, tuple[Path, Path]])
     assert t["bert-rank"]["head"] == "sigmoid" and t["roberta-rank"]["head"] == "softmax"
     assert m["bert-classify"].labels == ("label-0", "label-1", "label-2")
     assert m["distilbert-classify"].labels == ("negative", "positive")
+    assert m["xlmr-classify"].labels == ("c0", "c1", "c2")
+    assert t["xlmr-classify"]["architecture"] == "xlm-roberta"
+    assert t["xlmr-classify"]["inputs"] == ["inputs_embeds", "attention_mask"]
     # max_tokens: sentence-transformers' max_seq_length, else the positions (RoBERTa's less 2)
     assert m["bert-embed"].tokenizer.max_tokens == 48
     assert m["roberta-embed"].tokenizer.max_tokens == 60
