@@ -71,7 +71,7 @@ elif kind == "millicent":
         encs = [tok.encode(t) for t in chunk]
         rows = store.get_many(list(dict.fromkeys(k for e in encs for k in e.keys)))
         embs = [np.stack([rows[k] for k in e.keys]) for e in encs]
-        return model.embed_batch(embs, [e.type_ids for e in encs])
+        return model.embed_batch(embs, encs)
 else:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = 1; options.inter_op_num_threads = 1
@@ -119,7 +119,7 @@ def prepare(args: argparse.Namespace, work: Path, data_dir: Path) -> dict[str, P
         vectors = token_table(source, data_dir)
         with open_store(f"sqlite:///{db}") as store:
             load_store(store, vectors.words, vectors.matrix, source=source.label,
-                       lowercase=False, distinct=True)
+                       distinct=True)
     int8 = Path(args.int8_artifact) if args.int8_artifact else work / "int8-artifact"
     if not int8.exists():
         quantized_copy(artifact, int8)

@@ -4,7 +4,7 @@ The same benchmark requests (:class:`~millicent.harness.workload.PlannedRequest`
 twice: by the service core in this process (:mod:`millicent.runtime.service`, with the same
 store and pack the function uses) and by an HTTP endpoint (the local platform, or a real
 deployment). Kim CNN answers agree when the labels are equal and the probabilities equal to
-within ``tolerance``; SM CNN answers when the scores do.
+within ``tolerance``; SM CNN answers when the scores do; embeddings when their values do.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def compare_answers(local: Sequence[Answer], remote: Sequence[Answer],
         raise DataError(f"{len(local)} local answers but {len(remote)} remote ones")
     same, worst, bad = 0, 0.0, []
     for i, (a, b) in enumerate(zip(local, remote, strict=True)):
-        key = "probabilities" if "probabilities" in a else "scores"
+        key = next((k for k in ("probabilities", "scores", "embedding") if k in a), "scores")
         va, vb = a.get(key), b.get(key)
         if not isinstance(vb, list) or not isinstance(va, list) or len(va) != len(vb):
             bad.append(i)

@@ -43,13 +43,18 @@ def build(models_spec: str, data_dir: str | None, vectors: str | None = None) ->
         raise InvalidInput("no model given")
     models = {name: load_model(path) for name, path in paths.items()}
     if vectors:
-        v = load_vectors(vectors, data_dir)
+        schemes = {m.tokenizer.key_scheme for m in models.values()}
+        if len(schemes) > 1:
+            raise InvalidInput(f"the models key their words differently ({sorted(schemes)}): "
+                               "one in-memory table cannot serve them all")
+        key = next(iter(models.values())).tokenizer.vocabulary_key
+        v = load_vectors(vectors, data_dir, key=key)
         return models, MemoryStore.from_vectors(v.words, v.matrix, source=vectors)
     try:
         source = EmbeddingSource.of_artifacts({n: m.artifact.path for n, m in models.items()})
     except ConfigError as exc:
         raise InvalidInput(exc.message) from exc
-    table = load_table(source, data_dir)
+    table = load_table(source, data_dir, tokenizer=source.keys)
     return models, MemoryStore.from_vectors(table.words, table.matrix, source=source.label)
 
 
@@ -61,10 +66,10 @@ def environment(models: dict[str, Any], store: Any, limits: Limits | None = None
     return FunctionEnvironment(config=lambda: config, models=lambda _: models, store=lambda _: store)
 
 
-def _request(method: str, path: str, raw: bytes) -> events.Request:
+def _request(method: str, path: str, raw: bytes) -> events.Invocation:
     # base64, as API Gateway sends a body it does not consider text: the edge then decodes
     # the bytes as strict UTF-8 itself, as it does for every gateway
-    return events.Request(events.FUNCTION_URL, method.upper(), events.normalise_path(path),
+    return events.Invocation(events.FUNCTION_URL, method.upper(), events.normalise_path(path),
                           base64.b64encode(raw).decode("ascii"), is_base64=True)
 
 

@@ -24,7 +24,8 @@ from millicent.runtime.artifact import Artifact
 from millicent.runtime.environment import FunctionEnvironment, init_at_import
 from millicent.runtime.handler import handle, prime
 from millicent.runtime.registry import load_model
-from millicent.runtime.roles import Classifier, Pairs, Ranker
+from millicent.runtime.roles import Classifier, Pairs, Ranker, ServedModel
+from millicent.runtime.tokenizers.base import Encoding
 
 
 def _net(artifact: Artifact) -> Any:
@@ -52,7 +53,8 @@ class TorchClassifier(Classifier):
         super().__init__(artifact)
         self.net = _net(artifact)
 
-    def predict_batch(self, embs: Sequence[np.ndarray]) -> np.ndarray:
+    def predict_batch(self, embs: Sequence[np.ndarray],
+                      encodings: Sequence[Encoding] | None = None) -> np.ndarray:
         import torch
 
         x, lengths = _padded(embs, self.dim)
@@ -87,18 +89,20 @@ class TorchRanker(Ranker):
             return np.asarray(torch.softmax(logits, dim=1)[:, 1].numpy())
 
 
-def load_torch_models(config: FunctionConfig) -> dict[str, Classifier | Ranker]:
+def load_torch_models(config: FunctionConfig) -> dict[str, ServedModel]:
     """The configured models with PyTorch forward passes (one thread, like a small Lambda)."""
     import torch
 
     torch.set_num_threads(1)
-    models: dict[str, Classifier | Ranker] = {}
+    models: dict[str, ServedModel] = {}
     for name, path in config.models:
         reference = load_model(path)  # validates the artifact; keeps the feature extractor
         if isinstance(reference, Classifier):
             models[name] = TorchClassifier(reference.artifact)
-        else:
+        elif isinstance(reference, Ranker):
             models[name] = TorchRanker(reference.artifact, reference)
+        else:  # no PyTorch rebuild of this role: served as millicent serves it
+            models[name] = reference
     return models
 
 

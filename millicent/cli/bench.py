@@ -21,6 +21,26 @@ from millicent.cli._common import (
 from millicent.economics.tuning import DEFAULT_INSTANCE_USD_PER_HOUR
 
 
+def _workload_flags(b: argparse.ArgumentParser) -> None:
+    """What is sent: ``--model`` (its role and data), ``--dataset``, ``--requests``."""
+    b.add_argument("--model", action="append", default=[], metavar="ROLE|NAME=ARTIFACT_DIR",
+                   help="with --endpoint: the role of the model served there — classify, rank "
+                        "or embed (kim and sm: the paper's classify and rank); with --compare: "
+                        "NAME=ARTIFACT_DIR, benchmarked on its own data (its task's set, else "
+                        "the files it was trained on; repeatable)")
+    b.add_argument("--requests", metavar="FILE.jsonl", default=None,
+                   help="with --endpoint, instead of --model: your own request bodies, one JSON "
+                        "object a line, each sent as it stands to /FUNCTION (--function) or to "
+                        "/classify or /rank by its fields; --batch-size N groups N lines")
+    b.add_argument("--function", default=None,
+                   help="POST /{FUNCTION} instead of /classify, /rank or /embed")
+    b.add_argument("--dataset", default=None, metavar="sst-1|sst-2|trecqa|FILE",
+                   help="the evaluation set instead (a FILE of texts — csv/tsv/jsonl/stsa/txt — "
+                        "or, for a ranker, of question/answer pairs)")
+    b.add_argument("--text-column", default="text",
+                   help="the column of a --dataset FILE holding the text (default text)")
+
+
 def _trace_flag(b: argparse.ArgumentParser) -> None:
     b.add_argument("--trace", metavar="FILE", default=None,
                    help="with --endpoint: replay this trace open loop — each request sent at its "
@@ -31,27 +51,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "bench",
         help="closed-loop benchmark of a running endpoint (throughput, latency, cost)",
-        description="Send the paper's evaluation set (SST-1 dev for kim, TrecQA raw-dev for sm) "
-                    "with exactly C requests in flight, after warm-up requests that are "
-                    "excluded; save raw per-request records, results.json, report.md and plots.")
+        description="Send an evaluation set — chosen by the model's role and a dataset: SST-1 "
+                    "dev for a classifier or an embedder (the paper's Kim CNN set), TrecQA "
+                    "raw-dev for a ranker (its SM CNN set), or a model's own data — with "
+                    "exactly C requests in flight, after warm-up requests that are excluded; "
+                    "save raw per-request records, results.json, report.md and plots.")
     target = b.add_mutually_exclusive_group(required=True)
     target.add_argument("--endpoint", help="base URL of a running deployment, e.g. http://127.0.0.1:9000")
     target.add_argument("--compare", metavar="CONFIGS",
                         help="prepare, serve and compare configurations, e.g. paper,millicent,server "
                              "(the first is the reference); needs --model NAME=ARTIFACT_DIR")
     _trace_flag(b)
-    b.add_argument("--model", action="append", default=[], metavar="kim|sm[=ARTIFACT_DIR]",
-                   help="kim (SST-1 dev) or sm (TrecQA raw-dev); with --compare NAME=ARTIFACT_DIR "
-                        "(repeatable)")
-    b.add_argument("--requests", metavar="FILE.jsonl", default=None,
-                   help="with --endpoint, instead of --model: your own request bodies, one JSON "
-                        "object a line, each sent as it stands to /FUNCTION (--function) or to "
-                        "/classify or /rank by its fields; --batch-size N groups N lines")
-    b.add_argument("--function", default=None,
-                   help="POST /{FUNCTION} instead of /classify or /rank")
+    _workload_flags(b)
     b.add_argument("--concurrency", default=None,
-                   help="comma-separated C values (default: the paper's, kim 5,10,20,30; "
-                        "sm 5,10,15,20,25)")
+                   help="comma-separated C values (default: the paper's, classify 5,10,20,30; "
+                        "rank 5,10,15,20,25)")
     b.add_argument("--repeat", type=int, default=1,
                    help="full passes over the evaluation set per C (default 1)")
     b.add_argument("--warmup", type=int, default=None,
@@ -166,28 +180,54 @@ def _bounds_flags(c: argparse.ArgumentParser) -> None:
         c.add_argument(flag, type=kind, default=default, help=text)
 
 
-def _model_args(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+def _model_args(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """``(name, workload spec)`` of each ``--model`` (none with ``--requests``)."""
     from millicent.errors import ConfigError
 
     if args.requests is not None:
-        if args.model or args.compare is not None:
-            raise ConfigError("--requests goes with --endpoint, instead of --model")
+        if args.model or args.compare is not None or args.dataset is not None:
+            raise ConfigError("--requests goes with --endpoint, instead of --model and --dataset")
         return []
     if not args.model:
-        raise ConfigError("give --model kim|sm (or --requests FILE.jsonl with --endpoint)")
-    out: list[tuple[str, str | None]] = []
+        raise ConfigError("give --model ROLE (kim, sm, classify, rank, embed; or --requests "
+                          "FILE.jsonl) with --endpoint, --model NAME=ARTIFACT_DIR with --compare")
+    out: list[tuple[str, Any]] = []
     for spec in args.model:
         name, sep, path = spec.partition("=")
-        if name not in ("kim", "sm"):
-            raise ConfigError(f"--model must be kim or sm (optionally =ARTIFACT_DIR), got {spec!r}")
         if any(n == name for n, _ in out):
             raise ConfigError(f"--model {name} given twice")
-        out.append((name, artifact_path(path) if sep else None))
-    if args.compare is None and (len(out) != 1 or out[0][1] is not None):
-        raise ConfigError("with --endpoint give one --model: kim or sm")
-    if args.compare is not None and any(p is None for _, p in out):
-        raise ConfigError("with --compare give --model NAME=ARTIFACT_DIR")
+        if (args.compare is None) == bool(sep):
+            raise ConfigError("with --endpoint give one --model ROLE (kim, sm, classify, rank, "
+                              "embed); with --compare give --model NAME=ARTIFACT_DIR")
+        out.append((name, _workload_spec(args, name, artifact_path(path) if sep else None)))
+    if args.compare is None and len(out) != 1:
+        raise ConfigError("with --endpoint give one --model ROLE")
     return out
+
+
+def _workload_spec(args: argparse.Namespace, name: str, artifact: str | None) -> Any:
+    """What the model is benchmarked on: ``--dataset``, else the artifact's own data (or,
+    with --endpoint, the set its role names)."""
+    from millicent.errors import ConfigError
+    from millicent.harness.workload import WorkloadSpec
+
+    if artifact is not None:
+        if not (Path(artifact) / "manifest.json").is_file():
+            raise ConfigError(f"--model {name}={artifact}: no manifest.json there")
+        spec = WorkloadSpec.of_artifact(artifact)
+    else:
+        spec = WorkloadSpec.named(name)
+    if args.dataset is None:
+        return spec
+    dataset = args.dataset
+    if dataset not in ("sst-1", "sst-2", "trecqa"):
+        from millicent.data.paths import resolve_data_dir
+
+        path = Path(dataset) if Path(dataset).is_file() else resolve_data_dir(args.data_dir) / dataset
+        if not path.is_file():
+            raise ConfigError(f"--dataset {dataset}: neither a built-in set nor a file")
+        dataset = str(path.resolve())
+    return WorkloadSpec(spec.role, dataset, None, args.text_column)
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -201,9 +241,9 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ConfigError("--timeout must be positive")
     models = _model_args(args)
+    roles = [spec.role for _, spec in models] or ["classify"]
     concurrency = (parse_concurrency(args.concurrency) if args.concurrency
-                   else sorted({c for name, _ in models or [("kim", None)]
-                                for c in PAPER_CONCURRENCY[name]}))
+                   else sorted({c for role in roles for c in PAPER_CONCURRENCY[role]}))
     headers = {"x-api-key": args.api_key} if args.api_key else {}
     signer = signer_from_args(args, args.endpoint) if args.endpoint else None
     client = ClientOptions(timeout_s=args.timeout, headers=headers, signer=signer)
@@ -232,7 +272,7 @@ def _configuration(args: argparse.Namespace) -> Any:
                          dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
 
 
-def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, str | None]],
+def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, Any]],
                        data_dir: Path, batch_size: int = 1) -> Any:
     """What ``--endpoint`` sends: the user's ``--requests`` file, else the model's set."""
     from millicent.harness.workload import load_workload
@@ -241,11 +281,11 @@ def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, str | N
         from millicent.harness.requests_file import requests_workload
 
         return requests_workload(args.requests, args.function, batch_size, args.limit)
-    ((name, _),) = models
-    return load_workload(name, data_dir, args.function, args.limit, batch_size)
+    ((name, spec),) = models
+    return load_workload(name, data_dir, args.function, args.limit, batch_size, spec=spec)
 
 
-def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], client: Any,
+def _run_trace(args: argparse.Namespace, models: list[tuple[str, Any]], client: Any,
                prices: Any, data_dir: Path) -> int:
     from millicent.errors import ConfigError
     from millicent.harness.replay import ReplayOptions, replay_endpoint
@@ -270,7 +310,7 @@ def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], c
     return 0 if summary.ok else 1
 
 
-def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
+def _run_compare(args: argparse.Namespace, models: list[tuple[str, Any]],
                  concurrency: list[int], client: Any, prices: Any, data_dir: Path) -> int:
     from millicent.errors import ConfigError
     from millicent.harness.workload import load_workload
@@ -282,10 +322,7 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
     configs = [c.with_(dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
                if c.store == "dynamodb" else c for c in parse_configs(args.compare)]
     pack_top, pack_mb = pack_option(args.pack_top, args.pack_mb)
-    artifacts = {name: Path(str(path)) for name, path in models}
-    for name, path in artifacts.items():
-        if not (path / "manifest.json").is_file():
-            raise ConfigError(f"--model {name}={path}: no manifest.json there")
+    artifacts = {s.partition("=")[0]: Path(artifact_path(s.partition("=")[2])) for s in args.model}
     out = Path(args.out)
     if args.cold_samples < 0:
         raise ConfigError(f"--cold-samples must be ≥ 0, got {args.cold_samples}")
@@ -293,9 +330,9 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
                   dynamodb_endpoint=args.dynamodb_endpoint, pack_mb=pack_mb,
                   pack_top=pack_top, cold_samples=args.cold_samples,
                   instance_usd_per_hour=args.instance_usd_per_hour)
-    # each model is its own function, addressed as POST /{name}
-    workloads = {name: load_workload(name, data_dir, name, args.limit, args.batch_size)
-                 for name in artifacts}
+    # each model is its own function, addressed as POST /{name}, benchmarked on its own data
+    workloads = {name: load_workload(name, data_dir, name, args.limit, args.batch_size, spec=spec)
+                 for name, spec in models}
     run = run_compare(configs, setup, workloads, _sweep(args, concurrency), out, prices, client,
                       _reporting(args))
     print(f"wrote {', '.join(str(p) for p in run.files)}")

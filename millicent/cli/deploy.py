@@ -235,11 +235,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _loader(args: argparse.Namespace, package: Path) -> Any:
-    from millicent.deploy.embeddings import make_loader, vectors_spec
+    from millicent.deploy.embeddings import key_tokenizer, make_loader, vectors_spec
     from millicent.deploy.package import read_package_manifest
 
-    spec = vectors_spec(read_package_manifest(package), args.vectors)
-    return make_loader(spec, args.data_dir)
+    manifest = read_package_manifest(package)
+    spec = vectors_spec(manifest, args.vectors)
+    return make_loader(spec, args.data_dir, tokenizer=key_tokenizer(manifest))
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:

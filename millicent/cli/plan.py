@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from millicent.cli._common import add_data_dir, add_instance_flags, add_pricing_flags
+from millicent.cli._common import add_data_dir, add_instance_flags, add_pricing_flags, artifact_path
 
 if TYPE_CHECKING:
     from millicent.plan.planner import PlanSettings
@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "word is read from the store)")
     p.add_argument("--scenario", default=None, help="--from-bench: the scenario slug for warm "
                    "service times (default: the lowest C)")
+    p.add_argument("--model", metavar="ARTIFACT", default=None,
+                   help="--from-bench: the model the run served; its tokenizer makes the store "
+                        "keys (default: the artifact a --compare run recorded, else the "
+                        "lower-cased PTB tokenizer of the shipped models)")
     add_data_dir(p)
     p.add_argument("--save-profile", metavar="FILE", default=None, help="also write the profile used")
     _lambda_flags(p)
@@ -88,13 +92,17 @@ def _profile(args: argparse.Namespace) -> ServiceProfile:
     if args.profile:
         if args.pack or args.scenario:
             raise ConfigError("--pack and --scenario apply to --from-bench only")
+        if args.model:
+            raise ConfigError("--model applies to --from-bench only")
         return read_profile(Path(args.profile))
     from millicent.plan.bench_profile import profile_from_bench
 
     pack = Path(args.pack) if args.pack else None
     if pack is not None and not pack.is_file():
         raise ConfigError(f"--pack {pack}: no such file")
-    return profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), pack, args.scenario)
+    model = Path(artifact_path(args.model)) if args.model else None
+    return profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), pack,
+                              args.scenario, model)
 
 
 def _settings(args: argparse.Namespace, peak_qps: float, profile: ServiceProfile) -> PlanSettings:

@@ -14,6 +14,7 @@ from typing import Any
 from millicent import config
 from millicent.cli._common import add_model_specs, add_signing, artifact_path, signer_from_args
 from millicent.errors import ConfigError, InvalidInput
+from millicent.runtime.requests import question_body, sentence_body
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
                    help="stop an environment idle this long (scale to zero)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="function timeout")
-    p.add_argument("--memory-mb", type=int, default=128, help="function memory size (reported, as in Lambda)")
+    _add_memory_options(p)
     p.add_argument("--max-body-bytes", type=int, default=config.DEFAULT_MAX_BODY_BYTES)
     p.add_argument("--max-tokens", type=int, default=config.DEFAULT_MAX_TOKENS, help="per text")
     p.add_argument("--max-answers", type=int, default=config.DEFAULT_MAX_ANSWERS)
@@ -64,8 +65,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
     q.add_argument("--endpoint", default="http://127.0.0.1:9000", help="gateway URL")
     q.add_argument("--function", default=None, metavar="NAME",
-                   help="POST /NAME instead of /classify or /rank")
-    q.add_argument("--sentence", help="classify this sentence")
+                   help="POST /NAME instead of /classify, /embed or /rank")
+    q.add_argument("--sentence", help="classify this sentence (or embed it: --embed)")
+    q.add_argument("--embed", action="store_true",
+                   help="with --sentence: POST /embed (the first embedding model)")
     q.add_argument("--question", help="rank answers to this question")
     q.add_argument("--answer", action="append", default=[], help="a candidate answer (repeatable)")
     q.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
@@ -73,6 +76,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.add_argument("--timeout", type=float, default=60.0)
     add_signing(q)
     q.set_defaults(func=run_invoke)
+
+
+def _add_memory_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory-mb", type=int, default=128,
+                   help="function memory size: Max Memory Used is reported against it and, as "
+                        "on Lambda, an environment whose memory passes it is killed (the "
+                        "request answers 502 Runtime.OutOfMemory)")
+    p.add_argument("--memory-limit", action=argparse.BooleanOptionalAction, default=True,
+                   help="enforce --memory-mb as Lambda does (default); --no-memory-limit only "
+                        "reports Max Memory Used")
+    p.add_argument("--memory-poll-ms", type=float, default=10.0, metavar="MS",
+                   help="how often a starting or busy environment's memory is read (a peak "
+                        "between two reads still fails its invocation, at the answer)")
 
 
 def build_functions(args: argparse.Namespace) -> list[Any]:
@@ -92,6 +108,12 @@ def build_functions(args: argparse.Namespace) -> list[Any]:
                            args.pack, common, args.memory_mb, args.timeout)
 
 
+def _poll_s(ms: float) -> float:
+    if not 0 < ms <= 1000:
+        raise ConfigError(f"--memory-poll-ms must be in (0, 1000], got {ms:g}")
+    return ms / 1000.0
+
+
 def run_serve(args: argparse.Namespace) -> int:
     from millicent.platform.functions import PlatformSettings
     from millicent.platform.server import Listen, run
@@ -105,6 +127,8 @@ def run_serve(args: argparse.Namespace) -> int:
         record_path=str(log_dir / "invocations.jsonl"),
         function_log_path=str(log_dir / "functions.log"),
         snapshot=args.snapshot,
+        memory_limit=args.memory_limit,
+        memory_poll_s=_poll_s(args.memory_poll_ms),
     )
     for spec in specs:
         what = spec.environment.get(config.MODELS, spec.handler)
@@ -113,6 +137,9 @@ def run_serve(args: argparse.Namespace) -> int:
           + ("; API key required" if api_key else "")
           + ("; snapshots: INIT once per function, cold starts fork it" if args.snapshot else ""),
           file=sys.stderr)
+    print(f"memory: {args.memory_mb} MB per environment, "
+          + ("enforced as on Lambda (an environment past it is killed: 502 Runtime.OutOfMemory)"
+             if args.memory_limit else "reported only (--no-memory-limit)"), file=sys.stderr)
     run(specs, settings, Listen(args.max_body_bytes, args.host, args.port, api_key), loop=args.loop)
     return 0
 
@@ -120,16 +147,11 @@ def run_serve(args: argparse.Namespace) -> int:
 def _invoke_body(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     body: dict[str, Any]
     if args.sentence is not None and args.question is None:
-        body, route = {"sentence": args.sentence}, "classify"
+        body, route = sentence_body(args.sentence), "embed" if args.embed else "classify"
     elif args.question is not None and args.sentence is None:
         if not args.answer:
             raise InvalidInput("--question needs at least one --answer")
-        body = {"question": args.question}
-        if len(args.answer) == 1:
-            body["answer"] = args.answer[0]
-        else:
-            body["answers"] = args.answer
-        route = "rank"
+        body, route = question_body(args.question, args.answer), "rank"
     else:
         raise InvalidInput("give --sentence, or --question with --answer")
     return body, route

@@ -105,6 +105,7 @@ def _artifact_entries(name: str, directory: Path) -> tuple[list[_Entry], dict[st
         "role": artifact.manifest.role,
         "task": artifact.manifest.task,
         "embedding": artifact.manifest.embedding.to_dict(),
+        "tokenizer": artifact.manifest.tokenizer.to_dict(),
         "learned_embeddings": (directory / EMBEDDINGS).exists(),
     }
     return entries, info
@@ -113,11 +114,10 @@ def _artifact_entries(name: str, directory: Path) -> tuple[list[_Entry], dict[st
 def _one_table(spec: PackageSpec) -> None:
     """One function, one store and one pack: refuse models that read different vectors
     (the function's INIT would refuse them too, after the upload)."""
-    from millicent.runtime.artifact import read_manifest
-    from millicent.runtime.environment import check_one_table
+    from millicent.runtime.one_table import one_table
 
     try:
-        check_one_table({name: read_manifest(d) for name, d in spec.models})
+        one_table(dict(spec.models))
     except ConfigError as exc:
         raise PackageError(exc.message) from exc
 

@@ -1,10 +1,11 @@
 """A user's own requests for the benchmark: ``millicent bench --requests FILE.jsonl``.
 
 Each line of the file is one request body, sent as it stands — to ``/{function}`` when a
-function is named, else to ``/classify`` or ``/rank`` by its fields (``sentence`` /
-``input`` / ``sentences`` classify; ``question`` / ``sent1`` / ``items`` rank). With a
-batch size N > 1 the texts of N consecutive single-text lines go in one batch request
-(``{"sentences": [...]}`` / ``{"items": [...]}``), as the built-in workloads do. A line that
+function is named, else to the alias route its fields name (``sentence`` / ``input`` /
+``sentences``: ``/classify``; ``question`` / ``sent1`` / ``items``: ``/rank`` — the request
+edge's :func:`~millicent.runtime.requests.body_role`). With a batch size N > 1 the texts of
+N consecutive single-text lines go in one batch request, joined by the request edge
+(:func:`~millicent.runtime.requests.batch_body`), as the built-in workloads do. A line that
 is not a JSON object, or that no route takes, is named by file and line; nothing is sent
 before the whole file has been read.
 """
@@ -15,25 +16,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-from millicent.errors import DataError
-from millicent.harness.workload import PlannedRequest, Workload
-
-_CLASSIFY = ("sentence", "input", "sentences")
-_RANK = ("question", "sent1", "items")
+from millicent.errors import DataError, InvalidInput
+from millicent.harness.workload import PlannedRequest, Workload, route
+from millicent.runtime.requests import BATCH_ITEMS, BATCH_TEXTS, batch_body, body_role
 
 
 def _route(body: dict[str, Any], where: str) -> str:
-    if any(f in body for f in _CLASSIFY):
-        return "/classify"
-    if any(f in body for f in _RANK):
-        return "/rank"
-    raise DataError(f"{where}: a request body needs \"sentence\" or \"sentences\" (classify) or "
-                    "\"question\" or \"items\" (rank); name the function with --function "
-                    "to send other bodies as they stand")
+    role = body_role(body)
+    if role is None:
+        raise DataError(f"{where}: a request body needs \"sentence\" or \"sentences\" (classify) or "
+                        "\"question\" or \"items\" (rank); name the function with --function "
+                        "to send other bodies as they stand")
+    return route(role)
 
 
 def _texts(body: dict[str, Any]) -> int:
-    for batch in ("sentences", "items"):
+    for batch in (BATCH_TEXTS, BATCH_ITEMS):
         if isinstance(body.get(batch), list):
             return max(1, len(body[batch]))
     return 1
@@ -67,22 +65,20 @@ def _batched(bodies: list[tuple[int, dict[str, Any]]], size: int, path: Path,
     out: list[PlannedRequest] = []
     for start in range(0, len(bodies), size):
         group = bodies[start : start + size]
-        if all("sentence" in b or "input" in b for _, b in group):
-            payload: dict[str, Any] = {"sentences": [b.get("sentence", b.get("input")) for _, b in group]}
-        elif all("question" in b for _, b in group):
-            payload = {"items": [_item(b) for _, b in group]}
-        else:
+        roles = {body_role(b) for _, b in group}
+        role = roles.pop() if len(roles) == 1 else None
+        try:
+            if role is None:
+                raise InvalidInput("lines of different kinds")
+            payload = batch_body(role, [b for _, b in group])
+        except InvalidInput as exc:
             n = group[0][0]
             raise DataError(f"{path}:{n}: --batch-size groups lines that each hold one text "
-                            "of one kind (all \"sentence\" or all \"question\"), from this line on")
-        route = f"/{function}" if function else _route(payload, f"{path}:{group[0][0]}")
-        out.append(PlannedRequest.json(route, payload, len(group)))
+                            "of one kind (all \"sentence\" or all \"question\"), from this line "
+                            f"on ({exc.message})") from exc
+        target = f"/{function}" if function else route(role)
+        out.append(PlannedRequest.json(target, payload, len(group)))
     return out
-
-
-def _item(body: dict[str, Any]) -> dict[str, Any]:
-    answers = body["answers"] if "answers" in body else [body.get("answer", body.get("sent2"))]
-    return {"question": body["question"], "answers": answers}
 
 
 def requests_workload(path: str | Path, function: str | None = None, batch_size: int = 1,

@@ -152,7 +152,8 @@ def write_plan(out_dir: Path, head: Mapping[str, Any], scenarios: Sequence[Scena
         "billing": billing,
         "prices": prices.to_dict(),
         "workloads": {m: {"source": w.source, "requests": len(w.requests), "full_size": w.full_size,
-                          "batch_size": w.batch_size, "texts": w.texts}
+                          "batch_size": w.batch_size, "texts": w.texts,
+                          "spec": w.spec.to_dict() if w.spec is not None else None}
                       for m, w in workloads.items()},
         "scenarios": [{**s.to_dict(), "records": f"records/{s.slug}.jsonl"} for s in scenarios],
     })

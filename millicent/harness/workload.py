@@ -1,26 +1,109 @@
-"""The requests a benchmark sends: the paper's evaluation sets turned into HTTP requests.
+"""The requests a benchmark sends: an evaluation set turned into HTTP requests, chosen by the
+model's role and a dataset (:class:`WorkloadSpec`), never by the model's name.
 
-* Kim CNN: the SST-1 dev sentences (1,101) → ``POST {endpoint}/classify {"sentence": ...}``
-* SM CNN: the TrecQA raw-dev pairs (1,148) → ``POST {endpoint}/rank {"question", "answer"}``
+* ``classify`` / ``embed``: the texts of a set → ``POST {endpoint}/{route} {"sentence": ...}``
+  — SST-1 dev (1,101, the paper's Kim CNN set) by default, SST-2 dev, or a file's texts;
+* ``rank``: question–answer pairs → ``{"question", "answer"}`` — TrecQA raw-dev (1,148, the
+  paper's SM CNN set) by default, or a pairs file.
 
-With a batch size N > 1 (``bench --batch-size N``) the texts of N consecutive items go in
-one batch request instead: ``{"sentences": [...]}`` / ``{"items": [{"question", "answers":
-[answer]}, ...]}`` (the last batch holds the rest); each request knows how many texts it
-carries, for throughput and cost per text. With a function name the path is ``/{function-name}`` instead (the platform routes both).
-Bodies are encoded once here so the client spends no time on JSON while measuring.
+A model is benchmarked on its own data: its task when that is a built-in set of its role,
+else the files it was trained on (test, else dev, else train: :meth:`WorkloadSpec.of_artifact`).
+``kim`` and ``sm`` name the paper's two workloads. With a batch size N > 1
+(``bench --batch-size N``) the texts of N consecutive items go in one batch request instead:
+``{"sentences": [...]}`` / ``{"items": [{"question", "answers": [answer]}, ...]}`` (the last
+batch holds the rest); each request knows how many texts it carries, for throughput and cost
+per text. With a function name the path is ``/{function-name}`` instead (the platform routes
+both). Bodies are built by the request edge's builders (:mod:`millicent.runtime.requests`)
+and encoded once here so the client spends no time on JSON while measuring.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from millicent.errors import ConfigError, DataError
+from millicent.runtime.requests import (
+    TEXT_ROLES,
+    items_body,
+    pair_body,
+    sentence_body,
+    sentences_body,
+)
+from millicent.types import ROLES
 
-ROUTES = {"kim": "/classify", "sm": "/rank"}
+ROUTES: dict[str, str] = {role: f"/{role}" for role in ROLES}
+#: the built-in evaluation sets and the roles they serve
+DATASETS: dict[str, tuple[str, ...]] = {"sst-1": TEXT_ROLES, "sst-2": TEXT_ROLES,
+                                        "trecqa": ("rank",)}
+#: a role's set when the model names none of its own
+DEFAULT_DATASET = {"classify": "sst-1", "embed": "sst-1", "rank": "trecqa"}
+#: the training files a model is benchmarked on, in order of preference
+_FILE_PARTS = ("test", "dev", "train")
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    """What a workload sends: requests of ``role`` made from ``dataset`` — a built-in set
+    (``sst-1``, ``sst-2``, ``trecqa``) or a data file (``fmt``, ``text_column`` for texts;
+    a pairs file's question and answer columns for ``rank``)."""
+
+    role: str
+    dataset: str
+    fmt: str | None = None
+    text_column: str = "text"
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigError(f"unknown role {self.role!r}; use one of {list(ROLES)}")
+        allowed = DATASETS.get(self.dataset)
+        if allowed is not None and self.role not in allowed:
+            raise ConfigError(f"{self.dataset} is a set for {' or '.join(allowed)}, not {self.role}")
+
+    @property
+    def builtin(self) -> bool:
+        return self.dataset in DATASETS
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WorkloadSpec:
+        return cls(str(d["role"]), str(d["dataset"]), d.get("fmt"), str(d.get("text_column") or "text"))
+
+    @classmethod
+    def named(cls, name: str) -> WorkloadSpec:
+        """``kim`` / ``sm`` (the paper's sets), ``ROLE`` (its default set) or
+        ``ROLE:DATASET`` (a built-in set or a file)."""
+        legacy = {"kim": cls("classify", "sst-1"), "sm": cls("rank", "trecqa")}
+        if name in legacy:
+            return legacy[name]
+        role, _, dataset = name.partition(":")
+        if role not in ROLES:
+            raise ConfigError(f"unknown workload {name!r}; use kim, sm, a role "
+                              f"({', '.join(ROLES)}) or ROLE:DATASET (e.g. classify:sst-2)")
+        return cls(role, dataset or DEFAULT_DATASET[role])
+
+    @classmethod
+    def of_artifact(cls, path: str | Path) -> WorkloadSpec:
+        """The set a model is benchmarked on: its task when that is a built-in set of its
+        role, else the files it was trained on, else its role's default set."""
+        from millicent.runtime.artifact import read_manifest
+
+        m = read_manifest(path)
+        if m.role in DATASETS.get(m.task, ()):
+            return cls(m.role, m.task)
+        dataset = m.training.get("dataset") or {}
+        data = m.sections.get("data") or {}
+        for part in _FILE_PARTS:
+            info = dataset.get(part)
+            if isinstance(info, dict) and info.get("file") and Path(str(info["file"])).is_file():
+                return cls(m.role, str(Path(str(info["file"])).resolve()), info.get("format"),
+                           str(data.get("text_column") or "text"))
+        return cls(m.role, DEFAULT_DATASET[m.role])
 
 
 @dataclass(frozen=True)
@@ -45,6 +128,8 @@ class Workload:
     requests: tuple[PlannedRequest, ...]
     full_size: int  #: size of the whole set (``len(requests)`` is smaller under ``limit``)
     batch_size: int = 1  #: texts per request (the last request of a batched set may hold fewer)
+    #: what the requests are made of (None: a user's own request bodies)
+    spec: WorkloadSpec | None = None
 
     @property
     def texts(self) -> int:
@@ -61,16 +146,18 @@ class Workload:
         return [(start + i) % n for i in range(count)]
 
 
-def route(model: str, function: str | None = None) -> str:
-    """``/classify`` | ``/rank``, or ``/{function}`` when a function name is given."""
+def route(role: str, function: str | None = None) -> str:
+    """``/classify`` | ``/rank`` | ``/embed`` (``kim`` / ``sm``: the paper's routes), or
+    ``/{function}`` when a function name is given."""
     if function:
         if "/" in function.strip("/"):
             raise ConfigError(f"function name must not contain '/', got {function!r}")
         return "/" + function.strip("/")
+    role = {"kim": "classify", "sm": "rank"}.get(role, role)
     try:
-        return ROUTES[model]
+        return ROUTES[role]
     except KeyError:
-        raise ConfigError(f"unknown model {model!r}; use one of {sorted(ROUTES)}") from None
+        raise ConfigError(f"unknown role {role!r}; use one of {sorted(ROUTES)}") from None
 
 
 def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -80,21 +167,22 @@ def _batches(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def classify_requests(sentences: Iterable[str], function: str | None = None,
-                      batch_size: int = 1) -> list[PlannedRequest]:
-    path = route("kim", function)
+                      batch_size: int = 1, role: str = "classify") -> list[PlannedRequest]:
+    """Requests of texts (a ``classify`` or ``embed`` model)."""
+    path = route(role, function)
     if batch_size == 1:
-        return [PlannedRequest.json(path, {"sentence": s}) for s in sentences]
-    return [PlannedRequest.json(path, {"sentences": list(b)}, len(b))
+        return [PlannedRequest.json(path, sentence_body(s)) for s in sentences]
+    return [PlannedRequest.json(path, sentences_body(b), len(b))
             for b in _batches(list(sentences), batch_size)]
 
 
 def rank_requests(pairs: Iterable[tuple[str, str]], function: str | None = None,
                   batch_size: int = 1) -> list[PlannedRequest]:
-    path = route("sm", function)
+    """Requests of question–answer pairs (a ``rank`` model)."""
+    path = route("rank", function)
     if batch_size == 1:
-        return [PlannedRequest.json(path, {"question": q, "answer": a}) for q, a in pairs]
-    return [PlannedRequest.json(path, {"items": [{"question": q, "answers": [a]} for q, a in b]},
-                                len(b))
+        return [PlannedRequest.json(path, pair_body(q, a)) for q, a in pairs]
+    return [PlannedRequest.json(path, items_body([(q, [a]) for q, a in b]), len(b))
             for b in _batches(list(pairs), batch_size)]
 
 
@@ -106,29 +194,43 @@ def _limited(items: Sequence[Any], limit: int | None) -> Sequence[Any]:
     return items[:limit]
 
 
-def load_workload(model: str, data_dir: str | Path, function: str | None = None,
-                  limit: int | None = None, batch_size: int = 1) -> Workload:
-    """The paper's evaluation set for ``model`` from the local data directory, as single
-    requests or batches of ``batch_size``."""
-    if model == "kim":
+def _items(spec: WorkloadSpec, data_dir: str | Path | None) -> tuple[str, list[Any]]:
+    """The set's name and its items: texts, or (question, answer) pairs for ``rank``."""
+    if spec.dataset in ("sst-1", "sst-2"):
         from millicent.data.sst import load_sst
 
-        examples = load_sst(data_dir, task="sst-1", split="dev")
-        if not examples:
-            raise DataError(f"SST-1 dev is empty under {data_dir}")
-        chosen = _limited(examples, limit)
-        return Workload("kim", "SST-1 dev",
-                        tuple(classify_requests((e.text for e in chosen), function, batch_size)),
-                        len(examples), batch_size)
-    if model == "sm":
+        return f"{spec.dataset.upper()} dev", [e.text for e in load_sst(data_dir, spec.dataset, "dev")]
+    if spec.dataset == "trecqa":
         from millicent.data.trecqa import load_trecqa
 
-        pairs = load_trecqa(data_dir, "raw-dev")
-        if not pairs:
-            raise DataError(f"TrecQA raw-dev is empty under {data_dir}")
-        chosen = _limited(pairs, limit)
-        pairs_chosen = ((p.question, p.answer) for p in chosen)
-        return Workload("sm", "TrecQA raw-dev",
-                        tuple(rank_requests(pairs_chosen, function, batch_size)),
-                        len(pairs), batch_size)
-    raise ConfigError(f"unknown model {model!r}; use kim or sm")
+        return "TrecQA raw-dev", [(p.question, p.answer) for p in load_trecqa(data_dir, "raw-dev")]
+    name = Path(spec.dataset).name
+    if spec.role == "rank":
+        from millicent.data.pairs import read_pairs
+
+        return name, [(p.question, p.answer) for p in read_pairs(spec.dataset, spec.fmt).rows]
+    from millicent.data.files import Problem, iter_texts
+
+    texts = []
+    for line, text in iter_texts(spec.dataset, spec.fmt, spec.text_column):
+        if isinstance(text, Problem):
+            raise DataError(f"{spec.dataset}:{line}: {text.message}", path=spec.dataset)
+        texts.append(text)
+    return name, texts
+
+
+def load_workload(model: str, data_dir: str | Path | None, function: str | None = None,
+                  limit: int | None = None, batch_size: int = 1,
+                  spec: WorkloadSpec | None = None) -> Workload:
+    """The evaluation set ``spec`` (default: the one ``model`` names, :meth:`WorkloadSpec.named`)
+    for the model ``model``, as single requests or batches of ``batch_size``."""
+    spec = spec or WorkloadSpec.named(model)
+    source, items = _items(spec, data_dir)
+    if not items:
+        raise DataError(f"{source} is empty (under {data_dir})")
+    chosen = list(_limited(items, limit))
+    if spec.role == "rank":
+        requests = rank_requests(chosen, function, batch_size)
+    else:
+        requests = classify_requests(chosen, function, batch_size, role=spec.role)
+    return Workload(model, source, tuple(requests), len(items), batch_size, spec)

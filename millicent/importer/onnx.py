@@ -40,10 +40,8 @@ from millicent.runtime.artifact import (
     save_artifact,
 )
 from millicent.runtime.onnx_model import OnnxClassifier, OnnxRanker, describe, open_session
-from millicent.runtime.onnx_section import GRAPH_FILE, SECTION, OnnxSection
+from millicent.runtime.onnx_section import GRAPH_FILE, SECTION, TEXT_ROLES, OnnxSection
 from millicent.runtime.registry import load_model
-
-ROLES = ("classify", "rank")
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ def _width(opts: ImportOptions, graph: GraphInfo, inputs: dict[str, str], dim: i
 
 def import_onnx(opts: ImportOptions) -> ImportResult:
     """Check ``opts.model`` against the contract, run it, and write the artifact to ``opts.out``."""
-    if opts.role not in ROLES:
+    if opts.role not in TEXT_ROLES:  # the roles an ONNX graph over word vectors plays
         raise InvalidInput(f"--role must be classify or rank, got {opts.role!r}")
     out = Path(opts.out)
     check_out(out, opts.force)

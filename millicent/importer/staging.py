@@ -1,9 +1,5 @@
-"""Writing an imported artifact so that a refused import leaves nothing behind.
-
-The artifact is staged in a temporary directory beside ``--out`` and renamed into place
-only once every check has passed; an existing ``--out`` is replaced only with ``--force``,
-and only once the new artifact is whole.
-"""
+"""Writing an imported artifact whole or not at all: ``--out`` checked first, the artifact
+staged beside it and renamed into place only once it is complete (every importer)."""
 
 from __future__ import annotations
 
@@ -18,7 +14,8 @@ from millicent.errors import InvalidInput
 
 
 def check_out(out: Path, force: bool) -> None:
-    """InvalidInput unless ``out`` may be written (absent, empty, or ``force``)."""
+    """InvalidInput unless ``out`` may be written: absent or empty (or ``force``), in an
+    existing directory."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise InvalidInput(f"--out {out} exists and is not empty: remove it, pick another "
                            "directory or give --force to replace it")

@@ -12,7 +12,8 @@ benchmark harness. Status codes are decided here and in the handler only: a func
 error whose ``errorType`` names a millicent error gets that error's status; a failed INIT
 (or restore) is 502 whatever its error type (Lambda's Function URL and API Gateway answer
 a function that cannot start so), with the error awslambdaric posted; a crashed
-environment is 502, a timed-out one 504, a throttle 429. When an API key is configured
+environment is 502, as is one killed for passing its memory size (``out_of_memory``, with
+the memory it used), a timed-out one 504, a throttle 429. When an API key is configured
 every request needs ``x-api-key`` (401 missing, 403 wrong).
 """
 
@@ -35,6 +36,7 @@ from millicent import errors
 from millicent.errors import MillicentError
 from millicent.platform.answers import error_status, report_headers
 from millicent.platform.apigw import HttpRequest, MalformedResponse, http_answer, http_api_event
+from millicent.platform.memory import OUT_OF_MEMORY_ERROR, explain
 from millicent.platform.platform import InvocationResult, Platform, random_hex
 
 #: Lambda's limit on a synchronous invocation payload.
@@ -157,14 +159,20 @@ class Gateway:
             message = str(error.get("errorMessage", ""))
         except (ValueError, AttributeError):
             message = result.payload.decode("utf-8", "replace")
-        if result.record.status == "init_error":  # whatever the error, the function did not start
+        record = result.record
+        if record.status == "init_error":  # whatever the error, the function did not start
             status, code = 502, "init_error"
         else:
             status = error_status(result.error_type)
             cls = getattr(errors, result.error_type or "", None)
             code = cls.code if isinstance(cls, type) and issubclass(cls, MillicentError) else (
                 "function_timeout" if status == 504 else "function_error")
-        body = {"error": code, "message": message, "errorType": result.error_type}
+        body: dict[str, Any] = {"error": code, "message": message, "errorType": result.error_type}
+        if result.error_type == OUT_OF_MEMORY_ERROR:  # Lambda's message names no cause
+            phase = "invoke" if record.status != "init_error" else record.init_kind or "init"
+            body.update(error="out_of_memory" if code != "init_error" else code,
+                        message=explain(record.max_memory_mb, record.memory_mb, phase),
+                        memory_mb=record.memory_mb, max_memory_mb=record.max_memory_mb)
         return web.json_response(body, status=status, headers=headers)
 
     # --- the Lambda Invoke API ---------------------------------------------------------

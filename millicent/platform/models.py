@@ -40,13 +40,10 @@ def absolute_store(url: str) -> str:
 def _one_store(models: dict[str, Any]) -> None:
     """The functions share one ``--store`` and ``--pack``: their models must read the same
     vectors, or a model would be served another model's table."""
-    from millicent.data.embedding_source import EmbeddingSource
+    from millicent.runtime.one_table import check_one_table
 
-    if len(models) < 2:  # nothing to share (--function alone, or one model)
-        return
-    EmbeddingSource.of_artifacts({name: m.artifact.path for name, m in models.items()},
-                                 what="models of one --store and --pack",
-                                 alone="serve each table's models with their own `millicent serve`")
+    check_one_table({name: m.manifest for name, m in models.items()},
+                    {name: m.artifact.path for name, m in models.items()})
 
 
 def build_functions(models: Sequence[tuple[str, Path]], handlers: Sequence[tuple[str, str]],

@@ -20,16 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 
 from millicent.errors import ArtifactError
-from millicent.runtime.artifact import MANIFEST, Artifact, Manifest
+from millicent.runtime.artifact import MANIFEST, Artifact
 from millicent.runtime.onnx_model import describe, first_line, open_session
-from millicent.runtime.roles import Classifier, Pairs, Ranker, check_input, softmax
-from millicent.runtime.tokenizers import make_tokenizer
-from millicent.runtime.tokenizers.base import Tokenizer
+from millicent.runtime.roles import Classifier, Embedder, Pairs, Ranker, check_input, softmax
+from millicent.runtime.tokenizers.base import Encoding
 from millicent.runtime.transformer_section import EMBEDS, MASK, SECTION, TYPES, TransformerSection
 
 
@@ -131,30 +129,28 @@ def open_graph(artifact: Artifact) -> TransformerGraph:
     return TransformerGraph(artifact.file(section.graph), section, artifact.dim)
 
 
-class TransformerEmbedder:
+def _types(encodings: Sequence[Encoding] | None) -> list[list[int]] | None:
+    """The token types of each encoding (None: all zeros)."""
+    if encodings is None:
+        return None
+    return [list(e.type_ids) if e.type_ids is not None else [0] * len(e) for e in encodings]
+
+
+class TransformerEmbedder(Embedder):
     """An ``embed`` model: texts' token rows → one sentence vector each."""
 
-    role: ClassVar[str] = "embed"
-
     def __init__(self, artifact: Artifact) -> None:
-        self.artifact = artifact
-        self.manifest: Manifest = artifact.manifest
-        self.kind: str = artifact.kind
-        self.dim: int = artifact.dim
-        self.tokenizer: Tokenizer = make_tokenizer(self.manifest.tokenizer, artifact.path)
+        super().__init__(artifact)
         self.graph = open_graph(artifact)
+        self.out_dim = self.dim
 
     def embed_batch(self, embs: Sequence[np.ndarray],
-                    type_ids: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+                    encodings: Sequence[Encoding] | None = None) -> np.ndarray:
         """(B, hidden) float32 sentence vectors, pooled (and normalised) as the model says."""
-        hidden, mask = self.graph.run_masked(embs, type_ids)
+        hidden, mask = self.graph.run_masked(embs, _types(encodings))
         section = self.graph.section
         out = pool(hidden, mask, section.pooling or "mean")
         return normalize(out) if section.normalize else out
-
-    def embed(self, emb: np.ndarray) -> np.ndarray:
-        """The sentence vector (hidden,) of one text's token rows."""
-        return self.embed_batch([emb])[0]
 
 
 class TransformerClassifier(Classifier):
@@ -165,26 +161,27 @@ class TransformerClassifier(Classifier):
         self.graph = open_graph(artifact)
 
     def logits_batch(self, embs: Sequence[np.ndarray],
-                     type_ids: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+                     encodings: Sequence[Encoding] | None = None) -> np.ndarray:
         """The head's logits (B, n_labels)."""
-        out = self.graph.run(embs, type_ids)
+        out = self.graph.run(embs, _types(encodings))
         if out.shape != (len(embs), len(self.labels)):
             raise ArtifactError(f"{self.artifact.path}: the graph returns {list(out.shape)} "
                                 f"logits for {len(embs)} texts and {len(self.labels)} labels")
         return out
 
     def predict_batch(self, embs: Sequence[np.ndarray],
-                      type_ids: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+                      encodings: Sequence[Encoding] | None = None) -> np.ndarray:
         """Probabilities (B, n_labels) for B texts' token rows."""
-        return softmax(self.logits_batch(embs, type_ids))
+        return softmax(self.logits_batch(embs, encodings))
 
 
 class TransformerRanker(Ranker):
     """A cross-encoder: each question–answer pair is one sequence (``encode_pair``).
 
-    :meth:`score_sequences` takes the pairs' sequences as they are; :meth:`relevance` takes
-    the two sides apart (the question's rows with its special tokens, then each answer's
-    rest) and joins them, token types 0 then 1 — the layout of ``encode_pair``.
+    The service hands it :meth:`Pairs.joint <millicent.runtime.roles.Pairs.joint>` pairs:
+    each pair's rows and encoding (its token types 0 then 1). Pairs given apart (the
+    question's rows with its special tokens, then each answer's rest) are joined in that
+    layout, token types 0 then 1.
     """
 
     def __init__(self, artifact: Artifact) -> None:
@@ -215,7 +212,11 @@ class TransformerRanker(Ranker):
         out = self.logits_sequences(embs, type_ids).astype(np.float64)
         return out[:, 0] if self.head == "sigmoid" else out[:, 1] - out[:, 0]
 
-    def _joined(self, pairs: Pairs) -> tuple[list[np.ndarray], list[list[int]]]:
+    def _sequences(self, pairs: Pairs) -> tuple[list[np.ndarray], list[list[int]]]:
+        if pairs.joint_embs is not None:
+            embs = [check_input(e, self.dim, "pair") for e in pairs.joint_embs]
+            types = _types(pairs.joint_encodings) or [[0] * e.shape[0] for e in embs]
+            return embs, types
         q = check_input(pairs.q_emb, self.dim, "question")
         embs, types = [], []
         for a in pairs.a_embs:
@@ -225,10 +226,10 @@ class TransformerRanker(Ranker):
         return embs, types
 
     def relevance(self, pairs: Pairs) -> np.ndarray:
-        return self.score_sequences(*self._joined(pairs))
+        return self.score_sequences(*self._sequences(pairs))
 
     def ranking(self, pairs: Pairs) -> np.ndarray:
-        return self.margin_sequences(*self._joined(pairs))
+        return self.margin_sequences(*self._sequences(pairs))
 
 
 def build(artifact: Artifact) -> TransformerEmbedder | TransformerClassifier | TransformerRanker:

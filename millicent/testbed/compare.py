@@ -145,15 +145,17 @@ def _notes(configs: Sequence[Configuration], workloads: Mapping[str, Workload],
 def _engines(configs: Sequence[Configuration], setup: Setup) -> list[Configuration]:
     """The configurations with the engine that really runs: an ONNX artifact is served by
     millicent's runtime on onnxruntime (its ``paper`` configuration is the same graph with
-    the paper's store layout and no cache); PyTorch cannot rebuild it."""
+    the paper's store layout and no cache); PyTorch rebuilds only a Kim or SM CNN."""
     from millicent.runtime.artifact import read_manifest
 
-    onnx = [n for n, p in setup.artifacts.items() if read_manifest(p).kind == "onnx"]
-    if not onnx:
-        return list(configs)
-    if any(c.engine == "torch" for c in configs):
+    kinds = {n: read_manifest(p).kind for n, p in setup.artifacts.items()}
+    other = [f"{n} is {'an ONNX graph' if k == 'onnx' else f'a {k} model'}"
+             for n, k in kinds.items() if k not in ("kim_cnn", "sm_cnn")]
+    if other and any(c.engine == "torch" for c in configs):
         raise ConfigError(f"the torch configuration rebuilds a Kim or SM CNN in PyTorch; "
-                          f"{', '.join(onnx)} is an ONNX graph: compare it without torch")
+                          f"{', '.join(other)}: compare it without torch")
+    if "onnx" not in kinds.values():
+        return list(configs)
     return [c.with_(engine="onnxruntime") if c.engine == "numpy" else c for c in configs]
 
 
@@ -178,8 +180,10 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     scenarios = [s for ss in by_config.values() for s in ss]
     print("\n".join(describe_plan("each configuration, prepared here", scenarios, workloads)),
           file=stdout, flush=True)
-    write_plan(out_dir, {"compare": [c.name for c in configs], "endpoint": None}, scenarios,
-               workloads, prices, BILLING)
+    # the artifacts served: a plan from this run keys its requests with their tokenizers
+    artifacts = {n: str(Path(p).resolve()) for n, p in setup.artifacts.items()}
+    write_plan(out_dir, {"compare": [c.name for c in configs], "endpoint": None,
+                         "artifacts": artifacts}, scenarios, workloads, prices, BILLING)
     prepared = Prepared(setup, list(workloads.values()), log=err)
     opts = _RunOptions(out_dir, prices, client, max(concurrency) if setup.cold_burst else 0,
                        max(concurrency), instance_usd_per_hour, rep.progress, err)

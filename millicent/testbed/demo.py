@@ -126,12 +126,20 @@ def _vocab(scope: str, data_dir: Path) -> set[str] | None:
     return {t for name in ("sst-1", "trecqa") for t in dataset_tokens(name, data_dir)}
 
 
+def _keys(ctx: DemoContext) -> Any:
+    """The tokenizer that keys the store's words: the served models' (they share one)."""
+    from millicent.data.embedding_source import EmbeddingSource
+
+    return EmbeddingSource.of_artifacts(ctx.built.paths).keys
+
+
 def step_store(ctx: DemoContext) -> None:
     from millicent.data.vectors import load_vectors
     from millicent.testbed.prepare import ensure_store
 
     scope = ctx.options.vocab
-    vectors = load_vectors(VECTORS, ctx.options.data_dir, vocab=_vocab(scope, ctx.options.data_dir))
+    vectors = load_vectors(VECTORS, ctx.options.data_dir, vocab=_vocab(scope, ctx.options.data_dir),
+                           key=_keys(ctx).vocabulary_key)
     url = f"sqlite:///{(ctx.options.out / f'glove50-{scope}.db').resolve()}"
     ctx.say(f"{len(vectors.words):,} {VECTORS} vectors ({scope}) → {url}", flush=True)
     st = ensure_store(url, vectors.words, vectors.matrix, source=VECTORS,
@@ -160,7 +168,7 @@ def step_pack(ctx: DemoContext) -> None:
 def step_check(ctx: DemoContext) -> None:
     from millicent.baselines.parity import local_answers
     from millicent.economics.stats import latency_stats
-    from millicent.harness.workload import load_workload
+    from millicent.harness.workload import WorkloadSpec, load_workload
     from millicent.store import open_embeddings
     from millicent.train.evaluate import evaluate_model
 
@@ -174,7 +182,8 @@ def step_check(ctx: DemoContext) -> None:
         if recorded.get(metric) is not None and abs(got[metric] - recorded[metric]) > 1e-9:
             raise DataError(f"{fn}: dev {metric} {got[metric]:.6f} through the store differs "
                             f"from the recorded {recorded[metric]:.6f}")
-        workload = load_workload(fn, ctx.options.data_dir, fn, ctx.options.limit)
+        workload = load_workload(fn, ctx.options.data_dir, fn, ctx.options.limit,
+                                 spec=WorkloadSpec.of_artifact(ctx.built.paths[fn]))
         answers, latencies = local_answers(model, emb, workload.requests)
         stats = latency_stats(latencies)
         ctx.say(f"{fn}: {metric} on {workload.source} {got[metric]:.4f} = recorded "

@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from millicent.data.embedding_source import EmbeddingSource
 from millicent.errors import ConfigError, InvalidInput
@@ -35,6 +35,9 @@ from millicent.harness.scenario import Configuration
 from millicent.harness.workload import Workload
 from millicent.store.pack import DEFAULT_PACK_MB
 from millicent.testing.loopback import free_port, stop_process, wait_listening
+
+if TYPE_CHECKING:
+    from millicent.runtime.tokenizers.base import Tokenizer
 
 TABLE_PREFIX = "millicent-bench"
 
@@ -62,21 +65,22 @@ class Setup:
     instance_usd_per_hour: float = 0.0168
 
 
-def request_vocab(workloads: Sequence[Workload]) -> set[str]:
-    """Every token the workloads' requests contain (tokenized as the function does)."""
+def request_vocab(workloads: Sequence[Workload], tokenizer: Tokenizer) -> set[str]:
+    """Every store key the workloads' requests read: each body read by the request edge for
+    its workload's role and encoded by the models' ``tokenizer``, as the function does."""
     import json
 
-    from millicent.runtime.tokenizers.ptb import tokenize
+    from millicent.config import Limits
+    from millicent.runtime.encoding import request_keys
+    from millicent.runtime.requests import body_role, parse_request
 
+    limits = Limits()
     vocab: set[str] = set()
     for w in workloads:
         for req in w.requests:
             body = json.loads(req.body)
-            # a batch: {"sentences": [...]} or {"items": [{"question", "answers"}, ...]}
-            for item in [body, *body.get("items", [])]:
-                texts = [item.get(f) for f in ("sentence", "question", "answer")]
-                texts += [*item.get("sentences", []), *item.get("answers", [])]
-                vocab.update(t for text in texts if isinstance(text, str) for t in tokenize(text))
+            role = w.spec.role if w.spec is not None else body_role(body) or "classify"
+            vocab.update(request_keys(tokenizer, parse_request(role, body, limits), limits))
     return vocab
 
 
@@ -90,7 +94,8 @@ class Prepared:
     def __init__(self, setup: Setup, workloads: Sequence[Workload], log: IO[str] | None = None) -> None:
         self.setup = setup
         self.source = EmbeddingSource.of_artifacts(setup.artifacts)
-        self.vocab = request_vocab(workloads)
+        #: the store keys the requests read, made by the models' own tokenizer
+        self.vocab = request_vocab(workloads, self.source.keys)
         self._log = log if log is not None else sys.stderr
         self._vectors: tuple[list[str], Any] | None = None
         self._stores: dict[tuple[str, str], str] = {}
@@ -103,18 +108,16 @@ class Prepared:
 
     @property
     def vectors(self) -> tuple[list[str], Any]:
-        """The source's whole table ``(words, matrix)``, most frequent words first."""
+        """The source's whole table ``(keys, matrix)``, most frequent words first."""
         if self._vectors is None:
             self._vectors = self.source.load(self.setup.data_dir)
         return self._vectors
 
     def _subset(self) -> tuple[list[str], Any]:
-        from millicent.words import vector_key
-
-        wanted = {vector_key(t) for t in self.vocab}
-        words, matrix = self.vectors
-        rows = [i for i, w in enumerate(words) if vector_key(w) in wanted]
-        return [words[i] for i in rows], matrix[rows]
+        """The rows of the keys the requests read (the table's words are keys already)."""
+        keys, matrix = self.vectors
+        rows = [i for i, k in enumerate(keys) if k in self.vocab]
+        return [keys[i] for i in rows], matrix[rows]
 
     def store_url(self, config: Configuration) -> str:
         """A loaded, verified store for ``config`` (shared by configurations alike in it)."""

@@ -25,6 +25,7 @@ import numpy as np
 
 from millicent.errors import ConfigError, StoreError
 from millicent.progress import displays
+from millicent.types import KeyFunction
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,12 @@ class PackStatus:
         return asdict(self)
 
 
-def _expected(words: Sequence[str], matrix: np.ndarray, dtype: str) -> tuple[list[str], np.ndarray]:
+def _expected(words: Sequence[str], matrix: np.ndarray, dtype: str,
+              key: KeyFunction | None) -> tuple[list[str], np.ndarray]:
     """Distinct storable keys (first occurrence wins) and their vectors as stored."""
     from millicent.store.loader import unique_keys
 
-    keys, rows, _ = unique_keys(words)
+    keys, rows, _ = unique_keys(words, key)
     expected = np.asarray(matrix, dtype=np.float32)[rows]
     if dtype == "float16":
         expected = expected.astype(np.float16).astype(np.float32)
@@ -71,13 +73,15 @@ def _expected(words: Sequence[str], matrix: np.ndarray, dtype: str) -> tuple[lis
 
 def ensure_store(url: str, words: Sequence[str], matrix: np.ndarray, *, source: str,
                  layout: str = "binary", dtype: str = "float32",
-                 progress: bool = False) -> StoreStatus:
-    """The store at ``url`` holds ``matrix[i]`` under ``vector_key(words[i])``, verified."""
+                 progress: bool = False, key: KeyFunction | None = None) -> StoreStatus:
+    """The store at ``url`` holds ``matrix[i]`` under the key of ``words[i]``, verified:
+    ``key(words[i])`` (the models' tokenizer's ``vocabulary_key``), or ``words[i]`` itself
+    when ``key`` is None (the words are store keys already)."""
     from millicent.store import open_store, vectors_checksum
     from millicent.store.loader import load_store, verify
 
     t0 = time.monotonic()
-    keys, expected = _expected(words, matrix, dtype)
+    keys, expected = _expected(words, matrix, dtype, key)
     if not keys:
         raise ConfigError(f"no vectors to load into {url}")
     want = vectors_checksum(zip(keys, expected, strict=True))
@@ -95,7 +99,7 @@ def ensure_store(url: str, words: Sequence[str], matrix: np.ndarray, *, source: 
                 except StoreError:
                     pass  # changed since: the loader below rewrites what differs
         report = load_store(store, words, matrix, source=source, layout=layout, dtype=dtype,
-                            progress=displays(progress, unit="words"))
+                            progress=displays(progress, unit="words"), key=key)
         if report.checksum != want:  # pragma: no cover - the loader verified the same keys
             raise StoreError(f"{url}: loaded checksum {report.checksum[:12]} != {want[:12]}")
         return StoreStatus(url, report.words, report.written, False, report.verified,
@@ -114,8 +118,8 @@ def pack_size(top: int | None, budget_mb: float | None) -> str:
 def ensure_pack(path: Path, words: Sequence[str], matrix: np.ndarray, *, top: int | None = None,
                 budget_mb: float | None = None, source: str, by: str,
                 dtype: str = "float32") -> PackStatus:
-    """A pack at ``path`` of the first ``top`` distinct keys of ``words`` (frequency order),
-    or of as many as fit ``budget_mb`` MiB (exactly one of the two)."""
+    """A pack at ``path`` of the first ``top`` distinct keys of ``words`` (store keys, in
+    frequency order), or of as many as fit ``budget_mb`` MiB (exactly one of the two)."""
     from millicent.store.pack import FrequentWordPack, select_top, write_pack
 
     t0 = time.monotonic()

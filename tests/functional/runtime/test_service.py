@@ -85,7 +85,7 @@ def test_classify(tmp_path: Path, store: MemoryStore) -> None:
     assert probs.sum() == pytest.approx(1.0, abs=1e-5)
     assert out["label_index"] == int(probs.argmax())
     assert out["label"] == model.labels[out["label_index"]]
-    expected = model.predict(store.lookup(out["tokens"]).matrix)
+    expected = model.predict(store.lookup(model.tokenizer.keys(out["tokens"])).matrix)
     np.testing.assert_allclose(probs, expected, atol=1e-7)
     t = out["timings"]
     assert out["model"] == "kim"
@@ -112,8 +112,8 @@ def test_rank(tmp_path: Path, store: MemoryStore) -> None:
     out = rank(model, store, "Who wrote Hamlet?", answers, Limits())
     assert out["question_tokens"] == ["who", "wrote", "hamlet", "?"]
     assert out["answer_tokens"][0] == ["shakespeare", "wrote", "hamlet", "."]
-    q = store.lookup(out["question_tokens"]).matrix
-    expected = [model.score(q, store.lookup(t).matrix) for t in out["answer_tokens"]]
+    q = store.lookup(model.tokenizer.keys(out["question_tokens"])).matrix
+    expected = [model.score(q, store.lookup(model.tokenizer.keys(t)).matrix) for t in out["answer_tokens"]]
     np.testing.assert_allclose(out["scores"], expected, atol=1e-6)
     assert out["unknown_words"] == []
     assert out["timings"]["lookups"]["words"] == 10  # one lookup of the unique words

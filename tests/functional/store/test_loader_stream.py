@@ -12,6 +12,7 @@ import pytest
 
 from millicent.data.vectorfile import iter_vector_batches
 from millicent.errors import StoreError
+from millicent.runtime.tokenizers.ptb import ptb_key
 from millicent.store import open_store
 from millicent.store.base import vectors_checksum
 from millicent.store.loader import batch_rows, load_batches, load_store, verify
@@ -163,7 +164,8 @@ def test_a_store_made_with_the_old_schema_keeps_working(tmp_path: Path) -> None:
 def test_a_cased_load_keeps_the_words_case() -> None:
     words = ["Apple", "apple", "-LRB-"]
     store = MemoryStore()
-    r = load_store(store, words, MATRIX[:3], source="x", lowercase=False, progress=False)
+    r = load_store(store, words, MATRIX[:3], source="x", key=lambda w: ptb_key(w, False),
+                   progress=False)
     assert r.words == 3 and set(store._data) == {"Apple", "apple", "("}
     lower = MemoryStore()
-    assert load_store(lower, words, MATRIX[:3], source="x", progress=False).words == 2
+    assert load_store(lower, words, MATRIX[:3], source="x", key=ptb_key, progress=False).words == 2

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from millicent.errors import ConfigError
+from millicent.runtime.tokenizers.ptb import ptb_key
 from millicent.store.memory import MemoryStore
 from millicent.store.pack import MB, FrequentWordPack, pack_row_bytes, select_top, write_pack
 from millicent.store.tiers import TieredEmbeddings
@@ -21,7 +22,7 @@ def matrix(n: int = len(WORDS), dim: int = 6) -> np.ndarray:
 
 def test_select_top_keeps_rank_order_and_first_occurrence_of_a_key() -> None:
     m = matrix()
-    sel = select_top(WORDS, m, top=4)
+    sel = select_top(WORDS, m, top=4, key=ptb_key)
     assert sel.keys == ["the", ",", "(", "cat"]  # "(" appears twice: -LRB- (first) wins
     assert np.array_equal(sel.matrix[2], m[2])
 
@@ -38,7 +39,7 @@ def test_budget_picks_the_largest_k_that_fits() -> None:
 
 def test_write_open_and_get_many(tmp_path: Path) -> None:
     m = matrix()
-    sel = select_top(WORDS, m, top=10)
+    sel = select_top(WORDS, m, top=10, key=ptb_key)
     path = write_pack(tmp_path / "p.pack", sel.keys, sel.matrix, source="test", by="glove")
     pack = FrequentWordPack.open(path)
     assert pack.dim == 6 and len(pack) == 7 and pack.header["by"] == "glove"

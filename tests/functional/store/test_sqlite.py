@@ -30,7 +30,7 @@ def test_write_then_serve_read_only(tmp_path: Path) -> None:
         s.ensure(StoreMeta(dim=3, source="t"))
         s.put_many([("a", np.array([1, 2, 3])), ("b", np.array([4, 5, 6]))])
         assert s.count() == 2
-    ro = open_embeddings(url)
+    ro = open_embeddings(url).backend
     assert isinstance(ro, SQLiteStore) and ro.read_only
     lk = ro.lookup(["b", "a", "zz"])
     assert lk.matrix.tolist() == [[4, 5, 6], [1, 2, 3], [0, 0, 0]]

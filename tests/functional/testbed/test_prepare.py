@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from millicent.runtime.tokenizers.ptb import ptb_key
 from millicent.store import open_store
 from millicent.store.pack import FrequentWordPack
 from millicent.testbed.prepare import ensure_pack, ensure_store
@@ -28,23 +29,23 @@ def test_store_loaded_once_then_verified_and_repaired(tmp_path: Path) -> None:
     words, matrix = _vectors()
     db = tmp_path / "v.db"
     url = f"sqlite:///{db}"
-    first = ensure_store(url, words, matrix, source="test")
+    first = ensure_store(url, words, matrix, source="test", key=ptb_key)
     assert (first.reused, first.written, first.words, first.count) == (False, 301, 301, 301)
     assert first.verified
-    again = ensure_store(url, words, matrix, source="test")
+    again = ensure_store(url, words, matrix, source="test", key=ptb_key)
     assert (again.reused, again.written, again.checksum) == (True, 0, first.checksum)
 
     # a vector changed behind the store's back: the read-back catches it, the loader repairs it
     with sqlite3.connect(db) as c:
         c.execute("UPDATE vectors SET v = ? WHERE k = 'w7'", (np.zeros(8, "<f4").tobytes(),))
-    repaired = ensure_store(url, words, matrix, source="test")
+    repaired = ensure_store(url, words, matrix, source="test", key=ptb_key)
     assert (repaired.reused, repaired.written) == (False, 1)
     np.testing.assert_array_equal(_stored(url, "w7"), matrix[7])
 
     # other vectors for the same words are loaded, not mistaken for the old ones
     changed = matrix.copy()
     changed[3] += 1.0
-    st = ensure_store(url, words, changed, source="test")
+    st = ensure_store(url, words, changed, source="test", key=ptb_key)
     assert (st.reused, st.written) == (False, 1)
     np.testing.assert_array_equal(_stored(url, "w3"), changed[3])
     assert _stored(url, "the").tolist() == matrix[words.index("The")].tolist()
@@ -77,4 +78,4 @@ def test_nothing_to_load_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="no vectors"):
         ensure_store(f"sqlite:///{tmp_path / 'e.db'}", [], np.zeros((0, 4), np.float32),
-                     source="test")
+                     source="test", key=ptb_key)

@@ -94,7 +94,7 @@ def test_numpy_equals_torch_on_every_dev_example(
 
         texts = [tokenize(e.text) for e in load_sst(data_dir, task=model.task, split="dev")]
         store = memory_embeddings(model, data_dir, [t for ts in texts for t in ts])
-        embs = [store.lookup(ts).matrix for ts in texts]
+        embs = [store.lookup(model.tokenizer.keys(ts)).matrix for ts in texts]
         ours = np.stack([model.predict(e) for e in embs])
         batched = model.predict_batch(embs)
         lengths = torch.tensor([e.shape[0] for e in embs])
@@ -108,8 +108,8 @@ def test_numpy_equals_torch_on_every_dev_example(
 
         pairs = [(tokenize(p.question), tokenize(p.answer)) for p in load_trecqa(data_dir, "raw-dev")]
         store = memory_embeddings(model, data_dir, [t for q, a in pairs for t in q + a])
-        qs = [store.lookup(q).matrix for q, _ in pairs]
-        answers = [store.lookup(a).matrix for _, a in pairs]
+        qs = [store.lookup(model.tokenizer.keys(q)).matrix for q, _ in pairs]
+        answers = [store.lookup(model.tokenizer.keys(a)).matrix for _, a in pairs]
         ours = np.array([model.score(q, a, qt, at) for q, a, (qt, at) in zip(qs, answers, pairs, strict=True)])
         batched = np.concatenate([
             model.score_batch(qs[i], [answers[i], answers[j]], pairs[i][0], [pairs[i][1], pairs[j][1]])[:1]

@@ -22,10 +22,10 @@ from millicent.deploy.target import LambdaTarget
 from millicent.runtime.artifact import save_artifact
 from millicent.runtime.handler import serve
 from millicent.runtime.registry import load_model
+from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
 from millicent.store import open_embeddings, open_store
 from millicent.store.loader import load_store
 from millicent.store.pack import write_pack
-from millicent.words import vector_key
 from tests.deploy_support import wheel_dir
 from tests.servers import REPO
 
@@ -98,7 +98,7 @@ def function(tmp_path_factory, data_dir):
 
     tmp = tmp_path_factory.mktemp("fidelity")
     vocab = {vector_key(t) for text in [SENTENCE, QUESTION, *ANSWERS] for t in tokenize(text)}
-    vectors = load_vectors("glove-50:data", data_dir=data_dir, vocab=vocab)
+    vectors = load_vectors("glove-50:data", data_dir=data_dir, vocab=vocab, key=vector_key)
     store_url = f"sqlite:///{tmp / 'vectors.db'}"
     store = open_store(store_url)
     load_store(store, vectors.words, vectors.matrix, source="glove-50", progress=False)

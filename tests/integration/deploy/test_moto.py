@@ -34,7 +34,12 @@ from millicent.deploy.stack import AwsTarget, StackRequest, deploy, destroy
 from millicent.deploy.target import LambdaTarget
 from millicent.deploy.template import TemplateOptions
 from millicent.errors import ConfigError
+from millicent.runtime.artifact import TokenizerSpec
+from millicent.runtime.tokenizers import make_tokenizer
 from tests.deploy_support import MotoServer, tiny_artifact, wheel_dir
+
+#: the shipped models' tokenizer: PTB tokens, lower-cased keys
+PTB = make_tokenizer(TokenizerSpec.of("ptb"))
 
 pytestmark = pytest.mark.integration
 REGION = "eu-west-1"
@@ -71,7 +76,7 @@ def _client(moto: MotoServer, service: str):
 def test_deploy_update_destroy(moto, package, vectors):
     where = AwsTarget(REGION, endpoint_url=moto.endpoint)
     logs: list[str] = []
-    loader = make_loader(str(vectors), progress=False, log=logs.append)
+    loader = make_loader(str(vectors), progress=False, log=logs.append, tokenizer=PTB)
     d = deploy(where, StackRequest("millicent-it", package, TemplateOptions(gateway="none")),
                loader=loader, poll_s=0.2, log=logs.append)
     assert d.status == "CREATE_COMPLETE"

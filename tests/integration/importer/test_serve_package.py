@@ -68,7 +68,7 @@ def _torch_probabilities(imported: dict[str, Any], texts: list[str]) -> np.ndarr
     model = load_model(imported["artifact"])
     emb = open_embeddings(imported["store_url"])
     try:
-        embs = [emb.lookup(model.tokenize(t), model.lowercase).matrix for t in texts]
+        embs = [emb.lookup(model.encode(t).keys).matrix for t in texts]
     finally:
         emb.close()
     return ox.softmax(ox.torch_each(imported["module"], embs))

@@ -12,9 +12,14 @@ import numpy as np
 import pytest
 
 from millicent.cli.main import main
+from millicent.runtime.artifact import TokenizerSpec
+from millicent.runtime.tokenizers import make_tokenizer
 from millicent.store import open_embeddings
 from millicent.store.memory import MemoryStore
 from tests.servers import Server
+
+#: the shipped models' tokenizer: PTB tokens, lower-cased keys
+PTB = make_tokenizer(TokenizerSpec.of("ptb"))
 
 pytestmark = pytest.mark.integration
 
@@ -54,12 +59,13 @@ def test_every_backend_returns_the_source_vectors_for_sst1_dev(
 ) -> None:
     from millicent.data.vectors import load_vectors
 
-    ref_vectors = load_vectors("glove-50", data_dir=data_dir, vocab=set(dev_words))
-    ref = MemoryStore.from_vectors(ref_vectors.words, ref_vectors.matrix).lookup(dev_words)
+    ref_vectors = load_vectors("glove-50", data_dir=data_dir, vocab=set(dev_words),
+                               key=PTB.vocabulary_key)
+    ref = MemoryStore.from_vectors(ref_vectors.words, ref_vectors.matrix).lookup(PTB.keys(dev_words))
     assert ref.found.mean() > 0.9
     for name, url in stores.items():
         with open_embeddings(url) as store:
-            got = store.lookup(dev_words)
+            got = store.lookup(PTB.keys(dev_words))
         assert np.array_equal(got.found, ref.found), name
         assert np.array_equal(got.matrix, ref.matrix), name  # list layout: exact float32 too
         assert got.stats.store_hits == int(ref.found.sum()), name

@@ -9,11 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from millicent.config import Limits
 from millicent.economics.tuning import project_duration
 from millicent.errors import ConfigError
 from millicent.plan.profile import profile_from_dict, read_profile, store_load
 from millicent.plan.service_times import service_times
 from millicent.plan.store_keys import request_texts, store_keys
+from millicent.runtime.artifact import TokenizerSpec
+from millicent.runtime.requests import parse_request
+from millicent.runtime.tokenizers import make_tokenizer
+
+#: the shipped models' tokenizer: PTB tokens, lower-cased keys
+PTB = make_tokenizer(TokenizerSpec.of("ptb"))
 
 BASE = {"warm": {"duration_ms": [4.0, 6.0], "cpu_ms": [3.0, 5.0], "overhead_ms": 1.0},
         "cold": {"init_ms": 100.0, "duration_ms": 10.0, "cpu_ms": 8.0, "overhead_ms": 2.0},
@@ -54,12 +61,12 @@ def test_summary_store_without_keys() -> None:
 
 
 def test_store_keys_with_and_without_a_pack() -> None:
-    texts = request_texts({"sentence": "The film is the best (really) ."})
-    assert store_keys(texts, None) == ["the", "film", "is", "best", "(", "really", ")", "."]
+    texts = parse_request("classify", {"sentence": "The film is the best (really) ."}, Limits())
+    assert store_keys(texts, None, PTB) == ["the", "film", "is", "best", "(", "really", ")", "."]
     pack = frozenset({"the", "is", ".", "(", ")"})
-    assert store_keys(texts, pack) == ["film", "best", "really"]
-    assert request_texts({"question": "who ?", "answers": ["a", "b"]}) == ["who ?", "a", "b"]
-    load = store_load([store_keys(texts, None), ["the", "end"]], 208.0)
+    assert store_keys(texts, pack, PTB) == ["film", "best", "really"]
+    assert request_texts({"question": "who ?", "answers": ["a", "b"]}, "rank") == ["who ?", "a", "b"]
+    load = store_load([store_keys(texts, None, PTB), ["the", "end"]], 208.0)
     assert load.hot_key == ("the", 1.0)
 
 

@@ -9,10 +9,11 @@ import pytest
 
 from millicent.errors import ArtifactError
 from millicent.runtime.features import OverlapFeatures, compute_idf
+from millicent.runtime.tokenizers.ptb import ptb_key
 
 
 def test_idf_counts_documents_not_occurrences() -> None:
-    words, idf, unseen = compute_idf([["a", "a", "b"], ["a", "c"], ["-LRB-"]])
+    words, idf, unseen = compute_idf([["a", "a", "b"], ["a", "c"], ["-LRB-"]], key=ptb_key)
     got = dict(zip(words, idf.tolist(), strict=True))
     assert got["a"] == pytest.approx(math.log(4 / 3))
     assert got["b"] == pytest.approx(math.log(4 / 2))
@@ -21,7 +22,7 @@ def test_idf_counts_documents_not_occurrences() -> None:
 
 
 def test_overlap_by_hand() -> None:
-    feats = OverlapFeatures({"who": 0.1, "wrote": 2.0, "hamlet": 3.0, "?": 0.0}, unseen_idf=5.0)
+    feats = OverlapFeatures({"who": 0.1, "wrote": 2.0, "hamlet": 3.0, "?": 0.0}, unseen_idf=5.0, key=ptb_key)
     q = ["who", "wrote", "hamlet", "?"]
     a = ["shakespeare", "wrote", "Hamlet", "."]
     raw = feats.raw(q, a)
@@ -36,12 +37,12 @@ def test_overlap_by_hand() -> None:
 
 
 def test_standardisation_round_trips_through_the_manifest() -> None:
-    words, idf, unseen = compute_idf([["x", "y"], ["y", "z"]])
-    feats = OverlapFeatures(dict(zip(words, idf.tolist(), strict=True)), unseen)
+    words, idf, unseen = compute_idf([["x", "y"], ["y", "z"]], key=ptb_key)
+    feats = OverlapFeatures(dict(zip(words, idf.tolist(), strict=True)), unseen, key=ptb_key)
     rows = np.stack([feats.raw(["x", "y"], ["y"]), feats.raw(["z"], ["q"]), feats.raw(["x"], ["x"])])
     feats.fit_scaler(rows)
-    again = OverlapFeatures.from_manifest(feats.to_manifest(), (words, idf))
+    again = OverlapFeatures.from_manifest(feats.to_manifest(), (words, idf), ptb_key)
     np.testing.assert_array_equal(again(["x", "y"], ["y"]), feats(["x", "y"], ["y"]))
     assert abs(float(feats(["x", "y"], ["y"]).mean())) < 10
     with pytest.raises(ArtifactError):
-        OverlapFeatures.from_manifest(feats.to_manifest(), None)
+        OverlapFeatures.from_manifest(feats.to_manifest(), None, ptb_key)

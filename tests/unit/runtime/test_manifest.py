@@ -19,7 +19,7 @@ from millicent.runtime.artifact import (
     save_artifact,
     vectors_source,
 )
-from millicent.runtime.environment import check_one_table
+from millicent.runtime.one_table import check_one_table
 
 V1 = {"format_version": 1, "kind": "kim_cnn", "task": "sst-2", "labels": ["negative", "positive"],
       "config": {"widths": [3]}, "embedding": {"dim": 4, "source": "glove-50", "variant": "static"},

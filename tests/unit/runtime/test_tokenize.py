@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from millicent.runtime.tokenizers.ptb import TOKENIZER_VERSION, tokenize
-from millicent.words import vector_key
+from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
 
 
 def toks(text: str) -> str:

@@ -8,11 +8,16 @@ import numpy as np
 import pytest
 
 from millicent.errors import StoreError
+from millicent.runtime.artifact import TokenizerSpec
+from millicent.runtime.tokenizers import make_tokenizer
 from millicent.store.base import META_KEY, EmbeddingStore, StoreMeta, storable_key, vectors_checksum
 from millicent.store.lru import LRUCache
 from millicent.store.memory import MemoryStore
 from millicent.store.tiers import TieredEmbeddings
 from millicent.types import LookupStats
+
+#: the shipped models' tokenizer: PTB tokens, lower-cased keys
+PTB = make_tokenizer(TokenizerSpec.of("ptb"))
 
 WORDS = ["the", "cat", "(", "sat", "é"]
 
@@ -38,7 +43,7 @@ class CountingStore(MemoryStore):
 
 def test_matrix_in_request_order_with_zero_rows_and_unknown_list() -> None:
     store, m = make()
-    lk = store.lookup(["cat", "-LRB-", "dog", "the", "cat", "dog"])
+    lk = store.lookup(PTB.keys(["cat", "-LRB-", "dog", "the", "cat", "dog"]))
     assert lk.matrix.dtype == np.float32 and lk.matrix.shape == (6, 4)
     assert np.array_equal(lk.matrix[0], m[1]) and np.array_equal(lk.matrix[4], m[1])
     assert np.array_equal(lk.matrix[1], m[2])  # PTB escape maps to "("
