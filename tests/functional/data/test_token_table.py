@@ -129,3 +129,33 @@ def test_frequent_tokens_first(base_and_tuned: tuple[Path, Path, Path, Path], da
     assert vectors.words == ranked
     # no word list: id order
     assert frequency_order(base / "tokenizer.json", keys, base) == list(range(len(keys)))
+
+
+def test_embeddings_load_and_pack_take_the_artifact(base_and_tuned: tuple[Path, Path, Path, Path],
+                                                    tmp_path: Path, data_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """``millicent embeddings load A`` / ``pack A``: the token table into a store under its
+    token strings, and a pack of its most frequent tokens checked against the store."""
+    import json
+
+    from millicent.cli.main import main
+
+    _, artifact, _, tuned = base_and_tuned
+    db = f"sqlite:///{tmp_path / 'tokens.db'}"
+    assert main(["embeddings", "load", str(artifact), "--store", db, "--quiet",
+                 "--data-dir", str(data_dir)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    source = vectors_source(artifact)
+    assert report["verified"] and report["source"] == source.label
+    table = read_manifest(artifact).embedding.table
+    assert table is not None and report["words"] == table["keys"]
+    # the classifier with the same frozen table: everything is there already
+    assert main(["embeddings", "load", str(tuned), "--store", db, "--quiet",
+                 "--data-dir", str(data_dir)]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["written"] == 0 and again["unchanged"] == report["words"]
+    pack = tmp_path / "tokens.pack"
+    assert main(["embeddings", "pack", str(artifact), "--top", "50", "--out", str(pack),
+                 "--store", db, "--data-dir", str(data_dir)]) == 0
+    packed = json.loads(capsys.readouterr().out)
+    assert packed["words"] == 50 and packed["first"][:2] == ["[CLS]", "[SEP]"]
