@@ -94,6 +94,32 @@ class Lookup:
         return list(seen)
 
 
+#: ``VectorsSource.spec`` of a transformer's token table
+TOKEN_TABLE = "token-table"
+
+
+@dataclass(frozen=True)
+class TokenTable:
+    """A transformer's token-embedding table, read in place from a ``safetensors`` file (never
+    copied into the artifact); ``runtime.artifact.vectors_source`` builds it from the manifest.
+
+    Its identity is the digest of its rows: two models whose tables are equal (fine-tuned
+    from one base with the table frozen) share one store table and one pack.
+    """
+
+    #: sha256 of the rows as float32, row-major, little-endian (hex)
+    sha256: str
+    #: the tensor's name in the safetensors file
+    tensor: str = field(compare=False)
+    rows: int = field(compare=False)
+    #: where the table can be read, tried in order: the data directory's catalogued copy
+    #: (a path relative to the data directory), then the file it was imported from
+    catalog: str | None = field(default=None, compare=False)
+    path: Path | None = field(default=None, compare=False)
+    #: the artifact's tokenizer file: the vocabulary that names the rows (the store keys)
+    tokenizer: Path | None = field(default=None, compare=False)
+
+
 @dataclass(frozen=True)
 class VectorsSource:
     """Where a model's word vectors come from (``runtime.artifact.vectors_source`` decides).
@@ -112,6 +138,8 @@ class VectorsSource:
     #: how the words become store keys (the model's tokenizer's ``key_scheme``, e.g.
     #: ``ptb-lower``): two models share a table only when their keys are made the same way
     key_scheme: str = ""
+    #: a transformer's token table (``spec`` is then :data:`TOKEN_TABLE`)
+    token_table: TokenTable | None = None
 
     @property
     def learned(self) -> bool:

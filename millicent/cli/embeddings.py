@@ -242,7 +242,9 @@ def resolve_source(
         source = vectors_source(spec)
         if vocab is None and source.learned_table is None and read_manifest(spec).task in DATASETS:
             vocab = resolve_vocab([spec], data_dir)
-        table = load_table(source, data_dir, vocab=vocab, by_frequency=False, tokenizer=tokenizer)
+        # a token table comes most frequent first (its own measured ranking, for the pack)
+        table = load_table(source, data_dir, vocab=vocab, tokenizer=tokenizer,
+                           by_frequency=source.token_table is not None)
         return list(table.words), table.matrix, source.label
     from millicent.data.vectors import load_vectors
 

@@ -5,7 +5,10 @@
   in the file's own row order (GloVe-style files are in corpus-frequency order);
 * an artifact's learned table (``embeddings.npz``): its rows ranked most frequent first by
   the token counts of the model's training task when millicent knows the task (a learned
-  table is in the order its words were first met in training), else in table order.
+  table is in the order its words were first met in training), else in table order;
+* a transformer's token table (``millicent import hf``): read in place from the model's
+  safetensors by :func:`millicent.data.token_table.token_table`, one row per vocabulary
+  token under its token string, ranked by wordfreq's words run through the tokenizer.
 
 Most frequent first matters: the frequent-word pack takes the first rows that fit.
 """
@@ -35,6 +38,8 @@ def load_table(source: VectorsSource, data_dir: PathLike | None = None,
     tokens' keys. ``by_frequency=False``: a learned table in its own order (a store does
     not care, and ranking reads the task's training data)."""
     key = tokenizer.vocabulary_key
+    if source.token_table is not None:
+        return _token_rows(source, data_dir, vocab, by_frequency, tokenizer)
     if source.learned_table is None:
         return load_vectors(source.spec, data_dir, vocab=vocab, key=key)
     words, matrix = read_table(source.learned_table, source.dim)
@@ -52,8 +57,24 @@ def load_table(source: VectorsSource, data_dir: PathLike | None = None,
     return Vectors(list(keys), matrix[rows] if len(rows) else matrix[:0])
 
 
+def _token_rows(source: VectorsSource, data_dir: PathLike | None, vocab: Iterable[str] | None,
+                by_frequency: bool, tokenizer: Tokenizer) -> Vectors:
+    """A token table; ``vocab``: keep the rows of the tokens these words are made of (and
+    the tokens every sequence has, [CLS] / [SEP])."""
+    from millicent.data.token_table import token_table
+
+    table = token_table(source, data_dir, by_frequency)
+    if vocab is None:
+        return table
+    wanted = {k for word in vocab for k in tokenizer.encode(word).keys}
+    rows = [i for i, k in enumerate(table.words) if k in wanted]
+    return Vectors([table.words[i] for i in rows], table.matrix[np.asarray(rows, dtype=np.int64)])
+
+
 def ranking(source: VectorsSource) -> str:
     """How :func:`load_table` orders the words (recorded in a pack's header)."""
+    if source.token_table is not None:
+        return "wordfreq tokens"
     if source.learned_table is None:
         return "glove"
     return f"{source.task} train counts" if _ranked(source.task) else "table order"

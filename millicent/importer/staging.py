@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from millicent.errors import InvalidInput
@@ -29,3 +32,15 @@ def publish(stage: Path, out: Path) -> None:
     stage.rename(out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def staged(out: Path) -> Iterator[Path]:
+    """A fresh staging directory beside ``out``, removed if the block raises (the block
+    calls :func:`publish` when it is done)."""
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.import-", dir=out.parent))
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise

@@ -35,7 +35,7 @@ import numpy as np
 from millicent.errors import ArtifactError
 from millicent.runtime.kinds import KINDS, WEIGHTLESS
 from millicent.runtime.tokenizers import TOKENIZERS, key_scheme, version_of
-from millicent.types import ROLES, Role, VectorsSource
+from millicent.types import ROLES, TOKEN_TABLE, Role, TokenTable, VectorsSource
 
 #: The artifact format this runtime writes, and those it reads.
 FORMAT_VERSION = 2
@@ -123,6 +123,10 @@ class EmbeddingSpec:
     words: int | None = None
     #: share of training tokens / distinct words with a vector, recorded at training time
     coverage: dict[str, Any] | None = None
+    #: a transformer's token table, read in place (``millicent import hf``): ``tensor``,
+    #: ``sha256`` (of the float32 rows), ``rows``, ``catalog`` (the data directory's copy,
+    #: or null), ``path`` (the file imported from)
+    table: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, d: Any, where: str) -> EmbeddingSpec:
@@ -374,12 +378,15 @@ def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = Non
 
     An artifact whose manifest says :data:`LEARNED` serves its own ``embeddings.npz``
     (named by the table's digest, so two different tables never share a store table or
-    pack); any other artifact serves the pretrained vectors its manifest names. Either
-    way the source carries its tokenizer's ``key_scheme``: the same vectors keyed another
-    way are another table.
+    pack); a transformer's (``embedding.table``) serves its token table, read in place from
+    a safetensors file and named by the digest of its rows; any other artifact serves the
+    pretrained vectors its manifest names. Either way the source carries its tokenizer's
+    ``key_scheme``: the same vectors keyed another way are another table.
     """
     root = Path(path)
     m = manifest if manifest is not None else read_manifest(root)
+    if m.embedding.table is not None:
+        return _token_table_source(root, m)
     if m.learned_table:
         table = root / EMBEDDINGS
         if not table.is_file():
@@ -396,3 +403,22 @@ def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = Non
     slug = _slug(Path(spec).name if "/" in spec else spec)
     return VectorsSource(spec=spec, label=spec, slug=slug, dim=m.dim, learned_table=None,
                          task=m.task or None, key_scheme=key_scheme(m.tokenizer))
+
+
+def _token_table_source(root: Path, m: Manifest) -> VectorsSource:
+    """A transformer's token table, named by its digest: models with equal tables (one base
+    fine-tuned with the table frozen) share the store table and the pack. Where to read it
+    (:func:`millicent.data.token_table.locate`) is decided by whoever loads it."""
+    t = m.embedding.table or {}
+    try:
+        digest, tensor, rows = str(t["sha256"]), str(t["tensor"]), int(t["rows"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{root}: 'embedding.table' needs sha256, tensor and rows") from exc
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ArtifactError(f"{root}: 'embedding.table.sha256' is not a sha256")
+    path = t.get("path")
+    table = TokenTable(sha256=digest, tensor=tensor, rows=rows, catalog=t.get("catalog") or None,
+                       path=Path(path) if path else None, tokenizer=root / "tokenizer.json")
+    return VectorsSource(spec=TOKEN_TABLE, label=f"{TOKEN_TABLE}:{digest[:16]}",
+                         slug=_slug(f"tokens-{digest[:16]}"), dim=m.dim, task=m.task or None,
+                         key_scheme=key_scheme(m.tokenizer), token_table=table)

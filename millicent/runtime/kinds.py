@@ -13,7 +13,9 @@ KINDS: dict[str, str] = {
     "sm_cnn": "millicent.runtime.sm_cnn:SMCNN",  # numpy SM CNN (rank)
     "onnx": "millicent.runtime.onnx_model:build",  # a user's ONNX graph (either role; onnxruntime)
     "mean_vectors": "millicent.runtime.mean_vectors:MeanVectors",  # mean word vector (embed)
+    # a Hugging Face encoder without its token table (embed, classify, rank; onnxruntime)
+    "transformer": "millicent.runtime.transformer:build",
 }
 
 #: kinds whose artifact holds no ``weights.npz`` (a graph file, or nothing but the manifest)
-WEIGHTLESS = frozenset({"onnx", "mean_vectors"})
+WEIGHTLESS = frozenset({"onnx", "mean_vectors", "transformer"})

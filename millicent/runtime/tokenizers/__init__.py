@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 TOKENIZERS: dict[str, tuple[str, str]] = {
     "ptb": ("millicent.runtime.tokenizers.ptb:PTBTokenizer", "ptb-1"),
     "whitespace": ("millicent.runtime.tokenizers.whitespace:WhitespaceTokenizer", "whitespace-1"),
+    # a transformer's own tokenizer.json (the ``tokenizers`` library, imported when built)
+    "hf": ("millicent.runtime.tokenizers.hf:HFTokenizer", "hf-1"),
 }
 
 

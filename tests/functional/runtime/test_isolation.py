@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import REPO
 
 FORBIDDEN = ("torch", "boto3", "botocore", "redis", "aiohttp", "matplotlib", "pyarrow",
-             "onnxruntime", "onnx")
+             "onnxruntime", "onnx", "tokenizers", "transformers", "safetensors")
 TOOLING = ("millicent.torch_models", "millicent.train", "millicent.economics", "millicent.harness",
            "millicent.analysis", "millicent.testbed", "millicent.baselines", "millicent.testing",
            "millicent.traffic", "millicent.plan", "millicent.batch", "millicent.platform",
@@ -39,7 +39,8 @@ def _probe(*packages: str) -> dict:  # type: ignore[type-arg]
     # the probe really imported the runtime's modules (not an empty package)
     for name in ("artifact", "kinds", "registry", "roles", "kim_cnn", "sm_cnn", "onnx_model",
                  "onnx_section", "requests", "service", "responses", "tokenizers", "tokenizers.ptb",
-                 "tokenizers.whitespace", "conv"):
+                 "tokenizers.whitespace", "tokenizers.hf", "transformer", "transformer_section",
+                 "conv"):
         assert f"millicent.runtime.{name}" in probe["modules"]
     return probe
 

@@ -31,13 +31,16 @@ DOCUMENTED = {
     "stsa.binary.dev": ("02fedc82855dbdca", 94400, 872),
     "stsa.binary.test": ("6a80dc9b9a0db2d3", 193562, 1821),
 }
+# The Hugging Face Hub revision named in SOURCES.md section 4.
+HUB = {"sentence-transformers/all-MiniLM-L6-v2": "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"}
+HF = re.compile(r"https://huggingface\.co/([^/]+/[^/]+)/resolve/([0-9a-f]{40})/\S+")
 RAW = re.compile(r"https://raw\.githubusercontent\.com/([^/]+/[^/]+)/([0-9a-f]{40})/\S+")
 PYPI = re.compile(r"https://files\.pythonhosted\.org/packages/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{60}/(\S+\.whl)")
 
 
 def test_entries_are_well_formed() -> None:
     entries = load_catalog()
-    assert len(entries) == 67
+    assert len(entries) == 79
     assert len({e.path for e in entries}) == len(entries)
     for e in entries:
         assert re.fullmatch(r"[0-9a-f]{64}", e.sha256), e.path
@@ -49,7 +52,12 @@ def test_entries_are_well_formed() -> None:
 
 def test_every_url_is_canonical() -> None:
     for e in load_catalog():
-        if e.url is not None:
+        if e.url is not None and e.url.startswith("https://huggingface.co/"):
+            m = HF.fullmatch(e.url)
+            assert m is not None, e.url
+            assert HUB[m.group(1)] == m.group(2)
+            assert e.url.endswith("/" + e.path.split("/", 2)[2])
+        elif e.url is not None:
             m = RAW.fullmatch(e.url)
             assert m is not None, e.url
             assert COMMITS[m.group(1)] == m.group(2)
@@ -68,6 +76,20 @@ def test_documented_hashes_sizes_and_lines() -> None:
         assert (e.sha256[:16], e.size, e.lines) == (prefix, size, lines)
     [raw_dev_a] = select(load_catalog(), ["trecqa/castorini-SM-CNN-Torch/raw-dev/a.toks"])
     assert (raw_dev_a.size, raw_dev_a.lines) == (47267, 1148)
+
+
+def test_the_model_files_have_the_documented_digests() -> None:
+    """SOURCES.md section 4a: the digests of all-MiniLM-L6-v2's files at the Hub revision."""
+    by_name = {e.path.split("/", 2)[2]: e for e in select(load_catalog(), ["models/all-MiniLM-L6-v2"])}
+    assert len(by_name) == 12
+    assert by_name["model.safetensors"].sha256 == (
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db")
+    assert by_name["model.safetensors"].size == 90868376
+    assert by_name["tokenizer.json"].sha256 == (
+        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037")
+    assert by_name["1_Pooling/config.json"].sha256 == (
+        "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23")
+    assert all(e.license == "Apache-2.0" for e in by_name.values())
 
 
 def test_derived_files_say_how_they_were_made() -> None:

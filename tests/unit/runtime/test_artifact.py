@@ -62,7 +62,7 @@ def test_missing_and_malformed(tmp_path: Path) -> None:
         load_artifact(tmp_path / "a")
     _save(tmp_path / "b")
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
-    manifest["kind"] = "transformer"
+    manifest["kind"] = "recurrent-net"  # no such kind ("transformer" became one)
     (tmp_path / "b" / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ArtifactError, match="unknown model kind"):
         load_artifact(tmp_path / "b")

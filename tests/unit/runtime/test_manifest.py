@@ -40,7 +40,7 @@ def test_a_version_1_manifest_reads_with_the_defaults_and_is_written_as_version_
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"format_version": 3}, "unknown artifact format version 3"),
-    ({"kind": "transformer"}, "unknown model kind"),
+    ({"kind": "recurrent-net"}, "unknown model kind"),
     ({"labels": []}, "needs 'labels'"),
     ({"labels": [{"x": 1}]}, "list of names"),
     ({"role": "generate"}, "'role' must be one of"),
