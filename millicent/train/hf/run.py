@@ -68,13 +68,14 @@ def train_hf(opts: HFOptions, data_dir: Path | None, command: str) -> dict[str, 
     opts.check()
     opts.threads = opts.threads or default_threads()
     base = check_base(opts.base)
+    seed_everything(opts.seed, opts.threads)
+    tokenizer = load_tokenizer(base.path, opts.max_length)
+    # the data is read (and refused, if it must be) before --out is touched
+    splits = load_splits(opts, data_dir, tokenizer)
     out = Path(opts.out)
     if claim(out, run_identity(opts, base), command) == "complete":
         print(f"{out}: this run is complete (rerun with another --out to train again)")
         return read_record(out)
-    seed_everything(opts.seed, opts.threads)
-    tokenizer = load_tokenizer(base.path, opts.max_length)
-    splits = load_splits(opts, data_dir, tokenizer)
     _describe(splits, opts)
     model = load_model(base, splits.labels)
     model.get_input_embeddings().weight.requires_grad = opts.train_embeddings
