@@ -241,3 +241,26 @@ def test_distilbert_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0, err
     assert json.loads((out / "hf" / "config.json").read_text())["model_type"] == "distilbert"
     assert table(out / "hf").tobytes() == table(base).tobytes()
+
+
+def test_built_in_trecqa(data_dir: Path, tmp_path: Path,
+                         capsys: pytest.CaptureFixture[str]) -> None:
+    """``--dataset trecqa``: train, raw-dev for the best epoch, raw-test and the clean sets
+    reported (a vocabulary of the training split's words, so few tokens are unknown)."""
+    from millicent.data.trecqa import load_trecqa
+
+    words = {w for p in load_trecqa(data_dir, "train") for w in (p.question + " " + p.answer).split()}
+    base = tiny_bert(tmp_path / "base", words, seed=1)
+    out = tmp_path / "out"
+    code, _, err = train(["--base", str(base), "--task", "rank", "--dataset", "trecqa",
+                          "--epochs", "1", "--batch-size", "64", "--max-length", "48",
+                          "--threads", "1", "--no-progress", "--data-dir", str(data_dir),
+                          "--out", str(out)], capsys)
+    assert code == 0, err
+    r = record(out)
+    assert "--dataset trecqa" in r["command"] and r["steps"] == -(-4718 // 64)
+    assert {k: v["n"] for k, v in r["metrics"].items()} == {
+        "dev": 1148, "test": 1517, "clean-dev": len(load_trecqa(data_dir, "clean-dev")),
+        "clean-test": len(load_trecqa(data_dir, "clean-test"))}
+    assert r["best_dev_map_torch"] == r["metrics"]["dev"]["map"]
+    assert r["truncated"]["train"] > 0  # 48 tokens cut some pairs; counted, not hidden

@@ -75,6 +75,6 @@ def test_killed_run_resumes_to_the_uninterrupted_result(tmp_path: Path) -> None:
     ra = json.loads((killed / "training.json").read_text())
     rb = json.loads((tmp_path / "whole" / "training.json").read_text())
     assert ra["history"] == rb["history"] and ra["metrics"] == rb["metrics"]
-    assert [s["from_step"] for s in ra["sessions"]][0] == 0 and len(ra["sessions"]) == 2
+    assert [s["from_step"] for s in ra["sessions"]][:1] == [0] and len(ra["sessions"]) == 2
     assert ra["sessions"][1]["from_step"] >= 10
     assert not (killed / "checkpoints").exists()
