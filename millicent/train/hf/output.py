@@ -79,5 +79,6 @@ def import_as_artifact(hf_dir: Path, task: str, out: Path) -> None:
     ``out`` (beside ``hf/`` and ``training.json``), and copies the training record into
     the manifest's ``training`` section. Until then it only says what to run.
     """
-    print(f"not converted to a millicent artifact yet: `millicent import hf {hf_dir} "
-          f"--role {task} --quantize int8` does it once the importer has landed (out: {out})")
+    print(f"not yet a millicent artifact: `millicent import hf {hf_dir} --role {task} "
+          "--quantize int8 --out ARTIFACT` makes one (train hf will run it itself once the "
+          f"importer has landed, writing into {out})")

@@ -75,6 +75,7 @@ def train_hf(opts: HFOptions, data_dir: Path | None, command: str) -> dict[str, 
     out = Path(opts.out)
     if claim(out, run_identity(opts, base), command) == "complete":
         print(f"{out}: this run is complete (rerun with another --out to train again)")
+        Checkpoints(out / CHECKPOINTS).remove()  # left if killed right after completing
         return read_record(out)
     _describe(splits, opts)
     model = load_model(base, splits.labels)
