@@ -24,6 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from millicent.errors import ArtifactError
 from millicent.train.hf.base import Base, check_base, load_model
 from millicent.train.hf.checkpoint import Checkpoints, TrainState
 from millicent.train.hf.encode import load_tokenizer, pad_id
@@ -91,6 +92,9 @@ def train_hf(opts: HFOptions, data_dir: Path | None, command: str) -> dict[str, 
     record["metrics"] = metrics
     record["token_table"] = {"trained": opts.train_embeddings, "sha256": table_sha256(model),
                              "base_sha256": table_before}
+    if not opts.train_embeddings and record["token_table"]["sha256"] != table_before:
+        # the store holds the base's table for every model of that base: never ship another
+        raise ArtifactError("the frozen token table changed during training (a bug): not saved")
     hf_dir = write_hf_directory(model, base, tokenizer, opts.max_length, out)
     write_record(out, record)
     mark_complete(out)
