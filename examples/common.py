@@ -1,10 +1,10 @@
 """What both examples share: millicent's tokenizer and vectors for training, the CLI, and a
 short session on the local serverless platform.
 
-Training must see exactly what serving will: texts split by millicent's tokenizer
-(``millicent.runtime.tokenizers.ptb``, PTB-style, lower-cased), each token looked up by its vector
-key (``millicent.words.vector_key``) in the vectors the artifact names (``glove-50``), unknown
-words as zero rows. Everything else in the examples is plain PyTorch.
+Training must see exactly what serving will: texts split by the tokenizer the artifact will
+record (``millicent import onnx``'s default: ``ptb``, PTB-style, lower-cased —
+:data:`TOKENIZER`), each token looked up by its store key in the vectors the artifact names
+(``glove-50``), unknown words as zero rows. Everything else in the examples is plain PyTorch.
 """
 
 from __future__ import annotations
@@ -21,6 +21,12 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing it
+
+from millicent.runtime.artifact import TokenizerSpec  # noqa: E402
+from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
+
+#: the tokenizer of the artifacts the examples import (``import onnx``'s default spec)
+TOKENIZER = make_tokenizer(TokenizerSpec.of("ptb"))
 
 
 def cli(*args: str) -> str:
@@ -40,18 +46,17 @@ class Vectors:
     def __init__(self, tokens: Iterable[str], data_dir: Path) -> None:
         from millicent.data.vectors import load_vectors
 
-        vectors = load_vectors("glove-50", data_dir, vocab=set(tokens))
+        vectors = load_vectors("glove-50", data_dir, vocab=set(tokens),
+                               key=TOKENIZER.vocabulary_key)
         self.row = {w: i for i, w in enumerate(vectors.words)}
         self.matrix = vectors.matrix
         self.dim = vectors.dim
 
     def embed(self, tokens: list[str]) -> np.ndarray:
         """(len(tokens), dim) float32; zero rows for unknown words."""
-        from millicent.words import vector_key
-
         out = np.zeros((len(tokens), self.dim), dtype=np.float32)
-        for i, t in enumerate(tokens):
-            j = self.row.get(vector_key(t))
+        for i, key in enumerate(TOKENIZER.keys(tokens)):
+            j = self.row.get(key)
             if j is not None:
                 out[i] = self.matrix[j]
         return out
@@ -62,7 +67,7 @@ def on_platform(name: str, artifact: Path, out: Path, data_dir: Path,
     """Load the artifact's vectors into SQLite, serve it with ``millicent serve`` (the local
     serverless platform: awslambdaric in its own process per environment) and POST
     ``requests`` to ``/{name}``; the answers."""
-    from millicent.bench.loopback import start_platform
+    from millicent.testing.loopback import start_platform
 
     store = f"sqlite:///{(out / 'vectors.db').resolve()}"
     cli("embeddings", "load", str(artifact), "--store", store, "--vocab-from", str(artifact),

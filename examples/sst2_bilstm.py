@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import BestEpoch, Vectors, arguments, cli, on_platform
+from common import TOKENIZER, BestEpoch, Vectors, arguments, cli, on_platform
 from torch import nn
 
 LABELS = ["negative", "positive"]
@@ -94,7 +94,7 @@ def train(args: argparse.Namespace, splits: dict[str, tuple[list[np.ndarray], np
 
 def main() -> int:
     from millicent.data.sst import load_sst
-    from millicent.runtime.tokenizers.ptb import tokenize
+    tokenize = TOKENIZER.tokenize
 
     args = arguments(__doc__ or "", epochs=10, batch_size=25, lr=2e-3)
     torch.set_num_threads(1)

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from common import BestEpoch, Vectors, arguments, cli, on_platform
+from common import TOKENIZER, BestEpoch, Vectors, arguments, cli, on_platform
 from torch import nn
 
 
@@ -120,7 +120,7 @@ def train(args: argparse.Namespace, splits: dict[str, dict[str, Any]], dim: int)
 
 def main() -> int:
     from millicent.data.trecqa import load_trecqa
-    from millicent.runtime.tokenizers.ptb import tokenize
+    tokenize = TOKENIZER.tokenize
 
     args = arguments(__doc__ or "", epochs=6, batch_size=64, lr=1e-3)
     torch.set_num_threads(1)

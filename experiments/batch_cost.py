@@ -32,6 +32,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +41,18 @@ sys.path.insert(0, str(REPO))
 
 from millicent.batch.job import run_job  # noqa: E402
 from millicent.batch.runner import BatchJob  # noqa: E402
-from millicent.bench.cost import CostOptions  # noqa: E402
-from millicent.bench.prices import load_prices  # noqa: E402
-from millicent.bench.runner import Reporting, Sweep, bench_endpoint  # noqa: E402
-from millicent.bench.scenario import Configuration, parse_int_list  # noqa: E402
-from millicent.bench.workload import load_workload  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
+from millicent.economics.cost import Cost, CostOptions  # noqa: E402
+from millicent.economics.prices import load_prices  # noqa: E402
+from millicent.harness.rows import ResultRow  # noqa: E402
+from millicent.harness.runner import Reporting, Sweep, bench_endpoint  # noqa: E402
+from millicent.harness.scenario import Configuration, parse_int_list  # noqa: E402
+from millicent.harness.workload import load_workload  # noqa: E402
 from millicent.store.pack import FrequentWordPack  # noqa: E402
 
 #: the runs' own reports are not shown: the script prints its own figures
 QUIET = Reporting(progress=False, plots=False, out=io.StringIO(), err=io.StringIO())
-from millicent.bench.loopback import (  # noqa: E402
+from millicent.testing.loopback import (  # noqa: E402
     PlatformProcess,
     start_dynalite,
     start_platform,
@@ -112,7 +114,7 @@ def job_from_cold(args: argparse.Namespace, platform: PlatformProcess, texts: Pa
 
 
 def bench(args: argparse.Namespace, url: str, out: Path, batch_size: int,
-          concurrency: list[int]) -> list[dict[str, Any]]:
+          concurrency: list[int]) -> list[ResultRow]:
     workload = load_workload("kim", args.data_dir, None, args.limit, batch_size)
     sweep = Sweep(tuple(concurrency), args.batch_repeat if batch_size > 1 else 1)
     run = bench_endpoint(url, workload, out, sweep, Configuration("batch" if batch_size > 1 else "single"),
@@ -120,27 +122,37 @@ def bench(args: argparse.Namespace, url: str, out: Path, batch_size: int,
     return run.rows
 
 
-def best(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
-    return max(rows, key=lambda r: r[key] or 0.0)
+def best(rows: list[ResultRow], rate: Callable[[ResultRow], float | None]) -> ResultRow:
+    return max(rows, key=lambda r: rate(r) or 0.0)
+
+
+def _texts_per_s(row: ResultRow) -> float | None:
+    return row.per_text.throughput_tps if row.per_text else None
+
+
+def _total(cost: Cost | None) -> float | None:
+    return None if cost is None else cost.total
 
 
 def rounds(args: argparse.Namespace, url: str, out: Path) -> dict[str, Any]:
     """Single requests and batches, alternating, on one warm platform."""
-    per_round = []
+    per_round: list[dict[str, Any]] = []
     for n in range(args.rounds):
         single = bench(args, url, out / f"single-{n}", 1, args.single_concurrency)
         batch = bench(args, url, out / f"batch-{n}", args.batch_size, args.batch_concurrency)
-        s, b = best(single, "throughput_qps"), best(batch, "throughput_tps")
+        s, b = best(single, lambda r: r.throughput_qps), best(batch, _texts_per_s)
+        bt = b.per_text
+        assert bt is not None  # a batched workload's rows carry their per-text figures
         per_round.append({
-            "single_qps": s["throughput_qps"], "single_c": s["concurrency"],
-            "single_usd_per_million": s["cost_per_million_usd"]["total"],
-            "batch_tps": b["throughput_tps"], "batch_c": b["concurrency"],
-            "batch_usd_per_million_texts": b["cost_per_million_texts_usd"]["total"],
-            "batch_lambda_usd_per_million_texts":
-                (b["lambda_projection_per_million_texts_usd"] or {}).get("total"),
-            "ratio": b["throughput_tps"] / s["throughput_qps"] if s["throughput_qps"] else None,
-            "single_rows": single, "batch_rows": batch,
-            "peak_rss_mb": max((r["max_memory_mb"] or 0) for r in single + batch) or None,
+            "single_qps": s.throughput_qps, "single_c": s.concurrency,
+            "single_usd_per_million": _total(s.cost.per_million if s.cost else None),
+            "batch_tps": bt.throughput_tps, "batch_c": b.concurrency,
+            "batch_usd_per_million_texts": _total(bt.cost_per_million_texts),
+            "batch_lambda_usd_per_million_texts": _total(bt.lambda_projection_per_million_texts),
+            "ratio": bt.throughput_tps / s.throughput_qps if s.throughput_qps else None,
+            "single_rows": [r.to_dict() for r in single],
+            "batch_rows": [r.to_dict() for r in batch],
+            "peak_rss_mb": max((r.max_memory_mb or 0) for r in single + batch) or None,
         })
     ratios = [r["ratio"] for r in per_round if r["ratio"] is not None]
     return {"rounds": per_round, "median_ratio": statistics.median(ratios) if ratios else None}
@@ -148,10 +160,10 @@ def rounds(args: argparse.Namespace, url: str, out: Path) -> dict[str, Any]:
 
 def paper(args: argparse.Namespace, endpoint: str, out: Path) -> dict[str, Any]:
     """The paper's configuration, single requests at C = 5, as ``bench --compare`` runs it."""
-    from millicent.bench.compare import run_compare
-    from millicent.bench.deployments import Setup
-    from millicent.bench.scenario import BASELINES
-    from millicent.bench.workload import load_workload
+    from millicent.harness.scenario import BASELINES
+    from millicent.harness.workload import load_workload
+    from millicent.testbed.compare import run_compare
+    from millicent.testbed.deployments import Setup
 
     setup = Setup(artifacts={"kim": args.artifact}, data_dir=args.data_dir,
                   work_dir=out / "deploy", dynamodb_endpoint=endpoint)
@@ -160,9 +172,9 @@ def paper(args: argparse.Namespace, endpoint: str, out: Path) -> dict[str, Any]:
     run = run_compare([BASELINES["paper"]], setup, workloads, Sweep((5,)), out, load_prices(),
                       reporting=QUIET)
     (row,) = run.rows
-    return {"concurrency": 5, "throughput_qps": row["throughput_qps"],
-            "usd_per_million": row["cost_per_million_usd"]["total"],
-            "cost_per_million_usd": row["cost_per_million_usd"]}
+    return {"concurrency": 5, "throughput_qps": row.throughput_qps,
+            "usd_per_million": _total(row.cost.per_million if row.cost else None),
+            "cost_per_million_usd": row.cost.to_dict() if row.cost else None}
 
 
 def goals(results: dict[str, Any]) -> dict[str, Any]:

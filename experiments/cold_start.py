@@ -2,7 +2,7 @@
 
 One run, on the local platform with the DynamoDB store on dynalite (started here unless
 ``--dynamodb-endpoint``), through ``bench --compare``'s machinery
-(:mod:`millicent.bench.compare`, :mod:`millicent.bench.coldprobe`):
+(:mod:`millicent.testbed.compare`, :mod:`millicent.testbed.coldprobe`):
 
 * ``millicent`` (eager INIT, no snapshot) and ``snapshot`` (``serve --snapshot``):
   ``--samples`` isolated cold starts each — the first request from zero, alone (medians) —
@@ -44,15 +44,15 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from millicent.bench import coldprobe  # noqa: E402
-from millicent.bench import loopback as servers  # noqa: E402
-from millicent.bench.compare import COLD_IDLE_S, measure_cold_starts, run_compare  # noqa: E402
-from millicent.bench.deployments import Prepared, Setup, deployment, deployment_dir  # noqa: E402
-from millicent.bench.harness import ClientOptions  # noqa: E402
-from millicent.bench.prices import load_prices  # noqa: E402
-from millicent.bench.runner import Reporting, Sweep  # noqa: E402
-from millicent.bench.scenario import BASELINES  # noqa: E402
-from millicent.bench.workload import Workload, load_workload  # noqa: E402
+from millicent.economics.prices import load_prices  # noqa: E402
+from millicent.harness.closed_loop import ClientOptions  # noqa: E402
+from millicent.harness.runner import Reporting, Sweep  # noqa: E402
+from millicent.harness.scenario import BASELINES  # noqa: E402
+from millicent.harness.workload import Workload, load_workload  # noqa: E402
+from millicent.testbed import coldprobe  # noqa: E402
+from millicent.testbed.compare import COLD_IDLE_S, measure_cold_starts, run_compare  # noqa: E402
+from millicent.testbed.deployments import Prepared, Setup, deployment, deployment_dir  # noqa: E402
+from millicent.testing import loopback as servers  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -135,13 +135,15 @@ def main() -> int:
             with source_tree(args.before) as tree:
                 cold["before"] = measure_before(tree, prepared, workload, args.samples,
                                                 args.burst)
-    summaries = {name: c["summary"] for name, c in cold.items()}
-    warm = {(r["config"], r["concurrency"]): r["latency_ms"]["p50"] for r in run.rows
-            if r["latency_ms"]["p50"] is not None}
+    summaries = {name: coldprobe.ColdSummary.from_dict(c["summary"]) for name, c in cold.items()}
+    warm = {(r.config, r.concurrency): r.latency_ms.p50 for r in run.rows
+            if r.latency_ms.p50 is not None}
     goals = coldprobe.goals(summaries, warm)
     result = {"load_average": os.getloadavg(), "samples": args.samples, "burst": args.burst,
-              "artifact": str(args.artifact), "before": args.before, "summaries": summaries,
-              "warm_p50_ms": {f"{c}@C={n}": v for (c, n), v in warm.items()}, "goals": goals}
+              "artifact": str(args.artifact), "before": args.before,
+              "summaries": {name: s.to_dict() for name, s in summaries.items()},
+              "warm_p50_ms": {f"{c}@C={n}": v for (c, n), v in warm.items()},
+              "goals": [g.to_dict() for g in goals]}
     (args.out / "cold_start.json").write_text(json.dumps(result, indent=2))
     print(coldprobe.cold_table(list(summaries.values())))
     print()

@@ -68,7 +68,11 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
-        vectors = load_vectors("glove-50", data_dir=args.data_dir)
+        from millicent.runtime.artifact import TokenizerSpec
+        from millicent.runtime.tokenizers import make_tokenizer
+
+        keys = make_tokenizer(TokenizerSpec.of("ptb"))  # the shipped models' store keys
+        vectors = load_vectors("glove-50", data_dir=args.data_dir, key=keys.vocabulary_key)
         pack = write_pack(tmp / "top.pack", vectors.words[: args.pack_words],
                           vectors.matrix[: args.pack_words], source="glove-50")
         store_url = f"sqlite:///{tmp / 'vectors.db'}"

@@ -34,10 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench.stats import latency_stats  # noqa: E402
+from millicent.economics.stats import latency_stats  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
 from millicent.runtime.roles import Classifier, Ranker  # noqa: E402
-from millicent.runtime.tokenizers.ptb import tokenize  # noqa: E402
 from millicent.train.evaluate import memory_embeddings  # noqa: E402
 
 DEFAULT_ARTIFACTS = ["millicent/artifacts/kim-sst1-static", "millicent/artifacts/kim-sst2-glue-nonstatic",
@@ -77,14 +76,16 @@ def _inputs(model: Classifier | Ranker, data_dir: Path) -> list[Any]:
     if isinstance(model, Classifier):
         from millicent.data.sst import load_sst
 
-        texts = [tokenize(e.text) for e in load_sst(data_dir, task=model.task, split="dev")]
-        store = memory_embeddings(model, data_dir, [t for ts in texts for t in ts])
-        return [(store.lookup(ts).matrix,) for ts in texts]
+        encs = [model.encode(e.text) for e in load_sst(data_dir, task=model.task, split="dev")]
+        store = memory_embeddings(model, data_dir, [t for enc in encs for t in enc.tokens])
+        return [(store.lookup(enc.keys).matrix,) for enc in encs]
     from millicent.data.trecqa import load_trecqa
 
-    pairs = [(tokenize(p.question), tokenize(p.answer)) for p in load_trecqa(data_dir, "raw-dev")]
-    store = memory_embeddings(model, data_dir, [t for q, a in pairs for t in q + a])
-    return [(store.lookup(q).matrix, store.lookup(a).matrix, q, a) for q, a in pairs]
+    pairs = [(model.encode(p.question), model.encode(p.answer))
+             for p in load_trecqa(data_dir, "raw-dev")]
+    store = memory_embeddings(model, data_dir, [t for q, a in pairs for t in q.tokens + a.tokens])
+    return [(store.lookup(q.keys).matrix, store.lookup(a.keys).matrix, q.tokens, a.tokens)
+            for q, a in pairs]
 
 
 def _torch_fn(model: Classifier | Ranker) -> Callable[[Any], object]:

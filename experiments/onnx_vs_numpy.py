@@ -44,7 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench.stats import latency_stats  # noqa: E402
+from millicent.economics.stats import latency_stats  # noqa: E402
 from millicent.runtime.artifact import load_artifact, vectors_source  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
 from millicent.runtime.roles import Classifier  # noqa: E402
@@ -90,9 +90,9 @@ def _dev_inputs(model: Classifier, data_dir: Path) -> list[np.ndarray]:
     from millicent.data.sst import load_sst
     from millicent.train.evaluate import memory_embeddings
 
-    texts = [model.tokenize(e.text) for e in load_sst(data_dir, task=model.task, split="dev")]
-    store = memory_embeddings(model, data_dir, [t for ts in texts for t in ts])
-    return [store.lookup(ts, model.lowercase).matrix for ts in texts]
+    encs = [model.encode(e.text) for e in load_sst(data_dir, task=model.task, split="dev")]
+    store = memory_embeddings(model, data_dir, [t for enc in encs for t in enc.tokens])
+    return [store.lookup(enc.keys).matrix for enc in encs]
 
 
 def forward(models: dict[str, Classifier], embs: list[np.ndarray], rounds: int) -> dict[str, Any]:
@@ -123,7 +123,8 @@ def _store(model: Classifier, data_dir: Path, work: Path) -> str:
     from millicent.store.loader import load_store
 
     tokens = {t for e in load_sst(data_dir, task=model.task, split="dev") for t in model.tokenize(e.text)}
-    table = load_table(vectors_source(model.artifact.path, model.manifest), data_dir, vocab=tokens)
+    table = load_table(vectors_source(model.artifact.path, model.manifest), data_dir, vocab=tokens,
+                       tokenizer=model.tokenizer)
     url = f"sqlite:///{work / 'vectors.db'}"
     with open_store(url) as store:
         load_store(store, list(table.words), table.matrix, source="bench", progress=False)

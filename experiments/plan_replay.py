@@ -7,7 +7,7 @@ bursts of 40 requests within 100 ms (above the limit) every 2 minutes, and two i
 20 s (longer than the idle timeout). The trace is replayed open loop by ``millicent bench
 --trace`` and predicted by ``millicent plan --method exact --projection none`` from a profile
 benchmarked on the same platform (C = 1 and C = the limit), as in
-``tests/integration/test_plan_replay.py`` (which runs a short version).
+``tests/integration/plan/test_replay.py`` (which runs a short version).
 
     python experiments/plan_replay.py [--minutes 10] [--data-dir ../shared/data] [--out runs/plan-replay]
 
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent.plan.replay_check import run_check  # noqa: E402
-from millicent.plan.traffic import Traffic, arrival_times  # noqa: E402
+from millicent.traffic.shapes import Traffic, arrival_times  # noqa: E402
 
 
 def compressed_day(minutes: float, seed: int) -> np.ndarray:

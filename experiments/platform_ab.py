@@ -44,11 +44,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench.harness import run_closed_loop  # noqa: E402
-from millicent.bench.loopback import free_port, stop_process, wait_listening  # noqa: E402
-from millicent.bench.workload import PlannedRequest  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
+from millicent.harness.closed_loop import run_closed_loop  # noqa: E402
+from millicent.harness.workload import PlannedRequest  # noqa: E402
 from millicent.platform import procstat  # noqa: E402
+from millicent.testing.loopback import free_port, stop_process, wait_listening  # noqa: E402
 
 
 @dataclass

@@ -41,14 +41,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench.harness import run_closed_loop  # noqa: E402
-from millicent.bench.loopback import PlatformProcess, start_platform, wait_until  # noqa: E402
-from millicent.bench.workload import PlannedRequest  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
+from millicent.harness.closed_loop import run_closed_loop  # noqa: E402
+from millicent.harness.workload import PlannedRequest  # noqa: E402
 from millicent.platform import procstat  # noqa: E402
 from millicent.platform.apigw import HttpRequest, http_api_event  # noqa: E402
 from millicent.runtime.environment import FunctionEnvironment  # noqa: E402
 from millicent.runtime.handler import handle  # noqa: E402
+from millicent.testing.loopback import PlatformProcess, start_platform, wait_until  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:
@@ -155,7 +155,7 @@ def throughput(p: PlatformProcess, bodies: list[bytes], levels: list[int], per_l
     return rows
 
 
-def main() -> int:
+def _arguments() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--artifact", required=True, help="Kim CNN artifact directory")
     ap.add_argument("--store", required=True, help="store URL holding the artifact's vectors")
@@ -168,8 +168,11 @@ def main() -> int:
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="extra environment variable for the functions (passed to serve --env)")
     ap.add_argument("--out", default="runs/bench-platform")
-    args = ap.parse_args()
+    return ap.parse_args()
 
+
+def main() -> int:
+    args = _arguments()
     sentences = [ex.text for ex in load_sst(args.data_dir, "sst-1", "dev")]
     bodies = [json.dumps({"sentence": s}).encode() for s in sentences]
     artifact = str(Path(args.artifact).resolve())

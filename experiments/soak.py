@@ -42,10 +42,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from millicent.bench import loopback as servers  # noqa: E402
-from millicent.bench.loopback import PlatformProcess, start_platform  # noqa: E402
-from millicent.bench.stats import percentile  # noqa: E402
 from millicent.cli.main import main as millicent  # noqa: E402
+from millicent.economics.stats import percentile  # noqa: E402
+from millicent.testing import loopback as servers  # noqa: E402
+from millicent.testing.loopback import PlatformProcess, start_platform  # noqa: E402
 
 KIM = REPO / "millicent" / "artifacts" / "kim-sst1-static"
 

@@ -41,7 +41,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from millicent.bench import loopback as servers  # noqa: E402
+from millicent.testing import loopback as servers  # noqa: E402
 
 PHASES = ("numpy", "import", "open", "meta", "first_get", "second_get")
 WATCHED = ("boto3", "botocore", "s3transfer", "botocore.docs", "redis", "redis.asyncio", "sqlite3")

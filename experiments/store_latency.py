@@ -32,11 +32,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench import loopback as servers  # noqa: E402
 from millicent.cli.main import main as _cli  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
-from millicent.runtime.tokenizers.ptb import tokenize  # noqa: E402
+from millicent.runtime.artifact import TokenizerSpec  # noqa: E402
+from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.store import open_embeddings  # noqa: E402
+from millicent.testing import loopback as servers  # noqa: E402
 from millicent.types import Embeddings  # noqa: E402
 
 
@@ -78,7 +79,8 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     data_dir = str(config.data_dir(args.data_dir))
-    sentences = [tokenize(ex.text) for ex in load_sst(data_dir, "sst-1", "dev")]
+    ptb = make_tokenizer(TokenizerSpec.of("ptb"))  # the shipped models' tokenizer: store keys
+    sentences = [ptb.encode(ex.text).keys for ex in load_sst(data_dir, "sst-1", "dev")]
     uniq = [len(set(s)) for s in sentences]
     tmp = Path(tempfile.mkdtemp(prefix="store-latency-"))
     dyn = servers.start_dynalite()

@@ -27,11 +27,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
-from millicent.bench import loopback as servers  # noqa: E402
 from millicent.cli.embeddings import resolve_source, resolve_vocab  # noqa: E402
+from millicent.runtime.artifact import TokenizerSpec  # noqa: E402
+from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.store import open_store  # noqa: E402
 from millicent.store.dynamodb import DynamoDBStore  # noqa: E402
 from millicent.store.loader import Resume, load_store  # noqa: E402
+from millicent.testing import loopback as servers  # noqa: E402
 
 
 def run(url: str, words: list[str], matrix: Any, resume: Resume = "auto", **kw: Any) -> dict[str, Any]:
@@ -47,8 +49,11 @@ def main() -> int:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     data_dir = str(config.data_dir(args.data_dir))
-    words, matrix, _ = resolve_source("glove-50", data_dir, resolve_vocab(["sst-1", "trecqa"], data_dir))
-    dev_words, dev_matrix, _ = resolve_source("glove-50", data_dir, resolve_vocab(["sst-1:dev"], data_dir))
+    ptb = make_tokenizer(TokenizerSpec.of("ptb"))  # the shipped models' keys
+    words, matrix, _ = resolve_source("glove-50", data_dir, resolve_vocab(["sst-1", "trecqa"], data_dir),
+                                      tokenizer=ptb)
+    dev_words, dev_matrix, _ = resolve_source("glove-50", data_dir, resolve_vocab(["sst-1:dev"], data_dir),
+                                              tokenizer=ptb)
     tmp = Path(tempfile.mkdtemp(prefix="store-load-"))
     dyn = servers.start_dynalite()
     red = servers.start_redis()

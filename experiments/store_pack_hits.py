@@ -36,11 +36,15 @@ from millicent.data.frequency import frequency_ranked_words  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
 from millicent.data.trecqa import load_trecqa  # noqa: E402
 from millicent.data.vectors import load_vectors  # noqa: E402
-from millicent.runtime.tokenizers.ptb import tokenize  # noqa: E402
+from millicent.runtime.artifact import TokenizerSpec  # noqa: E402
+from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.store.lru import LRUCache  # noqa: E402
 from millicent.store.memory import MemoryStore  # noqa: E402
 from millicent.store.pack import FrequentWordPack, select_top, write_pack  # noqa: E402
-from millicent.words import vector_key  # noqa: E402
+
+#: the shipped models' tokenizer: its tokens and store keys
+PTB = make_tokenizer(TokenizerSpec.of("ptb"))
+tokenize, vector_key = PTB.tokenize, PTB.key
 
 SIZES = (1_000, 10_000, 50_000)
 RANKINGS = ("glove", "wordfreq", "sst-1", "trecqa")
@@ -92,7 +96,7 @@ def warm_function(reqs: list[list[str]], store: MemoryStore, pack: FrequentWordP
     store.pack, store.lru = pack, (LRUCache(lru) if lru else None)
     total = {"lookups": 0, "pack": 0, "lru": 0, "negative": 0, "store_items": 0}
     for toks in reqs:
-        s = store.lookup(toks).stats
+        s = store.lookup(PTB.keys(toks)).stats
         total["lookups"] += s.words
         total["pack"] += s.pack_hits
         total["lru"] += s.lru_hits
@@ -108,12 +112,12 @@ def main() -> int:
     ap.add_argument("--data-dir", default=None)
     args = ap.parse_args()
     data_dir = str(config.data_dir(args.data_dir))
-    glove = load_vectors("glove-50", data_dir=data_dir)
+    glove = load_vectors("glove-50", data_dir=data_dir, key=PTB.vocabulary_key)
     known = {vector_key(w) for w in glove.words}
     reqs = requests(data_dir)
     out: dict[str, Any] = {"glove_words": len(glove.words), "hit_rates": {}}
     for ranking in RANKINGS:
-        ranked = [k for k in frequency_ranked_words(ranking, data_dir) if k in known]
+        ranked = [k for k in frequency_ranked_words(ranking, data_dir, tokenizer=PTB) if k in known]
         for name, rs in reqs.items():
             for k in SIZES:
                 row = shares(rs, set(ranked[:k]), known)

@@ -9,7 +9,7 @@ The package is layered (imports point downwards only):
     data/                               datasets, the user's files, vector files, catalog
     runtime/                            ships in the function: manifest, tokenizers, model kinds, request edge, handler
     store/                              ships in the function: embedding stores, tiers (pack, LRU)
-    errors.py types.py config.py words.py jsonfile.py   base (stdlib only)
+    errors.py types.py config.py jsonfile.py   base (stdlib only)
 """
 
 __version__ = "0.1.0"

@@ -1,8 +1,9 @@
 """Shared types and protocols (base layer: stdlib only, numpy only for annotations).
 
 The request path passes a :class:`Lookup` from the embedding layer (``store/``) to the
-runtime: one float32 row per requested word, in request order, plus the counters the
-benchmark and the cost model need.
+runtime: one float32 row per requested key, in request order, plus the counters the
+benchmark and the cost model need. Keys are made by the model's tokenizer
+(:mod:`millicent.runtime.tokenizers`); stores look them up verbatim.
 """
 
 from __future__ import annotations
@@ -10,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # numpy is a base dependency, but the base layer only needs it for types
     import numpy as np
+
+
+#: What a served model does with texts: label them, rank answers to a question, or embed
+#: them as vectors. The route (``/classify`` ...) or the model decides the role of a
+#: request; the artifact's manifest records its model's.
+Role = Literal["classify", "rank", "embed"]
+ROLES: tuple[Role, ...] = ("classify", "rank", "embed")
 
 
 @dataclass
@@ -58,22 +66,27 @@ class LookupStats:
         }
 
 
+#: ``word → store key``: how a tokenizer keys a vector file's words (its ``vocabulary_key``);
+#: a store's loader writes each word's vector under the key this gives
+KeyFunction = Callable[[str], str]
+
+
 @dataclass
 class Lookup:
-    """Vectors for a list of words: ``matrix[i]`` is the vector of ``words[i]``.
+    """Vectors for a list of store keys: ``matrix[i]`` is the vector of ``words[i]``.
 
-    Words absent from every tier get a zero row and ``found[i] == False`` (unknown words
+    Keys absent from every tier get a zero row and ``found[i] == False`` (unknown words
     are zero vectors, identically in training and serving).
     """
 
-    words: list[str]
+    words: list[str]  #: the keys looked up, in request order
     matrix: np.ndarray  # (len(words), dim) float32
     found: np.ndarray  # (len(words),) bool
     stats: LookupStats
 
     @property
     def unknown(self) -> list[str]:
-        """Distinct words with no vector, in first-seen order."""
+        """Distinct keys with no vector, in first-seen order."""
         seen: dict[str, None] = {}
         for w, ok in zip(self.words, self.found, strict=True):
             if not ok:
@@ -96,8 +109,9 @@ class VectorsSource:
     #: the model's training task (ranks a learned table's words by frequency); not part of
     #: the identity: two tasks may share one pretrained table
     task: str | None = field(default=None, compare=False)
-    #: whether the keys are lower-cased (the model's tokenizer decides)
-    lowercase: bool = True
+    #: how the words become store keys (the model's tokenizer's ``key_scheme``, e.g.
+    #: ``ptb-lower``): two models share a table only when their keys are made the same way
+    key_scheme: str = ""
 
     @property
     def learned(self) -> bool:
@@ -106,12 +120,13 @@ class VectorsSource:
 
 @runtime_checkable
 class Embeddings(Protocol):
-    """Anything that turns words into vectors: a store, a cached store, an in-memory table."""
+    """Anything that turns store keys into vectors: a store, a cached store, an in-memory
+    table. Keys are looked up verbatim (the tokenizer made them)."""
 
     @property
     def dim(self) -> int: ...
 
-    def lookup(self, words: Sequence[str], lowercase: bool = True) -> Lookup: ...
+    def lookup(self, keys: Sequence[str]) -> Lookup: ...
 
     def close(self) -> None: ...
 

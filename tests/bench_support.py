@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from millicent.runtime.artifact import save_artifact
+
+if TYPE_CHECKING:
+    from millicent.economics.cost import Cost
+    from millicent.harness.rows import ResultRow
 
 SST1_LABELS = ["very negative", "negative", "neutral", "positive", "very positive"]
 
@@ -49,3 +54,29 @@ def sm_artifact(path: Path, dim: int = 50, n_maps: int = 8, hidden: int = 6, see
         "tokenizer": {"version": "ptb-1"},
     }
     return save_artifact(path, manifest, weights)
+
+
+def result_row(config: str, model: str, concurrency: int, *, window_s: float = 0.0,
+               throughput_qps: float = 0.0, p50: float | None = None, mean: float | None = None,
+               fetch: float | None = None, cost: Cost | None = None,
+               projection_cost: Cost | None = None) -> ResultRow:
+    """A result row holding only the given figures (the rest empty), for pure logic reading rows."""
+    from millicent.economics.cost import CostOptions, CostReport
+    from millicent.economics.stats import LatencyStats
+    from millicent.economics.tuning import MemoryOption
+    from millicent.harness.rows import Breakdown, InitSummary, ResultRow, StoreTraffic
+    from millicent.harness.scenario import Configuration
+
+    none = LatencyStats(0, None, None, None, None, None, None)
+    latency = LatencyStats(1, mean, p50, None, None, None, None) if p50 is not None or mean is not None else none
+    return ResultRow(
+        configuration=Configuration(config), model=model, concurrency=concurrency, requests=0,
+        ok=0, errors=0, error_kinds={}, warmup_requests=0, window_s=window_s,
+        throughput_qps=throughput_qps, latency_ms=latency, cold_starts=0, cold_latency_ms=none,
+        init=InitSummary(0, 0, none, none, none), breakdown_ms=Breakdown(fetch=fetch),
+        cpu_ms=None, max_memory_mb=None, max_in_flight=0, duration_source=None,
+        cost=None if cost is None else CostReport(cost, CostOptions(), 1, 0.0, 0.0),
+        cost_notes=[],
+        lambda_projection=None if projection_cost is None else MemoryOption(
+            128, none, none, projection_cost, None),
+        cache_hit_rate=None, store=StoreTraffic(0.0, 0.0, None, 0.0, 0))

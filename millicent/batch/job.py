@@ -12,9 +12,9 @@ from millicent.batch.output import ResultFile, recover
 from millicent.batch.runner import BatchJob, cut, drive
 from millicent.batch.summary import JobReport
 from millicent.batch.tally import Tally
-from millicent.bench.cost import CostOptions
-from millicent.bench.prices import PriceSheet
 from millicent.data.files import infer_format, iter_texts
+from millicent.economics.cost import CostOptions
+from millicent.economics.prices import PriceSheet
 from millicent.errors import ConfigError, DataError
 from millicent.progress import Progress
 

@@ -17,9 +17,10 @@ import re
 from typing import Any
 
 from millicent.data.files import Problem
+from millicent.runtime.requests import BATCH_TEXTS
 
 BLANK = "blank line"
-_ITEM_REF = re.compile(r"\bsentences\[\d+\]")
+_ITEM_REF = re.compile(rf"\b{BATCH_TEXTS}\[\d+\]")
 
 
 def encode(obj: dict[str, Any]) -> bytes:

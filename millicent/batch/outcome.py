@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from millicent.batch.lines import refused_message
-from millicent.bench.records import error_text
+from millicent.harness.records import error_text
+from millicent.runtime.requests import BATCH_TEXTS
 
-_FIELD = re.compile(r"^sentences\[(\d+)\]")
+_FIELD = re.compile(rf"^{BATCH_TEXTS}\[(\d+)\]")
 FUNCTION_FAILED = (502, 504)
 
 
@@ -104,7 +105,7 @@ def item_index(body: Any, n: int) -> int | None:
 
 
 def _limit(body: Any) -> int | None:
-    if isinstance(body, dict) and body.get("field") == "sentences":
+    if isinstance(body, dict) and body.get("field") == BATCH_TEXTS:
         limit = body.get("limit")
         if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 1:
             return limit

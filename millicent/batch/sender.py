@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 from millicent.batch.backoff import Backoff
 from millicent.batch.outcome import Answered, Fatal, Outcome, Refused, Retry, Split, classify
 from millicent.batch.tally import Tally
-from millicent.bench.records import RequestRecord, apply_response
 from millicent.errors import ConfigError, MillicentError
+from millicent.harness.records import RequestRecord, apply_response
+from millicent.runtime.requests import sentences_body
 
 if TYPE_CHECKING:
     import aiohttp
@@ -57,7 +58,7 @@ class Sender:
         """One request; its outcome (every answer is accounted in the tally)."""
         import aiohttp
 
-        body = json.dumps({"sentences": texts}, ensure_ascii=False).encode("utf-8")
+        body = json.dumps(sentences_body(texts), ensure_ascii=False).encode("utf-8")
         rec = RequestRecord(index=0, phase="measure", sent_s=0.0, latency_ms=0.0, status=0,
                             in_flight=0)
         async with self.in_flight:

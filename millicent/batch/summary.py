@@ -7,7 +7,7 @@ from typing import Any
 
 from millicent.batch.journal import Checkpoint
 from millicent.batch.tally import cost_from_dict, per_million_texts
-from millicent.bench.cost import Cost
+from millicent.economics.cost import Cost
 
 
 @dataclass

@@ -2,12 +2,12 @@
 
 Every answer that reports its invocation's duration (the local platform's
 ``x-millicent-*`` headers, else the body's ``timings``) is priced with the cost model
-(:func:`millicent.bench.cost.request_cost`) — refused batches and failed attempts too,
+(:func:`millicent.economics.cost.request_cost`) — refused batches and failed attempts too,
 since Lambda bills them; a throttled request (429) never ran and costs nothing. The sum
 is spread over the texts those requests answered. On the local platform (durations from
 its headers, a full core per environment) the same invocations are also priced with their
 CPU time stretched to the configured memory's share of a vCPU on Lambda
-(:func:`millicent.bench.tuning.project_duration`).
+(:func:`millicent.economics.tuning.project_duration`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from millicent.bench.cost import MILLION, Cost, CostOptions, request_cost
-from millicent.bench.prices import PriceSheet
-from millicent.bench.records import RequestRecord
-from millicent.bench.tuning import project_duration
+from millicent.economics.cost import MILLION, Cost, CostOptions, request_cost
+from millicent.economics.prices import PriceSheet
+from millicent.economics.tuning import project_duration
+from millicent.harness.records import RequestRecord
 
 
 def per_million_texts(total: Cost, texts: int) -> Cost | None:
@@ -52,7 +52,7 @@ class Tally:
     projectable: bool = True
 
     def answer(self, rec: RequestRecord, answered_texts: int) -> None:
-        """Account one answer (``rec`` filled by :func:`millicent.bench.records.apply_response`)."""
+        """Account one answer (``rec`` filled by :func:`millicent.harness.records.apply_response`)."""
         if rec.status:
             self.requests += 1
         if rec.cold:

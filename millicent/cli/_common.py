@@ -56,6 +56,46 @@ def pack_option(top: int | None, mb: float | None) -> tuple[int | None, float | 
     return None, DEFAULT_PACK_MB if mb is None else mb
 
 
+def add_pricing_flags(p: Any, defaults: bool = True, dynamodb: bool = True) -> None:
+    """How the deployment is priced (``bench``, ``cost``, ``plan``, ``batch``): ``--memory-mb
+    --arch --gateway --billing --store`` (with ``dynamodb``, ``--dynamodb-mode --rcu``) and
+    ``--prices FILE``. Without ``defaults`` they are overrides (None = as the run was priced).
+    ``p``: a parser or an argument group."""
+
+    def d(value: Any) -> Any:
+        return value if defaults else None
+
+    p.add_argument("--memory-mb", type=int, default=d(128),
+                   help="Lambda memory in MB" + (" (default 128)" if defaults else ""))
+    p.add_argument("--arch", choices=["x86", "x86_64", "arm64"], default=d("x86_64"),
+                   help="Lambda architecture" + (" (default x86_64)" if defaults else ""))
+    p.add_argument("--gateway", choices=["url", "http", "rest", "none"], default=d("url"),
+                   help="in front of the function: Function URL (free), API Gateway HTTP API "
+                        "or REST API" + (" (default url)" if defaults else ""))
+    p.add_argument("--billing", choices=["1ms", "100ms"], default=d("1ms"),
+                   help="duration billing unit: 1 ms (since Dec 2020) or 100 ms (the paper's era)")
+    p.add_argument("--store", choices=["dynamodb", "none"], default=d("dynamodb"),
+                   help="price store reads as DynamoDB, or as free (bundled SQLite, own Redis)")
+    if dynamodb:
+        p.add_argument("--dynamodb-mode", choices=["on-demand", "provisioned"],
+                       default=d("on-demand"))
+        p.add_argument("--rcu", type=int, default=d(500),
+                       help="provisioned read capacity units (the paper's table had 500)")
+    p.add_argument("--prices", default=None, metavar="FILE",
+                   help="price sheet JSON (default: the bundled, dated us-east-1 sheet)")
+
+
+def add_instance_flags(p: Any, capacity_help: str) -> None:
+    """``--instance-usd-per-hour`` and ``--instance-capacity-qps``: the always-on instance
+    pay-per-request is compared with (``cost`` and ``plan``)."""
+    from millicent.economics.tuning import DEFAULT_INSTANCE_USD_PER_HOUR
+
+    p.add_argument("--instance-usd-per-hour", type=float, default=DEFAULT_INSTANCE_USD_PER_HOUR,
+                   help="always-on instance price for the break-even "
+                        f"(default {DEFAULT_INSTANCE_USD_PER_HOUR})")
+    p.add_argument("--instance-capacity-qps", type=float, default=None, help=capacity_help)
+
+
 def add_signing(p: argparse.ArgumentParser) -> None:
     """``--sigv4`` / ``--deployment FILE`` / ``--region`` / ``--profile``: sign requests to an
     ``AWS_IAM`` Function URL (read with :func:`signer_from_args`)."""

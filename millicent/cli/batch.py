@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from millicent import config
+from millicent.cli._common import add_pricing_flags
 from millicent.data.files import FORMATS
 
 
@@ -52,23 +53,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _pricing(p: argparse.ArgumentParser) -> None:
     """How the closing summary prices the job (as ``millicent bench`` does)."""
-    g = p.add_argument_group("pricing of the closing summary")
-    g.add_argument("--memory-mb", type=int, default=128, help="Lambda memory (default 128)")
-    g.add_argument("--arch", choices=["x86", "x86_64", "arm64"], default="x86_64")
-    g.add_argument("--gateway", choices=["url", "http", "rest", "none"], default="url",
-                   help="Function URL (free, the default), API Gateway HTTP API or REST API")
-    g.add_argument("--billing", choices=["1ms", "100ms"], default="1ms")
-    g.add_argument("--store", choices=["dynamodb", "none"], default="dynamodb",
-                   help="price store reads as DynamoDB on-demand (default) or as free")
-    g.add_argument("--prices", default=None, metavar="FILE", help="another price sheet")
+    add_pricing_flags(p.add_argument_group("pricing of the closing summary"), dynamodb=False)
 
 
 def run_batch(args: argparse.Namespace) -> int:
     from millicent.batch.job import job_report, run_job
     from millicent.batch.runner import BatchJob
     from millicent.batch.summary import render
-    from millicent.bench.cost import CostOptions
-    from millicent.bench.prices import load_prices
+    from millicent.economics.cost import CostOptions
+    from millicent.economics.prices import load_prices
 
     prices = load_prices(args.prices)
     options = CostOptions(memory_mb=args.memory_mb, arch=args.arch, gateway=args.gateway,

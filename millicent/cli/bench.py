@@ -10,37 +10,35 @@ from typing import Any
 
 from millicent.cli._common import (
     add_data_dir,
+    add_instance_flags,
     add_pack_size,
+    add_pricing_flags,
     add_signing,
     artifact_path,
     pack_option,
     signer_from_args,
 )
+from millicent.economics.tuning import DEFAULT_INSTANCE_USD_PER_HOUR
 
 
-def _pricing_flags(p: argparse.ArgumentParser, defaults: bool) -> None:
-    """Flags that describe how the deployment is priced. Without ``defaults`` they are
-    overrides (None = as the run was priced)."""
-
-    def d(value: Any) -> Any:
-        return value if defaults else None
-
-    p.add_argument("--memory-mb", type=int, default=d(128),
-                   help="Lambda memory in MB" + (" (default 128)" if defaults else ""))
-    p.add_argument("--arch", choices=["x86", "x86_64", "arm64"], default=d("x86_64"),
-                   help="Lambda architecture" + (" (default x86_64)" if defaults else ""))
-    p.add_argument("--gateway", choices=["url", "http", "rest", "none"], default=d("url"),
-                   help="in front of the function: Function URL (free), API Gateway HTTP API "
-                        "or REST API" + (" (default url)" if defaults else ""))
-    p.add_argument("--billing", choices=["1ms", "100ms"], default=d("1ms"),
-                   help="duration billing unit: 1 ms (since Dec 2020) or 100 ms (the paper's era)")
-    p.add_argument("--store", choices=["dynamodb", "none"], default=d("dynamodb"),
-                   help="price store reads as DynamoDB, or as free (bundled SQLite, own Redis)")
-    p.add_argument("--dynamodb-mode", choices=["on-demand", "provisioned"], default=d("on-demand"))
-    p.add_argument("--rcu", type=int, default=d(500),
-                   help="provisioned read capacity units (the paper's table had 500)")
-    p.add_argument("--prices", default=None, metavar="FILE",
-                   help="price sheet JSON (default: the bundled, dated us-east-1 sheet)")
+def _workload_flags(b: argparse.ArgumentParser) -> None:
+    """What is sent: ``--model`` (its role and data), ``--dataset``, ``--requests``."""
+    b.add_argument("--model", action="append", default=[], metavar="ROLE|NAME=ARTIFACT_DIR",
+                   help="with --endpoint: the role of the model served there — classify, rank "
+                        "or embed (kim and sm: the paper's classify and rank); with --compare: "
+                        "NAME=ARTIFACT_DIR, benchmarked on its own data (its task's set, else "
+                        "the files it was trained on; repeatable)")
+    b.add_argument("--requests", metavar="FILE.jsonl", default=None,
+                   help="with --endpoint, instead of --model: your own request bodies, one JSON "
+                        "object a line, each sent as it stands to /FUNCTION (--function) or to "
+                        "/classify or /rank by its fields; --batch-size N groups N lines")
+    b.add_argument("--function", default=None,
+                   help="POST /{FUNCTION} instead of /classify, /rank or /embed")
+    b.add_argument("--dataset", default=None, metavar="sst-1|sst-2|trecqa|FILE",
+                   help="the evaluation set instead (a FILE of texts — csv/tsv/jsonl/stsa/txt — "
+                        "or, for a ranker, of question/answer pairs)")
+    b.add_argument("--text-column", default="text",
+                   help="the column of a --dataset FILE holding the text (default text)")
 
 
 def _trace_flag(b: argparse.ArgumentParser) -> None:
@@ -53,27 +51,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser(
         "bench",
         help="closed-loop benchmark of a running endpoint (throughput, latency, cost)",
-        description="Send the paper's evaluation set (SST-1 dev for kim, TrecQA raw-dev for sm) "
-                    "with exactly C requests in flight, after warm-up requests that are "
-                    "excluded; save raw per-request records, results.json, report.md and plots.")
+        description="Send an evaluation set — chosen by the model's role and a dataset: SST-1 "
+                    "dev for a classifier or an embedder (the paper's Kim CNN set), TrecQA "
+                    "raw-dev for a ranker (its SM CNN set), or a model's own data — with "
+                    "exactly C requests in flight, after warm-up requests that are excluded; "
+                    "save raw per-request records, results.json, report.md and plots.")
     target = b.add_mutually_exclusive_group(required=True)
     target.add_argument("--endpoint", help="base URL of a running deployment, e.g. http://127.0.0.1:9000")
     target.add_argument("--compare", metavar="CONFIGS",
                         help="prepare, serve and compare configurations, e.g. paper,millicent,server "
                              "(the first is the reference); needs --model NAME=ARTIFACT_DIR")
     _trace_flag(b)
-    b.add_argument("--model", action="append", default=[], metavar="kim|sm[=ARTIFACT_DIR]",
-                   help="kim (SST-1 dev) or sm (TrecQA raw-dev); with --compare NAME=ARTIFACT_DIR "
-                        "(repeatable)")
-    b.add_argument("--requests", metavar="FILE.jsonl", default=None,
-                   help="with --endpoint, instead of --model: your own request bodies, one JSON "
-                        "object a line, each sent as it stands to /FUNCTION (--function) or to "
-                        "/classify or /rank by its fields; --batch-size N groups N lines")
-    b.add_argument("--function", default=None,
-                   help="POST /{FUNCTION} instead of /classify or /rank")
+    _workload_flags(b)
     b.add_argument("--concurrency", default=None,
-                   help="comma-separated C values (default: the paper's, kim 5,10,20,30; "
-                        "sm 5,10,15,20,25)")
+                   help="comma-separated C values (default: the paper's, classify 5,10,20,30; "
+                        "rank 5,10,15,20,25)")
     b.add_argument("--repeat", type=int, default=1,
                    help="full passes over the evaluation set per C (default 1)")
     b.add_argument("--warmup", type=int, default=None,
@@ -90,12 +82,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_signing(b)
     b.add_argument("--config-name", default="endpoint",
                    help="name of this deployment in the report (default 'endpoint')")
-    _pricing_flags(b, defaults=True)
+    add_pricing_flags(b)
     b.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
                    help="--compare: the DynamoDB endpoint for the configurations' tables")
     add_pack_size(b, scope="--compare: ")
-    b.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
-                   help="--compare: the always-on server's price (default 0.0168)")
+    b.add_argument("--instance-usd-per-hour", type=float, default=DEFAULT_INSTANCE_USD_PER_HOUR,
+                   help=f"--compare: the always-on server's price (default "
+                        f"{DEFAULT_INSTANCE_USD_PER_HOUR})")
     b.add_argument("--cold-samples", type=int, default=3, metavar="N",
                    help="--compare: isolated cold starts per serverless configuration (the "
                         "first request from zero, alone; medians reported), then the largest "
@@ -132,7 +125,7 @@ def _register_cost(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--endpoint-url", default=None, help="--log-group: another AWS endpoint (moto)")
     c.add_argument("--out", default=None, metavar="DIR",
                    help="where cost.md / cost.json go (default: the --results dir, else runs/cost)")
-    _pricing_flags(c, defaults=False)
+    add_pricing_flags(c, defaults=False)
     c.add_argument("--era", default=None, metavar="YYYY-MM-DD",
                    help="apply that date's INIT billing (free before 2025-08-01 for on-demand "
                         "zip functions); REPORT lines are then re-priced from their durations")
@@ -141,10 +134,8 @@ def _register_cost(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--read-units-per-query", type=float, default=None,
                    help="REPORT lines: DynamoDB read units per query (default: from --results, else 0)")
     _bounds_flags(c)
-    c.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
-                   help="always-on instance price for the break-even (default 0.0168)")
-    c.add_argument("--instance-capacity-qps", type=float, default=None,
-                   help="queries/s one instance sustains (e.g. the `server` baseline's throughput)")
+    add_instance_flags(c, "queries/s one instance sustains (e.g. the `server` baseline's "
+                          "throughput)")
     c.add_argument("--latency-target-ms", type=float, default=None,
                    help="latency target for the memory recommendation")
     c.add_argument("--statistic", choices=["mean", "p50", "p90", "p99", "max"], default="p99",
@@ -158,69 +149,101 @@ def _register_cost(sub: argparse._SubParsersAction) -> None:
 
 
 def _bounds_flags(c: argparse.ArgumentParser) -> None:
-    """Cold-start strategies and the worst case: traffic, cold phases, caps."""
-    c.add_argument("--monthly-requests", type=float, default=1_000_000,
-                   help="requests per month for the cold-start table (default 1,000,000)")
-    c.add_argument("--cold-start-rate", type=float, default=0.01,
-                   help="share of requests that are cold starts (default 0.01: AWS reports "
-                        "under 1 %% of invocations are INITs)")
-    c.add_argument("--provisioned-concurrency", type=int, default=None,
-                   help="provisioned environments (default: enough for the mean rate)")
-    c.add_argument("--init-ms", type=float, default=None,
-                   help="the whole INIT, at the measured CPU share (--measured-cpu-share), "
-                        "instead of the measured one")
-    c.add_argument("--restore-ms", type=float, default=None,
-                   help="SnapStart restore duration to use (e.g. from `serve --snapshot`)")
-    c.add_argument("--reserved-concurrency", type=int, default=None,
-                   help="the function's reserved concurrency: the cap of the worst case "
-                        "(default: none, so the account's limit)")
-    c.add_argument("--account-concurrency", type=int, default=1000,
-                   help="the account's concurrency limit (default 1000, AWS's default quota)")
-    c.add_argument("--peak-qps", type=float, default=None,
-                   help="peak request rate the recommended cap must serve (default 10× the "
-                        "monthly mean rate)")
-    c.add_argument("--budget-usd", type=float, default=None,
-                   help="monthly budget: also report the largest cap whose worst case fits it")
+    """Cold-start strategies and the worst case: traffic, cold phases, caps (the defaults
+    are the economics' own: the account's limit is ``rules.json``'s)."""
+    from millicent.economics.coldstart import DEFAULT_COLD_START_RATE, DEFAULT_MONTHLY_REQUESTS
+    from millicent.economics.worstcase import AWS_DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_PEAK_TO_MEAN
+
+    flags: list[tuple[str, type, Any, str]] = [
+        ("--monthly-requests", float, DEFAULT_MONTHLY_REQUESTS,
+         f"requests per month for the cold-start table (default {DEFAULT_MONTHLY_REQUESTS:,})"),
+        ("--cold-start-rate", float, DEFAULT_COLD_START_RATE,
+         f"share of requests that are cold starts (default {DEFAULT_COLD_START_RATE:g}: AWS "
+         "reports under 1 %% of invocations are INITs)"),
+        ("--provisioned-concurrency", int, None,
+         "provisioned environments (default: enough for the mean rate)"),
+        ("--init-ms", float, None, "the whole INIT, at the measured CPU share "
+         "(--measured-cpu-share), instead of the measured one"),
+        ("--restore-ms", float, None,
+         "SnapStart restore duration to use (e.g. from `serve --snapshot`)"),
+        ("--reserved-concurrency", int, None, "the function's reserved concurrency: the cap of "
+         "the worst case (default: none, so the account's limit)"),
+        ("--account-concurrency", int, AWS_DEFAULT_ACCOUNT_CONCURRENCY,
+         f"the account's concurrency limit (default {AWS_DEFAULT_ACCOUNT_CONCURRENCY}, AWS's "
+         "default quota)"),
+        ("--peak-qps", float, None, "peak request rate the recommended cap must serve "
+         f"(default {DEFAULT_PEAK_TO_MEAN:g}× the monthly mean rate)"),
+        ("--budget-usd", float, None,
+         "monthly budget: also report the largest cap whose worst case fits it"),
+    ]
+    for flag, kind, default, text in flags:
+        c.add_argument(flag, type=kind, default=default, help=text)
 
 
-def _model_args(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+def _model_args(args: argparse.Namespace) -> list[tuple[str, Any]]:
+    """``(name, workload spec)`` of each ``--model`` (none with ``--requests``)."""
     from millicent.errors import ConfigError
 
     if args.requests is not None:
-        if args.model or args.compare is not None:
-            raise ConfigError("--requests goes with --endpoint, instead of --model")
+        if args.model or args.compare is not None or args.dataset is not None:
+            raise ConfigError("--requests goes with --endpoint, instead of --model and --dataset")
         return []
     if not args.model:
-        raise ConfigError("give --model kim|sm (or --requests FILE.jsonl with --endpoint)")
-    out: list[tuple[str, str | None]] = []
+        raise ConfigError("give --model ROLE (kim, sm, classify, rank, embed; or --requests "
+                          "FILE.jsonl) with --endpoint, --model NAME=ARTIFACT_DIR with --compare")
+    out: list[tuple[str, Any]] = []
     for spec in args.model:
         name, sep, path = spec.partition("=")
-        if name not in ("kim", "sm"):
-            raise ConfigError(f"--model must be kim or sm (optionally =ARTIFACT_DIR), got {spec!r}")
         if any(n == name for n, _ in out):
             raise ConfigError(f"--model {name} given twice")
-        out.append((name, artifact_path(path) if sep else None))
-    if args.compare is None and (len(out) != 1 or out[0][1] is not None):
-        raise ConfigError("with --endpoint give one --model: kim or sm")
-    if args.compare is not None and any(p is None for _, p in out):
-        raise ConfigError("with --compare give --model NAME=ARTIFACT_DIR")
+        if (args.compare is None) == bool(sep):
+            raise ConfigError("with --endpoint give one --model ROLE (kim, sm, classify, rank, "
+                              "embed); with --compare give --model NAME=ARTIFACT_DIR")
+        out.append((name, _workload_spec(args, name, artifact_path(path) if sep else None)))
+    if args.compare is None and len(out) != 1:
+        raise ConfigError("with --endpoint give one --model ROLE")
     return out
+
+
+def _workload_spec(args: argparse.Namespace, name: str, artifact: str | None) -> Any:
+    """What the model is benchmarked on: ``--dataset``, else the artifact's own data (or,
+    with --endpoint, the set its role names)."""
+    from millicent.errors import ConfigError
+    from millicent.harness.workload import WorkloadSpec
+
+    if artifact is not None:
+        if not (Path(artifact) / "manifest.json").is_file():
+            raise ConfigError(f"--model {name}={artifact}: no manifest.json there")
+        spec = WorkloadSpec.of_artifact(artifact)
+    else:
+        spec = WorkloadSpec.named(name)
+    if args.dataset is None:
+        return spec
+    dataset = args.dataset
+    if dataset not in ("sst-1", "sst-2", "trecqa"):
+        from millicent.data.paths import resolve_data_dir
+
+        path = Path(dataset) if Path(dataset).is_file() else resolve_data_dir(args.data_dir) / dataset
+        if not path.is_file():
+            raise ConfigError(f"--dataset {dataset}: neither a built-in set nor a file")
+        dataset = str(path.resolve())
+    return WorkloadSpec(spec.role, dataset, None, args.text_column)
 
 
 def run_bench(args: argparse.Namespace) -> int:
     from millicent import config
-    from millicent.bench.harness import ClientOptions
-    from millicent.bench.prices import load_prices
-    from millicent.bench.scenario import PAPER_CONCURRENCY, parse_concurrency
+    from millicent.economics.prices import load_prices
     from millicent.errors import ConfigError
+    from millicent.harness.closed_loop import ClientOptions
+    from millicent.harness.scenario import PAPER_CONCURRENCY, parse_concurrency
 
     prices = load_prices(args.prices)
     if args.timeout <= 0:
         raise ConfigError("--timeout must be positive")
     models = _model_args(args)
+    roles = [spec.role for _, spec in models] or ["classify"]
     concurrency = (parse_concurrency(args.concurrency) if args.concurrency
-                   else sorted({c for name, _ in models or [("kim", None)]
-                                for c in PAPER_CONCURRENCY[name]}))
+                   else sorted({c for role in roles for c in PAPER_CONCURRENCY[role]}))
     headers = {"x-api-key": args.api_key} if args.api_key else {}
     signer = signer_from_args(args, args.endpoint) if args.endpoint else None
     client = ClientOptions(timeout_s=args.timeout, headers=headers, signer=signer)
@@ -229,38 +252,43 @@ def run_bench(args: argparse.Namespace) -> int:
         return _run_trace(args, models, client, prices, data_dir)
     if args.compare is not None:
         return _run_compare(args, models, concurrency, client, prices, data_dir)
-    from millicent.bench.runner import bench_endpoint
-    from millicent.bench.scenario import Configuration
+    from millicent.harness.runner import bench_endpoint
 
-    conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
-                         memory_mb=args.memory_mb, arch=args.arch,
-                         dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
+    conf = _configuration(args)
     workload = _endpoint_workload(args, models, data_dir, args.batch_size)
     run = bench_endpoint(args.endpoint, workload, Path(args.out), _sweep(args, concurrency),
                          conf, prices, client, _reporting(args, args.billing))
     print(f"wrote {', '.join(str(p) for p in run.files)}")
     # a run where nothing succeeded is a failure of the benchmark, not a result
-    return 0 if any(r["ok"] for r in run.rows) else 1
+    return 0 if any(r.ok for r in run.rows) else 1
 
 
-def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, str | None]],
+def _configuration(args: argparse.Namespace) -> Any:
+    """The running deployment ``--endpoint`` measures, as its pricing flags describe it."""
+    from millicent.harness.scenario import Configuration
+
+    return Configuration(args.config_name, store=args.store, gateway=args.gateway,
+                         memory_mb=args.memory_mb, arch=args.arch,
+                         dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
+
+
+def _endpoint_workload(args: argparse.Namespace, models: list[tuple[str, Any]],
                        data_dir: Path, batch_size: int = 1) -> Any:
     """What ``--endpoint`` sends: the user's ``--requests`` file, else the model's set."""
-    from millicent.bench.workload import load_workload
+    from millicent.harness.workload import load_workload
 
     if args.requests is not None:
-        from millicent.bench.requests_file import requests_workload
+        from millicent.harness.requests_file import requests_workload
 
         return requests_workload(args.requests, args.function, batch_size, args.limit)
-    ((name, _),) = models
-    return load_workload(name, data_dir, args.function, args.limit, batch_size)
+    ((name, spec),) = models
+    return load_workload(name, data_dir, args.function, args.limit, batch_size, spec=spec)
 
 
-def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], client: Any,
+def _run_trace(args: argparse.Namespace, models: list[tuple[str, Any]], client: Any,
                prices: Any, data_dir: Path) -> int:
-    from millicent.bench.replay import ReplayOptions, replay_endpoint
-    from millicent.bench.scenario import Configuration
     from millicent.errors import ConfigError
+    from millicent.harness.replay import ReplayOptions, replay_endpoint
 
     if args.compare is not None:
         raise ConfigError("--trace replays against --endpoint, not --compare")
@@ -270,35 +298,31 @@ def _run_trace(args: argparse.Namespace, models: list[tuple[str, str | None]], c
     trace = Path(args.trace)
     if not trace.is_file():
         raise ConfigError(f"--trace {trace}: no such file")
-    conf = Configuration(args.config_name, store=args.store, gateway=args.gateway,
-                         memory_mb=args.memory_mb, arch=args.arch,
-                         dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
+    conf = _configuration(args)
     workload = _endpoint_workload(args, models, data_dir)
     summary = replay_endpoint(args.endpoint, workload, trace, Path(args.out),
                               ReplayOptions(prices, conf, args.billing, client, plots=not args.no_plots))
-    print(f"replay: {summary['requests']} sent, {summary['ok']} ok, {summary['cold_starts']} cold "
-          f"starts, {summary['throttled_429']} throttled (429), p50 "
-          f"{summary['latency_ms']['p50']} ms, p99 {summary['latency_ms']['p99']} ms; send lag "
-          f"p99 {summary['send_lag_ms']['p99']:.1f} ms; wrote {args.out}")
-    return 0 if summary["ok"] else 1
+    lag = summary.send_lag_ms.p99
+    print(f"replay: {summary.requests} sent, {summary.ok} ok, {summary.cold_starts} cold "
+          f"starts, {summary.throttled_429} throttled (429), p50 "
+          f"{summary.latency_ms.p50} ms, p99 {summary.latency_ms.p99} ms; send lag "
+          f"p99 {0.0 if lag is None else lag:.1f} ms; wrote {args.out}")
+    return 0 if summary.ok else 1
 
 
-def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
+def _run_compare(args: argparse.Namespace, models: list[tuple[str, Any]],
                  concurrency: list[int], client: Any, prices: Any, data_dir: Path) -> int:
-    from millicent.bench.compare import parse_configs, run_compare
-    from millicent.bench.deployments import Setup
-    from millicent.bench.workload import load_workload
     from millicent.errors import ConfigError
+    from millicent.harness.workload import load_workload
+    from millicent.testbed.compare import parse_configs, run_compare
+    from millicent.testbed.deployments import Setup
 
     # prices are pinned for a comparison (128 MB, x86_64, 1 ms, each its own gateway), but
     # the paper's provisioned table is an option: --dynamodb-mode provisioned --rcu 500
     configs = [c.with_(dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
                if c.store == "dynamodb" else c for c in parse_configs(args.compare)]
     pack_top, pack_mb = pack_option(args.pack_top, args.pack_mb)
-    artifacts = {name: Path(str(path)) for name, path in models}
-    for name, path in artifacts.items():
-        if not (path / "manifest.json").is_file():
-            raise ConfigError(f"--model {name}={path}: no manifest.json there")
+    artifacts = {s.partition("=")[0]: Path(artifact_path(s.partition("=")[2])) for s in args.model}
     out = Path(args.out)
     if args.cold_samples < 0:
         raise ConfigError(f"--cold-samples must be ≥ 0, got {args.cold_samples}")
@@ -306,33 +330,33 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, str | None]],
                   dynamodb_endpoint=args.dynamodb_endpoint, pack_mb=pack_mb,
                   pack_top=pack_top, cold_samples=args.cold_samples,
                   instance_usd_per_hour=args.instance_usd_per_hour)
-    # each model is its own function, addressed as POST /{name}
-    workloads = {name: load_workload(name, data_dir, name, args.limit, args.batch_size)
-                 for name in artifacts}
+    # each model is its own function, addressed as POST /{name}, benchmarked on its own data
+    workloads = {name: load_workload(name, data_dir, name, args.limit, args.batch_size, spec=spec)
+                 for name, spec in models}
     run = run_compare(configs, setup, workloads, _sweep(args, concurrency), out, prices, client,
                       _reporting(args))
     print(f"wrote {', '.join(str(p) for p in run.files)}")
-    return 0 if all(r["ok"] for r in run.rows) else 1
+    return 0 if all(r.ok for r in run.rows) else 1
 
 
 def _sweep(args: argparse.Namespace, concurrency: Sequence[int]) -> Any:
-    from millicent.bench.runner import Sweep
+    from millicent.harness.runner import Sweep
 
     return Sweep(tuple(concurrency), args.repeat, args.warmup)
 
 
 def _reporting(args: argparse.Namespace, billing: str = "1ms") -> Any:
-    from millicent.bench.runner import Reporting
+    from millicent.harness.runner import Reporting
 
     return Reporting(billing, progress=not args.no_progress, plots=not args.no_plots)
 
 
 def _what_if(args: argparse.Namespace) -> Any:
-    from millicent.bench.analysis import WhatIf
-    from millicent.bench.coldstart import Traffic
-    from millicent.bench.decisions import Bounds
-    from millicent.bench.scenario import parse_int_list
-    from millicent.bench.tuning import DEFAULT_MEMORIES_MB
+    from millicent.analysis.decisions import Bounds
+    from millicent.analysis.whatif import WhatIf
+    from millicent.economics.coldstart import Traffic
+    from millicent.economics.tuning import DEFAULT_MEMORIES_MB
+    from millicent.harness.scenario import parse_int_list
 
     overrides = {k: v for k, v in {
         "memory_mb": args.memory_mb, "arch": args.arch, "gateway": args.gateway,
@@ -352,7 +376,7 @@ def _what_if(args: argparse.Namespace) -> Any:
 
 
 def run_cost(args: argparse.Namespace) -> int:
-    from millicent.bench.prices import load_prices
+    from millicent.economics.prices import load_prices
     from millicent.errors import ConfigError
 
     prices = load_prices(args.prices)
@@ -361,7 +385,7 @@ def run_cost(args: argparse.Namespace) -> int:
         return _cost_of_reports(args, prices, what)
     if args.results is None:
         raise ConfigError("give --results DIR, --report-log FILE or --log-group NAME")
-    from millicent.bench.analysis import analyse, render, write_analysis
+    from millicent.analysis.whatif import analyse, render, write_analysis
 
     out_dir = Path(args.results)
     analysis = analyse(out_dir, prices, what)
@@ -373,7 +397,7 @@ def run_cost(args: argparse.Namespace) -> int:
 
 
 def _report_lines(args: argparse.Namespace) -> tuple[list[Any], str]:
-    from millicent.bench.reportlog import read_report_logs
+    from millicent.economics.reportlog import read_report_logs
 
     lines: list[Any] = []
     sources: list[str] = []
@@ -381,8 +405,8 @@ def _report_lines(args: argparse.Namespace) -> tuple[list[Any], str]:
         lines += read_report_logs(args.report_log)
         sources += args.report_log
     if args.log_group:
-        from millicent.bench.logsource import read_log_group
         from millicent.deploy.aws import Aws, AwsTarget
+        from millicent.deploy.logsource import read_log_group
         from millicent.errors import ConfigError
 
         if not args.region:
@@ -393,33 +417,27 @@ def _report_lines(args: argparse.Namespace) -> tuple[list[Any], str]:
     return lines, ", ".join(sources)
 
 
-def _read_units_from_run(args: argparse.Namespace, prices: Any) -> float:
-    """Mean DynamoDB read units per query of a bench run's priced rows (0 without one)."""
+def _read_units(args: argparse.Namespace, prices: Any) -> float:
+    """``--read-units-per-query``, else the mean of the ``--results`` run, else 0."""
     if args.read_units_per_query is not None:
         return float(args.read_units_per_query)
     if args.results is None:
         return 0.0
-    from millicent.bench.runner import recompute
+    from millicent.analysis.bill import read_units_of_run
 
-    units = [r["cost_per_million_usd"]["mean_read_units"] for r in recompute(Path(args.results), prices)
-             if r.get("cost_per_million_usd")]
-    return sum(units) / len(units) if units else 0.0
+    return read_units_of_run(Path(args.results), prices)
 
 
 def _cost_of_reports(args: argparse.Namespace, prices: Any, what: Any) -> int:
-    from millicent.bench.bill import price_reports, render_bill
-    from millicent.bench.report import write_json
+    from millicent.analysis.bill import price_reports, render_bill, write_bill
     from millicent.errors import ConfigError
 
     if args.memory_mb is not None:
         raise ConfigError("--memory-mb: REPORT lines carry their own Memory Size")
     lines, source = _report_lines(args)
-    bill = price_reports(lines, prices, what, source, read_units=_read_units_from_run(args, prices))
+    bill = price_reports(lines, prices, what, source, read_units=_read_units(args, prices))
     text = render_bill(bill, prices, what)
     print(text)
-    out = Path(args.out or args.results or "runs/cost")
-    out.mkdir(parents=True, exist_ok=True)
-    write_json(out / "cost.json", bill.to_dict())
-    (out / "cost.md").write_text(text, encoding="utf-8")
-    print(f"wrote {out / 'cost.json'}, {out / 'cost.md'}")
+    files = write_bill(Path(args.out or args.results or "runs/cost"), bill, text)
+    print(f"wrote {', '.join(str(f) for f in files)}")
     return 0

@@ -163,29 +163,16 @@ def _template_options(args: argparse.Namespace, target: Any = None) -> Any:
     )
 
 
-def _package_hash(path: str, options: Any) -> str:
-    """The zip's SHA-256, after checking it is built for the template's runtime."""
-    import hashlib
-
-    from millicent.deploy.package import read_package_manifest
-
-    manifest = read_package_manifest(path)
-    built = (f"python{manifest['python']}", str(manifest["arch"]))
-    if built != (options.target.runtime, options.target.arch):
-        raise ConfigError(f"--package {path} is built for {built[0]} {built[1]}: pass "
-                          f"--python {manifest['python']} --arch {manifest['arch']}")
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def cmd_template(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from millicent.deploy.package import package_sha256
     from millicent.deploy.template import write_template
 
     options = _template_options(args)
     options.target.check_deployable()
     if args.package:
-        options = replace(options, code_sha256=_package_hash(args.package, options))
+        options = replace(options, code_sha256=package_sha256(args.package, options.target))
     path = write_template(args.out, options)
     extras = [f"reserved concurrency {options.reserved_concurrency}"] if options.reserved_concurrency else []
     extras += [f"{options.auth} auth"] if options.gateway == "url" else []
@@ -221,7 +208,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     loader = None if args.no_load else _loader(args, package)
     request = StackRequest(args.stack, package, _template_options(args), args.bucket,
                            args.account_concurrency)
-    result = deploy(AwsTarget(args.region, args.profile, args.endpoint_url), request, loader=loader)
+    where = AwsTarget(args.region, args.profile, args.endpoint_url)
+    result = deploy(where, request, loader=loader)
     print(f"stack {result.stack}: {result.status}")
     print(f"table: {result.table}" + (f" ({result.loaded_items} vectors loaded)"
                                       if result.loaded_items is not None else ""))
@@ -230,7 +218,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
              if result.options.snapstart else ""))
     print(f"endpoint: {result.endpoint or '(none: --gateway none; invoke through the Lambda API)'}"
           + (" (AWS_IAM: sign with SigV4, `millicent invoke` does)" if result.options.auth == "iam" else ""))
-    from millicent.deploy.bill import bill_lines, measured_duration
+    from millicent.analysis.decisions import measured_duration
+    from millicent.deploy.bill import bill_lines
 
     duration = args.duration_ms
     if duration is None and args.results:
@@ -238,25 +227,20 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     lines, summary = bill_lines(result, duration, args.peak_qps)
     for line in lines:
         print(line)
-    from millicent.deploy.record import record_path, write_record
+    from millicent.deploy.record import deployment_record, record_path, write_record
 
-    record = {"stack": result.stack, "region": args.region, "profile": args.profile,
-              "aws_endpoint_url": args.endpoint_url, "endpoint": result.endpoint,
-              "function": result.outputs.get("FunctionName"), "outputs": result.outputs,
-              "auth": result.options.auth, "gateway": result.options.gateway,
-              "snapstart": result.options.snapstart, "version": result.version,
-              "reserved_concurrency": result.options.reserved_concurrency,
-              "account": result.account.to_dict() if result.account else None, "bill": summary}
+    record = deployment_record(result, where, summary)
     print(f"record: {write_record(record_path(result.stack, args.record), record)}")
     return 0
 
 
 def _loader(args: argparse.Namespace, package: Path) -> Any:
-    from millicent.deploy.embeddings import make_loader, vectors_spec
+    from millicent.deploy.embeddings import key_tokenizer, make_loader, vectors_spec
     from millicent.deploy.package import read_package_manifest
 
-    spec = vectors_spec(read_package_manifest(package), args.vectors)
-    return make_loader(spec, args.data_dir)
+    manifest = read_package_manifest(package)
+    spec = vectors_spec(manifest, args.vectors)
+    return make_loader(spec, args.data_dir, tokenizer=key_tokenizer(manifest))
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:

@@ -5,6 +5,11 @@ SOURCE (load, pack) is a vector file (GloVe / word2vec, text or binary, .gz), ``
 learned ``embeddings.npz``; an artifact with static vectors resolves to its manifest's
 embedding source and its task's vocabulary). ``--vocab-from`` (repeatable) keeps only the
 words of datasets (``sst-1``, ``sst-2``, ``trecqa``) or artifacts.
+
+Keys are made by a tokenizer (:mod:`millicent.runtime.tokenizers`), never by the store:
+an artifact SOURCE's own; else ``--tokenizer`` / ``--no-lowercase`` when given; else the
+tokenizer of the ``--vocab-from`` artifacts; else the lower-cased PTB tokenizer (the
+datasets' conventions, the shipped models').
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from millicent.cli._common import add_data_dir
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from millicent.runtime.tokenizers.base import Tokenizer
 
 DATASETS = ("sst-1", "sst-2", "trecqa")
 FILE_FORMATS = ("csv", "tsv", "jsonl", "stsa", "txt")  # millicent.data.files.FORMATS
@@ -44,9 +51,7 @@ def register(subparsers: Any) -> None:
                       help="check: read each batch back first, write only missing/different "
                            "words; upsert: write all; auto (default): check while it finds "
                            "words present")
-    load.add_argument("--no-lowercase", action="store_true",
-                      help="keep the words' case in the keys (vectors for a model trained with "
-                           "--no-lowercase; an artifact SOURCE says it itself)")
+    _add_keys(load)
     load.add_argument("--quiet", action="store_true", help="no progress bar")
     load.set_defaults(func=cmd_load)
 
@@ -67,6 +72,7 @@ def register(subparsers: Any) -> None:
                       help="keep only words this store holds, and check the pack's vectors "
                            "equal the store's")
     _add_vocab(pack)
+    _add_keys(pack)
     pack.set_defaults(func=cmd_pack)
 
     info = sub.add_parser("info", help="print the store's metadata as JSON")
@@ -79,8 +85,55 @@ def register(subparsers: Any) -> None:
     look.add_argument("--store", required=True, metavar="URL")
     look.add_argument("--pack", default=None, metavar="FILE", help="serve through this pack")
     look.add_argument("--stats", action="store_true", help="print the lookup's counters to stderr")
+    _add_keys(look, artifact=True)
     look.add_argument("words", nargs="+", metavar="WORD")
     look.set_defaults(func=cmd_lookup)
+
+
+def _add_keys(p: argparse.ArgumentParser, artifact: bool = False) -> None:
+    """How words become store keys: a tokenizer's (see the module docstring)."""
+    from millicent.runtime.tokenizers import TOKENIZERS
+
+    p.add_argument("--tokenizer", choices=sorted(TOKENIZERS), default=None,
+                   help="key words as this tokenizer does (default: the artifact's, else ptb)")
+    p.add_argument("--no-lowercase", action="store_true",
+                   help="keep the words' case in the keys (vectors for a model trained with "
+                        "--no-lowercase; an artifact says it itself)")
+    if artifact:
+        p.add_argument("--model", default=None, metavar="ARTIFACT",
+                       help="key words as this artifact's tokenizer does")
+
+
+def key_tokenizer(args: argparse.Namespace) -> Tokenizer:
+    """The tokenizer whose keys the store holds (see the module docstring)."""
+    from millicent.cli._common import artifact_path
+    from millicent.errors import ConfigError
+    from millicent.runtime.artifact import TokenizerSpec, is_artifact, read_manifest
+    from millicent.runtime.tokenizers import make_tokenizer
+
+    explicit = args.tokenizer is not None or args.no_lowercase
+    model = getattr(args, "model", None)
+    source = getattr(args, "source", None) or (artifact_path(model) if model else None)
+    if source and is_artifact(source):
+        if explicit:
+            raise ConfigError("an artifact keys its words with its own tokenizer: drop "
+                              "--tokenizer / --no-lowercase")
+        return make_tokenizer(read_manifest(source).tokenizer, source)
+    if model:
+        raise ConfigError(f"--model {model}: no artifact there")
+    if not explicit:
+        found = {}
+        for spec in getattr(args, "vocab_from", []):
+            if not Path(spec).is_file() and is_artifact(spec):
+                found[spec] = make_tokenizer(read_manifest(spec).tokenizer, spec)
+        schemes = {t.key_scheme for t in found.values()}
+        if len(schemes) > 1:
+            raise ConfigError("the --vocab-from artifacts key their words differently ("
+                              + ", ".join(f"{p}: {t.key_scheme}" for p, t in found.items())
+                              + "): load their vectors into separate stores")
+        if found:
+            return next(iter(found.values()))
+    return make_tokenizer(TokenizerSpec.of(args.tokenizer or "ptb", not args.no_lowercase))
 
 
 def _add_vocab(p: argparse.ArgumentParser) -> None:
@@ -99,12 +152,15 @@ def _add_vocab(p: argparse.ArgumentParser) -> None:
 
 # ---------------------------------------------------------------------- resolution
 def resolve_vocab(specs: list[str], data_dir: str | None,
-                  files: argparse.Namespace | None = None) -> set[str] | None:
+                  files: argparse.Namespace | None = None,
+                  tokenizer: Tokenizer | None = None) -> set[str] | None:
     """The union of the named datasets' / artifacts' / data files' tokens (None: no
-    restriction). ``files``: the ``--format`` / ``--text-column`` of data files.
+    restriction). ``files``: the ``--format`` / ``--text-column`` of data files;
+    ``tokenizer``: how datasets' and files' texts are split (the store's; datasets default
+    to their own tokens, files need it).
 
     An artifact with a learned table gives its table's words; one with pretrained vectors
-    gives the tokens of its training task's data.
+    gives the tokens of its training task's data, split by its own tokenizer.
     """
     if not specs:
         return None
@@ -116,9 +172,13 @@ def resolve_vocab(specs: list[str], data_dir: str | None,
         if Path(spec).is_file():  # a data file: its texts' tokens
             from millicent.data.vocab import file_tokens
 
+            if tokenizer is None:
+                raise InvalidInput(f"--vocab-from {spec}: a file's words need the tokenizer "
+                                   "of the store's model")
             columns = str(getattr(files, "text_column", None) or "text").split(",")
             vocab.update(file_tokens(spec, getattr(files, "format", None),
-                                     [c.strip() for c in columns if c.strip()]))
+                                     [c.strip() for c in columns if c.strip()],
+                                     tokenize=tokenizer.tokenize))
             continue
         if is_artifact(spec):
             source = vectors_source(spec)
@@ -131,27 +191,40 @@ def resolve_vocab(specs: list[str], data_dir: str | None,
             if manifest.task not in DATASETS:  # trained on the user's files: theirs
                 from millicent.data.vocab import training_tokens
 
-                trained = training_tokens(manifest)
+                trained = training_tokens(manifest, spec)
                 if trained is not None:
                     vocab.update(trained)
                     continue
-            spec = manifest.task
-        name, _, split = spec.partition(":")
-        if name not in DATASETS:
-            raise InvalidInput(
-                f"--vocab-from takes a dataset ({', '.join(DATASETS)}, optionally :SPLIT as in "
-                f"sst-1:dev), an artifact directory or a data file, got {spec!r}")
-        from millicent.data.vocab import dataset_tokens
+            from millicent.runtime.tokenizers import make_tokenizer
 
-        vocab.update(dataset_tokens(name, data_dir, splits=[split] if split else None))
+            vocab.update(_dataset_tokens(manifest.task, data_dir,
+                                         make_tokenizer(manifest.tokenizer, spec)))
+            continue
+        vocab.update(_dataset_tokens(spec, data_dir, tokenizer))
     return vocab
 
 
+def _dataset_tokens(spec: str, data_dir: str | None, tokenizer: Tokenizer | None) -> list[str]:
+    """The tokens of ``DATASET[:SPLIT]``, split by ``tokenizer`` (None: the data's own)."""
+    from millicent.errors import InvalidInput
+
+    name, _, split = spec.partition(":")
+    if name not in DATASETS:
+        raise InvalidInput(
+            f"--vocab-from takes a dataset ({', '.join(DATASETS)}, optionally :SPLIT as in "
+            f"sst-1:dev), an artifact directory or a data file, got {spec!r}")
+    from millicent.data.vocab import dataset_tokens
+
+    return dataset_tokens(name, data_dir, splits=[split] if split else None,
+                          tokenize=None if tokenizer is None else tokenizer.tokenize)
+
+
 def resolve_source(
-    spec: str, data_dir: str | None, vocab: set[str] | None
+    spec: str, data_dir: str | None, vocab: set[str] | None, *, tokenizer: Tokenizer
 ) -> tuple[list[str], np.ndarray, str]:
-    """``(words, matrix, label)`` of SOURCE in its own row order, restricted to ``vocab``
-    (vector keys match).
+    """``(keys, matrix, label)`` of SOURCE in its own row order, restricted to ``vocab``,
+    its words keyed by ``tokenizer`` (an artifact SOURCE's own tokenizer, as
+    :func:`key_tokenizer` gives it).
 
     An artifact directory resolves to its vectors (:func:`~millicent.runtime.artifact.vectors_source`);
     without ``--vocab-from``, an artifact over pretrained vectors keeps its task's words.
@@ -164,27 +237,26 @@ def resolve_source(
         source = vectors_source(spec)
         if vocab is None and source.learned_table is None and read_manifest(spec).task in DATASETS:
             vocab = resolve_vocab([spec], data_dir)
-        table = load_table(source, data_dir, vocab=vocab, by_frequency=False)
+        table = load_table(source, data_dir, vocab=vocab, by_frequency=False, tokenizer=tokenizer)
         return list(table.words), table.matrix, source.label
     from millicent.data.vectors import load_vectors
 
-    vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab)
+    vectors = load_vectors(spec, data_dir=data_dir, vocab=vocab, key=tokenizer.vocabulary_key)
     return list(vectors.words), vectors.matrix, spec
 
 
-def ranked_words(by: str, source_words: list[str], data_dir: str | None) -> list[str]:
-    """``source_words`` reordered by frequency source ``by`` (words it does not rank are
-    dropped; ``glove`` keeps the source's own row order)."""
+def ranked_words(by: str, source_words: list[str], data_dir: str | None,
+                 tokenizer: Tokenizer) -> list[str]:
+    """``source_words`` (store keys of ``tokenizer``) reordered by frequency source ``by``
+    (words it does not rank are dropped; ``glove`` keeps the source's own row order)."""
     if by == "glove":
         return source_words
     from millicent.data.frequency import frequency_ranked_words
-    from millicent.words import vector_key
 
-    have = {vector_key(w): w for w in reversed(source_words)}  # first occurrence wins
+    have = {tokenizer.vocabulary_key(w): w for w in reversed(source_words)}  # first wins
     out: list[str] = []
     seen: set[str] = set()
-    for token in frequency_ranked_words(by, data_dir):
-        key = vector_key(token)
+    for key in frequency_ranked_words(by, data_dir, tokenizer=tokenizer):
         if key in have and key not in seen:
             seen.add(key)
             out.append(have[key])
@@ -197,18 +269,19 @@ def cmd_load(args: argparse.Namespace) -> int:
     from millicent.store import open_store
     from millicent.store.loader import load_batches, load_store
 
-    vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
-    lowercase = _lowercase(args)
-    stream = _file_stream(args.source, vocab, lowercase)
+    tokenizer = key_tokenizer(args)
+    vocab = resolve_vocab(args.vocab_from, args.data_dir, args, tokenizer)
+    stream = _file_stream(args.source, vocab, tokenizer)
     if stream is None:
-        words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
+        words, matrix, label = resolve_source(args.source, args.data_dir, vocab,
+                                              tokenizer=tokenizer)
     with open_store(args.store) as store:
         existing = store.meta if store.has_meta() else None
         layout = args.layout or store.options.get("layout") or (existing.layout if existing else "binary")
         dtype = args.dtype or store.options.get("dtype") or (existing.dtype if existing else "float32")
+        # the words are keys already (the source was read with the tokenizer's keys)
         options: dict[str, Any] = {"layout": layout, "dtype": dtype, "resume": args.resume,
-                                   "progress": displays(not args.quiet, unit="words"),
-                                   "lowercase": lowercase}
+                                   "progress": displays(not args.quiet, unit="words")}
         if stream is None:
             print(f"loading {len(words):,} {matrix.shape[1]}-d vectors from {label} into "
                   f"{store.describe()} ({layout}, {dtype})", file=sys.stderr)
@@ -227,18 +300,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lowercase(args: argparse.Namespace) -> bool:
-    """Whether the store's keys are lower-cased: as the artifact's tokenizer says when
-    SOURCE is an artifact, else unless ``--no-lowercase`` (vectors for a cased model)."""
-    from millicent.runtime.artifact import is_artifact, read_manifest
-
-    if is_artifact(args.source):
-        return read_manifest(args.source).tokenizer.lowercase
-    return not args.no_lowercase
-
-
 def _file_stream(source: str, vocab: set[str] | None,
-                 lowercase: bool = True) -> tuple[int, int | None, Any] | None:
+                 tokenizer: Tokenizer) -> tuple[int, int | None, Any] | None:
     """A vector file SOURCE as ``(dim, rows announced, batches)``, read batch by batch so a
     3M x 300 file is never held in memory; None for any other SOURCE."""
     from millicent.data.vectorfile import iter_vector_batches, probe_vector_file
@@ -248,7 +311,7 @@ def _file_stream(source: str, vocab: set[str] | None,
         return None
     info = probe_vector_file(path)
     return (info.dim, None if vocab is not None else info.count,
-            iter_vector_batches(path, vocab, lowercase=lowercase))
+            iter_vector_batches(path, vocab, key=tokenizer.vocabulary_key))
 
 
 def cmd_pack(args: argparse.Namespace) -> int:
@@ -257,9 +320,10 @@ def cmd_pack(args: argparse.Namespace) -> int:
     from millicent.errors import StoreError
     from millicent.store.pack import DEFAULT_PACK_MB, FrequentWordPack, select_top, write_pack
 
-    vocab = resolve_vocab(args.vocab_from, args.data_dir, args)
-    words, matrix, label = resolve_source(args.source, args.data_dir, vocab)
-    order = ranked_words(args.by, words, args.data_dir)
+    tokenizer = key_tokenizer(args)
+    vocab = resolve_vocab(args.vocab_from, args.data_dir, args, tokenizer)
+    words, matrix, label = resolve_source(args.source, args.data_dir, vocab, tokenizer=tokenizer)
+    order = ranked_words(args.by, words, args.data_dir, tokenizer)
     index = {w: i for i, w in enumerate(words)}
     rows = np.asarray([index[w] for w in order], dtype=np.int64)
     words, matrix = order, matrix[rows]
@@ -286,17 +350,17 @@ def _restrict_to_store(
 
     from millicent.errors import ConfigError, StoreError
     from millicent.store import open_store
-    from millicent.words import vector_key
 
+    # ``words`` are store keys already (resolve_source keyed them)
     with open_store(url, read_only=True) as store:
         if store.meta.dtype != dtype:
             raise ConfigError(f"the store holds {store.meta.dtype} vectors: use --dtype {store.meta.dtype}")
         keep: list[int] = []
         for start in range(0, len(words), 2000):
             chunk = list(range(start, min(len(words), start + 2000)))
-            got = store.get_many([vector_key(words[i]) for i in chunk])
+            got = store.get_many([words[i] for i in chunk])
             for i in chunk:
-                v = got.get(vector_key(words[i]))
+                v = got.get(words[i])
                 if v is None:
                     continue
                 if not np.array_equal(v, store.as_stored(matrix[i])):
@@ -321,13 +385,14 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     from millicent.store import open_embeddings
     from millicent.store.dynamodb_items import number_string
 
+    tokenizer = key_tokenizer(args)
     store = open_embeddings(args.store, pack_path=args.pack)
     try:
-        lk = store.lookup(args.words)
+        lk = store.lookup([tokenizer.vocabulary_key(w) for w in args.words])
     finally:
         store.close()
     out: dict[str, list[float] | None] = {}
-    for word, row, ok in zip(lk.words, lk.matrix, lk.found, strict=True):
+    for word, row, ok in zip(args.words, lk.matrix, lk.found, strict=True):
         # shortest decimals that read back as the same float32
         out[word] = [float(number_string(x)) for x in row] if ok else None
     print(json.dumps(out, ensure_ascii=False))

@@ -1,4 +1,6 @@
-"""``millicent import onnx MODEL.onnx --role classify|rank --out DIR ...``: bring your own network."""
+"""``millicent import onnx MODEL.onnx --role classify|rank --out DIR ...``: bring your own
+network; ``millicent import vectors SOURCE --role embed --out DIR``: a table of word vectors
+as a sentence encoder (the mean of a text's word vectors)."""
 
 from __future__ import annotations
 
@@ -61,6 +63,56 @@ def register(subparsers: Any) -> None:
     onnx.add_argument("--force", action="store_true", help="replace an existing --out artifact")
     add_data_dir(onnx)
     onnx.set_defaults(func=cmd_import_onnx)
+    _register_vectors(formats)
+
+
+VECTORS_DESCRIPTION = """\
+Make an embed model of a table of word vectors: a text's embedding is the mean of its known
+words' vectors, L2-normalised (sentence-transformers' average_word_embeddings_glove.6B.300d
+is this with GloVe 300-d). The artifact is a manifest naming the vectors and the tokenizer;
+load the vectors into the store with `millicent embeddings load DIR --store URL`.
+"""
+
+
+def _register_vectors(formats: Any) -> None:
+    """``import vectors``."""
+    from millicent.runtime.tokenizers import TOKENIZERS
+
+    p = formats.add_parser("vectors", help="a table of word vectors as an embed model (mean)",
+                           description=VECTORS_DESCRIPTION,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("source", metavar="glove-50|PATH",
+                   help="the vectors: glove-50 or a vector file (.txt, .txt.gz, .vec, .bin)")
+    p.add_argument("--role", default="embed", choices=("embed",))
+    p.add_argument("--out", required=True, help="artifact directory to write")
+    p.add_argument("--tokenizer", default="ptb", choices=sorted(TOKENIZERS),
+                   help="how texts are split and keyed (default ptb)")
+    p.add_argument("--lowercase", action=argparse.BooleanOptionalAction, default=True,
+                   help="lower-case tokens and vector keys (default: yes)")
+    p.add_argument("--no-normalize", action="store_true",
+                   help="answer the mean itself, not L2-normalised")
+    p.add_argument("--name", default=None, help="the model's name (default: SOURCE-mean)")
+    p.add_argument("--force", action="store_true", help="replace an existing --out artifact")
+    add_data_dir(p)
+    p.set_defaults(func=cmd_import_vectors)
+
+
+def cmd_import_vectors(args: argparse.Namespace) -> int:
+    from millicent.importer.vectors import VectorsImport, import_vectors
+
+    words = ["millicent", "import", "vectors", args.source, "--role", args.role,
+             "--out", str(args.out), "--tokenizer", args.tokenizer,
+             "--lowercase" if args.lowercase else "--no-lowercase"]
+    words += ["--no-normalize"] if args.no_normalize else []
+    words += ["--name", args.name] if args.name else []
+    manifest = import_vectors(VectorsImport(
+        source=args.source, out=Path(args.out), role=args.role, tokenizer=args.tokenizer,
+        lowercase=args.lowercase, normalize=not args.no_normalize, name=args.name,
+        force=args.force, data_dir=config.data_dir(args.data_dir), command=shlex.join(words)))
+    print(json.dumps({"artifact": str(args.out), "kind": manifest.kind, "role": manifest.role,
+                      "name": manifest.name, "embedding": manifest.embedding.to_dict(),
+                      "tokenizer": manifest.tokenizer.to_dict()}, indent=2))
+    return 0
 
 
 def _labels(text: str | None) -> tuple[str, ...]:

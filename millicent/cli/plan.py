@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from millicent.cli._common import add_data_dir
+from millicent.cli._common import add_data_dir, add_instance_flags, add_pricing_flags, artifact_path
 
 if TYPE_CHECKING:
     from millicent.plan.planner import PlanSettings
@@ -39,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "word is read from the store)")
     p.add_argument("--scenario", default=None, help="--from-bench: the scenario slug for warm "
                    "service times (default: the lowest C)")
+    p.add_argument("--model", metavar="ARTIFACT", default=None,
+                   help="--from-bench: the model the run served; its tokenizer makes the store "
+                        "keys (default: the artifact a --compare run recorded, else the "
+                        "lower-cased PTB tokenizer of the shipped models)")
     add_data_dir(p)
     p.add_argument("--save-profile", metavar="FILE", default=None, help="also write the profile used")
     _lambda_flags(p)
@@ -69,24 +73,15 @@ def _lambda_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _pricing_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--memory-mb", type=int, default=128, help="Lambda memory (default 128)")
-    p.add_argument("--arch", choices=["x86", "x86_64", "arm64"], default="x86_64")
-    p.add_argument("--gateway", choices=["url", "http", "rest", "none"], default="url")
-    p.add_argument("--billing", choices=["1ms", "100ms"], default="1ms")
+    add_pricing_flags(p)
     p.add_argument("--era", default=None, metavar="YYYY-MM-DD",
                    help="whose billing rules (INIT billed from 2025-08-01; default today)")
-    p.add_argument("--store", choices=["dynamodb", "none"], default="dynamodb")
-    p.add_argument("--dynamodb-mode", choices=["on-demand", "provisioned"], default="on-demand")
-    p.add_argument("--rcu", type=int, default=500, help="provisioned read capacity units")
-    p.add_argument("--prices", default=None, metavar="FILE", help="price sheet JSON")
     p.add_argument("--rules", default=None, metavar="FILE", help="rules JSON (default: bundled)")
-    p.add_argument("--instance-usd-per-hour", type=float, default=0.0168,
-                   help="always-on instance price (default 0.0168)")
+    add_instance_flags(p, "requests/s one instance carries (e.g. the `server` baseline's "
+                          "throughput; default: estimated as 2 vCPUs 70 %% busy with the "
+                          "profile's CPU time)")
     p.add_argument("--instances", type=int, default=None, help="always-on instances (default: "
                    "⌈peak / capacity⌉)")
-    p.add_argument("--instance-capacity-qps", type=float, default=None,
-                   help="requests/s one instance carries (e.g. the `server` baseline's throughput; "
-                        "default: estimated as 2 vCPUs 70 %% busy with the profile's CPU time)")
 
 
 def _profile(args: argparse.Namespace) -> ServiceProfile:
@@ -97,23 +92,27 @@ def _profile(args: argparse.Namespace) -> ServiceProfile:
     if args.profile:
         if args.pack or args.scenario:
             raise ConfigError("--pack and --scenario apply to --from-bench only")
+        if args.model:
+            raise ConfigError("--model applies to --from-bench only")
         return read_profile(Path(args.profile))
     from millicent.plan.bench_profile import profile_from_bench
 
     pack = Path(args.pack) if args.pack else None
     if pack is not None and not pack.is_file():
         raise ConfigError(f"--pack {pack}: no such file")
-    return profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), pack, args.scenario)
+    model = Path(artifact_path(args.model)) if args.model else None
+    return profile_from_bench(Path(args.from_bench), config.data_dir(args.data_dir), pack,
+                              args.scenario, model)
 
 
 def _settings(args: argparse.Namespace, peak_qps: float, profile: ServiceProfile) -> PlanSettings:
-    from millicent.bench.prices import load_prices
+    from millicent.economics.prices import load_prices
+    from millicent.economics.rules import load_rules
     from millicent.errors import ConfigError
     from millicent.plan.costs import CostSettings, estimated_capacity, size_server
     from millicent.plan.dynamodb_rules import dynamodb_rules
     from millicent.plan.lambda_rules import lambda_rules
     from millicent.plan.planner import PlanSettings
-    from millicent.plan.rules import load_rules
 
     prices = load_prices(args.prices)
     rules = load_rules(args.rules)
@@ -134,25 +133,18 @@ def _settings(args: argparse.Namespace, peak_qps: float, profile: ServiceProfile
                            units_per_read=prices.dynamodb_units_eventual),
         prices=prices, cost=cost,
         server=size_server(peak_qps, args.instance_usd_per_hour, args.instances,
-                           args.instance_capacity_qps, estimated_capacity(_cpu_ms(profile))),
+                           args.instance_capacity_qps, estimated_capacity(profile.cpu_ms_per_vcpu)),
         billing=args.billing, era=era, projection=args.projection, method=args.method,
         provisioned=args.provisioned, seed=args.seed)
 
 
-def _cpu_ms(profile: ServiceProfile) -> float:
-    """A warm request's CPU time at one full vCPU (its duration when CPU was not measured)."""
-    warm = profile.warm
-    cpu = warm.cpu_ms if warm.cpu_ms is not None else warm.duration_ms
-    return float(cpu.mean()) * profile.measured_cpu_share
-
-
 def run_plan(args: argparse.Namespace) -> int:
-    from millicent.bench.report import write_json
     from millicent.errors import ConfigError
+    from millicent.jsonfile import write_json
     from millicent.plan.planner import make_plan
     from millicent.plan.report import write_plan
-    from millicent.plan.traffic import parse_traffic
-    from millicent.plan.units import parse_duration
+    from millicent.traffic.shapes import parse_traffic
+    from millicent.traffic.units import parse_duration
 
     t0 = time.perf_counter()
     if args.provisioned < 0:

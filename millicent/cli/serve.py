@@ -14,6 +14,7 @@ from typing import Any
 from millicent import config
 from millicent.cli._common import add_model_specs, add_signing, artifact_path, signer_from_args
 from millicent.errors import ConfigError, InvalidInput
+from millicent.runtime.requests import question_body, sentence_body
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +43,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--idle-timeout", type=float, default=300.0, metavar="S",
                    help="stop an environment idle this long (scale to zero)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="function timeout")
-    p.add_argument("--memory-mb", type=int, default=128, help="function memory size (reported, as in Lambda)")
+    _add_memory_options(p)
     p.add_argument("--max-body-bytes", type=int, default=config.DEFAULT_MAX_BODY_BYTES)
     p.add_argument("--max-tokens", type=int, default=config.DEFAULT_MAX_TOKENS, help="per text")
     p.add_argument("--max-answers", type=int, default=config.DEFAULT_MAX_ANSWERS)
@@ -64,8 +65,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q = sub.add_parser("invoke", help="send one request to a running endpoint and print the answer")
     q.add_argument("--endpoint", default="http://127.0.0.1:9000", help="gateway URL")
     q.add_argument("--function", default=None, metavar="NAME",
-                   help="POST /NAME instead of /classify or /rank")
-    q.add_argument("--sentence", help="classify this sentence")
+                   help="POST /NAME instead of /classify, /embed or /rank")
+    q.add_argument("--sentence", help="classify this sentence (or embed it: --embed)")
+    q.add_argument("--embed", action="store_true",
+                   help="with --sentence: POST /embed (the first embedding model)")
     q.add_argument("--question", help="rank answers to this question")
     q.add_argument("--answer", action="append", default=[], help="a candidate answer (repeatable)")
     q.add_argument("--api-key-env", default=config.API_KEY, metavar="VAR",
@@ -75,73 +78,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     q.set_defaults(func=run_invoke)
 
 
-def _pairs(items: list[str], what: str) -> list[tuple[str, str]]:
-    out = []
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise ConfigError(f"{what} must be NAME=VALUE, got {item!r}")
-        out.append((key, value))
-    return out
+def _add_memory_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--memory-mb", type=int, default=128,
+                   help="function memory size: Max Memory Used is reported against it and, as "
+                        "on Lambda, an environment whose memory passes it is killed (the "
+                        "request answers 502 Runtime.OutOfMemory)")
+    p.add_argument("--memory-limit", action=argparse.BooleanOptionalAction, default=True,
+                   help="enforce --memory-mb as Lambda does (default); --no-memory-limit only "
+                        "reports Max Memory Used")
+    p.add_argument("--memory-poll-ms", type=float, default=10.0, metavar="MS",
+                   help="how often a starting or busy environment's memory is read (a peak "
+                        "between two reads still fails its invocation, at the answer)")
 
 
 def build_functions(args: argparse.Namespace) -> list[Any]:
     """FunctionSpecs for ``--model`` (role read from the artifact) and ``--function``."""
-    from millicent.platform.functions import FunctionSpec
-    from millicent.runtime.registry import load_model  # validates each artifact up front
+    from millicent.platform.models import build_functions, parse_pairs
 
-    extra = dict(_pairs(args.env, "--env"))
     common = {
         config.MAX_BODY_BYTES: str(args.max_body_bytes),
         config.MAX_TOKENS: str(args.max_tokens),
         config.MAX_ANSWERS: str(args.max_answers),
         config.LRU_SIZE: str(args.lru_size),
-        **extra,
+        **dict(parse_pairs(args.env, "--env")),
     }
-    specs = []
-    models = _pairs(args.model, "--model")
-    if models and not args.store:
-        raise ConfigError("--store is required with --model (the word vectors live there)")
-    loaded = {name: load_model(Path(artifact_path(directory)).resolve()) for name, directory in models}
-    _one_store(loaded)
-    for name, model in loaded.items():
-        path = model.artifact.path
-        role = model.role
-        env = {**common, config.MODELS: f"{name}={path}", config.STORE_URL: _absolute_store(args.store)}
-        if args.pack:
-            env[config.PACK_PATH] = str(Path(args.pack).resolve())
-        specs.append(FunctionSpec(name, memory_mb=args.memory_mb, timeout_s=args.timeout,
-                                  environment=env, role=role))
-    for name, handler in _pairs(args.function, "--function"):
-        specs.append(FunctionSpec(name, handler=handler, memory_mb=args.memory_mb,
-                                  timeout_s=args.timeout, environment=dict(common)))
-    if not specs:
-        raise ConfigError("nothing to serve: give --model NAME=ARTIFACT_DIR (or --function NAME=MODULE.FUNC)")
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"function names must be unique: {names}")
-    return specs
+    models = [(name, Path(artifact_path(directory)))
+              for name, directory in parse_pairs(args.model, "--model")]
+    return build_functions(models, parse_pairs(args.function, "--function"), args.store,
+                           args.pack, common, args.memory_mb, args.timeout)
 
 
-def _one_store(models: dict[str, Any]) -> None:
-    """The functions share one ``--store`` and ``--pack``: their models must read the same
-    vectors, or a model would be served another model's table."""
-    from millicent.bench.embedding_source import EmbeddingSource
-
-    if len(models) < 2:  # nothing to share (--function alone, or one model)
-        return
-    EmbeddingSource.of_artifacts({name: m.artifact.path for name, m in models.items()},
-                                 what="models of one --store and --pack",
-                                 alone="serve each table's models with their own `millicent serve`")
-
-
-def _absolute_store(url: str) -> str:
-    """Make a relative ``sqlite:///`` path absolute (environments may run elsewhere)."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/"):
-        path, sep, query = url[len(prefix):].partition("?")
-        return prefix + str(Path(path).resolve()) + sep + query
-    return url
+def _poll_s(ms: float) -> float:
+    if not 0 < ms <= 1000:
+        raise ConfigError(f"--memory-poll-ms must be in (0, 1000], got {ms:g}")
+    return ms / 1000.0
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -157,6 +127,8 @@ def run_serve(args: argparse.Namespace) -> int:
         record_path=str(log_dir / "invocations.jsonl"),
         function_log_path=str(log_dir / "functions.log"),
         snapshot=args.snapshot,
+        memory_limit=args.memory_limit,
+        memory_poll_s=_poll_s(args.memory_poll_ms),
     )
     for spec in specs:
         what = spec.environment.get(config.MODELS, spec.handler)
@@ -165,6 +137,9 @@ def run_serve(args: argparse.Namespace) -> int:
           + ("; API key required" if api_key else "")
           + ("; snapshots: INIT once per function, cold starts fork it" if args.snapshot else ""),
           file=sys.stderr)
+    print(f"memory: {args.memory_mb} MB per environment, "
+          + ("enforced as on Lambda (an environment past it is killed: 502 Runtime.OutOfMemory)"
+             if args.memory_limit else "reported only (--no-memory-limit)"), file=sys.stderr)
     run(specs, settings, Listen(args.max_body_bytes, args.host, args.port, api_key), loop=args.loop)
     return 0
 
@@ -172,16 +147,11 @@ def run_serve(args: argparse.Namespace) -> int:
 def _invoke_body(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     body: dict[str, Any]
     if args.sentence is not None and args.question is None:
-        body, route = {"sentence": args.sentence}, "classify"
+        body, route = sentence_body(args.sentence), "embed" if args.embed else "classify"
     elif args.question is not None and args.sentence is None:
         if not args.answer:
             raise InvalidInput("--question needs at least one --answer")
-        body = {"question": args.question}
-        if len(args.answer) == 1:
-            body["answer"] = args.answer[0]
-        else:
-            body["answers"] = args.answer
-        route = "rank"
+        body, route = question_body(args.question, args.answer), "rank"
     else:
         raise InvalidInput("give --sentence, or --question with --answer")
     return body, route

@@ -14,7 +14,7 @@ from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from millicent.words import vector_key
+from millicent.types import KeyFunction
 
 #: missing words listed
 TOP_MISSING = 20
@@ -56,12 +56,12 @@ class Coverage:
                 + (f"; most frequent without a vector: {top}" if top else ""))
 
 
-def coverage(tokens: Iterable[str], keys: Container[str], lowercase: bool = True,
+def coverage(tokens: Iterable[str], keys: Container[str], key: KeyFunction | None = None,
              top: int = TOP_MISSING) -> Coverage:
-    """Coverage of ``tokens`` by the vector keys ``keys`` (tokens mapped by
-    :func:`vector_key` with ``lowercase``, as every lookup does); ties among the missing
-    words keep first-seen order."""
-    counts = Counter(vector_key(t, lowercase) for t in tokens)
+    """Coverage of ``tokens`` by the store keys ``keys`` (tokens mapped by the model's
+    tokenizer's ``key``, as every lookup does; None: the tokens are keys already); ties
+    among the missing words keep first-seen order."""
+    counts = Counter(tokens if key is None else (key(t) for t in tokens))
     covered = {w: n for w, n in counts.items() if w in keys}
     missing = [(w, n) for w, n in counts.items() if w not in covered]
     missing.sort(key=lambda wn: -wn[1])  # stable: first seen wins a tie

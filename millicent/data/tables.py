@@ -13,33 +13,43 @@ Most frequent first matters: the frequent-word pack takes the first rows that fi
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from millicent.data.paths import PathLike
+from millicent.data.vectorfile import wanted_keys
 from millicent.data.vectors import Vectors, load_vectors
 from millicent.runtime.artifact import read_table
 from millicent.types import VectorsSource
-from millicent.words import vector_key
+
+if TYPE_CHECKING:
+    from millicent.runtime.tokenizers.base import Tokenizer
 
 
 def load_table(source: VectorsSource, data_dir: PathLike | None = None,
-               vocab: Iterable[str] | None = None, by_frequency: bool = True) -> Vectors:
-    """The vectors of ``source`` (keys: vector keys), most frequent first; ``vocab``: keep
-    only the rows of these tokens' keys. ``by_frequency=False``: a learned table in its own
-    order (a store does not care, and ranking reads the task's training data)."""
+               vocab: Iterable[str] | None = None, by_frequency: bool = True, *,
+               tokenizer: Tokenizer) -> Vectors:
+    """The vectors of ``source`` under their store keys — made by the model's ``tokenizer``
+    (its ``vocabulary_key``) — most frequent first; ``vocab``: keep only the rows of these
+    tokens' keys. ``by_frequency=False``: a learned table in its own order (a store does
+    not care, and ranking reads the task's training data)."""
+    key = tokenizer.vocabulary_key
     if source.learned_table is None:
-        return load_vectors(source.spec, data_dir, vocab=vocab, lowercase=source.lowercase)
+        return load_vectors(source.spec, data_dir, vocab=vocab, key=key)
     words, matrix = read_table(source.learned_table, source.dim)
     if by_frequency:
-        order = _frequency_order(words, source.task, data_dir)
+        order = _frequency_order(words, source.task, data_dir, tokenizer)
     else:
         order = list(range(len(words)))
-    if vocab is not None:
-        wanted = {vector_key(t, source.lowercase) for t in vocab}
-        order = [i for i in order if vector_key(words[i], source.lowercase) in wanted]
-    rows = np.asarray(order, dtype=np.int64)
-    return Vectors([words[i] for i in order], matrix[rows] if len(rows) else matrix[:0])
+    wanted = wanted_keys(vocab, key)
+    keys: dict[str, int] = {}  # key → row; the first row of a key wins, as in every store
+    for i in order:
+        k = key(words[i])
+        if k not in keys and (wanted is None or k in wanted):
+            keys[k] = i
+    rows = np.asarray(list(keys.values()), dtype=np.int64)
+    return Vectors(list(keys), matrix[rows] if len(rows) else matrix[:0])
 
 
 def ranking(source: VectorsSource) -> str:
@@ -55,13 +65,15 @@ def _ranked(task: str | None) -> bool:
     return task in SOURCES
 
 
-def _frequency_order(words: list[str], task: str | None, data_dir: PathLike | None) -> list[int]:
-    if not _ranked(task):
+def _frequency_order(words: list[str], task: str | None, data_dir: PathLike | None,
+                     tokenizer: Tokenizer) -> list[int]:
+    if task is None or not _ranked(task):
         return list(range(len(words)))
     from millicent.data.frequency import frequency_ranked_words
 
-    assert task is not None  # _ranked
-    rank = {k: i for i, k in enumerate(frequency_ranked_words(task, data_dir))}
+    rank = {k: i for i, k in enumerate(frequency_ranked_words(task, data_dir,
+                                                              tokenizer=tokenizer))}
     last = len(rank)
+    key = tokenizer.vocabulary_key
     # ranked words first (by training count), the rest after them in table order
-    return sorted(range(len(words)), key=lambda i: (rank.get(vector_key(words[i]), last), i))
+    return sorted(range(len(words)), key=lambda i: (rank.get(key(words[i]), last), i))

@@ -12,8 +12,10 @@
 a 3M × 300 file is never held in memory — the bulk loader writes each batch to a store and
 drops it. :func:`read_rows` gathers the batches into one float32 array grown in place
 (``ndarray.resize`` reallocates without a second copy), so even a whole table is held
-once. Keys are :func:`millicent.words.vector_key` of the file's words; the first row of a
-key wins (files are frequency ordered: the most frequent spelling).
+once. Keys are the file's words mapped by ``key`` — the model's tokenizer's
+``vocabulary_key`` (:mod:`millicent.runtime.tokenizers`), or the words themselves when no
+key function is given; the first row of a key wins (files are frequency ordered: the most
+frequent spelling).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from millicent.data.paths import PathLike
 from millicent.errors import DataError
-from millicent.words import vector_key
+from millicent.types import KeyFunction
 
 #: rows per batch of :func:`iter_vector_batches` (≈ 12 MB of 300-d float32)
 BATCH_ROWS = 10_000
@@ -93,16 +95,24 @@ def _next_is_text(line: bytes, dim: int) -> bool:
     return True
 
 
+def wanted_keys(vocab: Iterable[str] | None, key: KeyFunction | None) -> set[str] | None:
+    """The keys of a vocabulary (None: no restriction). A tokenizer's key function is
+    idempotent, so a vocabulary of tokens and one of keys select the same rows."""
+    if vocab is None:
+        return None
+    return set(vocab) if key is None else {key(t) for t in vocab}
+
+
 class _Keys:
     """The keys wanted (None: all), the keys already taken (first row wins)."""
 
-    def __init__(self, vocab: Iterable[str] | None, lowercase: bool = True) -> None:
-        self.lowercase = lowercase
-        self.wanted = None if vocab is None else {vector_key(t, lowercase) for t in vocab}
+    def __init__(self, vocab: Iterable[str] | None, key: KeyFunction | None = None) -> None:
+        self.key = key
+        self.wanted = wanted_keys(vocab, key)
         self.seen: set[str] = set()
 
     def take(self, word: str) -> str | None:
-        key = vector_key(word, self.lowercase)
+        key = word if self.key is None else self.key(word)
         if key in self.seen or (self.wanted is not None and key not in self.wanted):
             return None
         self.seen.add(key)
@@ -114,16 +124,16 @@ class _Keys:
 
 def iter_vector_batches(path: PathLike, vocab: Iterable[str] | None = None,
                         limit: int | None = None, rows: int = BATCH_ROWS,
-                        lowercase: bool = True) -> Iterator[tuple[list[str], np.ndarray]]:
+                        key: KeyFunction | None = None) -> Iterator[tuple[list[str], np.ndarray]]:
     """``(keys, float32 matrix)`` batches of a vector file, in file order.
 
     ``vocab``: keep only rows whose key is the key of a vocabulary token (the file is
     still streamed; reading stops once every wanted key was found). ``limit``: read only
-    the first ``limit`` records. Keys are unique over the whole stream.
-    ``lowercase=False``: keys keep their case (a cased model: ``Apple`` ≠ ``apple``).
+    the first ``limit`` records. Keys are unique over the whole stream. ``key``: word →
+    store key (the model's tokenizer's ``vocabulary_key``; None: the words themselves).
     """
     info = probe_vector_file(path)
-    keys = _Keys(vocab, lowercase)
+    keys = _Keys(vocab, key)
     try:
         with _open(info.path) as f:
             if info.count is not None:
@@ -283,10 +293,11 @@ class RowBuffer:
 
 
 def read_rows(path: PathLike, vocab: Iterable[str] | None = None,
-              limit: int | None = None, lowercase: bool = True) -> tuple[list[str], np.ndarray]:
+              limit: int | None = None, key: KeyFunction | None = None
+              ) -> tuple[list[str], np.ndarray]:
     """All (selected) rows of a vector file: ``(keys, matrix)``, the matrix held once."""
     info = probe_vector_file(path)
-    wanted = None if vocab is None else {vector_key(t, lowercase) for t in vocab}
+    wanted = wanted_keys(vocab, key)
     capacity = info.count or BATCH_ROWS
     if wanted is not None:
         capacity = min(capacity, len(wanted))
@@ -294,7 +305,7 @@ def read_rows(path: PathLike, vocab: Iterable[str] | None = None,
         capacity = min(capacity, limit)
     table = RowBuffer(info.dim, capacity)
     words: list[str] = []
-    for keys, matrix in iter_vector_batches(path, wanted, limit, lowercase=lowercase):
+    for keys, matrix in iter_vector_batches(path, wanted, limit, key=key):
         words.extend(keys)
         table.extend(matrix)
     return words, table.finish()

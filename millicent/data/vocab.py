@@ -1,4 +1,5 @@
-"""Dataset vocabularies: the tokens exactly as they appear in the (pre-tokenized) data."""
+"""Dataset vocabularies: the tokens as they appear in the (pre-tokenized) data, or as a
+model's tokenizer splits its texts."""
 
 from __future__ import annotations
 
@@ -51,38 +52,41 @@ def dataset_texts(name: str, data_dir: PathLike | None,
 
 
 def dataset_tokens(name: str, data_dir: PathLike | None,
-                   splits: Sequence[str] | None = None) -> list[str]:
-    """Distinct tokens of a dataset in first-seen order (all splits unless ``splits``)."""
+                   splits: Sequence[str] | None = None,
+                   tokenize: Callable[[str], list[str]] | None = None) -> list[str]:
+    """Distinct tokens of a dataset in first-seen order (all splits unless ``splits``):
+    split by ``tokenize`` (a model's tokenizer), or the data's own tokens (the files are
+    tokenized already) when None."""
+    split = tokenize or str.split
     seen: dict[str, None] = {}
     for text in dataset_texts(name, data_dir, splits):
-        for tok in text.split():
+        for tok in split(text):
             seen.setdefault(tok, None)
     return list(seen)
 
 
 def token_counts(name: str, data_dir: PathLike | None,
-                 splits: Sequence[str] | None = None) -> Counter[str]:
-    """How often each token occurs (all splits unless ``splits``); ties keep first-seen order."""
+                 splits: Sequence[str] | None = None,
+                 tokenize: Callable[[str], list[str]] | None = None) -> Counter[str]:
+    """How often each token occurs (all splits unless ``splits``; tokens as in
+    :func:`dataset_tokens`); ties keep first-seen order."""
+    split = tokenize or str.split
     counts: Counter[str] = Counter()
     for text in dataset_texts(name, data_dir, splits):
-        counts.update(text.split())
+        counts.update(split(text))
     return counts
 
 
 def file_tokens(path: PathLike, fmt: str | None = None,
-                text_columns: Sequence[str] = ("text",),
-                tokenize: Callable[[str], list[str]] | None = None) -> list[str]:
+                text_columns: Sequence[str] = ("text",), *,
+                tokenize: Callable[[str], list[str]]) -> list[str]:
     """Distinct tokens of a data file's texts (csv/tsv/jsonl/stsa/txt), first-seen order.
 
     ``text_columns``: the columns (or JSON keys) holding text, e.g. ``("question",
-    "answer")`` for a pairs file. Texts go through ``tokenize`` (default: the PTB tokenizer,
-    downcased), as in training and serving. The file is streamed; a bad row is an error
-    naming its line (no rows are dropped), as is a file without any text.
+    "answer")`` for a pairs file. Texts go through ``tokenize`` (the model's tokenizer), as
+    in training and serving. The file is streamed; a bad row is an error naming its line
+    (no rows are dropped), as is a file without any text.
     """
-    if tokenize is None:
-        from millicent.runtime.tokenizers.ptb import tokenize as ptb
-
-        tokenize = ptb
     fmt = infer_format(path, fmt)
     columns = tuple(text_columns)
     fields = Fields(required=columns, positional=("label", columns[-1]))
@@ -106,10 +110,11 @@ def file_tokens(path: PathLike, fmt: str | None = None,
     return list(seen)
 
 
-def training_tokens(manifest: Manifest) -> list[str] | None:
+def training_tokens(manifest: Manifest, directory: PathLike | None = None) -> list[str] | None:
     """Distinct tokens of the files a model was trained on (``training.dataset``: train,
-    dev, test), split by the model's own tokenizer; None when it was not trained on files
-    (the built-in datasets). A recorded file missing here is a :class:`DataError`."""
+    dev, test), split by the model's own tokenizer (built with its artifact ``directory``);
+    None when it was not trained on files (the built-in datasets). A recorded file missing
+    here is a :class:`DataError`."""
     from millicent.runtime.tokenizers import make_tokenizer
 
     dataset = manifest.training.get("dataset") or {}
@@ -119,14 +124,15 @@ def training_tokens(manifest: Manifest) -> list[str] | None:
     data = manifest.sections.get("data") or {}
     columns = (("question", "answer") if manifest.role == "rank"
                else (str(data.get("text_column") or "text"),))
-    tokenize = make_tokenizer(manifest.tokenizer)
+    tokenize = make_tokenizer(manifest.tokenizer, directory).tokenize
     seen: dict[str, None] = {}
     for part in files:
         path = Path(str(part["file"]))
         if not path.is_file():
             raise DataError(f"the model was trained on {path}, which is not here; pass its "
                             "training data with --vocab-from FILE", path=str(path))
-        seen.update(dict.fromkeys(file_tokens(path, part.get("format"), columns, tokenize)))
+        seen.update(dict.fromkeys(file_tokens(path, part.get("format"), columns,
+                                              tokenize=tokenize)))
     return list(seen)
 
 

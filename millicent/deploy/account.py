@@ -2,7 +2,7 @@
 
 ``GetAccountSettings`` gives the account's regional limit (``ConcurrentExecutions``) and
 what no function has reserved (``UnreservedConcurrentExecutions``). Lambda always keeps
-:data:`~millicent.bench.worstcase.UNRESERVED_MINIMUM` (100) executions unreserved, so a
+:data:`~millicent.economics.worstcase.UNRESERVED_MINIMUM` (100) executions unreserved, so a
 function may reserve at most ``unreserved + its current reservation − 100`` — nothing at all
 on a new account whose quota is 10. ``deploy`` checks this *before* creating anything.
 Without a reservation the function can use the unreserved pool: that is its cap.
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from millicent.bench.worstcase import AWS_DEFAULT_ACCOUNT_CONCURRENCY, UNRESERVED_MINIMUM
 from millicent.deploy.aws import AwsError, call
+from millicent.economics.worstcase import AWS_DEFAULT_ACCOUNT_CONCURRENCY, UNRESERVED_MINIMUM
 from millicent.errors import ConfigError
 
 

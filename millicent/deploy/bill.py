@@ -11,13 +11,12 @@ tokens a request may carry).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from millicent.bench.cost import CostOptions, Usage, request_cost
-from millicent.bench.prices import load_prices
-from millicent.bench.worstcase import recommended_cap, worst_case
 from millicent.deploy.stack import Deployment
+from millicent.economics.cost import CostOptions, Usage, request_cost
+from millicent.economics.prices import load_prices
+from millicent.economics.worstcase import recommended_cap, worst_case
 
 
 def bill_lines(result: Deployment, duration_ms: float | None,
@@ -52,20 +51,3 @@ def bill_lines(result: Deployment, duration_ms: float | None,
                  + ("; with --auth iam only this account's signed requests are served"
                     if o.auth == "iam" else ""))
     return lines, summary
-
-
-def measured_duration(results: str | Path, memory_mb: int, arch: str = "x86_64") -> float:
-    """The mean warm invocation duration of a ``millicent bench`` run, projected to
-    ``memory_mb`` on Lambda when the run carries CPU times (a local-platform run)."""
-    from millicent.bench.decisions import on_lambda
-    from millicent.bench.runner import load_run
-    from millicent.errors import DataError
-
-    _, runs = load_run(Path(results))
-    warm = [r.usage() for scenario, records in runs if scenario.config.kind == "serverless"
-            for r in records if r.phase == "measure" and r.ok and not r.cold
-            and r.duration_ms is not None]
-    if not warm:
-        raise DataError(f"{results}: no successful warm request to take the duration from")
-    opts = CostOptions(memory_mb=memory_mb, arch=arch, store="none")
-    return on_lambda(warm, load_prices(), opts)[1]

@@ -2,16 +2,20 @@
 
 All models in one function share one store, so they must agree on the vectors: the
 embedding ``source`` recorded in each artifact's manifest (``glove-50`` or a file path),
-unless ``--vectors`` names them explicitly. The load itself is the store's bulk loader
+unless ``--vectors`` names them explicitly — and on their keys: the words are keyed by the
+models' tokenizer (:func:`key_tokenizer`). The load itself is the store's bulk loader
 (:func:`millicent.store.loader.load_store`): resumable, idempotent and verified.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from millicent.errors import ConfigError
+
+if TYPE_CHECKING:
+    from millicent.runtime.tokenizers.base import Tokenizer
 
 
 def vectors_spec(package_manifest: dict[str, Any], explicit: str | None = None) -> str:
@@ -36,9 +40,28 @@ def vectors_spec(package_manifest: dict[str, Any], explicit: str | None = None) 
     return spec
 
 
+def key_tokenizer(package_manifest: dict[str, Any]) -> Tokenizer:
+    """The tokenizer that keys the package's store: its models' (they must key words the
+    same way; a package written before manifests named it: the lower-cased PTB one)."""
+    from millicent.runtime.artifact import TokenizerSpec
+    from millicent.runtime.tokenizers import make_tokenizer
+
+    specs = {name: TokenizerSpec.from_dict(m.get("tokenizer", {}), f"model {name}")
+             for name, m in package_manifest.get("models", {}).items()}
+    tokenizers = {name: make_tokenizer(s) for name, s in specs.items()}
+    schemes = {t.key_scheme for t in tokenizers.values()}
+    if len(schemes) > 1:
+        raise ConfigError("the models key their words differently ("
+                          + ", ".join(f"{n}: {t.key_scheme}" for n, t in tokenizers.items())
+                          + "): one function has one table: deploy them as separate stacks")
+    return next(iter(tokenizers.values())) if tokenizers else make_tokenizer(TokenizerSpec())
+
+
 def make_loader(spec: str, data_dir: str | None = None, progress: bool = True,
-                log: Callable[[str], None] = print) -> Callable[[str], int]:
-    """A loader for :func:`millicent.deploy.stack.deploy`: store URL in, keys written out."""
+                log: Callable[[str], None] = print, *,
+                tokenizer: Tokenizer) -> Callable[[str], int]:
+    """A loader for :func:`millicent.deploy.stack.deploy`: store URL in, keys written out;
+    the words keyed by the models' ``tokenizer``."""
 
     def load(store_url: str) -> int:
         from millicent.data.vectors import load_vectors
@@ -46,7 +69,7 @@ def make_loader(spec: str, data_dir: str | None = None, progress: bool = True,
         from millicent.store import open_store
         from millicent.store.loader import load_store
 
-        vectors = load_vectors(spec, data_dir=data_dir)
+        vectors = load_vectors(spec, data_dir=data_dir, key=tokenizer.vocabulary_key)
         log(f"{len(vectors)} vectors of dimension {vectors.dim} from {spec}")
         store = open_store(store_url)
         try:

@@ -105,6 +105,7 @@ def _artifact_entries(name: str, directory: Path) -> tuple[list[_Entry], dict[st
         "role": artifact.manifest.role,
         "task": artifact.manifest.task,
         "embedding": artifact.manifest.embedding.to_dict(),
+        "tokenizer": artifact.manifest.tokenizer.to_dict(),
         "learned_embeddings": (directory / EMBEDDINGS).exists(),
     }
     return entries, info
@@ -113,11 +114,10 @@ def _artifact_entries(name: str, directory: Path) -> tuple[list[_Entry], dict[st
 def _one_table(spec: PackageSpec) -> None:
     """One function, one store and one pack: refuse models that read different vectors
     (the function's INIT would refuse them too, after the upload)."""
-    from millicent.runtime.artifact import read_manifest
-    from millicent.runtime.environment import check_one_table
+    from millicent.runtime.one_table import one_table
 
     try:
-        check_one_table({name: read_manifest(d) for name, d in spec.models})
+        one_table(dict(spec.models))
     except ConfigError as exc:
         raise PackageError(exc.message) from exc
 
@@ -263,3 +263,14 @@ def read_package_manifest(zip_path: str | Path) -> dict[str, Any]:
     if manifest.get("format") != PACKAGE_FORMAT:
         raise PackageError(f"{zip_path}: unknown package format {manifest.get('format')!r}")
     return manifest
+
+
+def package_sha256(zip_path: str | Path, target: LambdaTarget) -> str:
+    """The zip's SHA-256, after checking it is built for ``target``'s runtime and
+    architecture (ConfigError naming the flags that would match it)."""
+    manifest = read_package_manifest(zip_path)
+    built = (f"python{manifest['python']}", str(manifest["arch"]))
+    if built != (target.runtime, target.arch):
+        raise ConfigError(f"--package {zip_path} is built for {built[0]} {built[1]}: pass "
+                          f"--python {manifest['python']} --arch {manifest['arch']}")
+    return hashlib.sha256(Path(zip_path).read_bytes()).hexdigest()

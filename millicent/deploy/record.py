@@ -10,16 +10,31 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from millicent.errors import DataError
 from millicent.jsonfile import read_json_object
+
+if TYPE_CHECKING:
+    from millicent.deploy.aws import AwsTarget
+    from millicent.deploy.stack import Deployment
 
 DEFAULT_DIR = Path("runs/deploy")
 
 
 def record_path(stack: str, explicit: str | Path | None = None) -> Path:
     return Path(explicit) if explicit else DEFAULT_DIR / f"{stack}.json"
+
+
+def deployment_record(result: Deployment, target: AwsTarget, bill: dict[str, Any]) -> dict[str, Any]:
+    """What a deployment made, as ``deploy`` writes it (``bill``: the worst case it allows)."""
+    o = result.options
+    return {"stack": result.stack, "region": target.region, "profile": target.profile,
+            "aws_endpoint_url": target.endpoint_url, "endpoint": result.endpoint,
+            "function": result.outputs.get("FunctionName"), "outputs": result.outputs,
+            "auth": o.auth, "gateway": o.gateway, "snapstart": o.snapstart,
+            "version": result.version, "reserved_concurrency": o.reserved_concurrency,
+            "account": result.account.to_dict() if result.account else None, "bill": bill}
 
 
 def write_record(path: Path, record: dict[str, Any]) -> Path:

@@ -18,7 +18,6 @@ into place only at the end):
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ from millicent.errors import ArtifactError, InvalidInput
 from millicent.importer.contract import check_labels, declared_width, match_inputs, section_for
 from millicent.importer.graph import GraphInfo, read_graph
 from millicent.importer.probe import observe, probe, probe_feeds
+from millicent.importer.staging import check_out, publish
 from millicent.runtime.artifact import (
     LEARNED,
     EmbeddingSpec,
@@ -40,10 +40,8 @@ from millicent.runtime.artifact import (
     save_artifact,
 )
 from millicent.runtime.onnx_model import OnnxClassifier, OnnxRanker, describe, open_session
-from millicent.runtime.onnx_section import GRAPH_FILE, SECTION, OnnxSection
+from millicent.runtime.onnx_section import GRAPH_FILE, SECTION, TEXT_ROLES, OnnxSection
 from millicent.runtime.registry import load_model
-
-ROLES = ("classify", "rank")
 
 
 @dataclass(frozen=True)
@@ -110,14 +108,6 @@ def resolve_vectors(opts: ImportOptions) -> Vectors:
                    name)
 
 
-def _check_out(out: Path, force: bool) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise InvalidInput(f"--out {out} exists and is not empty: remove it, pick another "
-                           "directory or give --force to replace it")
-    if not out.parent.is_dir():
-        raise InvalidInput(f"--out {out}: the directory {out.parent} does not exist")
-
-
 def _manifest(opts: ImportOptions, graph: GraphInfo, vectors: Vectors, section: OnnxSection) -> Manifest:
     return Manifest(
         kind="onnx", role="classify" if opts.role == "classify" else "rank",
@@ -144,17 +134,6 @@ def _stage(graph: GraphInfo, manifest: Manifest, vectors: Vectors,
     save_artifact(stage, manifest, None, embeddings=vectors.table)
 
 
-def _publish(stage: Path, out: Path) -> None:
-    """Move the staged artifact to ``out`` (replacing an old one only once the new is whole)."""
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        out.rename(old)
-    stage.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def _width(opts: ImportOptions, graph: GraphInfo, inputs: dict[str, str], dim: int) -> tuple[
         int | None, tuple[int, ...]]:
     """The output's width (None for ``[batch]``) as the graph really answers, checked
@@ -177,10 +156,10 @@ def _width(opts: ImportOptions, graph: GraphInfo, inputs: dict[str, str], dim: i
 
 def import_onnx(opts: ImportOptions) -> ImportResult:
     """Check ``opts.model`` against the contract, run it, and write the artifact to ``opts.out``."""
-    if opts.role not in ROLES:
+    if opts.role not in TEXT_ROLES:  # the roles an ONNX graph over word vectors plays
         raise InvalidInput(f"--role must be classify or rank, got {opts.role!r}")
     out = Path(opts.out)
-    _check_out(out, opts.force)
+    check_out(out, opts.force)
     graph = read_graph(opts.model)
     vectors = resolve_vectors(opts)
     dim = vectors.spec.dim
@@ -197,7 +176,7 @@ def import_onnx(opts: ImportOptions) -> ImportResult:
             raise ArtifactError(f"{stage}: the registry built a {type(model).__name__}")
         tried = probe(model.graph, dim)
         files = {f.name: f.stat().st_size for f in sorted(stage.rglob("*")) if f.is_file()}
-        _publish(stage, out)
+        publish(stage, out)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

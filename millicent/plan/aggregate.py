@@ -40,7 +40,7 @@ except ImportError as exc:  # pragma: no cover - scipy is in the plan extra
 from millicent.plan.latency import mixture
 from millicent.plan.outcome import Outcome
 from millicent.plan.settings import SimSettings, billed_means, sized_provisioned
-from millicent.plan.traffic import Traffic
+from millicent.traffic.shapes import Traffic
 
 BLOCK = 64  #: levels per block
 PASSES = 4  #: fixed-point passes for the busy time of cold starts

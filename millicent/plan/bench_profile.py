@@ -1,6 +1,6 @@
 """A service profile from a saved ``millicent bench`` run (``--from-bench DIR``).
 
-Read with the bench's own readers (:func:`millicent.bench.runner.load_run`): the run's
+Read with the bench's own readers (:func:`millicent.harness.runner.load_run`): the run's
 ``plan.json`` and per-request records.
 
 * warm: the successful, warm, measured requests of one scenario — by default the one with
@@ -9,9 +9,11 @@ Read with the bench's own readers (:func:`millicent.bench.runner.load_run`): the
 * cold: every successful cold start of the run's scenarios of the same configuration and
   model (they happen in the warm-ups): INIT outside the invocation, the first invocation,
   the rest of the client's wait; restores when the records say so (``init_kind``);
-* store: the run's requests (its workload, re-read from the data directory) tokenized and
-  looked up in ``--pack`` offline (:mod:`millicent.plan.store_keys`); the mean stored item
-  size from the records' ``store_item_bytes``.
+* store: the run's requests (its workload, re-read from the data directory) encoded by the
+  model's tokenizer (``--model ARTIFACT``, else the artifact the run recorded, else the
+  lower-cased PTB tokenizer of the shipped models — the profile says which) and looked up
+  in ``--pack`` offline (:mod:`millicent.plan.store_keys`); the mean stored item size from
+  the records' ``store_item_bytes``.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.records import RequestRecord
-from millicent.bench.runner import load_run
-from millicent.bench.scenario import Scenario
 from millicent.errors import ConfigError
+from millicent.harness.records import RequestRecord
+from millicent.harness.runner import load_run
+from millicent.harness.scenario import Scenario
+from millicent.harness.workload import Workload, WorkloadSpec, load_workload
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
+from millicent.runtime.tokenizers.base import Tokenizer
 
 #: item size assumed when the run read nothing from a store (a 50-d float32 vector + key)
 DEFAULT_ITEM_BYTES = 210.0
@@ -70,11 +74,33 @@ def _memory(records: Sequence[RequestRecord], scenario: Scenario) -> int:
     return int(served.pop()) if len(served) == 1 else scenario.config.memory_mb
 
 
-def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
-                       scenario: str | None = None) -> ServiceProfile:
-    """The profile of a bench run (module docstring)."""
-    from millicent.bench.workload import load_workload
+def _tokenizer(plan: dict[str, Any], model: str, artifact: Path | None) -> tuple[Tokenizer, str]:
+    """The tokenizer that keys the run's requests, and where it came from."""
+    from millicent.runtime.artifact import TokenizerSpec, read_manifest
+    from millicent.runtime.tokenizers import make_tokenizer
 
+    recorded = (plan.get("artifacts") or {}).get(model)
+    path = artifact if artifact is not None else Path(recorded) if recorded else None
+    if path is not None:
+        return make_tokenizer(read_manifest(path).tokenizer, path), str(path)
+    tokenizer = make_tokenizer(TokenizerSpec.of("ptb"))
+    return tokenizer, f"{tokenizer.key_scheme} (assumed: give --model ARTIFACT for another)"
+
+
+def _workload(plan: dict[str, Any], model: str, data_dir: Path) -> Workload:
+    """The run's workload, re-read as the run made it (its recorded set, size and batch)."""
+    info = plan.get("workloads", {}).get(model, {})
+    spec = WorkloadSpec.from_dict(info["spec"]) if info.get("spec") else WorkloadSpec.named(model)
+    texts = int(info.get("texts") or info.get("requests") or 0) or None
+    return load_workload(model, data_dir, limit=texts,
+                         batch_size=int(info.get("batch_size") or 1), spec=spec)
+
+
+def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
+                       scenario: str | None = None,
+                       artifact: Path | None = None) -> ServiceProfile:
+    """The profile of a bench run (module docstring); ``artifact``: the model the run served
+    (its tokenizer keys the requests)."""
     plan, runs = load_run(run_dir)
     chosen, records = _choose(runs, scenario)
     warm = [r for r in records if r.phase == "measure" and r.ok and not r.cold
@@ -90,9 +116,10 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
     memory = _memory(warm, chosen)
     # durations from a real Lambda (no platform headers) were measured with its CPU share
     share = 1.0 if sources == {"header"} else min(1.0, memory / 1769.0)
-    n_requests = int(plan.get("workloads", {}).get(chosen.model, {}).get("requests", 0)) or None
-    workload = load_workload(chosen.model, data_dir, limit=n_requests)
-    keys = workload_keys(workload.requests, pack_keys(pack) if pack else None)
+    workload = _workload(plan, chosen.model, data_dir)
+    tokenizer, keyed_by = _tokenizer(plan, chosen.model, artifact)
+    role = workload.spec.role if workload.spec is not None else "classify"
+    keys = workload_keys(workload.requests, pack_keys(pack) if pack else None, tokenizer, role)
     sizes = [b for r in records for b in r.lookups.get("store_item_bytes", []) or []]
     item_bytes = float(np.mean(sizes)) if sizes else DEFAULT_ITEM_BYTES
     lru = sum(int(r.lookups.get("lru_hits", 0)) for r in warm)
@@ -100,6 +127,7 @@ def profile_from_bench(run_dir: Path, data_dir: Path, pack: Path | None,
         "bench_run": str(run_dir), "scenario": chosen.slug, "warm_requests": len(warm),
         "cold_starts": len(cold), "restores": len(restores), "workload": workload.source,
         "workload_requests": len(workload.requests), "pack": str(pack) if pack else None,
+        "store_keys": keyed_by,
         "run_lru_hits": lru, "duration_source": sorted(s or "none" for s in sources)}
     return ServiceProfile(
         name=f"{chosen.config.name}/{chosen.model} from {run_dir.name}", memory_mb=memory,

@@ -1,6 +1,6 @@
 """The bill of each deployment option, and of an always-on server sized for the peak.
 
-Definitions match :mod:`millicent.bench.cost` (the price sheet is the same): billed
+Definitions match :mod:`millicent.economics.cost` (the price sheet is the same): billed
 duration rounded up per request to the billing unit, INIT billed as the era's rule says,
 $0.20 per million invocations (throttled requests are not invoked, but the gateway saw
 them), DynamoDB reads rounded up to 4 KB per item at 0.5 unit each (a missing key the
@@ -20,12 +20,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from millicent.bench.prices import PriceSheet
+from millicent.economics.prices import SECONDS_PER_MONTH, PriceSheet
 from millicent.plan.outcome import Outcome
 from millicent.plan.store_load import StoreResult
 
 MILLION = 1_000_000
-MONTH_S = 730 * 3600.0  #: AWS prices a month as 730 hours
+MONTH_S = float(SECONDS_PER_MONTH)  #: AWS's month (millicent.economics.prices)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from millicent.economics.rules import rule_value, sources
 from millicent.errors import ConfigError
-from millicent.plan.rules import rule_value, sources
 
 MODES = ("on-demand", "provisioned")
 

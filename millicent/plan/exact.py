@@ -1,6 +1,6 @@
 """The exact simulator: every request, one at a time, as Lambda would place it.
 
-Event-driven over the traffic's concrete arrival times (:func:`~millicent.plan.traffic.arrival_times`):
+Event-driven over the traffic's concrete arrival times (:func:`~millicent.traffic.shapes.arrival_times`):
 finished executions free their environments (most recently used on top of a stack);
 an arrival takes a provisioned environment if one is idle, else the most recently used idle
 on-demand one that has not passed its own idle-reclaim time (drawn when it was created);
@@ -20,7 +20,7 @@ import numpy as np
 
 from millicent.plan.outcome import Outcome
 from millicent.plan.settings import SimSettings, billed, sized_provisioned
-from millicent.plan.traffic import Traffic, arrival_times
+from millicent.traffic.shapes import Traffic, arrival_times
 
 
 @dataclass

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from millicent.economics.rules import rule_value, sources
 from millicent.errors import ConfigError
-from millicent.plan.rules import rule_value, sources
-from millicent.plan.units import format_duration, parse_duration
+from millicent.traffic.units import format_duration, parse_duration
 
 #: points used to represent a continuous idle-time distribution
 IDLE_POINTS = 16

@@ -4,7 +4,7 @@ The aggregated simulator knows, per step, how many requests were warm and how ma
 not each latency: a step's latency distribution is then the mixture of the measured warm
 and cold distributions in those proportions. Percentiles are nearest rank on the weighted
 samples (the smallest value with at least p % of the weight at or below it), as in
-:mod:`millicent.bench.stats`.
+:mod:`millicent.economics.stats`.
 """
 
 from __future__ import annotations

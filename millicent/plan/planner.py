@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from millicent.bench.prices import PriceSheet
+from millicent.economics.prices import PriceSheet
 from millicent.errors import ConfigError
 from millicent.plan.aggregate import simulate_aggregated
 from millicent.plan.costs import Bill, CostSettings, Server, break_even_qps, option_bill
@@ -24,7 +24,7 @@ from millicent.plan.profile import ServiceProfile
 from millicent.plan.service_times import ServiceTimes, service_times
 from millicent.plan.settings import SimSettings
 from millicent.plan.store_load import StoreResult, evaluate_store, hot_key_limit_qps
-from millicent.plan.traffic import DAY_S, Traffic
+from millicent.traffic.shapes import DAY_S, Traffic
 
 METHODS = ("auto", "aggregated", "exact")
 EXACT_MAX_REQUESTS = 200_000

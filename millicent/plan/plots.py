@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.plots import _pyplot
+from millicent.harness.plots import pyplot, save
 from millicent.plan.costs import MONTH_S
 from millicent.plan.planner import Plan
 
@@ -32,7 +32,7 @@ def _time_axis(plan: Plan) -> tuple[np.ndarray, np.ndarray, float, str]:
 
 
 def plot_timeline(plan: Plan, path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     out = plan.options["on-demand"].outcome
     edges, t, _, unit = _time_axis(plan)
     width = np.diff(edges) * out.step_s
@@ -60,14 +60,11 @@ def plot_timeline(plan: Plan, path: Path) -> Path:
         ax.legend(loc="upper right", fontsize=8)
         ax.grid(alpha=0.3)
     axes[0].set_title(plan.traffic.label)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(plt, fig, path)
 
 
 def plot_costs(data: dict[str, Any], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     names = list(data["options"])
     fig, ax = plt.subplots(figsize=(8, 5))
     bottom = np.zeros(len(names))
@@ -82,14 +79,11 @@ def plot_costs(data: dict[str, Any], path: Path) -> Path:
     ax.set_ylim(0, max(bottom.max(initial=0), data["always_on"]["monthly_usd"]) * 1.25 or 1)
     ax.legend(fontsize=8, loc="upper left")
     ax.set_title("Monthly cost by component")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(plt, fig, path)
 
 
 def plot_breakeven(plan: Plan, data: dict[str, Any], path: Path) -> Path:
-    plt = _pyplot()
+    plt = pyplot()
     server = plan.settings.server
     be = data["break_even"]["qps"]
     top = max(plan.traffic.peak_qps, (be or 0) * 2, 1.0)
@@ -108,10 +102,7 @@ def plot_breakeven(plan: Plan, data: dict[str, Any], path: Path) -> Path:
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
     ax.set_title("Cost against a steady rate")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save(plt, fig, path)
 
 
 def plot_plan(plan: Plan, data: dict[str, Any], out_dir: Path) -> list[Path]:

@@ -23,7 +23,7 @@ request by request, scalars are repeated)::
 ``duration_ms`` is the invocation (billed) duration, ``init_ms`` the INIT phase outside it,
 ``overhead_ms`` what the client waits beyond both (gateway, network). ``cpu_ms`` lets the
 planner stretch the CPU part of a duration to a Lambda memory size's CPU share
-(:func:`millicent.bench.tuning.project_duration`); without it durations are used as given.
+(:func:`millicent.economics.tuning.project_duration`); without it durations are used as given.
 """
 
 from __future__ import annotations
@@ -120,6 +120,13 @@ class ServiceProfile:
                 "restore": None if self.restore_ms is None else {"restore_ms": _out(self.restore_ms)},
                 "texts_per_request": self.texts_per_request, "store": self.store.to_dict(),
                 "item_bytes": self.store.item_bytes, "source": self.source}
+
+    @property
+    def cpu_ms_per_vcpu(self) -> float:
+        """A warm request's mean CPU time at one full vCPU (its duration when CPU was not
+        measured): what sizes an always-on server."""
+        cpu = self.warm.cpu_ms if self.warm.cpu_ms is not None else self.warm.duration_ms
+        return float(cpu.mean()) * self.measured_cpu_share
 
     def summary(self) -> dict[str, Any]:
         """Means and counts for reports (no sample lists)."""

@@ -1,7 +1,7 @@
 """The replay check of ``millicent plan``: drive the real platform with a trace and compare
 what the plan predicted with what was measured.
 
-Used by ``tests/integration/test_plan_replay.py`` (a short trace) and by
+Used by ``tests/integration/plan/test_replay.py`` (a short trace) and by
 ``experiments/plan_replay.py`` (a longer one). Steps, all through the real CLI:
 vectors into SQLite and a pack; ``millicent serve`` with the plan's concurrency limit and
 idle timeout; a short closed-loop ``millicent bench`` at C = 1 and at C = the limit (the
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.loopback import CHECKOUT, start_platform
-from millicent.plan.traffic import write_trace
+from millicent.testing.loopback import CHECKOUT, start_platform
+from millicent.traffic.shapes import write_trace
 
 KIM = CHECKOUT / "millicent" / "artifacts" / "kim-sst1-static"
 

@@ -12,10 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from millicent.bench.report import table, write_json
+from millicent.economics.prices import HOURS_PER_MONTH
+from millicent.jsonfile import write_json
+from millicent.markdown import table
 from millicent.plan.costs import MONTH_S
 from millicent.plan.planner import Plan, summary
-from millicent.plan.units import format_duration
+from millicent.traffic.units import format_duration
 
 
 def _clean(v: Any) -> Any:
@@ -113,7 +115,7 @@ def render(plan: Plan, data: dict[str, Any]) -> str:
         f"Profile: {data['profile']['name']}. Priced at {p['memory_mb']} MB {p['arch']}, "
         f"{p['billing']} billing, gateway `{p['gateway']}`, store `{p['store']}` "
         f"({d['mode']}), era {p['era']}; prices {data['prices']['name']} {data['prices']['date']}.",
-        "", "## Monthly cost by component (730 h)", "", cost_table(data), "",
+        "", f"## Monthly cost by component ({HOURS_PER_MONTH} h)", "", cost_table(data), "",
         f"Break-even: an always-on server ({data['always_on']['sized_by']}) is cheaper above "
         f"{_n(data['break_even']['qps'], 1)} req/s steady (on-demand at "
         f"{_usd(data['break_even']['cost_per_million_usd'])} per million).", "",

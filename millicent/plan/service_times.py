@@ -1,7 +1,7 @@
 """A profile's measurements turned into service times on the planned target.
 
 ``projection="lambda"`` stretches the CPU part of every duration to the CPU share Lambda
-gives the planned memory size, exactly as :func:`millicent.bench.tuning.project_duration`
+gives the planned memory size, exactly as :func:`millicent.economics.tuning.project_duration`
 does (``off_cpu + cpu / share``, the share capped at one vCPU); the INIT phase is taken as
 CPU-bound and stretched by the same ratio. ``projection="none"`` keeps the durations as
 measured — the right choice when the plan is compared with the platform they were
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from millicent.bench.tuning import cpu_share
+from millicent.economics.tuning import cpu_share
 from millicent.errors import ConfigError
 from millicent.plan.profile import Phase, ServiceProfile
 

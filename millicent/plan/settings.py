@@ -54,7 +54,7 @@ class SimSettings:
 
 def billed(duration_ms: np.ndarray, granularity_ms: int) -> np.ndarray:
     """Durations rounded up to the billing unit, at least one unit each (as
-    :func:`millicent.bench.cost.billed_ms`, vectorised)."""
+    :func:`millicent.economics.cost.billed_ms`, vectorised)."""
     units = np.ceil(np.round(np.asarray(duration_ms, dtype=float) / granularity_ms, 6))
     return np.maximum(units, 1.0) * granularity_ms
 

@@ -1,62 +1,59 @@
 """Which store keys each request reads, recomputed offline from the requests and a pack.
 
-A request's texts are tokenized exactly as the function does (the runtime tokenizer and
-:func:`millicent.words.vector_key`), its distinct keys taken once, and every key the
-frequent-word pack holds dropped: the rest is what one BatchGetItem asks DynamoDB for.
-No pack means every key goes to the store. This makes the per-key load real: the hottest
-store key is e.g. ``the`` when the pack lacks it, and a rare word when it has it.
+A request's body is read by the request edge for the model's role
+(:func:`millicent.runtime.requests.parse_request`) and its keys are those the function
+reads with the model's own tokenizer (:func:`millicent.runtime.encoding.request_keys`:
+distinct, in the order the store is asked for them); every key the frequent-word pack holds
+is dropped: the rest is what one BatchGetItem asks DynamoDB for. No pack means every key
+goes to the store. This makes the per-key load real: the hottest store key is e.g. ``the``
+when the pack lacks it, and a rare word when it has it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from millicent.bench.workload import PlannedRequest
-from millicent.errors import DataError
-from millicent.runtime.tokenizers.ptb import tokenize
+from millicent.config import Limits
+from millicent.errors import DataError, InvalidInput
+from millicent.harness.workload import PlannedRequest
+from millicent.runtime.encoding import request_keys
+from millicent.runtime.requests import Request, parse_request
+from millicent.runtime.requests import request_texts as texts_of
+from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.store.base import storable_key
-from millicent.words import vector_key
+
+#: the requests are the benchmark's own, sent and answered: only the function's edge checks
+LIMITS = Limits()
 
 
-def request_texts(body: Any) -> list[str]:
-    """The texts of one request body (single, batch, or question + answers)."""
-    if not isinstance(body, dict):
-        raise DataError("a request body must be a JSON object")
-    texts: list[str] = []
-    for key in ("sentence", "text", "question", "answer"):
-        if isinstance(body.get(key), str):
-            texts.append(body[key])
-    for key in ("sentences", "answers"):
-        if isinstance(body.get(key), list):
-            texts.extend(t for t in body[key] if isinstance(t, str))
-    for item in body.get("items", []) if isinstance(body.get("items"), list) else []:
-        texts.extend(request_texts(item))
-    return texts
+def request_texts(body: Any, role: str) -> list[str]:
+    """The texts of one request body for a model of ``role`` (as the function reads them)."""
+    return texts_of(parse_request(role, body, LIMITS))
 
 
-def store_keys(texts: Iterable[str], pack: frozenset[str] | None, lowercase: bool = True) -> list[str]:
-    """Distinct store keys of ``texts`` in first-seen order, without the pack's."""
-    keys: dict[str, None] = {}
-    for text in texts:
-        for token in tokenize(text):
-            key = vector_key(token, lowercase=lowercase)
-            if storable_key(key) and (pack is None or key not in pack):
-                keys.setdefault(key)
-    return list(keys)
+def store_keys(request: Request, pack: frozenset[str] | None, tokenizer: Tokenizer) -> list[str]:
+    """Distinct store keys ``request`` reads with the model's ``tokenizer``, in first-seen
+    order, without the pack's (and without keys no store holds)."""
+    return [k for k in request_keys(tokenizer, request, LIMITS)
+            if storable_key(k) and (pack is None or k not in pack)]
 
 
-def workload_keys(requests: Sequence[PlannedRequest], pack: frozenset[str] | None) -> list[list[str]]:
-    """Store keys of every planned request."""
+def workload_keys(requests: Sequence[PlannedRequest], pack: frozenset[str] | None,
+                  tokenizer: Tokenizer, role: str) -> list[list[str]]:
+    """Store keys of every planned request to a model of ``role`` and ``tokenizer``."""
     out = []
     for i, req in enumerate(requests):
         try:
-            body = json.loads(req.body)
+            request = parse_request(role, json.loads(req.body), LIMITS)
+            out.append(store_keys(request, pack, tokenizer))
         except json.JSONDecodeError as exc:
             raise DataError(f"request {i} of the workload is not JSON: {exc}") from exc
-        out.append(store_keys(request_texts(body), pack))
+        except InvalidInput as exc:
+            raise DataError(f"request {i} of the workload is not a {role} request: "
+                            f"{exc.message}") from exc
     return out
 
 

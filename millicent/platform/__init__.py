@@ -12,6 +12,7 @@
   Lambda Invoke API, ``/_millicent/stats``.
 * :mod:`.records`, :mod:`.report`, :mod:`.procstat` — REPORT records (duration, billed
   duration, init, CPU time, peak memory) and their JSON-lines log.
+* :mod:`.memory` — the memory size enforced as Lambda does (``Runtime.OutOfMemory``).
 * :mod:`.functions` — function specs and platform settings.
 * :mod:`.server` — start/stop everything (used by ``millicent serve``).
 """

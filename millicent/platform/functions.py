@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from millicent.errors import ConfigError
+from millicent.types import ROLES
 
 #: The handler every millicent function runs (``module.function`` as Lambda spells it).
 DEFAULT_HANDLER = "millicent.runtime.handler.handler"
@@ -24,8 +25,8 @@ MAX_TIMEOUT_S = 900.0
 class FunctionSpec:
     """One Lambda function: its name, handler, resources and environment variables.
 
-    ``role`` ("classify" | "rank" | None) decides which function the ``/classify`` and
-    ``/rank`` aliases reach (the first of each role).
+    ``role`` ("classify" | "rank" | "embed" | None) decides which function the
+    ``/classify``, ``/rank`` and ``/embed`` aliases reach (the first of each role).
     """
 
     name: str
@@ -73,15 +74,21 @@ class PlatformSettings:
     withheld_values: frozenset[str] = frozenset()
     #: SnapStart: INIT once per function in a template process, each cold start a fork
     snapshot: bool = False
+    #: kill an environment whose memory passes its function's memory size, as Lambda does
+    #: (``Runtime.OutOfMemory``); False: Max Memory Used is only reported
+    memory_limit: bool = True
+    #: how often the memory of an environment that is starting or busy is read
+    memory_poll_s: float = 0.01
 
     def function_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
 
 
 def alias_targets(functions: list[FunctionSpec]) -> dict[str, str]:
-    """``{"classify": first classifier's name, "rank": first ranker's name}`` (when present)."""
+    """``{"classify": first classifier's name, "rank": first ranker's name, "embed": first
+    embedder's name}`` (each when present): the functions ``/classify`` ... reach."""
     out: dict[str, str] = {}
     for spec in functions:
-        if spec.role in ("classify", "rank"):
+        if spec.role in ROLES:
             out.setdefault(spec.role, spec.name)
     return out

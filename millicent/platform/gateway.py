@@ -12,7 +12,8 @@ benchmark harness. Status codes are decided here and in the handler only: a func
 error whose ``errorType`` names a millicent error gets that error's status; a failed INIT
 (or restore) is 502 whatever its error type (Lambda's Function URL and API Gateway answer
 a function that cannot start so), with the error awslambdaric posted; a crashed
-environment is 502, a timed-out one 504, a throttle 429. When an API key is configured
+environment is 502, as is one killed for passing its memory size (``out_of_memory``, with
+the memory it used), a timed-out one 504, a throttle 429. When an API key is configured
 every request needs ``x-api-key`` (401 missing, 403 wrong).
 """
 
@@ -33,10 +34,10 @@ from aiohttp import web
 
 from millicent import errors
 from millicent.errors import MillicentError
+from millicent.platform.answers import error_status, report_headers
 from millicent.platform.apigw import HttpRequest, MalformedResponse, http_answer, http_api_event
+from millicent.platform.memory import OUT_OF_MEMORY_ERROR, explain
 from millicent.platform.platform import InvocationResult, Platform, random_hex
-from millicent.platform.records import InvocationRecord
-from millicent.platform.sandbox import CRASH_ERROR, TIMEOUT_ERROR
 
 #: Lambda's limit on a synchronous invocation payload.
 MAX_INVOKE_PAYLOAD = 6 * 1024 * 1024
@@ -46,45 +47,6 @@ STATS_PATH = "/_millicent/stats"
 log = logging.getLogger("millicent.platform")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def error_status(error_type: str | None) -> int:
-    """HTTP status for a function error: a millicent error's own, else Lambda's gateway codes."""
-    if error_type == TIMEOUT_ERROR:
-        return 504
-    if error_type == CRASH_ERROR:
-        return 502
-    cls = getattr(errors, error_type or "", None)
-    if isinstance(cls, type) and issubclass(cls, MillicentError):
-        return cls.status
-    return 502
-
-
-def report_headers(record: InvocationRecord) -> dict[str, str]:
-    """The ``x-millicent-*`` headers carrying one invocation's REPORT record.
-
-    ``init-ms`` is the INIT phase and ``restore-ms`` a snapshot's restore, both outside the
-    invocation's ``duration-ms`` (the billed Duration); "0" when there was none.
-    ``init-kind`` says which cold start it was (``init`` | ``restore``), absent when warm.
-    """
-    h = {
-        "x-millicent-request-id": record.request_id,
-        "x-millicent-cold": "1" if record.cold else "0",
-        "x-millicent-duration-ms": f"{record.duration_ms:.3f}",
-        "x-millicent-billed-ms": str(record.billed_ms),
-        "x-millicent-init-ms": f"{record.init_ms:.3f}" if record.init_ms is not None else "0",
-        "x-millicent-restore-ms": (f"{record.restore_ms:.3f}" if record.restore_ms is not None
-                                   else "0"),
-        "x-millicent-memory-mb": str(record.memory_mb),
-    }
-    kind = record.init_kind
-    if kind is not None:
-        h["x-millicent-init-kind"] = kind
-    if record.cpu_ms is not None:
-        h["x-millicent-cpu-ms"] = f"{record.cpu_ms:.3f}"
-    if record.max_memory_mb is not None:
-        h["x-millicent-max-memory-mb"] = f"{record.max_memory_mb:.1f}"
-    return h
 
 
 def _json_error(exc: MillicentError, headers: dict[str, str] | None = None) -> web.Response:
@@ -197,14 +159,20 @@ class Gateway:
             message = str(error.get("errorMessage", ""))
         except (ValueError, AttributeError):
             message = result.payload.decode("utf-8", "replace")
-        if result.record.status == "init_error":  # whatever the error, the function did not start
+        record = result.record
+        if record.status == "init_error":  # whatever the error, the function did not start
             status, code = 502, "init_error"
         else:
             status = error_status(result.error_type)
             cls = getattr(errors, result.error_type or "", None)
             code = cls.code if isinstance(cls, type) and issubclass(cls, MillicentError) else (
                 "function_timeout" if status == 504 else "function_error")
-        body = {"error": code, "message": message, "errorType": result.error_type}
+        body: dict[str, Any] = {"error": code, "message": message, "errorType": result.error_type}
+        if result.error_type == OUT_OF_MEMORY_ERROR:  # Lambda's message names no cause
+            phase = "invoke" if record.status != "init_error" else record.init_kind or "init"
+            body.update(error="out_of_memory" if code != "init_error" else code,
+                        message=explain(record.max_memory_mb, record.memory_mb, phase),
+                        memory_mb=record.memory_mb, max_memory_mb=record.max_memory_mb)
         return web.json_response(body, status=status, headers=headers)
 
     # --- the Lambda Invoke API ---------------------------------------------------------

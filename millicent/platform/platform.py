@@ -9,6 +9,11 @@ removed (the next request starts a fresh one); idle ones are reaped by a backgro
 With ``snapshot`` settings a cold start forks the function's snapshot template
 (:mod:`.snapshot`, built before the platform listens) instead of spawning a process: the
 record then carries the Restore Duration instead of an Init Duration.
+
+With ``memory_limit`` (the default, as on Lambda) an environment whose memory passes the
+function's memory size is killed and its invocation (or INIT) fails with
+``Runtime.OutOfMemory``; a :class:`~.memory.MemoryGuard` polls the environments that are
+starting or busy (:mod:`.memory`).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from millicent.errors import FunctionError, NotFound, TooManyRequests
 from millicent.platform import report
 from millicent.platform.functions import FunctionSpec, PlatformSettings, alias_targets
 from millicent.platform.launch import Launch
+from millicent.platform.memory import OUT_OF_MEMORY_ERROR, MemoryGuard, Watched, init_report
 from millicent.platform.pool import Acquired, Clock, Pool, Slot
 from millicent.platform.records import InvocationRecord, RecordLog, Totals
 from millicent.platform.report import Arrival, ColdStart
@@ -89,6 +95,7 @@ class Platform:
         self._flush_timer: asyncio.TimerHandle | None = None
         #: the snapshot template of each function (``settings.snapshot`` only)
         self.templates: dict[str, SnapshotTemplate] = {}
+        self.memory_guard = MemoryGuard(self._memory_watched, self.settings.memory_poll_s)
 
     # --- lifecycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -97,6 +104,8 @@ class Platform:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             self._function_log = open(path, "a", encoding="utf-8", buffering=1 << 16)  # noqa: SIM115
         await self.runtime_api.start()
+        if self.settings.memory_limit:
+            self.memory_guard.start()
         if self.settings.snapshot:
             await self._build_templates()
         self._reaper = asyncio.create_task(self._reap_forever())
@@ -108,7 +117,8 @@ class Platform:
         for spec in self.functions.values():
             self.templates[spec.name] = SnapshotTemplate(
                 self._launch(spec), self._log_line,
-                max(self.settings.snapshot_init_timeout_s, spec.timeout_s))
+                max(self.settings.snapshot_init_timeout_s, spec.timeout_s), self._limit(spec))
+        self.memory_guard.wake()
         results = await asyncio.gather(*(t.ensure() for t in self.templates.values()),
                                        return_exceptions=True)
         for template, result in zip(self.templates.values(), results, strict=True):
@@ -137,6 +147,7 @@ class Platform:
             await asyncio.gather(*self._stopping, return_exceptions=True)
         for template in self.templates.values():
             await template.stop()
+        await self.memory_guard.stop()
         # invocations whose environment was just killed finish (and write their records)
         # on their own tasks: let them, before the logs close
         for _ in range(200):
@@ -208,6 +219,7 @@ class Platform:
             raise
         for victim in acquired.evicted:
             self._stop_soon(victim)
+        self.memory_guard.wake()
         slot = acquired.slot
         request_id = new_request_id()
         cold: ColdStart | None = None
@@ -237,7 +249,7 @@ class Platform:
         record = report.invocation_record(spec.name, slot.env_id, spec.memory_mb, env, inv,
                                           outcome, cold, arrival)
         self._account(record)
-        if outcome.kind in ("crash", "timeout") or not env.alive:
+        if outcome.kind in ("crash", "timeout", "oom") or not env.alive:
             self.pool.remove(slot)
             self._stop_soon(slot)
         else:
@@ -261,6 +273,23 @@ class Platform:
                 return acquired
             self.pool.remove(acquired.slot)
             self._stop_soon(acquired.slot)
+
+    def _limit(self, spec: FunctionSpec) -> int | None:
+        """The memory an environment of ``spec`` may use before it is killed (None: any)."""
+        return spec.memory_mb if self.settings.memory_limit else None
+
+    def _environment(self, slot: Slot[ExecutionEnvironment], spec: FunctionSpec
+                     ) -> ExecutionEnvironment:
+        """A new on-demand environment (spawned: it runs INIT) for ``slot``."""
+        return ExecutionEnvironment(slot.env_id, self._launch(spec), self._log_line,
+                                    limit_mb=self._limit(spec))
+
+    def _memory_watched(self) -> list[Watched]:
+        """What the memory guard reads: environments starting or busy, templates in INIT."""
+        out: list[Watched] = [s.handle for s in self.pool.slots
+                              if s.busy and s.handle is not None]
+        out.extend(t for t in self.templates.values() if t.building)
+        return out
 
     def _launch(self, spec: FunctionSpec) -> Launch:
         return Launch(
@@ -287,22 +316,21 @@ class Platform:
         if template is not None:
             waited = await template.ensure()  # None, unless INIT had to run (again) first
             env = ExecutionEnvironment(slot.env_id, template.launch, self._log_line,
-                                       starter=template.fork, start_kind="restore")
+                                       starter=template.fork, start_kind="restore",
+                                       limit_mb=self._limit(spec))
             restore_ms = await self._ready(slot, env, self.settings.init_timeout_s)
             return ColdStart(init_ms=waited, restore_ms=restore_ms)
         t0 = time.perf_counter()
         try:
             return ColdStart(init_ms=await self._ready(
-                slot, ExecutionEnvironment(slot.env_id, self._launch(spec), self._log_line),
-                self.settings.init_timeout_s))
+                slot, self._environment(slot, spec), self.settings.init_timeout_s))
         except InitFailed as exc:
             if exc.error.get("errorType") != INIT_TIMEOUT_ERROR:
                 raise
         self._log_line(slot.env_id, f"INIT over {self.settings.init_timeout_s:g} s: retried "
                                     f"under the function timeout ({spec.timeout_s:g} s)")
         await self._stop_env(slot)
-        await self._ready(slot, ExecutionEnvironment(slot.env_id, self._launch(spec),
-                                                     self._log_line), spec.timeout_s)
+        await self._ready(slot, self._environment(slot, spec), spec.timeout_s)
         return ColdStart(init_ms=(time.perf_counter() - t0) * 1000.0)
 
     async def _ready(self, slot: Slot[ExecutionEnvironment], env: ExecutionEnvironment,
@@ -325,6 +353,12 @@ class Platform:
         message = str(exc.error.get("errorMessage") or "init failed")
         record = report.init_failure_record(spec.name, slot.env_id, spec.memory_mb, slot.handle,
                                             request_id, error_type, arrival)
+        if error_type == OUT_OF_MEMORY_ERROR:
+            used = exc.error.get("max_memory_mb")
+            if isinstance(used, int | float) and record.max_memory_mb is None:
+                record.max_memory_mb = float(used)
+            if record.init_kind == "init" and slot.handle is not None:  # not a template's
+                self._log_line(slot.env_id, init_report(record.init_ms))
         self._account(record)
         return InvocationResult(
             payload=error_body(message, error_type, request_id),
@@ -401,6 +435,8 @@ class Platform:
                 "idle_timeout_s": self.settings.idle_timeout_s,
                 "record_path": self.settings.record_path,
                 "snapshot": self.settings.snapshot,
+                "memory_limit": self.settings.memory_limit,
+                "memory_poll_s": self.settings.memory_poll_s,
             },
             "uptime_s": round(time.time() - self.started_at, 3),
         }

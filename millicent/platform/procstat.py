@@ -1,10 +1,16 @@
-"""CPU time and peak memory of an environment process, read from ``/proc`` (Linux).
+"""CPU time and memory of an environment process, read from ``/proc`` (Linux).
 
 Lambda gives a function a CPU share proportional to its memory size; to project what a
 request would cost there we need the CPU time it actually used here, not only wall time.
 ``/proc/<pid>/stat`` counts user+system time in clock ticks (10 ms on most kernels), far too
 coarse for millisecond invocations, so the per-thread ``schedstat`` (nanoseconds of CPU run
 time) is summed when the kernel provides it; ``stat`` is the fallback.
+
+Memory is counted as Lambda counts a sandbox's: the environment process's resident memory
+*plus that of every process it started* (a handler's subprocesses live in the sandbox too).
+The REPORT's Max Memory Used is the process's peak resident set (``VmHWM``) plus its
+descendants' resident sets; :meth:`ProcessProbe.resident_mb` is the same thing *now*, read
+from ``statm`` (a quarter of the cost of ``status``) for :mod:`.memory`'s polls.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import contextlib
 import os
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PAGE_MB = (os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096) / (1024.0 * 1024.0)
 
 
 def _read(path: str) -> bytes | None:
@@ -73,6 +80,37 @@ def max_rss_mb(pid: int) -> float | None:
     return int(raw[at + 6 :].split(None, 1)[0]) / 1024.0  # kB
 
 
+def _statm_mb(raw: bytes | None) -> float | None:
+    """Resident memory (MiB) from a ``statm`` text (its second field, in pages)."""
+    if not raw:
+        return None
+    fields = raw.split()
+    return int(fields[1]) * _PAGE_MB if len(fields) > 1 else None
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of every thread of ``pid`` (``/proc/<pid>/task/*/children``)."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    out: list[int] = []
+    for tid in tids:
+        raw = _read(f"/proc/{pid}/task/{tid}/children")
+        if raw:
+            out.extend(int(c) for c in raw.split())
+    return out
+
+
+def tree_rss_mb(pid: int, depth: int = 0) -> float:
+    """Resident memory (MiB) of ``pid`` and all its descendants now; 0 for what is gone.
+    (A handler rarely starts processes: this opens files rather than keeping them.)"""
+    own = _statm_mb(_read(f"/proc/{pid}/statm")) or 0.0
+    if depth >= 32:  # a fork bomb is out of memory soon enough; never recurse without end
+        return own
+    return own + sum(tree_rss_mb(child, depth + 1) for child in _children(pid))
+
+
 class ProcessProbe:
     """:func:`cpu_ms` and :func:`max_rss_mb` of one process, read from ``/proc`` files kept
     open: one ``pread`` of ``status`` plus one per thread's ``schedstat`` per sample,
@@ -86,22 +124,53 @@ class ProcessProbe:
     def __init__(self, pid: int) -> None:
         self.pid = pid
         self._status: int | None = None
+        self._statm: int | None = None
         self._tasks: dict[str, int] = {}  # thread id → open schedstat fd
+        self._children: dict[str, int] = {}  # thread id → open children fd
 
     def sample(self) -> tuple[float | None, float | None]:
-        """``(cpu_ms, max_rss_mb)`` now; None for what cannot be read (process gone)."""
+        """``(cpu_ms, max_memory_mb)`` now — the process's peak resident set plus its
+        descendants' resident sets; None for what cannot be read (process gone)."""
         threads, hwm = self._read_status()
         if threads is None:
             return None, hwm
         cpu = self._schedstat(threads)
+        if hwm is not None:
+            hwm += self._descendants_mb()
         return (cpu if cpu is not None else _stat_ms(self.pid)), hwm
 
+    def resident_mb(self) -> float | None:
+        """Resident memory (MiB) of the process and its descendants now; None once gone."""
+        try:
+            if self._statm is None:
+                self._statm = os.open(f"/proc/{self.pid}/statm", os.O_RDONLY)
+            own = _statm_mb(os.pread(self._statm, 256, 0))
+        except OSError:
+            return None
+        if own is None:
+            return None
+        if not self._tasks:
+            self._relist()
+        return own + self._descendants_mb()
+
+    def _descendants_mb(self) -> float:
+        total = 0.0
+        for fd in self._children.values():
+            try:
+                raw = os.pread(fd, 4096, 0)
+            except OSError:
+                continue
+            total += sum(tree_rss_mb(int(child)) for child in raw.split())
+        return total
+
     def close(self) -> None:
-        for fd in [*self._tasks.values(), *([self._status] if self._status is not None else [])]:
+        own = [fd for fd in (self._status, self._statm) if fd is not None]
+        for fd in [*self._tasks.values(), *self._children.values(), *own]:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self._tasks.clear()
-        self._status = None
+        self._children.clear()
+        self._status = self._statm = None
 
     def _read_status(self) -> tuple[int | None, float | None]:
         try:
@@ -135,11 +204,14 @@ class ProcessProbe:
         except OSError:
             tids = set()
         for tid in [t for t in self._tasks if t not in tids]:
-            with contextlib.suppress(OSError):
-                os.close(self._tasks.pop(tid))
+            for fds in (self._tasks, self._children):
+                if tid in fds:
+                    with contextlib.suppress(OSError):
+                        os.close(fds.pop(tid))
         for tid in tids - set(self._tasks):
             with contextlib.suppress(OSError):
                 self._tasks[tid] = os.open(f"/proc/{self.pid}/task/{tid}/schedstat", os.O_RDONLY)
+                self._children[tid] = os.open(f"/proc/{self.pid}/task/{tid}/children", os.O_RDONLY)
 
 
 def _field(raw: bytes, name: bytes) -> float | None:

@@ -28,9 +28,13 @@ from typing import IO, Any
 
 #: Outcomes of an invocation. ``function_error``: the handler raised (Lambda answers
 #: ``X-Amz-Function-Error: Unhandled``); ``crash``: the environment process died;
-#: ``timeout``: it ran past the function timeout and was killed; ``init_error``: it
-#: never reached its first ``/next``.
-STATUSES = ("ok", "function_error", "crash", "timeout", "init_error")
+#: ``timeout``: it ran past the function timeout and was killed; ``out_of_memory``: its
+#: memory passed the function's memory size and it was killed; ``init_error``: it never
+#: reached its first ``/next``.
+STATUSES = ("ok", "function_error", "crash", "timeout", "out_of_memory", "init_error")
+
+#: The REPORT line's ``Status`` where Lambda's word differs from the record's status.
+LAMBDA_STATUS = {"out_of_memory": "error"}
 
 
 def billed_ms(duration_ms: float, granularity_ms: int = 1) -> int:
@@ -105,7 +109,7 @@ class InvocationRecord:
             parts.append(f"Restore Duration: {self.restore_ms:.2f} ms")
             parts.append(f"Billed Restore Duration: {self.billed_restore_ms} ms")
         if self.status != "ok":
-            parts.append(f"Status: {self.status}")
+            parts.append(f"Status: {LAMBDA_STATUS.get(self.status, self.status)}")
             if self.error_type:
                 parts.append(f"Error Type: {self.error_type}")
         return "\t".join(parts)

@@ -17,7 +17,8 @@ from millicent.platform.records import InvocationRecord, billed_ms
 from millicent.platform.sandbox import ExecutionEnvironment, Invocation, Outcome
 
 #: Outcome kinds (environment.py) → record statuses (records.py).
-STATUS_OF_KIND = {"response": "ok", "error": "function_error", "crash": "crash", "timeout": "timeout"}
+STATUS_OF_KIND = {"response": "ok", "error": "function_error", "crash": "crash", "timeout": "timeout",
+                  "oom": "out_of_memory"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ def init_failure_record(
         request_id=request_id, function=function, env_id=env_id,
         pid=env.pid if env is not None else None, cold=True,
         init_ms=None if restored else waited, duration_ms=0.0, billed_ms=0, billed_ms_100=0,
-        cpu_ms=None, memory_mb=memory_mb, max_memory_mb=None, status="init_error",
+        cpu_ms=None, memory_mb=memory_mb, max_memory_mb=env.max_memory_mb if env else None,
+        status="init_error",
         error_type=error_type, wall_ms=waited, timestamp=arrival.timestamp,
         source=arrival.source, restore_ms=waited if restored else None,
         billed_restore_ms=billed_ms(waited, 1) if restored else None,

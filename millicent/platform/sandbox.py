@@ -13,6 +13,10 @@ Lambda's INIT contract: the environment is ready at its first ``/next``; a runti
 posts ``/init/error`` (or, restored from a snapshot, ``/restore/error``) has failed its
 INIT — the error it posted, as ``awslambdaric`` built it, is the answer, and the
 environment is discarded (the next request starts a new one).
+
+With a memory limit (``limit_mb``), an environment whose memory passes it is killed
+(:mod:`.memory`): during an invocation, the invocation fails with ``Runtime.OutOfMemory``;
+during INIT or a restore, the start fails with it.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from millicent.platform import procstat
+from millicent.platform import memory, procstat
 from millicent.platform.launch import Launch, ProcessHandle, spawn
 
 #: Lambda's limit on a synchronous response payload.
@@ -42,7 +46,8 @@ RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
 
 @dataclass
 class Outcome:
-    """How an invocation ended. ``kind``: response | error | crash | timeout."""
+    """How an invocation ended. ``kind``: response | error | crash | timeout | oom (killed
+    for passing the memory size)."""
 
     kind: str
     body: bytes
@@ -92,11 +97,19 @@ class ExecutionEnvironment:
 
     ``starter`` starts the process (default: spawn the runtime client, an INIT);
     ``start_kind`` says which: ``"init"`` or ``"restore"`` (forked from a snapshot).
+    ``limit_mb``: kill the environment when its memory passes this (None: only report it).
     """
 
     def __init__(self, env_id: str, launch: Launch, log: Callable[[str, str], None],
-                 starter: Starter | None = None, start_kind: str = "init") -> None:
+                 starter: Starter | None = None, start_kind: str = "init",
+                 limit_mb: int | None = None) -> None:
         self.env_id = env_id
+        self.limit_mb = limit_mb
+        #: the memory (MiB) at which it was killed for passing ``limit_mb``, else None
+        self.oom_mb: float | None = None
+        #: the largest memory (MiB) seen so far: the REPORT's Max Memory Used
+        self.max_memory_mb: float | None = None
+        self._sampled: tuple[float | None, float | None] | None = None
         self.launch = launch
         self._log = log  # (env_id, line) -> None
         self._starter = starter
@@ -154,16 +167,67 @@ class ExecutionEnvironment:
     async def kill(self) -> None:
         """SIGKILL the process group (Lambda does not ask a frozen sandbox to stop)."""
         if self.proc is not None and not self.exited:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)  # its group: what the handler spawned
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.kill()  # itself, should it not lead its own group yet
+            self._send_kill()
             await self.proc.wait()
         if self._probe is not None:
             self._probe.close()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+    def _send_kill(self) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)  # its group: what the handler spawned
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()  # itself, should it not lead its own group yet
+
+    # --- memory ------------------------------------------------------------------------
+    def check_memory(self) -> None:
+        """The guard's poll: kill the environment if its memory is over the limit now."""
+        if (self.limit_mb is None or self._probe is None or not self.alive
+                or self.oom_mb is not None):
+            return
+        used = self._probe.resident_mb()
+        if used is not None:
+            self._seen(used)
+            if used > self.limit_mb:
+                self._out_of_memory(used)
+
+    def _seen(self, used: float | None) -> float | None:
+        if used is not None and (self.max_memory_mb is None or used > self.max_memory_mb):
+            self.max_memory_mb = used
+        return self.max_memory_mb
+
+    def _over_limit(self, peak: float | None) -> bool:
+        return self.limit_mb is not None and peak is not None and peak > self.limit_mb
+
+    def _out_of_memory(self, used: float) -> None:
+        """Kill it now, as Lambda's sandbox would have been, and fail what was waiting:
+        the invocation in flight, or the start (INIT / restore)."""
+        assert self.limit_mb is not None
+        self.oom_mb = used
+        phase = "invoke" if self._ready.done() else self.start_kind
+        self._log(self.env_id, memory.explain(used, self.limit_mb, phase))
+        inv = self.current
+        if not self._ready.done():
+            self._ready.set_exception(InitFailed({"errorMessage": memory.KILLED,
+                                                  "errorType": memory.OUT_OF_MEMORY_ERROR}))
+            self._ready.exception()  # mark retrieved: the waiter may be gone
+        elif inv is not None and not inv.done.done():
+            inv.done.set_result(self._oom_outcome(inv))
+        if self.proc is not None and not self.exited:
+            self._send_kill()
+
+    def _oom_outcome(self, inv: Invocation) -> Outcome:
+        """Lambda's answer to an invocation whose sandbox was killed for its memory, and its
+        two log lines (as CloudWatch shows them)."""
+        message = memory.lambda_message(inv.request_id)
+        for line in (message, memory.OUT_OF_MEMORY_ERROR):
+            inv.logs.append(line)
+            self._log(self.env_id, line)
+        body = {"errorType": memory.OUT_OF_MEMORY_ERROR, "errorMessage": message}  # no trace
+        return Outcome("oom", json.dumps(body).encode(), memory.OUT_OF_MEMORY_ERROR)
 
     async def _watch_exit(self) -> None:
         assert self.proc is not None
@@ -208,7 +272,13 @@ class ExecutionEnvironment:
         if not self._ready.done():
             assert self.spawned is not None
             self.ready_ms = (time.perf_counter() - self.spawned) * 1000.0
-            self.cpu_mark_ms = self._probe.sample()[0] if self._probe is not None else None
+            cpu, peak = self._probe.sample() if self._probe is not None else (None, None)
+            self.cpu_mark_ms = cpu
+            if self._over_limit(self._seen(peak)):  # a peak between two polls: INIT failed
+                assert peak is not None
+                self._out_of_memory(peak)
+                raise InitFailed({"errorMessage": memory.KILLED,
+                                  "errorType": memory.OUT_OF_MEMORY_ERROR})
             self._ready.set_result(None)
         if self._queued is not None:
             inv, self._queued = self._queued, None
@@ -224,12 +294,14 @@ class ExecutionEnvironment:
     def account(self) -> tuple[float | None, float | None]:
         """``(cpu_ms, max_memory_mb)`` of the invocation just answered: the CPU the process
         used since the previous call (or since init ended) — so the runtime client's work
-        between two invocations counts too — and its peak RSS so far. CPU is None once
-        the process is gone."""
+        between two invocations counts too — and its peak memory so far (the process's
+        peak RSS plus its descendants'). CPU is None once the process is gone."""
         if self._probe is None:
             return None, None
-        now, peak = self._probe.sample()
-        if not self.alive:
+        sampled, self._sampled = self._sampled, None
+        now, peak = sampled if sampled is not None else self._probe.sample()
+        peak = self._seen(peak)
+        if not self.alive or self.oom_mb is not None:
             now = None
         before, self.cpu_mark_ms = self.cpu_mark_ms, now
         return (None if now is None or before is None else max(0.0, now - before)), peak
@@ -301,8 +373,20 @@ class ExecutionEnvironment:
             outcome = await asyncio.shield(inv.done)
         finally:
             timer.cancel()
+        if outcome.kind in ("response", "error") and self._probe is not None:
+            # the answer's sample, which account() reports: its peak also catches a spike
+            # that came and went between two polls — Lambda would have killed it then
+            self._sampled = self._probe.sample()
+            peak = self._seen(self._sampled[1])
+            if self._over_limit(peak):  # (also when a poll killed it after it answered)
+                assert peak is not None
+                if self.oom_mb is None:
+                    self._out_of_memory(peak)
+                outcome = self._oom_outcome(inv)  # the answer is discarded
         if outcome.kind == "timeout":
             await self.kill()
+        # killed for its memory: SIGKILL is sent; the platform reaps it in the background
+        # (a process's exit frees its memory at ≈ 0.4 ms per MB here: 50 ms at 128 MB)
         return outcome
 
     @staticmethod

@@ -11,9 +11,9 @@ from dataclasses import dataclass, replace
 
 from aiohttp import web
 
-from millicent.errors import ConfigError, missing_extra
 from millicent.platform.functions import FunctionSpec, PlatformSettings
 from millicent.platform.gateway import Gateway
+from millicent.platform.loops import loop_factory
 from millicent.platform.platform import Platform
 
 
@@ -65,32 +65,6 @@ async def serve(
             await site.stop()
         await platform.stop()
         await runner.cleanup()
-
-
-#: ``--loop`` choices: uvloop when installed (``auto``), or one of the two explicitly.
-LOOPS = ("auto", "uvloop", "asyncio")
-
-
-def loop_factory(loop: str = "auto") -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """The event loop factory for ``loop`` (None: asyncio's default loop).
-
-    uvloop (in the ``serve`` extra) runs the gateway and the Runtime API on libuv: on the
-    2-core development machine it took 11-19 % off the gateway's CPU per warm request and
-    added 3-15 % requests per second at C = 1, 8, 32 (``experiments/platform_ab.py``,
-    interleaved with asyncio's loop). ``auto`` falls back to asyncio when it is missing.
-    """
-    if loop not in LOOPS:
-        raise ConfigError(f"unknown event loop {loop!r}; use one of {', '.join(LOOPS)}")
-    if loop == "asyncio":
-        return None
-    try:
-        import uvloop
-    except ImportError as exc:
-        if loop == "auto":
-            return None
-        raise missing_extra("uvloop", "serve") from exc
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
 
 
 def run(functions: Sequence[FunctionSpec], settings: PlatformSettings, listen: Listen,

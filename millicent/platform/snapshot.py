@@ -17,6 +17,11 @@ may be back) and, if INIT fails again, answers with the init error awslambdaric 
 (:meth:`SnapshotTemplate.fork` is an environment's starter), learn its children's exit
 statuses. A child's end is seen through a pidfd (so it is noticed even after the template
 died); its status comes from the template, which reaps it.
+
+With a memory limit, the template's INIT is held to the function's memory size as
+SnapStart holds it (its INIT runs in a sandbox of that size): one that passes it is killed
+and fails with ``Runtime.OutOfMemory``. Each restored child is an environment like any
+other, held to the limit by :mod:`.sandbox`.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from millicent.platform import memory, procstat
 from millicent.platform.launch import SNAP_START, Launch, lambda_environment, log_stream
 from millicent.platform.sandbox import (
     CRASH_ERROR,
@@ -87,11 +93,14 @@ class SnapshotTemplate:
     """One function's template process, seen from the platform."""
 
     def __init__(self, launch: Launch, log: Callable[[str, str], None],
-                 init_timeout_s: float = 10.0) -> None:
+                 init_timeout_s: float = 10.0, limit_mb: int | None = None) -> None:
         self.launch = launch
         self.name = f"{launch.function}-template"
         self._log = log
         self.init_timeout_s = init_timeout_s
+        #: kill an INIT whose memory passes this (None: no limit)
+        self.limit_mb = limit_mb
+        self._probe: procstat.ProcessProbe | None = None
         self.proc: asyncio.subprocess.Process | None = None
         self.init_ms: float | None = None
         self.forks = 0
@@ -108,6 +117,11 @@ class SnapshotTemplate:
     def ready(self) -> bool:
         """INIT done and the template alive: a cold start can fork from it."""
         return self._ready and self.proc is not None and self.proc.returncode is None
+
+    @property
+    def building(self) -> bool:
+        """INIT is running (the memory guard watches it)."""
+        return self._building is not None and not self._building.done()
 
     @property
     def state(self) -> str:
@@ -149,6 +163,7 @@ class SnapshotTemplate:
             theirs.close()
         ours.setblocking(False)
         self._sock = ours
+        self._probe = procstat.ProcessProbe(self.proc.pid)
         first: asyncio.Future[tuple[dict[str, Any], list[int]]] = (
             asyncio.get_running_loop().create_future())
         self._replies["init"] = first
@@ -166,6 +181,8 @@ class SnapshotTemplate:
                                 f"{self.init_timeout_s:.0f} s", "errorType": INIT_TIMEOUT_ERROR},
                                ) from None
         elapsed = (time.perf_counter() - started) * 1000.0
+        if message.get("op") == "ready" and self._over_limit():  # a peak between two polls
+            message = {"op": "init_error", "error": self._oom_error()}
         if message.get("op") != "ready":
             await self.stop()
             raise self._failed(dict(message.get("error") or {}), elapsed)
@@ -173,6 +190,34 @@ class SnapshotTemplate:
         self._log(self.name, f"INIT_REPORT Init Duration: {elapsed:.2f} ms\tPhase: snapshot"
                              f"\tStatus: ready\tPid: {message.get('pid')}")
         return elapsed
+
+    # --- memory ------------------------------------------------------------------------
+    def check_memory(self) -> None:
+        """The memory guard's poll during INIT: an INIT over the limit is killed and fails."""
+        waiter = self._replies.get("init")
+        if self.limit_mb is None or self._probe is None or waiter is None or waiter.done():
+            return
+        used = self._probe.resident_mb()
+        if used is not None and used > self.limit_mb:
+            waiter.set_result(({"op": "init_error", "error": self._oom_error(used)}, []))
+            if self.proc is not None and self.proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+
+    def _over_limit(self) -> bool:
+        """The INIT's peak memory passed the limit (read when it reports ready)."""
+        if self.limit_mb is None or self._probe is None:
+            return False
+        peak = self._probe.sample()[1]
+        return peak is not None and peak > self.limit_mb
+
+    def _oom_error(self, used: float | None = None) -> dict[str, Any]:
+        if used is None and self._probe is not None:
+            used = self._probe.sample()[1]
+        assert self.limit_mb is not None
+        self._log(self.name, memory.explain(used, self.limit_mb, "snapshot"))
+        return {"errorMessage": memory.KILLED, "errorType": memory.OUT_OF_MEMORY_ERROR,
+                "max_memory_mb": used}
 
     def _failed(self, error: dict[str, Any], elapsed: float | None = None) -> InitFailed:
         error.setdefault("errorType", "Runtime.Unknown")
@@ -289,6 +334,9 @@ class SnapshotTemplate:
                 await task
         self._tasks = []
         self._ready = False
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
 
     def describe(self) -> dict[str, Any]:
         """The template's state for ``/_millicent/stats``."""

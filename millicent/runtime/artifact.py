@@ -28,21 +28,19 @@ import os
 import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 
 from millicent.errors import ArtifactError
-from millicent.runtime.kinds import KINDS
-from millicent.runtime.tokenizers import TOKENIZERS, version_of
-from millicent.types import VectorsSource
+from millicent.runtime.kinds import KINDS, WEIGHTLESS
+from millicent.runtime.tokenizers import TOKENIZERS, key_scheme, version_of
+from millicent.types import ROLES, Role, VectorsSource
 
 #: The artifact format this runtime writes, and those it reads.
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 
-Role = Literal["classify", "rank"]
-ROLES: tuple[Role, ...] = ("classify", "rank")
 #: the role of the kinds that have only one, when a manifest does not say (version 1)
 _KIND_ROLES: dict[str, Role] = {"kim_cnn": "classify", "sm_cnn": "rank"}
 #: ``embedding.source`` of an artifact that carries its own learned table
@@ -316,7 +314,8 @@ def load_artifact(path: str | os.PathLike[str]) -> Artifact:
     """Read an artifact directory; ArtifactError if missing, malformed or of unknown version."""
     root = Path(path)
     manifest = read_manifest(root)
-    weights = _load_npz(root / WEIGHTS) if (root / WEIGHTS).exists() or manifest.kind != "onnx" else {}
+    weights = (_load_npz(root / WEIGHTS) if (root / WEIGHTS).exists() or manifest.kind not in WEIGHTLESS
+               else {})
     return Artifact(path=root, manifest=manifest, weights=weights)
 
 
@@ -375,7 +374,9 @@ def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = Non
 
     An artifact whose manifest says :data:`LEARNED` serves its own ``embeddings.npz``
     (named by the table's digest, so two different tables never share a store table or
-    pack); any other artifact serves the pretrained vectors its manifest names.
+    pack); any other artifact serves the pretrained vectors its manifest names. Either
+    way the source carries its tokenizer's ``key_scheme``: the same vectors keyed another
+    way are another table.
     """
     root = Path(path)
     m = manifest if manifest is not None else read_manifest(root)
@@ -388,10 +389,10 @@ def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = Non
         digest = file_digest(table)
         return VectorsSource(spec=LEARNED, label=f"artifact:{name}@{digest}",
                              slug=_slug(f"{name}-{digest}"), dim=m.dim, learned_table=table,
-                             task=m.task or None, lowercase=m.tokenizer.lowercase)
+                             task=m.task or None, key_scheme=key_scheme(m.tokenizer))
     spec = m.embedding.source
     if not spec:
         raise ArtifactError(f"{root}: the manifest names no embedding source")
     slug = _slug(Path(spec).name if "/" in spec else spec)
     return VectorsSource(spec=spec, label=spec, slug=slug, dim=m.dim, learned_table=None,
-                         task=m.task or None, lowercase=m.tokenizer.lowercase)
+                         task=m.task or None, key_scheme=key_scheme(m.tokenizer))

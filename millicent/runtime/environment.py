@@ -31,39 +31,22 @@ from millicent.config import FUNCTION_NAME, INIT_EAGER, STORE_URL, FunctionConfi
 from millicent.errors import ConfigError, NotFound
 
 if TYPE_CHECKING:  # numpy-backed; imported lazily by the default builders
-    from millicent.runtime.artifact import Manifest
-    from millicent.runtime.roles import Classifier, Ranker
+    from millicent.runtime.roles import ServedModel
     from millicent.types import Embeddings
 
 
-def load_models(config: FunctionConfig) -> dict[str, Classifier | Ranker]:
+def load_models(config: FunctionConfig) -> dict[str, ServedModel]:
     """Every configured model, in configuration order (default model builder).
 
     A function has one store and one pack, so its models must read one table of vectors:
     a mix is refused here (INIT fails with the reason) rather than served wrong vectors.
     """
+    from millicent.runtime.one_table import check_one_table
     from millicent.runtime.registry import load_model
 
     models = {name: load_model(path) for name, path in config.models}
-    check_one_table({name: m.manifest for name, m in models.items()})
+    check_one_table({name: m.manifest for name, m in models.items()}, dict(config.models))
     return models
-
-
-def check_one_table(manifests: dict[str, Manifest]) -> None:
-    """ConfigError unless the models read the same vectors: the same pretrained source,
-    dimension and key case — a model's own learned table is shared with no other model."""
-    def identity(m: Manifest) -> tuple[str, int, bool]:
-        return m.embedding.source, m.dim, m.tokenizer.lowercase
-
-    kinds = {identity(m) for m in manifests.values()}
-    learned = [n for n, m in manifests.items() if m.learned_table]
-    if len(kinds) > 1 or (learned and len(manifests) > 1):
-        described = ", ".join(
-            f"{n}: {'its own learned table' if m.learned_table else m.embedding.source} "
-            f"({m.dim}-d{'' if m.tokenizer.lowercase else ', cased'})"
-            for n, m in manifests.items())
-        raise ConfigError(f"these models read different word vectors ({described}), but one "
-                          "function has one store and one pack: deploy them as separate functions")
 
 
 def open_store(config: FunctionConfig) -> Embeddings:
@@ -103,15 +86,18 @@ class Loaded:
     """The built environment: models by name (configuration order) and the embeddings."""
 
     config: FunctionConfig
-    models: dict[str, Classifier | Ranker]
+    models: dict[str, ServedModel]
     embeddings: Embeddings
 
-    def first(self, role: str) -> str:
-        """Name of the first model with ``role`` ("classify" | "rank"), or NotFound."""
-        for name, model in self.models.items():
-            if model.role == role:
-                return name
-        raise NotFound(f"this function has no {'classification' if role == 'classify' else 'ranking'} model",
+    def first(self, *roles: str) -> str:
+        """Name of the first model with the first of ``roles`` any model has, or NotFound
+        naming the first role."""
+        for role in roles:
+            for name, model in self.models.items():
+                if model.role == role:
+                    return name
+        what = {"classify": "classification", "rank": "ranking", "embed": "embedding"}
+        raise NotFound(f"this function has no {what.get(roles[0], roles[0])} model",
                        models=list(self.models))
 
 
@@ -121,14 +107,14 @@ class FunctionEnvironment:
     def __init__(
         self,
         config: Callable[[], FunctionConfig] = FunctionConfig.from_env,
-        models: Callable[[FunctionConfig], dict[str, Classifier | Ranker]] = load_models,
+        models: Callable[[FunctionConfig], dict[str, ServedModel]] = load_models,
         store: Callable[[FunctionConfig], Embeddings] = open_store,
     ) -> None:
         self._config_loader = config
         self._models_builder = models
         self._store_builder = store
         self._config: FunctionConfig | None = None
-        self._models: dict[str, Classifier | Ranker] | None = None
+        self._models: dict[str, ServedModel] | None = None
         self._embeddings: Embeddings | None = None
         #: the INIT / restore not yet reported by an invocation
         self._pending: InitInfo | None = None

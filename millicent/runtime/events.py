@@ -28,8 +28,9 @@ REST_V1, HTTP_V2, FUNCTION_URL, DIRECT = "apigw-v1", "apigw-v2", "function-url",
 
 
 @dataclass
-class Request:
-    """What the handler needs from any event: method, path and the raw body.
+class Invocation:
+    """What the handler needs from any event: method, path and the raw body (the typed
+    request its body becomes is :mod:`.requests`'s).
 
     ``path`` is None for direct invocations (they are routed by their fields).
     """
@@ -59,11 +60,11 @@ def event_kind(event: Any) -> str:
     return DIRECT
 
 
-def parse_event(event: Any) -> Request:
+def parse_event(event: Any) -> Invocation:
     """Extract method, path and body from an event (no JSON parsing of the body yet)."""
     kind = event_kind(event)
     if kind == DIRECT:
-        return Request(kind, "POST", None, payload=event)
+        return Invocation(kind, "POST", None, payload=event)
     if kind == REST_V1:
         method = str(event.get("httpMethod") or "")
         path = str(event.get("path") or "/")
@@ -78,7 +79,7 @@ def parse_event(event: Any) -> Request:
     body = event.get("body")
     if body is not None and not isinstance(body, str):
         raise InvalidInput("event body must be a string")
-    return Request(kind, method.upper(), normalise_path(path), body, bool(event.get("isBase64Encoded")))
+    return Invocation(kind, method.upper(), normalise_path(path), body, bool(event.get("isBase64Encoded")))
 
 
 def normalise_path(path: str) -> str:
@@ -87,7 +88,7 @@ def normalise_path(path: str) -> str:
     return "/" + "/".join(parts)
 
 
-def body_json(request: Request, max_body_bytes: int) -> Any:
+def body_json(request: Invocation, max_body_bytes: int) -> Any:
     """The request body parsed as JSON, enforcing the size limit (413) and syntax (400)."""
     if not request.is_http:
         return request.payload

@@ -7,9 +7,11 @@ standardisation statistics the training run exported in the artifact. Four featu
 2. IDF-weighted overlap: Σ idf over shared words / Σ idf over the question's words;
 3. and 4.: the same two over non-stopwords only.
 
-Words are compared by :func:`millicent.words.vector_key`. IDF comes from the training
-split's distinct sentences: ``idf(w) = log((N + 1) / (df(w) + 1))`` (a word never seen
-gets ``log(N + 1)``). Each feature is then z-scored with the training split's mean and
+Words are compared by their store keys: version ``overlap-2`` (written now) by the model's
+own tokenizer's keys, version ``overlap-1`` (the shipped ``sm-trecqa-overlap``) by the
+lower-cased PTB keys it was trained with, whatever the tokenizer. IDF comes from the
+training split's distinct sentences: ``idf(w) = log((N + 1) / (df(w) + 1))`` (a word never
+seen gets ``log(N + 1)``). Each feature is then z-scored with the training split's mean and
 standard deviation (stored in the manifest), never with statistics of the evaluated split.
 """
 
@@ -23,10 +25,16 @@ from typing import Any
 import numpy as np
 
 from millicent.errors import ArtifactError
-from millicent.words import vector_key
+from millicent.runtime.tokenizers.ptb import ptb_key
+from millicent.types import KeyFunction
 
 #: Recorded in the manifest; bump when the definition above changes.
-FEATURES_VERSION = "overlap-1"
+FEATURES_VERSION = "overlap-2"
+#: versions this runtime reads: how each compares words, given the model's key function
+_VERSION_KEYS: dict[str, Any] = {
+    "overlap-1": lambda model_key: ptb_key,  # trained comparing lower-cased PTB keys
+    "overlap-2": lambda model_key: model_key,
+}
 N_FEATURES = 4
 
 #: English function words (NLTK's list) plus PTB clitics and punctuation tokens.
@@ -46,12 +54,10 @@ STOPWORDS = frozenset(
 )
 
 
-def _keys(tokens: Iterable[str]) -> set[str]:
-    return {vector_key(t) for t in tokens}
-
-
-def compute_idf(documents: Iterable[Sequence[str]]) -> tuple[list[str], np.ndarray, float]:
-    """IDF of every word of ``documents`` (token lists; pass distinct sentences).
+def compute_idf(documents: Iterable[Sequence[str]], key: KeyFunction
+                ) -> tuple[list[str], np.ndarray, float]:
+    """IDF of every word of ``documents`` (token lists; pass distinct sentences), words
+    compared by ``key`` (the model's tokenizer's).
 
     Returns ``(words, idf float32, idf of an unseen word)``; words in first-seen order.
     """
@@ -59,7 +65,7 @@ def compute_idf(documents: Iterable[Sequence[str]]) -> tuple[list[str], np.ndarr
     n_docs = 0
     for doc in documents:
         n_docs += 1
-        df.update(_keys(doc))
+        df.update({key(t) for t in doc})
     words = list(df)
     idf = np.array([math.log((n_docs + 1) / (df[w] + 1)) for w in words], dtype=np.float32)
     return words, idf, math.log(n_docs + 1)
@@ -74,9 +80,15 @@ class OverlapFeatures:
         unseen_idf: float,
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
+        *,
+        key: KeyFunction,
+        version: str = FEATURES_VERSION,
     ) -> None:
         self.idf = idf
         self.unseen_idf = unseen_idf
+        #: how words are compared (see the module docstring) and the definition's version
+        self.key = key
+        self.version = version
         self.mean = np.zeros(N_FEATURES, np.float32) if mean is None else np.asarray(mean, np.float32)
         self.std = np.ones(N_FEATURES, np.float32) if std is None else np.asarray(std, np.float32)
 
@@ -85,7 +97,8 @@ class OverlapFeatures:
 
     def raw(self, q_tokens: Sequence[str], a_tokens: Sequence[str]) -> np.ndarray:
         """Unstandardised features (4,) float32."""
-        q, a = _keys(q_tokens), _keys(a_tokens)
+        key = self.key
+        q, a = {key(t) for t in q_tokens}, {key(t) for t in a_tokens}
         out = np.zeros(N_FEATURES, dtype=np.float32)
         for i, (qs, as_) in enumerate(((q, a), (q - STOPWORDS, a - STOPWORDS))):
             if not qs:
@@ -110,7 +123,7 @@ class OverlapFeatures:
         """The manifest's ``features`` section (the IDF table itself goes to ``idf.npz``)."""
         return {
             "kind": "overlap",
-            "version": FEATURES_VERSION,
+            "version": self.version,
             "n": N_FEATURES,
             "unseen_idf": self.unseen_idf,
             "mean": [float(x) for x in self.mean],
@@ -119,12 +132,15 @@ class OverlapFeatures:
 
     @classmethod
     def from_manifest(
-        cls, section: dict[str, Any], table: tuple[list[str], np.ndarray] | None
+        cls, section: dict[str, Any], table: tuple[list[str], np.ndarray] | None,
+        key: KeyFunction,
     ) -> OverlapFeatures:
-        """Rebuild from the manifest section and the artifact's IDF table."""
-        if section.get("version") != FEATURES_VERSION:
+        """Rebuild from the manifest section and the artifact's IDF table; ``key``: the
+        model's tokenizer's key (used by the versions that compare by it)."""
+        version = section.get("version")
+        if version not in _VERSION_KEYS:
             raise ArtifactError(
-                f"unknown features version {section.get('version')!r} (known: {FEATURES_VERSION})"
+                f"unknown features version {version!r} (known: {sorted(_VERSION_KEYS)})"
             )
         if table is None:
             raise ArtifactError("the model uses overlap features but the artifact has no idf.npz")
@@ -134,4 +150,6 @@ class OverlapFeatures:
             float(section["unseen_idf"]),
             section["mean"],
             section["std"],
+            key=_VERSION_KEYS[str(version)](key),
+            version=str(version),
         )

@@ -6,7 +6,8 @@ embeddings, the model) → one response builder (:mod:`.responses`) → the even
 Models and the store are built once per execution environment (:mod:`.environment`) and
 reused while it stays warm.
 
-Routes (HTTP events)::
+Routes (HTTP events), one table (:data:`ROUTES`): a path no route has is a 404, a path
+with a route but not for this method a 405::
 
     GET  /health      models, embedding dimension, warm/cold
     POST /classify    the first classification model   {"sentence": "..."} | {"input": "..."}
@@ -15,10 +16,13 @@ Routes (HTTP events)::
                                                        | {"question": q, "answers": [...]}
                                                        | {"sent1": q, "sent2": a}
                                                        | {"items": [{"question", "answers"}, ...]}
-    POST /{name}      the model called ``name`` (either role)
+    POST /embed       the first embedding model        the bodies of /classify
+    POST /{name}      the model called ``name`` (any role: the model's decides the body)
 
 A direct invocation's payload is routed by ``"model"``, else the function's own name
-(when a model has it), else its fields. Errors: an HTTP event gets a JSON error with the
+(when a model has it), else its fields (the paper's clients name no model: texts go to
+the first classification model — or, without one, the first embedding model — questions
+to the first ranking model). Errors: an HTTP event gets a JSON error with the
 :class:`~millicent.errors.MillicentError`'s status; a direct invocation raises it, so
 Lambda reports ``errorType``/``errorMessage`` as for any handler error.
 
@@ -32,26 +36,26 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from millicent.config import FUNCTION_NAME, Limits
 from millicent.errors import InvalidInput, MethodNotAllowed, MillicentError, NotFound
 from millicent.runtime import events
 from millicent.runtime.environment import FunctionEnvironment, InitInfo, Loaded, init_at_import
 from millicent.runtime.requests import (
-    BATCH_ITEMS,
-    BATCH_TEXTS,
-    QUESTION_FIELDS,
-    SENTENCE_FIELDS,
-    ClassifyRequest,
     RankRequest,
     Request,
+    TextsRequest,
+    body_role,
     parse_request,
+    sentence_body,
 )
+from millicent.types import Role
 
 if TYPE_CHECKING:  # numpy-backed; loaded with the models
-    from millicent.runtime.roles import Classifier, Ranker
+    from millicent.runtime.roles import Classifier, Embedder, Ranker, ServedModel
     from millicent.runtime.service import Answer
     from millicent.types import Embeddings
 
@@ -64,30 +68,67 @@ if FUNCTION_NAME in os.environ:
     for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_var, "1")
 
-Action = Literal["health", "classify", "rank", "model"]
-ALIASES: dict[str, Action] = {"/classify": "classify", "/rank": "rank"}
-
-
 class Service(Protocol):
-    """The service core's two operations (the module :mod:`millicent.runtime.service`)."""
+    """The service core's operations, one per role (the module :mod:`millicent.runtime.service`)."""
 
-    def classify(self, model: Classifier, embeddings: Embeddings, request: ClassifyRequest,
+    def classify(self, model: Classifier, embeddings: Embeddings, request: TextsRequest,
                  limits: Limits) -> Answer: ...
 
     def rank(self, model: Ranker, embeddings: Embeddings, request: RankRequest,
              limits: Limits) -> Answer: ...
 
+    def embed(self, model: Embedder, embeddings: Embeddings, request: TextsRequest,
+              limits: Limits) -> Answer: ...
+
+
+Action = Literal["health", "role", "model"]
+
 
 @dataclass(frozen=True)
 class Route:
-    """Where a request goes: the health check, the first model of a role, or a model by name."""
+    """Where a request goes: the health check, the first model of a role (the first of
+    ``roles`` a model has), or a model by name."""
 
     action: Action
     name: str | None = None
+    roles: tuple[Role, ...] = ()
+
+
+@dataclass(frozen=True)
+class RouteRule:
+    """One line of :data:`ROUTES`: the methods and path it serves, and where it goes
+    (``path`` ``/{name}``: a model's name)."""
+
+    methods: tuple[str, ...]
+    path: str
+    action: Action
+    role: Role | None = None
+
+    def matches(self, path: str, model_names: Sequence[str]) -> Route | None:
+        """The route of ``path`` under this rule (whatever the method), or None."""
+        if self.path == "/{name}":
+            name = path[1:]
+            return Route("model", name) if path.count("/") == 1 and name in model_names else None
+        if path != self.path:
+            return None
+        return Route(self.action, roles=(self.role,) if self.role else ())
+
+
+#: Every HTTP route, in the order they are tried (an alias wins over a model so named).
+ROUTES: tuple[RouteRule, ...] = (
+    RouteRule(("GET", "HEAD"), "/health", "health"),
+    RouteRule(("POST",), "/classify", "role", "classify"),
+    RouteRule(("POST",), "/rank", "role", "rank"),
+    RouteRule(("POST",), "/embed", "role", "embed"),
+    RouteRule(("POST",), "/{name}", "model"),
+)
+#: A direct invocation's fallback by its fields: the roles a body of each shape may go to.
+FIELD_ROLES: dict[Role, tuple[Role, ...]] = {"classify": ("classify", "embed"), "rank": ("rank",)}
 
 
 #: The bodies of the requests that prime a model during INIT, by role.
-PRIMERS: dict[str, dict[str, str]] = {"classify": {"sentence": "the"},
+PRIMERS: dict[str, dict[str, Any]] = {"classify": sentence_body("the"),
+                                      "embed": sentence_body("the"),
                                       "rank": {"question": "the", "answer": "the"}}
 
 
@@ -132,28 +173,33 @@ def handle(event: Any, context: Any, env: FunctionEnvironment, service: Service 
     return response
 
 
-def route(request: events.Request, model_names: list[str], function_name: str | None = None) -> Route:
-    """Decide where a request goes (no models needed); NotFound / MethodNotAllowed / InvalidInput."""
+def route(request: events.Invocation, model_names: Sequence[str],
+          function_name: str | None = None) -> Route:
+    """Decide where a request goes (no models needed); NotFound / MethodNotAllowed / InvalidInput.
+
+    The first rule of :data:`ROUTES` whose path and method match wins; a path some rule
+    has, but for other methods, is a 405 naming them; any other path a 404.
+    """
     if request.path is None:
         return _route_direct(request.payload, model_names, function_name)
     path, method = request.path, request.method
-    allowed: tuple[str, ...]
-    if path == "/health":
-        allowed, found = ("GET", "HEAD"), Route("health")
-    elif path in ALIASES:
-        allowed, found = ("POST",), Route(ALIASES[path])
-    elif path.count("/") == 1 and path[1:] in model_names:
-        allowed, found = ("POST",), Route("model", path[1:])
-    else:
-        routes = ["GET /health", "POST /classify", "POST /rank", *(f"POST /{n}" for n in model_names)]
-        raise NotFound(f"no route {method} {path}; routes: {', '.join(routes)}")
-    if method not in allowed:
+    allowed: list[str] = []
+    for rule in ROUTES:
+        found = rule.matches(path, model_names)
+        if found is None:
+            continue
+        if method in rule.methods:
+            return found
+        allowed += [m for m in rule.methods if m not in allowed]
+    if allowed:
         raise MethodNotAllowed(f"{method} {path} is not allowed; use {' or '.join(allowed)}",
-                               allowed=list(allowed))
-    return found
+                               allowed=allowed)
+    routes = [f"{rule.methods[0]} {rule.path}" for rule in ROUTES if rule.path != "/{name}"]
+    routes += [f"POST /{n}" for n in model_names]
+    raise NotFound(f"no route {method} {path}; routes: {', '.join(routes)}")
 
 
-def _route_direct(payload: Any, model_names: list[str], function_name: str | None) -> Route:
+def _route_direct(payload: Any, model_names: Sequence[str], function_name: str | None) -> Route:
     """A direct invocation goes by its ``model`` field, the function's name, or its fields."""
     if not isinstance(payload, dict):
         raise InvalidInput("the invocation payload must be a JSON object")
@@ -161,20 +207,19 @@ def _route_direct(payload: Any, model_names: list[str], function_name: str | Non
         name = payload["model"]
         if not isinstance(name, str) or name not in model_names:
             raise NotFound(f"no model {name!r}; this function serves {', '.join(model_names)}",
-                           models=model_names)
+                           models=list(model_names))
         return Route("model", name)
     if function_name in model_names:
         return Route("model", function_name)
-    if any(f in payload for f in (*SENTENCE_FIELDS, BATCH_TEXTS)):
-        return Route("classify")
-    if any(f in payload for f in (*QUESTION_FIELDS, BATCH_ITEMS)):
-        return Route("rank")
-    raise InvalidInput("cannot tell what to do: give \"sentence\" (classify) or "
-                       "\"question\" and \"answer\"/\"answers\" (rank)")
+    role = body_role(payload)
+    if role is None:
+        raise InvalidInput("cannot tell what to do: give \"sentence\" (classify, embed) or "
+                           "\"question\" and \"answer\"/\"answers\" (rank), or \"model\"")
+    return Route("role", roles=FIELD_ROLES[role])
 
 
 def answer(
-    request: events.Request, env: FunctionEnvironment, cold: bool, start: tuple[float, float],
+    request: events.Invocation, env: FunctionEnvironment, cold: bool, start: tuple[float, float],
     context: Any = None, service: Service | None = None,
 ) -> dict[str, Any]:
     """The response body to one parsed event (MillicentError for a bad one): route, decode
@@ -186,24 +231,28 @@ def answer(
     loaded, init = env.load()
     if target.action == "health":
         return _health(loaded, env, cold, init)
-    name = target.name if target.name is not None else loaded.first(target.action)
+    name = target.name if target.name is not None else loaded.first(*target.roles)
     out = serve(loaded.models[name], name, loaded.embeddings, raw, config.limits, service)
     _finish_timings(out["timings"], cold, init, start)
     return out
 
 
-def serve(model: Classifier | Ranker, name: str, embeddings: Embeddings, raw: Any, limits: Limits,
+def serve(model: ServedModel, name: str, embeddings: Embeddings, raw: Any, limits: Limits,
           service: Service | None = None) -> dict[str, Any]:
     """The response body of ``model`` (served as ``name``) to the decoded body ``raw``:
-    typed request → service → response builder (timings without the handler's totals)."""
+    typed request (the model's role decides how the body reads) → service → response
+    builder (timings without the handler's totals)."""
     from millicent.runtime import responses  # numpy and the models: loaded with them
 
+    # parsed by the model's role, so the request's type and the model's role agree
     parsed: Request = parse_request(model.role, raw, limits)
     svc: Service = service if service is not None else _service()
-    if isinstance(parsed, ClassifyRequest):
-        answer = svc.classify(model, embeddings, parsed, limits)  # type: ignore[arg-type]
+    if isinstance(parsed, RankRequest):
+        answer = svc.rank(cast("Ranker", model), embeddings, parsed, limits)
+    elif model.role == "embed":
+        answer = svc.embed(cast("Embedder", model), embeddings, parsed, limits)
     else:
-        answer = svc.rank(model, embeddings, parsed, limits)  # type: ignore[arg-type]
+        answer = svc.classify(cast("Classifier", model), embeddings, parsed, limits)
     return responses.body(answer, parsed, name)
 
 
@@ -244,6 +293,8 @@ def _health(loaded: Loaded, env: FunctionEnvironment, cold: bool, init: InitInfo
                                 "task": model.task}
         if model.role == "classify":
             info["labels"] = list(getattr(model, "labels", []))
+        elif model.role == "embed":
+            info["embedding_dim"] = getattr(model, "out_dim", None)
         models.append(info)
     out: dict[str, Any] = {
         "status": "ok",

@@ -14,6 +14,7 @@ from millicent.errors import ArtifactError
 from millicent.runtime.artifact import Artifact
 from millicent.runtime.conv import WideConv, encode
 from millicent.runtime.roles import Classifier, check_input, softmax
+from millicent.runtime.tokenizers.base import Encoding
 
 
 class KimCNN(Classifier):
@@ -49,6 +50,7 @@ class KimCNN(Classifier):
         features = np.maximum(encode(self.convs, checked), 0.0)  # ReLU after max (monotone)
         return features @ self.fc_t + self.fc_b
 
-    def predict_batch(self, embs: Sequence[np.ndarray]) -> np.ndarray:
-        """Probabilities (B, n_classes) for B texts' word vectors."""
+    def predict_batch(self, embs: Sequence[np.ndarray],
+                      encodings: Sequence[Encoding] | None = None) -> np.ndarray:
+        """Probabilities (B, n_classes) for B texts' word vectors (the encodings unused)."""
         return softmax(self.logits_batch(embs))

@@ -28,6 +28,7 @@ from millicent.errors import ArtifactError, missing_extra
 from millicent.runtime.artifact import MANIFEST, Artifact
 from millicent.runtime.onnx_section import SECTION, OnnxSection
 from millicent.runtime.roles import Classifier, Pairs, Ranker, check_input, softmax
+from millicent.runtime.tokenizers.base import Encoding
 
 #: the C++ source location and signature onnxruntime puts inside its messages
 _ORT_SOURCE = re.compile(r"/onnxruntime_src/\S+:\d+ [^()]*\([^)]*\) ")
@@ -171,8 +172,9 @@ class OnnxClassifier(Classifier):
             out[ix] = self.graph.run(feeds)
         return out
 
-    def predict_batch(self, embs: Sequence[np.ndarray]) -> np.ndarray:
-        """Probabilities (B, n_labels) for B texts' word vectors."""
+    def predict_batch(self, embs: Sequence[np.ndarray],
+                      encodings: Sequence[Encoding] | None = None) -> np.ndarray:
+        """Probabilities (B, n_labels) for B texts' word vectors (the encodings unused)."""
         out = self.outputs_batch(embs)
         return softmax(out) if self.graph.section.output_kind == "logits" else out
 

@@ -10,9 +10,9 @@ from typing import cast
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import Artifact, load_artifact
 from millicent.runtime.kinds import KINDS
-from millicent.runtime.roles import Classifier, Ranker
+from millicent.runtime.roles import ServedModel
 
-Factory = Callable[[Artifact], Classifier | Ranker]
+Factory = Callable[[Artifact], ServedModel]
 
 
 def factory(kind: str) -> Factory:
@@ -24,7 +24,7 @@ def factory(kind: str) -> Factory:
     return cast(Factory, getattr(importlib.import_module(module_name), attr))
 
 
-def build_model(artifact: Artifact) -> Classifier | Ranker:
+def build_model(artifact: Artifact) -> ServedModel:
     """The served model of a loaded artifact; its role must be the manifest's."""
     model = factory(artifact.kind)(artifact)
     if model.role != artifact.manifest.role:
@@ -33,6 +33,6 @@ def build_model(artifact: Artifact) -> Classifier | Ranker:
     return model
 
 
-def load_model(path: str | os.PathLike[str]) -> Classifier | Ranker:
+def load_model(path: str | os.PathLike[str]) -> ServedModel:
     """Rebuild the model stored in the artifact directory ``path``."""
     return build_model(load_artifact(path))

@@ -1,12 +1,19 @@
-"""The request edge: a JSON body becomes a typed request, checked once, here.
+"""The request edge — the one place that knows the wire format: which texts a body holds
+for a role. A JSON body becomes a typed request, checked once, here.
 
 Accepted bodies (the second name of each pair is the paper's original request format)::
 
-    classify   {"sentence": "..."} | {"input": "..."}          one text
-               {"sentences": ["...", ...]}                     a batch of texts
+    classify, embed   {"sentence": "..."} | {"input": "..."}          one text
+                      {"sentences": ["...", ...]}                     a batch of texts
     rank       {"question": q, "answer": a} | {"sent1": q, "sent2": a}
                {"question": q, "answers": [a, ...]}
                {"items": [{"question": q, "answers": [...]}, ...]}   a batch of questions
+
+The role comes from the route or the model (:func:`parse_request`), never from the body's
+shape: an ``embed`` model takes the same bodies as a classifier. Tools that write bodies
+(the benchmark's workloads, ``bench --requests``, the batch job) use the builders below
+(:func:`sentence_body` ...); tools that read them (the planner, ``bench --compare``'s
+vocabulary) parse them here and take their texts (:func:`request_texts`).
 
 Everything a client can get wrong is found here and raised as :class:`InvalidInput`
 (400; 413 for a size limit) naming the field — and, in a batch, the item's index. What
@@ -17,11 +24,13 @@ tokens (the service raises them, naming the same fields). Stdlib only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from millicent.config import Limits
 from millicent.errors import InvalidInput, PayloadTooLarge
+from millicent.types import Role
 
 #: Field names per role; the second of each pair is the paper's original request format.
 SENTENCE_FIELDS = ("sentence", "input")
@@ -29,11 +38,13 @@ QUESTION_FIELDS = ("question", "sent1")
 ANSWER_FIELDS = ("answer", "sent2")
 BATCH_TEXTS = "sentences"
 BATCH_ITEMS = "items"
+#: the roles whose bodies carry texts (``sentence`` / ``sentences``), not questions
+TEXT_ROLES: tuple[Role, ...] = ("classify", "embed")
 
 
 @dataclass(frozen=True)
-class ClassifyRequest:
-    """Texts to classify; ``batch``: answered as ``{"results": [...]}``."""
+class TextsRequest:
+    """Texts to classify or embed; ``batch``: answered as ``{"results": [...]}``."""
 
     texts: tuple[str, ...]
     batch: bool = False
@@ -64,32 +75,106 @@ class RankRequest:
         return f"{BATCH_ITEMS}[{i}].{what}" if self.batch else what
 
 
-Request = ClassifyRequest | RankRequest
+#: a classifier's request and an embedder's are the same texts
+ClassifyRequest = EmbedRequest = TextsRequest
+Request = TextsRequest | RankRequest
 
 
 def parse_request(role: str, body: Any, limits: Limits) -> Request:
-    """The typed request of ``body`` for a model of ``role`` (``classify`` | ``rank``)."""
+    """The typed request of ``body`` for a model of ``role`` (``classify`` | ``embed`` |
+    ``rank``)."""
     if not isinstance(body, dict):
         raise InvalidInput(f"the request body must be a JSON object, got {json_type(body)}")
-    if role == "classify":
+    if role in TEXT_ROLES:
         return parse_classify(body, limits)
     if role == "rank":
         return parse_rank(body, limits)
     raise ValueError(f"unknown role {role!r}")
 
 
-def parse_classify(body: dict[str, Any], limits: Limits) -> ClassifyRequest:
+def request_texts(request: Request) -> list[str]:
+    """Every text of a typed request, in order (a rank item: the question, then its answers)."""
+    if isinstance(request, RankRequest):
+        return [t for item in request.items for t in (item.question, *item.answers)]
+    return list(request.texts)
+
+
+def body_role(body: Any) -> Role | None:
+    """The role of the alias route a body without a route goes to (``/classify`` for texts,
+    ``/rank`` for questions — the paper's clients name no model), None when neither."""
+    if not isinstance(body, dict):
+        return None
+    if any(f in body for f in (*SENTENCE_FIELDS, BATCH_TEXTS)):
+        return "classify"
+    if any(f in body for f in (*QUESTION_FIELDS, BATCH_ITEMS)):
+        return "rank"
+    return None
+
+
+# ---------------------------------------------------------------- bodies, for the tools
+def sentence_body(text: str) -> dict[str, Any]:
+    """One text for a ``classify`` / ``embed`` model."""
+    return {SENTENCE_FIELDS[0]: text}
+
+
+def sentences_body(texts: Sequence[str]) -> dict[str, Any]:
+    """A batch of texts for a ``classify`` / ``embed`` model."""
+    return {BATCH_TEXTS: list(texts)}
+
+
+def pair_body(question: str, answer: str) -> dict[str, Any]:
+    """One question and one answer for a ``rank`` model."""
+    return {QUESTION_FIELDS[0]: question, ANSWER_FIELDS[0]: answer}
+
+
+def question_body(question: str, answers: Sequence[str]) -> dict[str, Any]:
+    """One question for a ``rank`` model: with one ``answer`` (answered with ``score``
+    too), or a list of ``answers``."""
+    if len(answers) == 1:
+        return pair_body(question, answers[0])
+    return {QUESTION_FIELDS[0]: question, "answers": list(answers)}
+
+
+def items_body(items: Sequence[tuple[str, Sequence[str]]]) -> dict[str, Any]:
+    """A batch of questions, each with its answers, for a ``rank`` model."""
+    return {BATCH_ITEMS: [{QUESTION_FIELDS[0]: q, "answers": list(a)} for q, a in items]}
+
+
+def batch_body(role: str, bodies: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Single-text (or single-question) bodies of ``role`` joined into one batch body, their
+    values as they stand (the function checks them, naming the item); InvalidInput when a
+    body is not a single one of that role."""
+    if any(BATCH_TEXTS in b or BATCH_ITEMS in b for b in bodies):
+        raise InvalidInput("only single requests join into a batch")
+    if role == "rank":
+        return {BATCH_ITEMS: [_item_as_sent(b) for b in bodies]}
+    return {BATCH_TEXTS: [_field_as_sent(b, SENTENCE_FIELDS) for b in bodies]}
+
+
+def _field_as_sent(body: dict[str, Any], names: tuple[str, ...]) -> Any:
+    for name in names:
+        if name in body:
+            return body[name]
+    raise InvalidInput(f"missing field {' or '.join(repr(n) for n in names)}", field=names[0])
+
+
+def _item_as_sent(body: dict[str, Any]) -> dict[str, Any]:
+    answers = body["answers"] if "answers" in body else [_field_as_sent(body, ANSWER_FIELDS)]
+    return {QUESTION_FIELDS[0]: _field_as_sent(body, QUESTION_FIELDS), "answers": answers}
+
+
+def parse_classify(body: dict[str, Any], limits: Limits) -> TextsRequest:
     """``{"sentence": ...}`` or a batch ``{"sentences": [...]}``."""
     if BATCH_TEXTS not in body:
         text = text_field(body, SENTENCE_FIELDS)
         check_text_bytes([text], limits.max_body_bytes)
-        return ClassifyRequest((text,))
+        return TextsRequest((text,))
     _exclusive(body, BATCH_TEXTS, SENTENCE_FIELDS)
     values = _batch_list(body[BATCH_TEXTS], BATCH_TEXTS, limits.max_batch)
     texts = [_text(v, f"{BATCH_TEXTS}[{i}]", BATCH_TEXTS, f"{BATCH_TEXTS}[{i}]", index=i)
              for i, v in enumerate(values)]
     check_text_bytes(texts, limits.max_body_bytes)
-    return ClassifyRequest(tuple(texts), batch=True)
+    return TextsRequest(tuple(texts), batch=True)
 
 
 def parse_rank(body: dict[str, Any], limits: Limits) -> RankRequest:

@@ -1,7 +1,8 @@
 """The one response builder: a typed :class:`~millicent.runtime.service.Answer` → JSON body.
 
 A single request answers with its one result's fields at the top level, as the paper's
-API did (``{"label": ..., "probabilities": ..., "timings": ...}``); a batch answers
+API did (``{"label": ..., "probabilities": ..., "timings": ...}``; an embedding model's
+``{"embedding": [...], "tokens": [...], ...}``); a batch answers
 ``{"results": [...], "timings": ...}`` in request order. Both carry ``model`` (the name
 that served it) and one ``timings`` for the whole request. The handler and the in-memory
 server baseline both build their bodies here.

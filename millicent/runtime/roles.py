@@ -1,13 +1,20 @@
-"""The two roles a served model plays.
+"""The three roles a served model plays, and what the service hands each.
 
-* :class:`Classifier` (Kim CNN, an ONNX classifier): word vectors of one text → class
-  probabilities.
-* :class:`Ranker` (SM CNN, an ONNX pair model): question and answer vectors → P(relevant).
+* :class:`Classifier` (Kim CNN, an ONNX classifier): one text → class probabilities;
+* :class:`Ranker` (SM CNN, an ONNX pair model, a cross-encoder): a question and candidate
+  answers → P(relevant) of each;
+* :class:`Embedder` (``mean_vectors``, a sentence encoder): one text → a vector.
 
-Inputs are float32 ``(n_words, dim)`` matrices whose unknown words are zero rows (what the
-embedding stores return). The service hands models typed, already checked inputs: a wrong
-shape here is a programmer error (ValueError), not a bad request. Each model tokenizes
-texts and keys its words as its manifest says (:attr:`_Served.tokenize`, ``lowercase``).
+Every text reaches a model twice: as its embedded rows — a float32 ``(n_tokens, dim)``
+matrix whose unknown words are zero rows, what the stores return — and as its
+:class:`~millicent.runtime.tokenizers.base.Encoding` (tokens, store keys and, for models
+that need them, vocabulary ids and token types). A model over word vectors reads the rows
+only; a transformer also takes the token types (and pads with the attention mask). A
+ranker whose tokenizer encodes pairs (``tokenizer.pairs``: a cross-encoder) gets each
+question–answer pair as one sequence (:attr:`Pairs.joint_embs`), others the question and
+the answers apart. The service hands models typed, already checked inputs: a wrong shape
+here is a programmer error (ValueError), not a bad request. Each model tokenizes texts and
+keys its words with the tokenizer its artifact names (:attr:`_Served.tokenizer`).
 """
 
 from __future__ import annotations
@@ -15,15 +22,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import numpy as np
 
 from millicent.runtime.artifact import Artifact, Manifest
 from millicent.runtime.tokenizers import make_tokenizer
-from millicent.runtime.tokenizers.base import Tokenizer
-
-Role = Literal["classify", "rank"]
+from millicent.runtime.tokenizers.base import Encoding, Tokenizer
+from millicent.types import Role
 
 
 def check_input(emb: np.ndarray, dim: int, what: str = "input") -> np.ndarray:
@@ -56,8 +62,7 @@ class _Served(ABC):
         #: the artifact's own tokenizer: texts → tokens and store keys, exactly as in training
         self.tokenizer: Tokenizer = make_tokenizer(self.manifest.tokenizer, artifact.path)
         self.tokenize: Callable[[str], list[str]] = self.tokenizer.tokenize
-        #: whether vector keys are lower-cased (they are, unless the tokenizer keeps case)
-        self.lowercase: bool = self.manifest.tokenizer.lowercase
+        self.encode: Callable[[str], Encoding] = self.tokenizer.encode
 
     @property
     def task(self) -> str:
@@ -65,7 +70,7 @@ class _Served(ABC):
 
 
 class Classifier(_Served):
-    """A sentence classifier: ``predict_batch(embs) -> probabilities``."""
+    """A sentence classifier: ``predict_batch(embs, encodings) -> probabilities``."""
 
     role: ClassVar[Role] = "classify"
 
@@ -74,23 +79,46 @@ class Classifier(_Served):
         self.labels: list[str] = list(self.manifest.labels)
 
     @abstractmethod
-    def predict_batch(self, embs: Sequence[np.ndarray]) -> np.ndarray:
-        """Probabilities (B, n_classes) for B texts; equal to :meth:`predict` one by one."""
+    def predict_batch(self, embs: Sequence[np.ndarray],
+                      encodings: Sequence[Encoding] | None = None) -> np.ndarray:
+        """Probabilities (B, n_classes) for B texts' rows ``embs[i]`` (n_i, dim), whose
+        encodings are ``encodings[i]`` (always given by the service; a model over word
+        vectors may ignore them); equal to :meth:`predict` one by one."""
 
-    def predict(self, emb: np.ndarray) -> np.ndarray:
+    def predict(self, emb: np.ndarray, encoding: Encoding | None = None) -> np.ndarray:
         """Class probabilities (n_classes,) for one text's word vectors (n, dim)."""
-        return self.predict_batch([emb])[0]
+        return self.predict_batch([emb], None if encoding is None else [encoding])[0]
 
 
 @dataclass(frozen=True)
 class Pairs:
-    """One question and B candidate answers, embedded (and their tokens, for rankers with
-    word-overlap features)."""
+    """One question and B candidate answers, embedded, with their tokens (rankers with
+    word-overlap features read them) and their encodings.
+
+    A ranker whose tokenizer encodes pairs (a cross-encoder) gets ``joint_embs[j]`` /
+    ``joint_encodings[j]``: the question and answer ``j`` as one sequence; ``q_emb`` is
+    then empty (0, dim) and ``a_embs`` empty. Others get the question and each answer
+    apart (``q_emb``, ``a_embs``) and no joint sequences.
+    """
 
     q_emb: np.ndarray
     a_embs: Sequence[np.ndarray]
     q_tokens: Sequence[str] | None = None
     a_tokens: Sequence[Sequence[str]] | None = None
+    q_encoding: Encoding | None = None
+    a_encodings: Sequence[Encoding] | None = None
+    joint_embs: Sequence[np.ndarray] | None = None
+    joint_encodings: Sequence[Encoding] | None = None
+
+    @classmethod
+    def joint(cls, embs: Sequence[np.ndarray], encodings: Sequence[Encoding], dim: int) -> Pairs:
+        """B question–answer pairs each encoded as one sequence (cross-encoders)."""
+        return cls(np.zeros((0, dim), dtype=np.float32), [], joint_embs=embs,
+                   joint_encodings=encodings)
+
+    def __len__(self) -> int:
+        """The number of answers (B)."""
+        return len(self.joint_embs) if self.joint_embs is not None else len(self.a_embs)
 
 
 class Ranker(_Served):
@@ -117,7 +145,8 @@ class Ranker(_Served):
     def score_batch(self, q_emb: np.ndarray, a_embs: Sequence[np.ndarray],
                     q_tokens: Sequence[str] | None = None,
                     a_tokens: Sequence[Sequence[str]] | None = None) -> np.ndarray:
-        """:meth:`relevance` of the answers ``a_embs`` to the question ``q_emb``."""
+        """:meth:`relevance` of the answers ``a_embs`` to the question ``q_emb`` (models
+        that read the question and the answers apart)."""
         return self.relevance(Pairs(q_emb, a_embs, q_tokens, a_tokens))
 
     def score(self, q_emb: np.ndarray, a_emb: np.ndarray, q_tokens: Sequence[str] | None = None,
@@ -125,3 +154,26 @@ class Ranker(_Served):
         """P(relevant) of one answer to the question."""
         answers = None if a_tokens is None else [a_tokens]
         return float(self.relevance(Pairs(q_emb, [a_emb], q_tokens, answers))[0])
+
+
+class Embedder(_Served):
+    """A text encoder: ``embed_batch(embs, encodings) -> (B, out_dim)`` float32 vectors."""
+
+    role: ClassVar[Role] = "embed"
+    #: the embedding's width (the vectors answered), set by the model
+    out_dim: int
+
+    @abstractmethod
+    def embed_batch(self, embs: Sequence[np.ndarray],
+                    encodings: Sequence[Encoding] | None = None) -> np.ndarray:
+        """Vectors (B, out_dim) float32 for B texts' rows ``embs[i]`` (n_i, dim) and their
+        encodings (always given by the service; a transformer reads the token types and
+        the attention mask from them); equal to :meth:`embed` one by one."""
+
+    def embed(self, emb: np.ndarray, encoding: Encoding | None = None) -> np.ndarray:
+        """The vector (out_dim,) of one text."""
+        return self.embed_batch([emb], None if encoding is None else [encoding])[0]
+
+
+#: Any served model (what the registry builds, the environment holds and the service serves).
+ServedModel = Classifier | Ranker | Embedder

@@ -1,11 +1,13 @@
 """The service core: typed request in, typed answer out — no event parsing, no HTTP.
 
-``classify`` and ``rank`` tokenize with the model's own tokenizer, look up the distinct
-words of the whole request once (pack → LRU → store; unknown words are zero rows), run the
-forward passes in bounded batches and report where the time went. A batch of N texts
-costs one store round and a few forward passes, not N requests. The request was checked
-at the edge (:mod:`.requests`); only the token limits are checked here, since only the
-model's tokenizer can count tokens.
+``classify``, ``rank`` and ``embed`` encode texts with the model's own tokenizer (tokens
+and their store keys, :mod:`.encoding`), look up the distinct keys of the whole request
+once (pack → LRU → store; unknown words are zero rows), run the forward passes in bounded
+batches — each model gets its texts' rows and their encodings — and report where the time
+went. A batch of N texts costs one store round and a few forward passes, not N requests.
+The request was checked at the edge (:mod:`.requests`); only the token limits are checked
+here (:mod:`.encoding`), since only the model's tokenizer can count tokens. A model that
+answers NaN or infinity is refused (500) rather than answered: JSON has no such numbers.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 import numpy as np
 
 from millicent.config import Limits
-from millicent.errors import ConfigError, InvalidInput
-from millicent.runtime.requests import ClassifyRequest, RankRequest
-from millicent.runtime.roles import Classifier, Ranker
+from millicent.errors import ArtifactError, ConfigError
+from millicent.runtime.encoding import RankEncoding, distinct_keys, encode_items, encode_texts
+from millicent.runtime.requests import RankRequest, TextsRequest
+from millicent.runtime.roles import Classifier, Embedder, Pairs, Ranker, ServedModel
+from millicent.runtime.tokenizers.base import Encoding
 from millicent.types import Embeddings, Lookup
 
 #: Most floats in one padded batch (texts × longest × dim). The convolution's window
@@ -66,10 +70,21 @@ class Ranking:
 
 
 @dataclass
+class Embedding:
+    """One text's vector."""
+
+    embedding: list[float]
+    tokens: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"embedding": self.embedding, "tokens": self.tokens}
+
+
+@dataclass
 class Answer:
     """The results of a request, in request order, and the service's share of ``timings``."""
 
-    results: list[Classification] | list[Ranking]
+    results: list[Classification] | list[Ranking] | list[Embedding]
     timings: dict[str, Any]
 
 
@@ -86,21 +101,7 @@ def _timings(t: Sequence[float], lookup: Lookup, batch: int | None) -> dict[str,
     return out
 
 
-def _tokens(model: Classifier | Ranker, text: str, what: str, limits: Limits,
-            index: int | None) -> list[str]:
-    """Tokens of one (checked) text, or InvalidInput when none or too many remain;
-    ``index``: the batch item it belongs to (None for a single request)."""
-    tokens = model.tokenize(text)
-    where: dict[str, Any] = {"field": what} if index is None else {"field": what, "index": index}
-    if not tokens:
-        raise InvalidInput(f"{what} is empty", **where)
-    if len(tokens) > limits.max_tokens:
-        raise InvalidInput(f"{what} has {len(tokens)} tokens; the limit is {limits.max_tokens}",
-                           limit=limits.max_tokens, **where)
-    return tokens
-
-
-def _check_dim(model: Classifier | Ranker, embeddings: Embeddings) -> None:
+def _check_dim(model: ServedModel, embeddings: Embeddings) -> None:
     if embeddings.dim != model.dim:
         # a deployment mistake, not the caller's: 500, not 400
         raise ConfigError(
@@ -108,23 +109,33 @@ def _check_dim(model: Classifier | Ranker, embeddings: Embeddings) -> None:
         )
 
 
+def _finite(values: np.ndarray, model: ServedModel) -> np.ndarray:
+    """``values``, unless the model answered NaN or infinity (JSON has no such numbers)."""
+    if not np.isfinite(values).all():
+        raise ArtifactError(f"{model.artifact.path}: the {model.kind} model answered NaN or "
+                            "infinity", problem="nonfinite")
+    return values
+
+
 class _Table:
-    """The vectors of a request's distinct tokens, looked up once, gathered per text."""
+    """The vectors of a request's distinct store keys, looked up once, gathered per text."""
 
-    def __init__(self, embeddings: Embeddings, texts: Sequence[Sequence[str]], lowercase: bool) -> None:
+    def __init__(self, embeddings: Embeddings, encodings: Sequence[Encoding]) -> None:
         # a request may carry up to max_answers × max_tokens tokens (or a batch of long
-        # texts), far more than it has distinct words: each is looked up once
-        distinct = list(dict.fromkeys(t for ts in texts for t in ts))
-        self.lookup = embeddings.lookup(distinct, lowercase=lowercase)
-        self.row = {tok: i for i, tok in enumerate(distinct)}
+        # texts), far more than it has distinct keys: each is looked up once
+        distinct = distinct_keys(encodings)
+        self.lookup = embeddings.lookup(distinct)
+        self.row = {key: i for i, key in enumerate(distinct)}
 
-    def rows(self, tokens: Sequence[str]) -> np.ndarray:
-        return self.lookup.matrix[[self.row[t] for t in tokens]]
+    def rows(self, enc: Encoding) -> np.ndarray:
+        return self.lookup.matrix[[self.row[k] for k in enc.keys]]
 
-    def unknown(self, *texts: Sequence[str]) -> list[str]:
-        """Distinct tokens of ``texts`` without a vector, in first-seen order."""
-        found = self.lookup.found
-        return [t for t in dict.fromkeys(t for ts in texts for t in ts) if not found[self.row[t]]]
+    def unknown(self, *encodings: Encoding) -> list[str]:
+        """Distinct tokens of ``encodings`` without a vector, in first-seen order."""
+        found, row = self.lookup.found, self.row
+        return list(dict.fromkeys(t for enc in encodings
+                                  for t, k in zip(enc.tokens, enc.keys, strict=True)
+                                  if not found[row[k]]))
 
 
 def _chunks(lengths: Sequence[int], dim: int) -> list[tuple[int, int]]:
@@ -142,27 +153,61 @@ def _chunks(lengths: Sequence[int], dim: int) -> list[tuple[int, int]]:
     return out
 
 
-def classify(model: Classifier, embeddings: Embeddings, request: ClassifyRequest,
-             limits: Limits) -> Answer:
-    """Label, probabilities, tokens and unknown words of every text, and timings."""
+def _forward(model: Classifier | Embedder, table: _Table, encs: list[Encoding],
+             width: int) -> np.ndarray:
+    """The model's output (B, width) for texts, in bounded batches of rows and encodings."""
+    out = np.empty((len(encs), width), dtype=np.float32)
+    run = model.predict_batch if isinstance(model, Classifier) else model.embed_batch
+    for lo, hi in _chunks([len(e) for e in encs], model.dim):
+        out[lo:hi] = run([table.rows(e) for e in encs[lo:hi]], encs[lo:hi])
+    return _finite(out, model)
+
+
+@dataclass
+class _Served:
+    """A texts request served: its encodings, their looked-up rows, the model's outputs
+    (one row per text) and the timings."""
+
+    encodings: list[Encoding]
+    table: _Table
+    outputs: np.ndarray
+    timings: dict[str, Any]
+
+
+def _serve_texts(model: Classifier | Embedder, embeddings: Embeddings, request: TextsRequest,
+                 limits: Limits, width: int) -> _Served:
+    """Encode, look up once, run the forward passes: what classify and embed share."""
     _check_dim(model, embeddings)
     t0 = time.perf_counter()
-    tokens = [_tokens(model, text, request.field(i), limits, i if request.batch else None)
-              for i, text in enumerate(request.texts)]
+    encs = encode_texts(model.tokenizer, request, limits)
     t1 = time.perf_counter()
-    table = _Table(embeddings, tokens, model.lowercase)
+    table = _Table(embeddings, encs)
     t2 = time.perf_counter()
-    probs = np.empty((len(tokens), len(model.labels)), dtype=np.float32)
-    for lo, hi in _chunks([len(ts) for ts in tokens], model.dim):
-        probs[lo:hi] = model.predict_batch([table.rows(ts) for ts in tokens[lo:hi]])
+    out = _forward(model, table, encs, width)
     t3 = time.perf_counter()
+    batch = len(encs) if request.batch else None
+    return _Served(encs, table, out, _timings((t0, t1, t2, t3), table.lookup, batch))
+
+
+def classify(model: Classifier, embeddings: Embeddings, request: TextsRequest,
+             limits: Limits) -> Answer:
+    """Label, probabilities, tokens and unknown words of every text, and timings."""
+    served = _serve_texts(model, embeddings, request, limits, len(model.labels))
     results = []
-    for ts, p in zip(tokens, probs, strict=True):
+    for enc, p in zip(served.encodings, served.outputs, strict=True):
         best = int(np.argmax(p))
-        results.append(Classification(model.labels[best], best, [float(x) for x in p], ts,
-                                      table.unknown(ts)))
-    batch = len(tokens) if request.batch else None
-    return Answer(results, _timings((t0, t1, t2, t3), table.lookup, batch))
+        results.append(Classification(model.labels[best], best, [float(x) for x in p],
+                                      list(enc.tokens), served.table.unknown(enc)))
+    return Answer(results, served.timings)
+
+
+def embed(model: Embedder, embeddings: Embeddings, request: TextsRequest,
+          limits: Limits) -> Answer:
+    """The vector and the tokens of every text, and timings."""
+    served = _serve_texts(model, embeddings, request, limits, model.out_dim)
+    results = [Embedding([float(x) for x in v], list(enc.tokens))
+               for enc, v in zip(served.encodings, served.outputs, strict=True)]
+    return Answer(results, served.timings)
 
 
 def rank(model: Ranker, embeddings: Embeddings, request: RankRequest, limits: Limits) -> Answer:
@@ -173,32 +218,35 @@ def rank(model: Ranker, embeddings: Embeddings, request: RankRequest, limits: Li
     """
     _check_dim(model, embeddings)
     t0 = time.perf_counter()
-    parsed = [_item_tokens(model, request, i, limits) for i in range(len(request.items))]
+    items = encode_items(model.tokenizer, request, limits)
     t1 = time.perf_counter()
-    table = _Table(embeddings, [t for q, answers in parsed for t in (q, *answers)], model.lowercase)
+    table = _Table(embeddings, [e for item in items for e in item.encodings])
     t2 = time.perf_counter()
-    scores = [_score(model, table, q, answers) for q, answers in parsed]
+    scores = [_score(model, table, item) for item in items]
     t3 = time.perf_counter()
-    results = [Ranking([float(s) for s in sc], q, answers, table.unknown(q, *answers), item.single)
-               for (q, answers), sc, item in zip(parsed, scores, request.items, strict=True)]
-    batch = len(parsed) if request.batch else None
+    results = [Ranking([float(s) for s in sc], item.question_tokens, item.answer_tokens,
+                       table.unknown(*item.encodings), asked.single)
+               for item, sc, asked in zip(items, scores, request.items, strict=True)]
+    batch = len(items) if request.batch else None
     return Answer(results, _timings((t0, t1, t2, t3), table.lookup, batch))
 
 
-def _item_tokens(model: Ranker, request: RankRequest, i: int,
-                 limits: Limits) -> tuple[list[str], list[list[str]]]:
-    """The question's and the answers' tokens of item ``i``."""
-    item, index = request.items[i], i if request.batch else None
-    question = _tokens(model, item.question, request.field(i, "question"), limits, index)
-    answers = [_tokens(model, a, request.field(i, f"answers[{j}]"), limits, index)
-               for j, a in enumerate(item.answers)]
-    return question, answers
-
-
-def _score(model: Ranker, table: _Table, q_tokens: list[str], a_tokens: list[list[str]]) -> np.ndarray:
-    q_emb = table.rows(q_tokens)
-    scores = np.empty(len(a_tokens), dtype=np.float32)
-    for lo, hi in _chunks([len(ts) for ts in a_tokens], model.dim):
-        a_embs = [table.rows(ts) for ts in a_tokens[lo:hi]]
-        scores[lo:hi] = model.score_batch(q_emb, a_embs, q_tokens, a_tokens[lo:hi])
-    return scores
+def _score(model: Ranker, table: _Table, item: RankEncoding) -> np.ndarray:
+    """P(relevant) of each answer of one item, in bounded batches of answers."""
+    if item.joint is not None:  # a cross-encoder: each pair one sequence
+        joint = item.joint
+        scores = np.empty(len(joint), dtype=np.float32)
+        for lo, hi in _chunks([len(e) for e in joint], model.dim):
+            pairs = Pairs.joint([table.rows(e) for e in joint[lo:hi]], joint[lo:hi], model.dim)
+            scores[lo:hi] = model.relevance(pairs)
+        return _finite(scores, model)
+    assert item.question is not None  # encode_items gives word tokenizers' items apart
+    q, answers = item.question, item.answers
+    q_emb = table.rows(q)
+    scores = np.empty(len(answers), dtype=np.float32)
+    for lo, hi in _chunks([len(a) for a in answers], model.dim):
+        part = answers[lo:hi]
+        pairs = Pairs(q_emb, [table.rows(a) for a in part], q.tokens, [a.tokens for a in part],
+                      q_encoding=q, a_encodings=part)
+        scores[lo:hi] = model.relevance(pairs)
+    return _finite(scores, model)

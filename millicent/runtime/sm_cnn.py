@@ -33,7 +33,8 @@ class SMCNN(Ranker):
         section = artifact.manifest.features
         self.features: OverlapFeatures | None = None
         if section:
-            self.features = OverlapFeatures.from_manifest(section, artifact.idf_table())
+            self.features = OverlapFeatures.from_manifest(section, artifact.idf_table(),
+                                                          self.tokenizer.key)
         n_join = self.conv_q.maps + self.conv_a.maps + (self.features is not None) * 4
         if self.hidden_t.shape[0] != n_join:
             raise ArtifactError(

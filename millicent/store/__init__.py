@@ -60,9 +60,9 @@ def open_embeddings(
     pack_path: str | None = None,
     lru_size: int = 0,
     deadline_s: float = 5.0,
-) -> EmbeddingStore | TieredEmbeddings:
+) -> TieredEmbeddings:
     """A serving store: the read-only backend, with the frequent-word pack and an LRU in
-    front when given (:class:`TieredEmbeddings`; with neither, the backend itself).
+    front when given — always a :class:`TieredEmbeddings`, whatever tiers it has.
 
     The LRU also remembers words the store lacks (see :mod:`millicent.store.lru`).
     """
@@ -74,8 +74,6 @@ def open_embeddings(
         from millicent.store.lru import LRUCache
 
         lru = LRUCache(lru_size)
-    if pack is None and lru is None:
-        return store
     return TieredEmbeddings(store, pack, lru)
 
 

@@ -31,6 +31,7 @@ for every backend, so all backends answer the same words identically.
 from __future__ import annotations
 
 import hashlib
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -105,6 +106,30 @@ def vectors_checksum(items: Iterable[tuple[str, np.ndarray]]) -> str:
         h.update(b"\0")
         h.update(np.ascontiguousarray(vec, dtype="<f4").tobytes())
     return h.hexdigest()
+
+
+def distinct_storable(words: Sequence[str], stats: LookupStats) -> list[str]:
+    """The distinct keys of a lookup any tier may serve (counted in ``stats.words``, the
+    others among them reported unknown)."""
+    unique = list(dict.fromkeys(words))
+    stats.words = len(unique)
+    return [k for k in unique if storable_key(k)]
+
+
+def assemble(words: Sequence[str], vectors: dict[str, np.ndarray], dim: int,
+             stats: LookupStats, t0: float) -> Lookup:
+    """The lookup of ``words`` in request order from the ``vectors`` the tiers found: zero
+    rows (``found`` False) for the rest, counted as ``missing``; ``t0``: when it began."""
+    stats.missing = stats.words - stats.pack_hits - stats.lru_hits - stats.store_hits
+    matrix = np.zeros((len(words), dim), dtype=np.float32)
+    found = np.zeros(len(words), dtype=bool)
+    for i, k in enumerate(words):
+        v = vectors.get(k)
+        if v is not None:
+            matrix[i] = v
+            found[i] = True
+    stats.fetch_ms = (time.perf_counter() - t0) * 1000.0
+    return Lookup(words=list(words), matrix=matrix, found=found, stats=stats)
 
 
 class EmbeddingStore(ABC):
@@ -250,12 +275,27 @@ class EmbeddingStore(ABC):
             out.update(self._fetch(chunk, stats))
         return out
 
-    def lookup(self, tokens: Sequence[str], lowercase: bool = True) -> Lookup:
-        """Vectors for ``tokens`` in request order, from this store alone (no pack, no
+    def lookup(self, keys: Sequence[str]) -> Lookup:
+        """Vectors for ``keys`` in request order, from this store alone (no pack, no
         LRU: :class:`~millicent.store.tiers.TieredEmbeddings` puts those in front)."""
-        from millicent.store.tiers import TieredEmbeddings
+        t0 = time.perf_counter()
+        words = list(keys)
+        stats = LookupStats()
+        vectors: dict[str, np.ndarray] = {}
+        rest = distinct_storable(words, stats)
+        if rest:
+            self.fetch_into(rest, vectors, stats)
+        return assemble(words, vectors, self.dim, stats, t0)
 
-        return TieredEmbeddings(self).lookup(tokens, lowercase)
+    def fetch_into(self, keys: list[str], vectors: dict[str, np.ndarray],
+                   stats: LookupStats) -> dict[str, np.ndarray]:
+        """Read ``keys`` (the last tier's share of a lookup) into ``vectors``, counting them
+        in ``stats``; the vectors found."""
+        stats.store_items = len(keys)
+        fetched = self.get_many(keys, stats)
+        stats.store_hits = len(fetched)
+        vectors.update(fetched)
+        return fetched
 
     # ------------------------------------------------------------------ writing
     def put_many(self, items: Iterable[tuple[str, np.ndarray]]) -> int:

@@ -45,8 +45,7 @@ import numpy as np
 from millicent.errors import StoreError
 from millicent.store.base import EmbeddingStore, StoreMeta, storable_key
 from millicent.store.readback import fingerprints, read_rows, write_rows
-from millicent.types import ProgressBar, ProgressFactory
-from millicent.words import vector_key
+from millicent.types import KeyFunction, ProgressBar, ProgressFactory
 
 Resume = Literal["auto", "check", "upsert"]
 #: retry budget of one read during a load (loads are not latency-bound; serving uses ~5 s)
@@ -96,25 +95,27 @@ class LoadOptions(TypedDict):
     #: ``iter_vector_batches`` yields them): the loader then skips its own de-duplication,
     #: which would hold a second set of every key
     distinct: NotRequired[bool]
-    #: False: keys keep the words' case (a cased model's store; default True)
-    lowercase: NotRequired[bool]
+    #: word → store key (the model's tokenizer's ``vocabulary_key``); default: the words
+    #: are the keys (a vector file read with the tokenizer's keys, a table of keys)
+    key: NotRequired[KeyFunction | None]
 
 
-def unique_keys(words: Sequence[str], lowercase: bool = True
+def unique_keys(words: Sequence[str], key: KeyFunction | None = None
                 ) -> tuple[list[str], list[int], list[str]]:
-    """``(keys, rows, refused)``: distinct storable vector keys in first-seen order, the row
-    of each key's first occurrence, and the keys no store may hold."""
-    keys, rows, refused = _Keys(lowercase=lowercase).take(words)
+    """``(keys, rows, refused)``: distinct storable keys (``key(word)``, or the words
+    themselves) in first-seen order, the row of each key's first occurrence, and the keys
+    no store may hold."""
+    keys, rows, refused = _Keys(key=key).take(words)
     return keys, rows, refused
 
 
 class _Keys:
     """Distinct keys over the whole stream (the first occurrence of a key wins)."""
 
-    def __init__(self, distinct: bool = False, lowercase: bool = True) -> None:
+    def __init__(self, distinct: bool = False, key: KeyFunction | None = None) -> None:
         self.seen: set[str] = set()
         self.distinct = distinct
-        self.lowercase = lowercase
+        self.key = key
 
     def take(self, words: Sequence[str]) -> tuple[list[str], list[int], list[str]]:
         if self.distinct:  # already keys, already unique: only refuse the unstorable
@@ -126,9 +127,9 @@ class _Keys:
         rows: list[int] = []
         refused: list[str] = []
         seen = self.seen
-        lower = self.lowercase
+        key = self.key
         for i, w in enumerate(words):
-            k = vector_key(w, lower)
+            k = w if key is None else key(w)
             if k in seen:
                 continue
             seen.add(k)
@@ -148,7 +149,8 @@ def batch_rows(store: EmbeddingStore, dim: int) -> int:
 
 def load_store(store: EmbeddingStore, words: Sequence[str], matrix: np.ndarray,
                **options: Unpack[LoadOptions]) -> LoadReport:
-    """Load ``matrix[i]`` under ``vector_key(words[i])`` (first occurrence wins) and verify."""
+    """Load ``matrix[i]`` under the key of ``words[i]`` (``options["key"]``; first
+    occurrence wins) and verify."""
     matrix = np.asarray(matrix, dtype=np.float32)
     if matrix.ndim != 2 or matrix.shape[0] != len(words):
         raise StoreError(f"matrix shape {matrix.shape} does not match {len(words)} words")
@@ -186,7 +188,7 @@ class _Load:
         self.progress = options.get("progress")
         self.total = options.get("total")
         self.distinct = options.get("distinct", False)
-        self.lowercase = options.get("lowercase", True)
+        self.key = options.get("key")
         # batches read back before writing (shared by the writer threads; a race only
         # costs one extra check or write, both harmless)
         self.checking = self.resume == "check" or (self.resume == "auto" and store.has_meta())
@@ -222,7 +224,7 @@ class _Load:
                 ) -> Iterator[tuple[list[str], np.ndarray]]:
         """Distinct storable keys with their vectors as the store will hold them, in
         chunks of ``step`` rows; remembers each key and its fingerprint."""
-        taken = _Keys(self.distinct, self.lowercase)
+        taken = _Keys(self.distinct, self.key)
         for words, matrix in batches:
             matrix = np.asarray(matrix, dtype=np.float32)
             if matrix.ndim != 2 or matrix.shape != (len(words), self.meta.dim):

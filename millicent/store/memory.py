@@ -13,8 +13,7 @@ import numpy as np
 
 from millicent.errors import StoreError
 from millicent.store.base import EmbeddingStore, StoreMeta, storable_key
-from millicent.types import LookupStats
-from millicent.words import vector_key
+from millicent.types import KeyFunction, LookupStats
 
 
 class MemoryStore(EmbeddingStore):
@@ -40,10 +39,11 @@ class MemoryStore(EmbeddingStore):
     @classmethod
     def from_vectors(
         cls, words: Sequence[str], matrix: np.ndarray, source: str = "memory",
-        lowercase: bool = True,
+        key: KeyFunction | None = None,
     ) -> MemoryStore:
-        """A store holding ``matrix[i]`` under ``vector_key(words[i], lowercase)``
-        (``lowercase=False``: a cased model's keys keep their case).
+        """A store holding ``matrix[i]`` under ``key(words[i])`` — the model's tokenizer's
+        ``vocabulary_key`` — or under ``words[i]`` itself when ``key`` is None (the words
+        are keys already).
 
         When two words map to the same key the first one wins, as in a frequency-ordered
         vector file where the first occurrence is the most frequent; words no store may
@@ -58,9 +58,9 @@ class MemoryStore(EmbeddingStore):
         store.ensure(StoreMeta(dim=int(matrix.shape[1]), source=source))
         data = store._data
         for word, row in zip(words, matrix, strict=True):
-            key = vector_key(word, lowercase)
-            if storable_key(key):
-                data.setdefault(key, row.tobytes())
+            k = word if key is None else key(word)
+            if storable_key(k):
+                data.setdefault(k, row.tobytes())
         store.update_meta(count=len(data))
         return store
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from millicent.errors import ConfigError, StoreError
 from millicent.store.base import storable_key
-from millicent.words import vector_key
+from millicent.types import KeyFunction
 
 MAGIC = b"MCPACK1\n"
 FORMAT = 1
@@ -68,11 +68,13 @@ def select_top(
     top: int | None = None,
     budget_mb: float | None = None,
     dtype: str = "float32",
+    key: KeyFunction | None = None,
 ) -> PackSelection:
     """The first ``top`` distinct keys of ``words`` (already in frequency order), or as many
     as fit ``budget_mb`` MiB: K = the largest K whose rows (vector + key bytes) fit.
 
-    Words map to :func:`~millicent.words.vector_key`; the first occurrence of a key wins.
+    Words map to keys by ``key`` (the model's tokenizer's ``vocabulary_key``; None: the
+    words are the keys); the first occurrence of a key wins.
     """
     if (top is None) == (budget_mb is None):
         raise ConfigError("give exactly one of top (words) or budget_mb (MiB)")
@@ -88,16 +90,16 @@ def select_top(
     seen: set[str] = set()
     used = 0
     for i, word in enumerate(words):
-        key = vector_key(word)
-        if key in seen or not storable_key(key) or "\n" in key:
+        k = word if key is None else key(word)
+        if k in seen or not storable_key(k) or "\n" in k:
             continue
         if budget is not None:
-            cost = pack_row_bytes(key, dim, dtype)
+            cost = pack_row_bytes(k, dim, dtype)
             if used + cost > budget:
                 break
             used += cost
-        seen.add(key)
-        keys.append(key)
+        seen.add(k)
+        keys.append(k)
         rows.append(i)
         if top is not None and len(keys) >= top:
             break

@@ -1,7 +1,8 @@
 """Tiered embeddings: the frequent-word pack, then the LRU, then the backend store.
 
-A lookup goes ``tokens → vector keys → unique keys → pack → LRU → backend (batched) →
-matrix in request order``. Every unique key is served by exactly one tier and counted
+A lookup goes ``keys → unique keys → pack → LRU → backend (batched) → matrix in request
+order``. Keys are looked up verbatim: the model's tokenizer made them (no lower-casing or
+unescaping happens here). Every unique key is served by exactly one tier and counted
 once; keys absent everywhere get a zero row (``found=False``) — an unknown word, never an
 invented vector. The LRU also remembers keys the store lacks (negative entries), which are
 then counted in ``missing`` and ``negative_hits`` and not sent to the store again.
@@ -19,9 +20,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from millicent.store.base import EmbeddingStore, storable_key
+from millicent.store.base import EmbeddingStore, assemble, distinct_storable
 from millicent.types import Lookup, LookupStats
-from millicent.words import vector_key
 
 if TYPE_CHECKING:
     from millicent.store.lru import LRUCache
@@ -49,37 +49,23 @@ class TieredEmbeddings:
     def dim(self) -> int:
         return self.backend.dim
 
-    def lookup(self, tokens: Sequence[str], lowercase: bool = True) -> Lookup:
-        """Vectors for ``tokens`` in request order (``lowercase=False``: keys keep case)."""
+    def lookup(self, keys: Sequence[str]) -> Lookup:
+        """Vectors for the store ``keys`` in request order."""
         t0 = time.perf_counter()
-        words = list(tokens)
-        keys = [vector_key(t, lowercase) for t in words]
-        unique = list(dict.fromkeys(keys))
-        stats = LookupStats(words=len(unique))
+        words = list(keys)
+        stats = LookupStats()
         vectors: dict[str, np.ndarray] = {}
-        rest = [k for k in unique if storable_key(k)]
+        rest = distinct_storable(words, stats)
         if self.pack is not None and rest:
             rest = _from_pack(self.pack, rest, vectors, stats)
         if self.lru is not None and rest:
             rest = _from_lru(self.lru, rest, vectors, stats)
         if rest:
             self._from_store(rest, vectors, stats)
-        stats.missing = stats.words - stats.pack_hits - stats.lru_hits - stats.store_hits
-        matrix = np.zeros((len(words), self.dim), dtype=np.float32)
-        found = np.zeros(len(words), dtype=bool)
-        for i, k in enumerate(keys):
-            v = vectors.get(k)
-            if v is not None:
-                matrix[i] = v
-                found[i] = True
-        stats.fetch_ms = (time.perf_counter() - t0) * 1000.0
-        return Lookup(words=words, matrix=matrix, found=found, stats=stats)
+        return assemble(words, vectors, self.dim, stats, t0)
 
     def _from_store(self, keys: list[str], vectors: dict[str, np.ndarray], stats: LookupStats) -> None:
-        stats.store_items = len(keys)
-        fetched = self.backend.get_many(keys, stats)
-        stats.store_hits = len(fetched)
-        vectors.update(fetched)
+        fetched = self.backend.fetch_into(keys, vectors, stats)
         if self.lru is not None:
             self.lru.put_many(fetched)
             self.lru.put_absent(k for k in keys if k not in fetched)

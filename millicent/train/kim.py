@@ -31,6 +31,7 @@ from millicent.runtime.artifact import EmbeddingSpec, Manifest, TokenizerSpec
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier
 from millicent.runtime.tokenizers import TOKENIZERS, make_tokenizer
+from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.torch_models.kim_cnn import VARIANTS, KimCNN, KimCNNConfig
 from millicent.train.data import FileOptions, TextData, rename_labels, sst_data, text_data
 from millicent.train.export import export_model
@@ -100,16 +101,16 @@ def kim_data(opts: KimOptions, data_dir: Path | None) -> tuple[TextData, list[st
 
 
 def build_table(opts: KimOptions, data_dir: Path | None, train_tokens: list[list[str]],
-                all_tokens: set[str]) -> WordTable:
-    """The embedding table the variant starts from."""
+                all_tokens: set[str], tokenizer: Tokenizer) -> WordTable:
+    """The embedding table the variant starts from, keyed by the model's ``tokenizer``."""
     if opts.variant == "rand":
         if not opts.dim:
             raise InvalidInput("--variant rand needs --dim N")
         return WordTable.random((t for ts in train_tokens for t in ts), opts.dim, opts.seed,
-                                lowercase=opts.lowercase)
+                                tokenizer)
     vectors = load_vectors(opts.vectors, data_dir=data_dir, vocab=all_tokens,
-                           lowercase=opts.lowercase)
-    table = WordTable.from_vectors(vectors.words, vectors.matrix, lowercase=opts.lowercase)
+                           key=tokenizer.vocabulary_key)
+    table = WordTable.from_vectors(vectors.words, vectors.matrix, tokenizer)
     if not table.keys:
         raise InvalidInput(f"{opts.vectors} has a vector for none of the data's words")
     if opts.dim and opts.dim != table.dim:
@@ -124,11 +125,12 @@ def train_kim(opts: KimOptions, data_dir: Path | None, command: str) -> Manifest
     threads = opts.threads or default_threads()
     rng = seed_everything(opts.seed, threads)
     data, values = kim_data(opts, data_dir)
-    tokenize = make_tokenizer(TokenizerSpec.of(opts.tokenizer, opts.lowercase))
-    toks = {name: [tokenize(t) for t in texts] for name, texts in data.texts.items()}
+    # the model being trained: its tokenizer from its spec (the artifact does not exist yet)
+    tokenizer = make_tokenizer(TokenizerSpec.of(opts.tokenizer, opts.lowercase))
+    toks = {name: [tokenizer.tokenize(t) for t in texts] for name, texts in data.texts.items()}
     all_tokens = {t for ts in toks.values() for s in ts for t in s}
-    table = build_table(opts, data_dir, toks["train"], all_tokens)
-    cov = coverage((t for s in toks["train"] for t in s), table.index, opts.lowercase)
+    table = build_table(opts, data_dir, toks["train"], all_tokens, tokenizer)
+    cov = coverage((t for s in toks["train"] for t in s), table.index, tokenizer.key)
     sizes = " / ".join(f"{len(v):,} {k}" for k, v in data.texts.items())
     print(f"{sizes}; {len(table.keys):,} words × {table.dim}; {cov.line()}")
 
@@ -218,7 +220,7 @@ def _runtime_metrics(out: Path, data: TextData, table: WordTable, vectors: str) 
         raise InvalidInput(f"{out} is not a classifier")
     exported = runtime.artifact.embedding_table()  # the fine-tuned / learned table
     words, matrix = exported if exported is not None else (table.keys, table.matrix)
-    store = table_store(words, matrix, vectors, runtime.lowercase)
+    store = table_store(words, matrix, vectors, runtime.tokenizer)
     metrics: dict[str, Any] = {}
     for split in ("dev", "test"):
         if split in data.texts:

@@ -24,7 +24,8 @@ from millicent.data.trecqa import QAPair
 from millicent.errors import DataError
 from millicent.runtime.artifact import Manifest
 from millicent.runtime.registry import load_model
-from millicent.runtime.roles import Classifier, Ranker
+from millicent.runtime.roles import Classifier, Embedder, Ranker, ServedModel
+from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.store.memory import MemoryStore
 from millicent.train.data import FileOptions
 from millicent.train.evaluate import classify_all, memory_embeddings, rank_all
@@ -36,9 +37,11 @@ DATA_SECTION = "data"
 
 
 def table_store(words: Sequence[str], matrix: np.ndarray, source: str,
-                lowercase: bool = True) -> MemoryStore:
-    """An in-memory store of a training table (its words are already vector keys)."""
-    return MemoryStore.from_vectors(words, matrix, source=source, lowercase=lowercase)
+                tokenizer: Tokenizer) -> MemoryStore:
+    """An in-memory store of a training table, keyed as the model's ``tokenizer`` keys a
+    vector file's words (a table's words are keys already: the key function is
+    idempotent)."""
+    return MemoryStore.from_vectors(words, matrix, source=source, key=tokenizer.vocabulary_key)
 
 
 def label_values(manifest: Manifest) -> list[str]:
@@ -64,7 +67,8 @@ def classifier_metrics(model: Classifier, texts: Sequence[str], gold: Sequence[i
     return classification_metrics(probs.argmax(axis=1), gold, model.labels)
 
 
-def ranker_metrics(model: Ranker, pairs: Sequence[QAPair], embeddings: Embeddings) -> dict[str, Any]:
+def ranker_metrics(model: Ranker | Embedder, pairs: Sequence[QAPair],
+                   embeddings: Embeddings) -> dict[str, Any]:
     """``map``, ``mrr``, ``n`` (pairs) and ``questions`` (those with a correct answer)."""
     scores = rank_all(model, embeddings, pairs)
     try:
@@ -74,7 +78,7 @@ def ranker_metrics(model: Ranker, pairs: Sequence[QAPair], embeddings: Embedding
     return {"map": m["map"], "mrr": m["mrr"], "n": len(pairs), "questions": m["questions"]}
 
 
-def _tokens(model: Classifier | Ranker, texts: Sequence[str]) -> list[str]:
+def _tokens(model: ServedModel, texts: Sequence[str]) -> list[str]:
     return [t for text in texts for t in model.tokenize(text)]
 
 
@@ -111,7 +115,7 @@ def _classifier_file(model: Classifier, opts: FileOptions, data_dir: Path | None
     return {"file": data.path, **metrics, "bad_rows_skipped": data.bad_rows}
 
 
-def _ranker_file(model: Ranker, opts: FileOptions, data_dir: Path | None,
+def _ranker_file(model: Ranker | Embedder, opts: FileOptions, data_dir: Path | None,
                  embeddings: Embeddings | None) -> dict[str, Any]:
     from millicent.data.pairs import read_pairs
 

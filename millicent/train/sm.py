@@ -32,6 +32,7 @@ from millicent.runtime.features import N_FEATURES, OverlapFeatures, compute_idf
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Ranker
 from millicent.runtime.tokenizers import TOKENIZERS, make_tokenizer
+from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.torch_models.sm_cnn import SMCNN, SMCNNConfig
 from millicent.train.data import FileOptions, PairData, castor_data, pair_data
 from millicent.train.export import export_model
@@ -102,14 +103,16 @@ class _Split:
         self.a_ids = [table.ids(t) for t in self.a_tokens]
 
 
-def _features(opts: SMOptions, train: _Split, dev: _Split
+def _features(opts: SMOptions, train: _Split, dev: _Split, tokenizer: Tokenizer
               ) -> tuple[OverlapFeatures | None, tuple[list[str], np.ndarray] | None]:
-    """The overlap features (IDF over the training split's distinct sentences), fitted."""
+    """The overlap features (IDF over the training split's distinct sentences; words
+    compared by the model's ``tokenizer``'s keys), fitted."""
     if opts.features != "overlap":
         return None, None
     sentences = {" ".join(t): t for t in train.q_tokens + train.a_tokens}
-    words, idf, unseen = compute_idf(sentences.values())
-    features = OverlapFeatures(dict(zip(words, idf.tolist(), strict=True)), unseen)
+    words, idf, unseen = compute_idf(sentences.values(), tokenizer.key)
+    features = OverlapFeatures(dict(zip(words, idf.tolist(), strict=True)), unseen,
+                               key=tokenizer.key)
     raw = np.stack([features.raw(q, a) for q, a in zip(train.q_tokens, train.a_tokens, strict=True)])
     features.fit_scaler(raw)
     for s in (train, dev):
@@ -124,22 +127,23 @@ def train_sm(opts: SMOptions, data_dir: Path | None, command: str) -> Manifest:
     threads = opts.threads or default_threads()
     rng = seed_everything(opts.seed, threads)
     data: PairData = pair_data(opts.data) if opts.data is not None else castor_data(data_dir)
-    tokenize = make_tokenizer(TokenizerSpec.of(opts.tokenizer, opts.lowercase))
-    splits = {name: _Split(pairs, tokenize) for name, pairs in data.pairs.items()}
+    # the model being trained: its tokenizer from its spec (the artifact does not exist yet)
+    tokenizer = make_tokenizer(TokenizerSpec.of(opts.tokenizer, opts.lowercase))
+    splits = {name: _Split(pairs, tokenizer.tokenize) for name, pairs in data.pairs.items()}
     train, dev = splits["train"], splits["dev"]
     # every split's words, so the exported evaluation needs no second vector load
     all_tokens = {t for s in splits.values() for t in s.tokens()}
     vectors = load_vectors(opts.vectors, data_dir=data_dir, vocab=all_tokens,
-                           lowercase=opts.lowercase)
-    table = WordTable.from_vectors(vectors.words, vectors.matrix, lowercase=opts.lowercase)
+                           key=tokenizer.vocabulary_key)
+    table = WordTable.from_vectors(vectors.words, vectors.matrix, tokenizer)
     if not table.keys:
         raise InvalidInput(f"{opts.vectors} has a vector for none of the data's words")
     for s in (train, dev):
         s.index(table)
-    cov = coverage(train.tokens(), table.index, opts.lowercase)
+    cov = coverage(train.tokens(), table.index, tokenizer.key)
     print(f"{len(train.pairs):,} train / {len(dev.pairs):,} dev pairs; {len(table.keys):,} words "
           f"× {table.dim}; {cov.line()}")
-    features, idf_table = _features(opts, train, dev)
+    features, idf_table = _features(opts, train, dev, tokenizer)
     config = SMCNNConfig(dim=table.dim, n_features=N_FEATURES if features else 0)
     model = SMCNN(config, len(table.keys))
     with torch.no_grad():
@@ -206,6 +210,6 @@ def _runtime_metrics(out: Path, data: PairData, table: WordTable, vectors: str) 
     runtime = load_model(out)
     if not isinstance(runtime, Ranker):  # pragma: no cover - an SM CNN ranks
         raise InvalidInput(f"{out} is not a ranker")
-    store = table_store(table.keys, table.matrix, vectors, runtime.lowercase)
+    store = table_store(table.keys, table.matrix, vectors, runtime.tokenizer)
     return {name: ranker_metrics(runtime, pairs, store)
             for name, pairs in data.pairs.items() if name != "train"}

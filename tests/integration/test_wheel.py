@@ -22,15 +22,15 @@ from tests.servers import REPO
 pytestmark = pytest.mark.integration
 
 CHECK = r"""
-import argparse, contextlib, json, sys
+import contextlib, json, sys
 from pathlib import Path
 import millicent
-from millicent.cli import demo
+from millicent.testbed import demo
 out, data_dir = Path(sys.argv[1]), Path(sys.argv[2])
-args = argparse.Namespace(vocab="datasets", pack_top=2000, pack_mb=None, limit=25, no_progress=True,
-                          no_plots=True)
+options = demo.DemoOptions(data_dir, out, vocab="datasets", pack_top=2000, pack_mb=None, limit=25,
+                           progress=False, plots=False)
 with contextlib.ExitStack() as stack:
-    ctx = demo.DemoContext(args, data_dir, out, stack)
+    ctx = demo.DemoContext(options, stack)
     steps = dict((n, f) for n, _, f in demo.STEPS)
     for name in ("artifacts", "store", "pack", "check"):
         steps[name](ctx)

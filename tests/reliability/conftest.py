@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, start_platform
+from millicent.testing.loopback import PlatformProcess, start_platform
 from tests.reliability.support import load_vectors, require_artifacts
 
 

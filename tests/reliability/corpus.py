@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from millicent import errors
-from millicent.bench.loopback import PlatformProcess
 from millicent.platform.apigw import HttpRequest, http_api_event
+from millicent.testing.loopback import PlatformProcess
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "bad_inputs.json"
 CHANNELS = ("http", "direct", "apigw-v1", "apigw-v2")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess
+from millicent.testing.loopback import PlatformProcess
 from tests.reliability import corpus
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ the first request's 503 and the same environment answers later. With ``serve --s
 the template's INIT meets the store down the same way; a restore does not read the store,
 so after a good snapshot a store outage is a 503 again, never an init error.
 
-The bulk loader's kill-and-resume is tests/integration/test_store_load_resume.py (a real
+The bulk loader's kill-and-resume is tests/integration/store/test_load_resume.py (a real
 ``millicent embeddings load`` process SIGKILLed midway, then count and checksum checked).
 """
 
@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, Reply, pid_alive, start_platform, wait_until
+from millicent.testing.loopback import PlatformProcess, Reply, pid_alive, start_platform, wait_until
 from tests.reliability.support import StoreProxy, load_vectors
 from tests.servers import Server
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess
+from millicent.testing.loopback import PlatformProcess
 from tests.reliability.corpus import from_http, from_invoke
 
 pytestmark = pytest.mark.integration

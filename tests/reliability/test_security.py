@@ -4,9 +4,9 @@ gateway, malformed HTTP that never reaches a function, and no code path that unp
 evaluates data.
 
 The CloudFormation template's IAM policy (reads on the one table, writes to the function's
-own log group, nothing else) is checked by tests/unit/test_deploy_template.py
+own log group, nothing else) is checked by tests/unit/deploy/test_template.py
 (``test_role_allows_only_table_reads_and_own_logs``) and, as deployed, by
-tests/integration/test_deploy_moto.py (``test_deploy_update_destroy``).
+tests/integration/deploy/test_moto.py (``test_deploy_update_destroy``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.bench.loopback import PlatformProcess, start_platform
+from millicent.testing.loopback import PlatformProcess, start_platform
 from tests.servers import REPO
 
 KEY_VAR = "RELIABILITY_GATEWAY_KEY"

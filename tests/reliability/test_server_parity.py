@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from millicent.bench.loopback import PlatformProcess
+from millicent.testing.loopback import PlatformProcess
 from tests.reliability import corpus
 from tests.servers import free_port
 
@@ -28,7 +28,7 @@ def server(artifacts: tuple[Path, Path], sqlite_url: str) -> Iterator[PlatformPr
     """``bench.server``'s app on a loopback port, over the platform's own SQLite store."""
     from aiohttp import web
 
-    from millicent.bench.server import make_app
+    from millicent.baselines.server import make_app
     from millicent.runtime.registry import load_model
     from millicent.store import open_embeddings
 

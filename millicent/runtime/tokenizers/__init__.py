@@ -34,15 +34,26 @@ def version_of(name: str) -> str | None:
     return entry[1] if entry is not None else None
 
 
-def make_tokenizer(spec: TokenizerSpec, directory: str | os.PathLike[str] | None = None) -> Tokenizer:
-    """The tokenizer ``spec`` names, built with the artifact ``directory`` (where a tokenizer
-    keeps its files, e.g. a vocabulary; None for a model not yet written)."""
+def tokenizer_class(name: str) -> type[Tokenizer]:
+    """The class of tokenizer ``name`` (its module imported, nothing built)."""
     from millicent.errors import ArtifactError
 
     try:
-        target, _ = TOKENIZERS[spec.name]
+        target, _ = TOKENIZERS[name]
     except KeyError:
-        raise ArtifactError(f"unknown tokenizer {spec.name!r} (known: {sorted(TOKENIZERS)})") from None
+        raise ArtifactError(f"unknown tokenizer {name!r} (known: {sorted(TOKENIZERS)})") from None
     module_name, _, attr = target.partition(":")
     cls: type[Tokenizer] = getattr(importlib.import_module(module_name), attr)
+    return cls
+
+
+def key_scheme(spec: TokenizerSpec) -> str:
+    """How the tokenizer ``spec`` makes its store keys (a store table's identity)."""
+    return tokenizer_class(spec.name).scheme(spec)
+
+
+def make_tokenizer(spec: TokenizerSpec, directory: str | os.PathLike[str] | None = None) -> Tokenizer:
+    """The tokenizer ``spec`` names, built with the artifact ``directory`` (where a tokenizer
+    keeps its files, e.g. a vocabulary; None for a model not yet written)."""
+    cls = tokenizer_class(spec.name)
     return cls(spec, None if directory is None else os.fspath(directory))

@@ -74,7 +74,13 @@ class Tokenizer(ABC):
     def key_scheme(self) -> str:
         """How vocabulary words become store keys (part of a store table's identity: two
         tokenizers share a table only if their schemes are equal)."""
-        return f"{self.name}-{'lower' if self.lowercase else 'cased'}"
+        return self.scheme(self.spec)
+
+    @classmethod
+    def scheme(cls, spec: TokenizerSpec) -> str:
+        """:attr:`key_scheme` of the tokenizer ``spec`` would build, without building it
+        (a subclass whose keys depend on more than name and case overrides this)."""
+        return f"{cls.name}-{'lower' if spec.lowercase else 'cased'}"
 
     @abstractmethod
     def tokenize(self, text: str) -> list[str]:
@@ -97,6 +103,10 @@ class Tokenizer(ABC):
         """``text`` as the model sees it."""
         tokens = self.tokenize(text)
         return Encoding(tokens, self.keys(tokens))
+
+    def encode_all(self, texts: Sequence[str]) -> list[Encoding]:
+        """:meth:`encode` of each text (a tokenizer with a faster batch path overrides it)."""
+        return [self.encode(t) for t in texts]
 
     def encode_pair(self, first: str, second: str) -> Encoding:
         """A question–answer pair as one sequence (only where :attr:`pairs`)."""

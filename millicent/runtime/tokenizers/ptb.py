@@ -20,7 +20,8 @@ PTB-style and downcased (or in the text's own case: :func:`tokenize_cased`), to 
 Two properties are tested on every line of the data: an already tokenized ``stsa`` /
 ``.toks`` line comes back unchanged (``tokenize(line) == line.split()``), and raw text
 gets the tokens the data would have. A token's store key maps PTB's escapes back to the
-characters vector files hold (``-lrb-`` → ``(``: :meth:`PTBTokenizer.key`).
+characters vector files hold (``-lrb-`` → ``(``: :func:`ptb_key`); a vector file's words
+are keyed the same way, so ``-lrb-`` in the text finds GloVe's ``(`` row.
 
 Runs on every request: stdlib only, regexes compiled once, a fast path for plain words.
 """
@@ -32,7 +33,6 @@ import unicodedata
 
 from millicent.runtime.tokenizers import version_of
 from millicent.runtime.tokenizers.base import Tokenizer
-from millicent.words import vector_key
 
 #: Recorded in artifact manifests (the registry's entry); bump it whenever any output can change.
 TOKENIZER_VERSION = version_of("ptb")
@@ -242,6 +242,36 @@ def tokenize_cased(text: str) -> list[str]:
     return out
 
 
+#: PTB escape token -> the character the vector vocabularies contain (GloVe and word2vec
+#: hold the plain characters: unmapped, every bracket would be a zero vector).
+PTB_UNESCAPE: dict[str, str] = {
+    "-lrb-": "(",
+    "-rrb-": ")",
+    "-lsb-": "[",
+    "-rsb-": "]",
+    "-lcb-": "{",
+    "-rcb-": "}",
+}
+
+
+def ptb_key(token: str, lowercase: bool = True) -> str:
+    """The store key of a PTB token (or of a vector file's word, for a PTB model).
+
+    NFC-normalised, lower-cased (unless ``lowercase`` is False: a cased model's tokenizer
+    keeps case, and so must its keys), PTB bracket escapes mapped to brackets and backslash
+    escapes (``\\/``, ``\\*``) removed. Idempotent: ``ptb_key(ptb_key(t)) == ptb_key(t)``.
+    """
+    key = unicodedata.normalize("NFC", token) if not token.isascii() else token
+    if lowercase:
+        key = key.lower()
+    mapped = PTB_UNESCAPE.get(key if lowercase else key.lower())
+    if mapped is not None:
+        return mapped
+    if "\\" in key:
+        key = key.replace("\\/", "/").replace("\\*", "*")
+    return key
+
+
 class PTBTokenizer(Tokenizer):
     """PTB-style tokens, lower-cased unless the manifest keeps case; keys unescape PTB."""
 
@@ -251,4 +281,4 @@ class PTBTokenizer(Tokenizer):
         return tokenize(text) if self.lowercase else tokenize_cased(text)
 
     def key(self, token: str) -> str:
-        return vector_key(token, self.lowercase)
+        return ptb_key(token, self.lowercase)
