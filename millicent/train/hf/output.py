@@ -50,9 +50,10 @@ def write_hf_directory(model: Any, base: Base, tokenizer: Any, max_length: int,
 
 
 def table_sha256(model: Any) -> str:
-    """sha256 of the token table's float32 bytes, row-major (what a store table holds)."""
-    weight = model.get_input_embeddings().weight.detach().to(torch.float32)
-    return hashlib.sha256(np.ascontiguousarray(weight.numpy()).tobytes()).hexdigest()
+    """sha256 of the token table's rows as float32, row-major, little-endian: the digest
+    that names a token table in the store (the importer's ``table_digest``)."""
+    weight = model.get_input_embeddings().weight.detach().to(torch.float32).numpy()
+    return hashlib.sha256(np.ascontiguousarray(weight, dtype="<f4").tobytes()).hexdigest()
 
 
 def write_record(out: Path, record: dict[str, Any]) -> Path:
@@ -77,7 +78,9 @@ def import_as_artifact(hf_dir: Path, task: str, out: Path) -> None:
     is built on the branch ``hf-import``. After both branches are merged, this calls its
     library function on ``hf_dir`` with the role ``task`` and writes the artifact into
     ``out`` (beside ``hf/`` and ``training.json``), and copies the training record into
-    the manifest's ``training`` section. Until then it only says what to run.
+    the manifest's ``training`` section; that branch's library call is
+    ``millicent.importer.hf.run.import_hf(hf_dir, task, out, quantize="int8")``. Until then
+    this only says what to run.
     """
     print(f"not yet a millicent artifact: `millicent import hf {hf_dir} --role {task} "
           "--quantize int8 --out ARTIFACT` makes one (train hf will run it itself once the "

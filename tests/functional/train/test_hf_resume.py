@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.functional.test_train_hf import WORDS, reviews, tensors
+from tests.functional.train.test_hf import WORDS, reviews, tensors
 from tests.hf_support import tiny_bert
 
 pytestmark = pytest.mark.train

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.test_train_hf import WORDS, reviews, train
+from tests.functional.train.test_hf import WORDS, reviews, train
 from tests.hf_support import tiny_bert
 
 pytestmark = pytest.mark.train
