@@ -100,7 +100,8 @@ class Progress:
         else:
             eta, where = "–", f"{noun} {self.done:,}"
         extra = "".join(f"  {k} {_number(v)}" for k, v in self.counters.items())
-        return f"{self.label}: {where}  {rate:,.0f} {self.unit}/s  ETA {eta}{extra}"
+        speed = f"{rate:,.0f}" if rate >= 10 or rate == 0 else f"{rate:.2g}"  # slow: 0.47
+        return f"{self.label}: {where}  {speed} {self.unit}/s  ETA {eta}{extra}"
 
     def _write(self, text: str) -> None:
         self.stream.write(text)

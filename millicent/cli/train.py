@@ -21,6 +21,7 @@ from typing import Any
 
 from millicent import config
 from millicent.cli._common import add_data_dir, artifact_path
+from millicent.cli._train_hf import HF_OPTIONS, add_hf_parser
 from millicent.errors import InvalidInput, missing_extra
 
 FORMATS = ("csv", "tsv", "jsonl", "stsa")  # millicent.data.files.LABELLED_FORMATS
@@ -33,6 +34,7 @@ _OPTIONS = {
             "batch_size", "optimizer", "lr", "ema", "threads", "data_dir", "out"],
     "sm": [*_DATA, "skip_bad_rows", "vectors", "features", "tokenizer", "lowercase", "epochs",
            "seed", "batch_size", "lr", "ema", "threads", "data_dir", "out"],
+    "hf": HF_OPTIONS,
 }
 #: options that only mean something with --train FILE (not recorded without it)
 _FILE_ONLY = {"text_column", "label_column", "label_names", "skip_bad_rows"}
@@ -261,6 +263,8 @@ def register(subparsers: Any) -> None:
                     help="extra join-layer features (overlap: 4 word-overlap features)")
     _common(sm, epochs=12, batch=64, lr=1e-3, ema=0.0)
     sm.set_defaults(func=_train_sm)
+
+    add_hf_parser(models)
 
     ev = subparsers.add_parser("eval", help="evaluate an artifact through the numpy runtime",
                                allow_abbrev=False)
