@@ -11,9 +11,9 @@ outputs (a classifier's labels are not all near-ties).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
