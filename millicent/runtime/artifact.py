@@ -366,11 +366,8 @@ def _slug(text: str) -> str:
 
 def file_digest(path: Path, n: int = 8) -> str:
     """The first ``n`` hex digits of a file's sha256 (names a learned table's contents)."""
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:n]
+        return hashlib.file_digest(f, "sha256").hexdigest()[:n]
 
 
 def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = None) -> VectorsSource:
