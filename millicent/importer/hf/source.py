@@ -27,7 +27,7 @@ from typing import Any
 from millicent.data.token_table import tensor_shapes
 from millicent.errors import InvalidInput
 from millicent.jsonfile import read_json_object
-from millicent.runtime.tokenizers.hf import TOKENIZER_FILE
+from millicent.tokenizers.hf import TOKENIZER_FILE
 
 #: model_type → the family whose export rules apply (RoBERTa's positions, token types)
 FAMILIES: dict[str, str] = {"bert": "bert", "distilbert": "distilbert", "roberta": "roberta",
