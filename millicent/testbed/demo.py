@@ -41,6 +41,7 @@ from typing import Any, TextIO
 from millicent.errors import ArtifactError, DataError
 from millicent.testbed.demo_embed import (
     DEMO_EMBEDDER,
+    EMBED_MEMORY_MB,
     bench_embedder,
     embed_pack,
     embed_store,
@@ -259,13 +260,15 @@ def _platform_groups(ctx: DemoContext) -> dict[tuple[str, str], list[str]]:
 
 def _start_platform(ctx: DemoContext, store: str, pack: str, fns: list[str],
                     log_dir: Path) -> str:
-    """``millicent serve`` of ``fns`` as a subprocess (stopped with the demo); its URL."""
+    """``millicent serve`` of ``fns`` as a subprocess (stopped with the demo); its URL. The
+    embedder's platform runs at its own memory size."""
     from millicent.testbed.deployments import serving
     from millicent.testing.loopback import free_port
 
     port = free_port()
+    memory = EMBED_MEMORY_MB if DEMO_EMBEDDER[0] in fns else 128
     cmd = [sys.executable, "-m", "millicent.cli.main", "serve", "--port", str(port),
-           "--store", store, "--pack", pack,
+           "--store", store, "--pack", pack, "--memory-mb", str(memory),
            # never throttle the benchmark: the platform's limit counts requests in flight
            "--max-concurrency", str(max(32, *ctx.options.concurrency)),
            "--log-dir", str(log_dir)]

@@ -25,6 +25,7 @@ import pytest
 from millicent.data.token_table import token_table
 from millicent.runtime.artifact import vectors_source
 from millicent.runtime.registry import load_model
+from millicent.train.shipped import SHIPPED_HF
 from tests.servers import REPO
 from tests.venvs import TORCH, make_venv
 
@@ -75,16 +76,16 @@ from millicent.runtime.registry import load_model
 from millicent.runtime.requests import parse_request
 from millicent.store import open_embeddings, open_store
 from millicent.store.loader import load_store
-from millicent.train.shipped import artifacts_dir
+from millicent.train.shipped import SHIPPED_HF, artifacts_dir
 data_dir, work = Path(sys.argv[1]), Path(sys.argv[2])
 texts = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate ."]
 question = "who wrote hamlet ?"
 answers = ["hamlet is a tragedy written by william shakespeare .", "the danish prince is young ."]
 limits, out = Limits(), {}
-for name in ("minilm-embed", "minilm-sst2", "minilm-trecqa"):
+for name in SHIPPED_HF:
     path = artifacts_dir() / name
     source = vectors_source(path)
-    url = f"sqlite:///{work / source.slug}.db"  # one table for the three: frozen when fine-tuned
+    url = f"sqlite:///{work / source.slug}.db"  # one table for all: frozen when fine-tuned
     if not (work / f"{source.slug}.db").exists():
         vectors = token_table(source, data_dir, by_frequency=False)
         with open_store(url) as store:
@@ -105,7 +106,7 @@ for name in ("minilm-embed", "minilm-sst2", "minilm-trecqa"):
 print(json.dumps({"millicent": millicent.__file__, "torch": "torch" in sys.modules,
                   "torch_installed": importlib.util.find_spec("torch") is not None, **out}))
 """
-TRANSFORMERS = ("minilm-embed", "minilm-sst2", "minilm-trecqa")
+TRANSFORMERS = tuple(SHIPPED_HF)
 
 
 def test_the_wheel_carries_the_shipped_artifacts(wheel: Path) -> None:
@@ -141,7 +142,7 @@ def _run(python: Path, script: str, *args: str, home: Path) -> dict[str, Any]:
 
 def test_an_installed_wheel_without_torch_serves_the_transformer_models(
         installed: tuple[Path, Path], tmp_path: Path, data_dir: Path) -> None:
-    """The three shipped transformers answer from the wheel — token table from the data
+    """The shipped transformers answer from the wheel — token table from the data
     directory — exactly what they answer from the checkout."""
     from millicent.config import Limits
     from millicent.runtime import service
