@@ -36,7 +36,9 @@ def _train_hf(args: argparse.Namespace) -> int:
         threads=args.threads, checkpoint_steps=args.checkpoint_steps,
         progress=not args.no_progress, quantize=args.quantize,
         check_texts=str(data_path(args.check_texts, args.data_dir)) if args.check_texts else None)
-    record = train_hf(opts, config.data_dir(args.data_dir), _command_line(args))
+    command = _command_line(args)
+    record = train_hf(opts, config.data_dir(args.data_dir), command)
+    _artifact(opts, config.data_dir(args.data_dir), command)
     print(f"best epoch {record['best_epoch']}/{record['epochs']}, {record['seconds']:.1f} s "
           f"training; the artifact: {args.out}, Hugging Face directory: {args.out}/hf, "
           f"record: {args.out}/training.json")
@@ -44,6 +46,25 @@ def _train_hf(args: argparse.Namespace) -> int:
         keep = ("accuracy", "macro_f1", "map", "mrr", "n", "questions")
         print(json.dumps({"split": split, **{k: v for k, v in m.items() if k in keep}}))
     return 0
+
+
+def _artifact(opts: Any, data_dir: Any, command: str) -> None:
+    """``OUT/hf`` imported into ``OUT`` unless it is there already (a complete run's rerun:
+    nothing; a run killed while importing: the import again)."""
+    import time
+    from pathlib import Path
+
+    from millicent.cli._hf_artifact import has_artifact, make_artifact
+
+    out = Path(opts.out)
+    if has_artifact(out):
+        return
+    print(f"{out}: making its artifact (millicent import hf {out}/hf --role {opts.task}"
+          + (" --quantize int8)" if opts.quantize == "int8" else ")"), flush=True)
+    started = time.monotonic()
+    precision = make_artifact(out, opts, data_dir, command)
+    print(f"artifact {out} ({precision}; imported in {time.monotonic() - started:.0f} s): "
+          f"`millicent serve --model NAME={out}`, `millicent eval {out} --file FILE`")
 
 
 def add_hf_parser(models: Any) -> None:

@@ -4,9 +4,10 @@ One run: check the base directory, claim ``--out`` (new, resumed or refused:
 :mod:`.outdir`), read and encode the data (:mod:`.splits`), load the base with its new
 head, freeze the token table unless ``train_embeddings``, restore the last checkpoint if
 there is one (saying so), train (:mod:`.fit`), score every held-out split in torch, write
-the Hugging Face directory and the training record, and import it into ``--out`` itself,
-int8 through the importer's gate by default (:func:`.output.make_artifact`); a complete run
-whose import was interrupted imports again when rerun.
+the Hugging Face directory and the training record. The command then imports it into
+``--out`` itself, int8 through the importer's gate by default
+(:mod:`millicent.cli._hf_artifact`); a complete run whose import was interrupted imports
+again when rerun.
 
 Determinism: the seed drives the head's initialisation, dropout (torch's generator, kept
 in every checkpoint) and the batches (a function of seed and epoch); the torch thread
@@ -33,8 +34,6 @@ from millicent.train.hf.fit import CLIP_NORM, Steps, Trainer, fit
 from millicent.train.hf.options import HFOptions
 from millicent.train.hf.outdir import claim, mark_complete
 from millicent.train.hf.output import (
-    has_artifact,
-    make_artifact,
     read_record,
     table_sha256,
     write_hf_directory,
@@ -79,9 +78,6 @@ def train_hf(opts: HFOptions, data_dir: Path | None, command: str) -> dict[str, 
     if claim(out, run_identity(opts, base), command) == "complete":
         print(f"{out}: this run is complete (rerun with another --out to train again)")
         Checkpoints(out / CHECKPOINTS).remove()  # left if killed right after completing
-        if not has_artifact(out):  # killed (or refused) while importing: import again
-            print(f"{out}: making its artifact")
-            _artifact(out, opts, data_dir, command)
         return read_record(out)
     _describe(splits, opts)
     model = load_model(base, splits.labels)
@@ -104,16 +100,7 @@ def train_hf(opts: HFOptions, data_dir: Path | None, command: str) -> dict[str, 
     write_record(out, record)
     mark_complete(out)
     trainer.checkpoints.remove()
-    _artifact(out, opts, data_dir, command)
     return record
-
-
-def _artifact(out: Path, opts: HFOptions, data_dir: Path | None, command: str) -> None:
-    """The fine-tuned model imported into ``out`` (:func:`.output.make_artifact`)."""
-    started = time.monotonic()
-    precision = make_artifact(out, opts, data_dir, command)
-    print(f"artifact {out} ({precision}; imported in {time.monotonic() - started:.0f} s): "
-          f"`millicent serve --model NAME={out}`, `millicent eval {out} --file FILE`")
 
 
 def _describe(splits: Splits, opts: HFOptions) -> None:

@@ -85,6 +85,17 @@ def test_eval_s_table_holds_every_piece_its_texts_need(data_dir: Path) -> None:
     assert all(found), found
 
 
+def test_its_table_loads_by_the_artifact_s_name(data_dir: Path, tmp_path: Path) -> None:
+    """``embeddings load minilm-embed``: a shipped name, as a wheel's user types it."""
+    from millicent.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    assert main(["embeddings", "load", "minilm-embed", "--store", url,
+                 "--data-dir", str(data_dir)]) == 0
+    with open_store(url) as store:
+        assert store.count() == 30522
+
+
 def _eval(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     capsys.readouterr()
     assert main(["eval", *args]) == 0
@@ -104,9 +115,20 @@ def test_eval_of_the_cross_encoder_and_the_embedder_on_trecqa_raw_test_questions
     file = tmp_path / "pairs.jsonl"
     file.write_text("".join(json.dumps({"qid": p.qid, "question": p.question, "answer": p.answer,
                                         "label": p.label}) + "\n" for p in rows), encoding="utf-8")
-    ranked = _eval(["minilm-trecqa", "--file", str(file), "--data-dir", str(data_dir)], capsys)
-    zero_shot = _eval(["minilm-embed", "--file", str(file), "--data-dir", str(data_dir)], capsys)
-    for got in (ranked, zero_shot):
+    from millicent.data.token_table import token_table
+    from millicent.runtime.registry import load_model
+    from millicent.store.memory import MemoryStore
+    from millicent.train.scoring import ranker_metrics
+
+    for name in ("minilm-trecqa", "minilm-embed"):
+        got = _eval([name, "--file", str(file), "--data-dir", str(data_dir)], capsys)
         assert got["n"] == len(rows) and 0 < got["questions"] <= 12
         assert 0 < got["map"] <= got["mrr"] <= 1
-    assert ranked["map"] >= 0.75 and zero_shot["map"] >= 0.7, (ranked, zero_shot)
+        assert got["map"] >= 0.65, got  # the whole raw-test: docs/results.md section 10
+        # the rows eval loads for the file's texts answer as the whole table does
+        path = artifacts_dir() / name
+        table = token_table(vectors_source(path), data_dir, by_frequency=False)
+        model = load_model(path)
+        whole = ranker_metrics(model, rows, MemoryStore.from_vectors(table.words, table.matrix,  # type: ignore[arg-type]
+                                                                     source="whole"))
+        assert (got["map"], got["mrr"]) == (whole["map"], whole["mrr"])
