@@ -413,5 +413,6 @@ def _run_steps(options: DemoOptions, stdout: TextIO | None) -> Path:
     for (store, pack), fns in _platform_groups(ctx).items():
         ctx.say("serve these functions yourself: millicent serve "
                 + " ".join(f"--model {fn}={ctx.built.paths[fn]}" for fn in fns)
-                + f" --store {store} --pack {pack}")
+                + f" --store {store} --pack {pack}"
+                + (f" --memory-mb {EMBED_MEMORY_MB}" if DEMO_EMBEDDER[0] in fns else ""))
     return report

@@ -95,7 +95,7 @@ def step_openai(ctx: DemoContext) -> None:
     same = sum(d.embedding == w for d, w in zip(reply.data, want, strict=True))
     ctx.say(f"{len(reply.data)} vectors of {len(reply.data[0].embedding)} floats (asked as base64, "
             f"decoded by the client), {same} equal the function's own answers to the same "
-            "batch (POST /{fn}) bit for bit; "
+            f"batch (POST /{fn}) bit for bit; "
             f"usage {reply.usage.prompt_tokens} tokens; models: "
             f"{', '.join(m.id for m in client.models.list().data)}")
     if same != len(want):
