@@ -235,10 +235,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _loader(args: argparse.Namespace, package: Path) -> Any:
-    from millicent.deploy.embeddings import key_tokenizer, make_loader, vectors_spec
+    from millicent.deploy.embeddings import (
+        artifact_loader,
+        key_tokenizer,
+        make_loader,
+        token_table_model,
+        vectors_spec,
+    )
     from millicent.deploy.package import read_package_manifest
 
     manifest = read_package_manifest(package)
+    if args.vectors and (Path(args.vectors) / "manifest.json").is_file():
+        return artifact_loader(args.vectors, args.data_dir)  # the table an artifact names
+    inside = token_table_model(manifest)
+    if inside is not None and not args.vectors:  # a transformer's token table
+        return artifact_loader(inside, args.data_dir, package=package)
     spec = vectors_spec(manifest, args.vectors)
     return make_loader(spec, args.data_dir, tokenizer=key_tokenizer(manifest))
 
