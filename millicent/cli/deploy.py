@@ -81,6 +81,9 @@ def register(sub: Any) -> None:
     p.add_argument("--wheel-dir", default=os.environ.get(WHEEL_DIR_ENV) or None,
                    help=f"take wheels from this directory instead of downloading (default ${WHEEL_DIR_ENV})")
     p.add_argument("--out", default="dist", help="output directory (default dist/)")
+    p.add_argument("--via-s3", action="store_true",
+                   help="the zip goes through S3 (as `millicent deploy` uploads it): only Lambda's "
+                        "250 MB unzipped limit applies, not the 50 MB direct-upload one")
     p.set_defaults(func=cmd_package)
 
     p = sub.add_parser("template", help="write the CloudFormation template (also for `sam deploy`)")
@@ -124,12 +127,12 @@ def register(sub: Any) -> None:
 def cmd_package(args: argparse.Namespace) -> int:
     from millicent.config import parse_models
     from millicent.deploy.package import PackageSpec, build_package
-    from millicent.deploy.sizes import SizeLimits
+    from millicent.deploy.sizes import S3_UPLOAD, SizeLimits
     from millicent.deploy.target import CREATE_BLOCKED, LambdaTarget
 
     models = [(name, artifact_path(path)) for spec in args.model for name, path in parse_models(spec)]
     target = LambdaTarget(python=args.python, arch=args.arch)
-    limits = SizeLimits()
+    limits = S3_UPLOAD if args.via_s3 else SizeLimits()
     built = build_package(PackageSpec(
         models=tuple((name, Path(d)) for name, d in models),
         out_dir=Path(args.out),
