@@ -13,8 +13,9 @@ Steps (each timed; the model, artifact and whole export are kept in ``--work``):
 2. ``millicent import hf DIR --role embed --out A`` (the real CLI; fp32);
 3. the token table into dynalite (float16 rows, the store's own loader) and a float16
    pack of its ``--pack-top`` most frequent tokens;
-4. ``millicent package`` (the real CLI) with the pack: the zip's sizes, checked to hold
-   no table;
+4. ``millicent package --via-s3`` (the real CLI; ``deploy`` uploads through S3, so the
+   limit is Lambda's 250 MB unzipped) with the pack: the zip's sizes, checked to hold no
+   table;
 5. ``millicent serve`` with the DynamoDB store and the pack (``--memory-mb`` enforced),
    ``--requests`` ``/embed`` bodies of one SST sentence: the REPORT's Max Memory Used;
 6. the whole model (``importer.hf.whole.export_whole``: the table inside, token ids in)
@@ -128,7 +129,7 @@ def load_dynalite(artifact: Path, endpoint: str, data_dir: Path, pack: Path, top
 
 def package(artifact: Path, pack: Path, out: Path, wheel_dir: str | None) -> dict[str, Any]:
     """``millicent package`` (the real CLI); the report's sizes, and what the zip holds."""
-    cli("package", "--model", f"big={artifact}", "--pack", str(pack), "--out", str(out),
+    cli("package", "--model", f"big={artifact}", "--pack", str(pack), "--out", str(out), "--via-s3",
         *(["--wheel-dir", wheel_dir] if wheel_dir else []))
     (report,) = out.glob("millicent-function-*.json")
     sizes = json.loads(report.read_text())["sizes"]

@@ -182,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pack", type=Path, default=None)
     p.add_argument("--requests", type=int, default=100)
     p.add_argument("--batch-requests", type=int, default=20)
-    p.add_argument("--cold-samples", type=int, default=5)
-    p.add_argument("--configs", default=",".join(c[0] for c in CONFIGS))
+    p.add_argument("--cold-samples", type=int, default=5, help="0: no cold starts")
+    p.add_argument("--configs", default=",".join(c[0] for c in CONFIGS),
+                   help="the memory configurations to run, comma-separated ('' for none)")
     p.add_argument("--work", type=Path, default=None)
     p.add_argument("--data-dir", type=Path, default=Path(os.environ.get("MILLICENT_DATA_DIR", "../shared/data")))
     p.add_argument("--short", action="store_true", help="5 requests, 2 cold samples")
@@ -218,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if dynalite is not None:
                 dynalite.stop()
-        for snapshot in (True, False):
+        for snapshot in (True, False) if args.cold_samples else ():
             name = "snapshot" if snapshot else "eager INIT"
             results["cold"][name] = cold_run(args.artifact, prepared["sqlite"], snapshot,
                                              args.cold_samples, sentences[0], Path(tmp) / f"cold-{snapshot}")
