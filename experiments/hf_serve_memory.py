@@ -16,10 +16,11 @@ configuration that answers every request within its size is within that size. Re
 the REPORT's Max Memory Used after the last request (the environment's peak, VmHWM), the
 statuses and the median Duration.
 
-Cold starts (SQLite, batch 1): ``--cold-samples`` first requests from zero (the platform's
-idle timeout scales the function to zero between them) with ``serve --snapshot`` — the
-client's latency and the REPORT's Restore Duration + Duration — and without (eager INIT:
-the REPORT's Init Duration).
+Cold starts (batch 1): ``--cold-samples`` first requests from zero (the platform's idle
+timeout scales the function to zero between them) with ``serve --snapshot`` — the client's
+latency and the REPORT's Restore Duration + Duration — and without (eager INIT: the
+REPORT's Init Duration), the table in SQLite; and with ``--snapshot`` from DynamoDB when
+the ``dynalite`` configuration ran (the restored environment reconnects its client).
 
     python experiments/hf_serve_memory.py --artifact A [--pack P] [--requests 100]
         [--batch-requests 20] [--cold-samples 5] [--work DIR] [--out runs/hf_serve_memory.json]
@@ -176,6 +177,38 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def measure(args: argparse.Namespace, work: Path, logs: Path) -> dict[str, Any]:
+    """The chosen memory configurations, then the cold starts (SQLite; and DynamoDB with a
+    snapshot when the ``dynalite`` configuration ran)."""
+    prepared = prepare(args.artifact, work, args.data_dir, args.pack)
+    sentences = texts(args.data_dir)
+    results: dict[str, Any] = {"artifact": str(args.artifact), "memory": {}, "cold": {}}
+    dynalite = None
+    cold = [("snapshot", prepared["sqlite"], True), ("eager INIT", prepared["sqlite"], False)]
+    try:
+        for name, store, with_pack, batch, memory_mb in CONFIGS:
+            if name not in args.configs.split(","):
+                continue
+            if store == "dynamodb":
+                dynalite = loopback.start_dynalite()
+                url = load_dynalite(args.artifact, dynalite.endpoint, args.data_dir)
+                cold.append(("snapshot, DynamoDB", url, True))
+            else:
+                url = prepared[store]
+            results["memory"][name] = memory_run(
+                args.artifact, url, prepared["pack"] if with_pack else None, batch, memory_mb,
+                sentences, args.requests if batch == 1 else args.batch_requests, logs / f"log-{name}")
+            print(name, json.dumps(results["memory"][name]), flush=True)
+        for name, url, snapshot in cold if args.cold_samples else ():
+            results["cold"][name] = cold_run(args.artifact, url, snapshot, args.cold_samples,
+                                             sentences[0], logs / f"cold-{len(results['cold'])}")
+            print(name, json.dumps(results["cold"][name]), flush=True)
+    finally:
+        if dynalite is not None:
+            dynalite.stop()
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--artifact", required=True, type=Path)
@@ -194,36 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         args.requests, args.batch_requests, args.cold_samples = 5, 2, 2
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")  # dynalite: any credentials sign
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    chosen = args.configs.split(",")
     with tempfile.TemporaryDirectory(prefix="hf-serve-memory-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        prepared = prepare(args.artifact, work, args.data_dir, args.pack)
-        sentences = texts(args.data_dir)
-        results: dict[str, Any] = {"artifact": str(args.artifact), "memory": {}, "cold": {}}
-        dynalite = None
-        try:
-            for name, store, with_pack, batch, memory_mb in CONFIGS:
-                if name not in chosen:
-                    continue
-                if store == "dynamodb":
-                    dynalite = loopback.start_dynalite()
-                    url = load_dynalite(args.artifact, dynalite.endpoint, args.data_dir)
-                else:
-                    url = prepared[store]
-                results["memory"][name] = memory_run(
-                    args.artifact, url, prepared["pack"] if with_pack else None, batch, memory_mb,
-                    sentences, args.requests if batch == 1 else args.batch_requests,
-                    Path(tmp) / f"log-{name}")
-                print(name, json.dumps(results["memory"][name]), flush=True)
-        finally:
-            if dynalite is not None:
-                dynalite.stop()
-        for snapshot in (True, False) if args.cold_samples else ():
-            name = "snapshot" if snapshot else "eager INIT"
-            results["cold"][name] = cold_run(args.artifact, prepared["sqlite"], snapshot,
-                                             args.cold_samples, sentences[0], Path(tmp) / f"cold-{snapshot}")
-            print(name, json.dumps(results["cold"][name]), flush=True)
+        results = measure(args, work, Path(tmp))
     print(table(results))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -46,9 +46,11 @@ def test_serve_memory_short(tmp_path: Path, data_dir: Path, dynalite: Any) -> No
         assert 20 < r["max_memory_used_mb"] <= r["memory_mb"], (name, r)
     assert out["memory"]["sqlite-b32"]["batch"] == 32
     snap, eager = out["cold"]["snapshot"], out["cold"]["eager INIT"]
-    for r in (snap, eager):
+    snap_ddb = out["cold"]["snapshot, DynamoDB"]
+    for r in (snap, eager, snap_ddb):
         assert r["all_cold"] and r["ok"] == r["samples"] == 2
-    assert snap["restore_ms"] > 0 and snap["init_ms"] == 0  # restored, not initialized
+    for r in (snap, snap_ddb):
+        assert r["restore_ms"] > 0 and r["init_ms"] == 0  # restored, not initialized
     assert eager["init_ms"] > 0 and eager["restore_ms"] == 0
 
 
