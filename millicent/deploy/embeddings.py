@@ -147,9 +147,9 @@ def _load_artifact(root: Path, store_url: str, data_dir: str | None, progress: b
     from millicent.data.tables import load_table
     from millicent.progress import displays
     from millicent.runtime.artifact import read_manifest, vectors_source
-    from millicent.runtime.tokenizers import make_tokenizer
     from millicent.store import open_store
     from millicent.store.loader import load_store
+    from millicent.tokenizers import make_tokenizer
 
     source = vectors_source(root)
     tokenizer = make_tokenizer(read_manifest(root).tokenizer, root)
