@@ -66,7 +66,7 @@ def test_whole_is_compared_with_millicents_layout(artifact: Path, data_dir: Path
 
     # the whole model was exported here, from the directory the artifact was imported from
     manifest = json.loads((artifact / "manifest.json").read_text())
-    (whole_dir,) = (out / "deploy").glob("whole-embed-fp32-*")
+    (whole_dir,) = (out / "deploy").glob("whole-embed-fp32-*")  # whole-cold: its logs
     description = json.loads((whole_dir / "whole.json").read_text())
     assert description["imported_from"] == manifest["training"]["imported_from"]
     assert description["files"] == manifest["training"]["files"]
@@ -80,11 +80,32 @@ def test_whole_is_compared_with_millicents_layout(artifact: Path, data_dir: Path
     report = (out / "report.md").read_text()
     assert "## millicent's layout vs `whole`" in report and "Compared at 192 MB" in report
 
-    # a rerun reuses the export, and the given --whole-model is served as it stands
-    assert _compare(artifact, data_dir, tmp_path / "again", "--whole-model", str(whole_dir)) == 0
-    status = json.loads((tmp_path / "again" / "deploy" / "prepared.json").read_text())["whole"]
-    assert status["path"] == str(whole_dir) and status["exported_from"] is None
-    assert not list((tmp_path / "again" / "deploy").glob("whole-*"))
+    # a rerun finds the export and reuses it
+    assert _compare(artifact, data_dir, out, "--memory-mb", "192") == 0
+    status = json.loads((out / "deploy" / "prepared.json").read_text())["whole"]
+    assert status["reused"] is True and status["path"] == str(whole_dir)
+    assert "whole: exporting" not in capsys.readouterr().err
+
+
+def test_a_given_whole_model_must_be_the_artifacts_network(artifact: Path, tmp_path: Path) -> None:
+    from millicent.errors import ConfigError
+    from millicent.importer.hf.whole import export_whole
+    from millicent.testbed.whole import ensure_whole
+
+    manifest = json.loads((artifact / "manifest.json").read_text())
+    source = manifest["training"]["imported_from"]
+    given = export_whole(source, "embed", tmp_path / "given").path
+    status = ensure_whole(artifact, tmp_path / "work", given)
+    assert status.path == str(given) and status.exported_from is None
+    assert not (tmp_path / "work").exists()  # nothing exported
+    other = export_whole(source, "embed", tmp_path / "int8", quantize="int8").path
+    with pytest.raises(ConfigError, match="precision"):
+        ensure_whole(artifact, tmp_path / "work", other)
+    described = json.loads((given / "whole.json").read_text())
+    described["files"]["model.safetensors"] = "0" * 64
+    (given / "whole.json").write_text(json.dumps(described))
+    with pytest.raises(ConfigError, match=r"model\.safetensors differ"):
+        ensure_whole(artifact, tmp_path / "work", given)
 
 
 def _embeddings(env: FunctionEnvironment) -> np.ndarray:
