@@ -8,10 +8,11 @@ behind the pack and LRU (:func:`millicent.store.open_embeddings`) — and the wh
 :mod:`millicent.baselines.whole_engine` (token ids in, no store), both through
 :func:`millicent.runtime.handler.serve` (tokenize, look up, forward, pool, the response).
 Reported: the median and p90 ms per request of each and their ratio, and the medians of
-the service's tokenize / fetch / forward phases.
+the service's tokenize / fetch / forward phases. ``--init N``: each layout's INIT in N
+fresh processes, alternating (see :func:`init_times`).
 
     python experiments/hf_whole_layout.py --artifact A --whole DIR --store sqlite:///T.db \\
-        [--pack P] [--texts 300] [--rounds 3] [--out runs/hf_whole_layout.json]
+        [--pack P] [--texts 300] [--rounds 3] [--init 5] [--out runs/hf_whole_layout.json]
 
 ``--whole`` is an ``export_whole`` directory of the artifact's model (``bench --compare``
 leaves one in ``OUT/deploy/whole-*``); ``--store`` holds the artifact's token table
@@ -83,6 +84,46 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+#: a fresh process doing what an execution environment's INIT does: import the handler
+#: module with the function's environment (it builds and primes the models at import)
+INIT_CHILD = ("import time, importlib, sys; t0 = time.perf_counter(); "
+              "importlib.import_module(sys.argv[1]); "
+              "print((time.perf_counter() - t0) * 1000.0)")
+FLOOR_CHILD = ("import time; t0 = time.perf_counter(); import numpy, onnxruntime, tokenizers; "
+               "print((time.perf_counter() - t0) * 1000.0)")
+
+
+def init_times(args: argparse.Namespace) -> dict[str, Any]:
+    """INIT of each layout in fresh processes, alternating ``args.init`` times: the wall time
+    from spawn to the handler module imported (models built and primed), and the import of
+    the handler module alone; plus a process that only imports numpy, onnxruntime and
+    tokenizers (what both layouts need before building anything)."""
+    import subprocess
+
+    from millicent.baselines.whole_engine import WHOLE_MODEL
+
+    base = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": "minilm",
+            "MILLICENT_MODELS": f"minilm={args.artifact}", "OMP_NUM_THREADS": "1"}
+    runs = {"millicent": ("millicent.runtime.handler",
+                          {**base, "MILLICENT_STORE_URL": args.store,
+                           **({"MILLICENT_PACK_PATH": args.pack} if args.pack else {})}),
+            "whole": ("millicent.baselines.whole_engine", {**base, WHOLE_MODEL: args.whole}),
+            "imports only": ("", base)}
+    wall: dict[str, list[float]] = {k: [] for k in runs}
+    inside: dict[str, list[float]] = {k: [] for k in runs}
+    for _ in range(args.init):
+        for name, (module, env) in runs.items():
+            code = [INIT_CHILD, module] if module else [FLOOR_CHILD]
+            t0 = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", *code], env={**env, "_HANDLER": f"{module}.handler"},
+                                  capture_output=True, text=True, check=True)
+            wall[name].append((time.perf_counter() - t0) * 1000.0)
+            inside[name].append(float(done.stdout.strip().splitlines()[-1]))
+    return {name: {"process_ms_median": statistics.median(wall[name]),
+                   "import_ms_median": statistics.median(inside[name]), "runs": len(wall[name])}
+            for name in runs}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--artifact", required=True)
@@ -92,9 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--texts", type=int, default=300)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--data-dir", default=os.environ.get("MILLICENT_DATA_DIR", str(REPO.parent / "shared" / "data")))
+    p.add_argument("--init", type=int, default=0, metavar="N",
+                   help="also time each layout's INIT in N fresh processes, alternating")
     p.add_argument("--out", default=None)
     args = p.parse_args(argv)
-    result = measure(args)
+    result = measure(args) if args.texts > 0 else {}
+    if args.init:
+        result["init"] = init_times(args)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

@@ -17,7 +17,7 @@ The memory sizes are shown: the goal compares layouts at the same size.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from millicent.economics.stats import ratio
@@ -44,14 +44,13 @@ class LayoutGoal:
     whole_max_memory_mb: float | None
     init_ms: float | None
     whole_init_ms: float | None
-    #: the function's own build inside INIT (models, store, pack, priming): INIT without
-    #: the process start and the imports both layouts share
-    build_ms: float | None
-    whole_build_ms: float | None
     p50_ms: float | None
     whole_p50_ms: float | None
     cost_per_million: float | None
     whole_cost_per_million: float | None
+    #: whole's answers: none at a memory size it does not fit (killed, out of memory)
+    whole_ok: int = 0
+    whole_error_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def memory_ratio(self) -> float | None:
@@ -109,8 +108,8 @@ def layout_goals(rows: Sequence[ResultRow],
         out.append(LayoutGoal(
             r.config, r.model, r.concurrency, c.memory_mb, w.configuration.memory_mb,
             _peak(r, iso), _peak(w, wiso), _init(iso), _init(wiso),
-            iso.function_init_ms if iso else None, wiso.function_init_ms if wiso else None,
-            r.latency_ms.p50, w.latency_ms.p50, r.cost_of("total"), w.cost_of("total")))
+            r.latency_ms.p50, w.latency_ms.p50, r.cost_of("total"), w.cost_of("total"),
+            w.ok, dict(w.error_kinds)))
     return out
 
 
@@ -127,16 +126,23 @@ def layout_table(goals: Sequence[LayoutGoal]) -> str:
     body = []
     for g in goals:
         met = g.met()
+        if g.whole_ok == 0:  # whole answered nothing at this size: nothing to be within 10 % of
+            failed = "whole answered none (" + ", ".join(
+                f"{n} × {k}" for k, n in sorted(g.whole_error_kinds.items())) + ")"
+            body.append([g.config, g.model, str(g.concurrency),
+                         f"{g.memory_mb} / {g.whole_memory_mb}",
+                         cell(g.max_memory_mb, g.whole_max_memory_mb, g.memory_ratio,
+                              met["memory"]), failed, f"{num(g.p50_ms)} / –",
+                         f"${g.cost_per_million or 0:.3f} / –"])
+            continue
         body.append([g.config, g.model, str(g.concurrency), f"{g.memory_mb} / {g.whole_memory_mb}",
                      cell(g.max_memory_mb, g.whole_max_memory_mb, g.memory_ratio, met["memory"]),
                      cell(g.init_ms, g.whole_init_ms, g.init_ratio, met["init"]),
-                     cell(g.build_ms, g.whole_build_ms, ratio(g.build_ms, g.whole_build_ms), None),
                      cell(g.p50_ms, g.whole_p50_ms, g.p50_ratio, met["p50"]),
                      cell(g.cost_per_million, g.whole_cost_per_million, g.cost_ratio, met["cost"],
                           money=True)])
     return table(["config", "model", "C", "memory size (MB) / whole",
                   "Max Memory Used (MB) / whole (< 1×)", "INIT (ms) / whole (≤ 0.5×)",
-                  "of which the build (ms) / whole",
                   f"p50 (ms) / whole (≤ {WITHIN:.2f}×)",
                   f"$/M requests / whole (≤ {WITHIN:.2f}×)"], body, right_from=2)
 
@@ -147,7 +153,7 @@ def layout_section(goals: Sequence[LayoutGoal]) -> str:
             "with its token table inside the graph, token ids in, no store — as others deploy "
             "it. Max Memory Used: the largest of the scenario's environments and its isolated "
             "cold starts; INIT: the median Init Duration (Restore Duration for a snapshot) of "
-            "the isolated cold starts, and of it the function's own build (models, store, "
-            "pack, priming; the rest — process start, Python, numpy, onnxruntime and tokenizers "
-            "imports — both layouts share); $/M: each at its own memory size and gateway.\n\n"
+            "the isolated cold starts (process start to ready: both layouts start Python and import "
+            "numpy, onnxruntime and tokenizers, about half of it); $/M: each at its own memory "
+            "size and gateway.\n\n"
             + layout_table(goals))
