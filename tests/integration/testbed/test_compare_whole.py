@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,7 @@ from millicent.config import FunctionConfig
 from millicent.runtime.environment import FunctionEnvironment
 from millicent.runtime.handler import handle
 from tests.bench_support import kim_artifact
+from tests.servers import REPO
 
 pytestmark = pytest.mark.integration
 pytest.importorskip("torch")
@@ -113,7 +116,7 @@ def _embeddings(env: FunctionEnvironment) -> np.ndarray:
     return np.array([r["embedding"] for r in body["results"]])
 
 
-def test_the_whole_function_answers_as_millicents(artifact: Path, tmp_path: Path,
+def test_the_whole_function_answers_as_millicents(artifact: Path, tmp_path: Path, data_dir: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from millicent.baselines.whole_engine import WHOLE_MODEL, in_graph_table, load_whole_models
     from millicent.importer.hf.whole import export_whole
@@ -135,6 +138,18 @@ def test_the_whole_function_answers_as_millicents(artifact: Path, tmp_path: Path
     assert a.shape == b.shape == (len(TEXTS), manifest["embedding"]["dim"])
     np.testing.assert_allclose(a, b, atol=1e-5)
     assert "MILLICENT_WHOLE_MODEL" in os.environ
+
+    # experiments/hf_whole_layout.py, short: both layouts alternating, and their INIT
+    out = tmp_path / "layout.json"
+    subprocess.run([sys.executable, str(REPO / "experiments" / "hf_whole_layout.py"),
+                    "--artifact", str(artifact), "--whole", str(whole.path), "--store", store,
+                    "--texts", "5", "--rounds", "1", "--init", "1", "--data-dir", str(data_dir),
+                    "--out", str(out)], check=True, capture_output=True, timeout=300)
+    result = json.loads(out.read_text())
+    assert result["texts"] == 5 and result["p50_millicent_over_whole"] > 0
+    assert result["layouts"]["whole"]["fetch_ms_p50"] < result["layouts"]["millicent"]["fetch_ms_p50"]
+    for layout in ("millicent", "whole", "imports only"):
+        assert result["init"][layout]["runs"] == 1 and result["init"][layout]["process_ms_median"] > 0
 
 
 def test_whole_refuses_a_model_that_is_not_a_transformer(data_dir: Path, tmp_path: Path,
