@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing it
 
 from millicent.runtime.artifact import TokenizerSpec  # noqa: E402
-from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
+from millicent.tokenizers import make_tokenizer  # noqa: E402
 
 #: the tokenizer of the artifacts the examples import (``import onnx``'s default spec)
 TOKENIZER = make_tokenizer(TokenizerSpec.of("ptb"))

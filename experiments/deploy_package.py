@@ -69,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         from millicent.runtime.artifact import TokenizerSpec
-        from millicent.runtime.tokenizers import make_tokenizer
+        from millicent.tokenizers import make_tokenizer
 
         keys = make_tokenizer(TokenizerSpec.of("ptb"))  # the shipped models' store keys
         vectors = load_vectors("glove-50", data_dir=args.data_dir, key=keys.vocabulary_key)

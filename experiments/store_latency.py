@@ -35,9 +35,9 @@ from millicent import config  # noqa: E402
 from millicent.cli.main import main as _cli  # noqa: E402
 from millicent.data.sst import load_sst  # noqa: E402
 from millicent.runtime.artifact import TokenizerSpec  # noqa: E402
-from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.store import open_embeddings  # noqa: E402
 from millicent.testing import loopback as servers  # noqa: E402
+from millicent.tokenizers import make_tokenizer  # noqa: E402
 from millicent.types import Embeddings  # noqa: E402
 
 

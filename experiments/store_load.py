@@ -29,11 +29,11 @@ sys.path.insert(0, str(REPO))
 from millicent import config  # noqa: E402
 from millicent.cli.embeddings import resolve_source, resolve_vocab  # noqa: E402
 from millicent.runtime.artifact import TokenizerSpec  # noqa: E402
-from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.store import open_store  # noqa: E402
 from millicent.store.dynamodb import DynamoDBStore  # noqa: E402
 from millicent.store.loader import Resume, load_store  # noqa: E402
 from millicent.testing import loopback as servers  # noqa: E402
+from millicent.tokenizers import make_tokenizer  # noqa: E402
 
 
 def run(url: str, words: list[str], matrix: Any, resume: Resume = "auto", **kw: Any) -> dict[str, Any]:

@@ -37,10 +37,10 @@ from millicent.data.sst import load_sst  # noqa: E402
 from millicent.data.trecqa import load_trecqa  # noqa: E402
 from millicent.data.vectors import load_vectors  # noqa: E402
 from millicent.runtime.artifact import TokenizerSpec  # noqa: E402
-from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.store.lru import LRUCache  # noqa: E402
 from millicent.store.memory import MemoryStore  # noqa: E402
 from millicent.store.pack import FrequentWordPack, select_top, write_pack  # noqa: E402
+from millicent.tokenizers import make_tokenizer  # noqa: E402
 
 #: the shipped models' tokenizer: its tokens and store keys
 PTB = make_tokenizer(TokenizerSpec.of("ptb"))

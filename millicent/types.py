@@ -3,7 +3,7 @@
 The request path passes a :class:`Lookup` from the embedding layer (``store/``) to the
 runtime: one float32 row per requested key, in request order, plus the counters the
 benchmark and the cost model need. Keys are made by the model's tokenizer
-(:mod:`millicent.runtime.tokenizers`); stores look them up verbatim.
+(:mod:`millicent.tokenizers`); stores look them up verbatim.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from typing import Any
 import millicent
 
 #: millicent's modules inside the function package (see docs/deploy.md)
-FUNCTION_MODULES = ("runtime", "store", "errors.py", "types.py", "config.py",
+FUNCTION_MODULES = ("runtime", "tokenizers", "store", "errors.py", "types.py", "config.py",
                     "__init__.py")
 MB = 1 << 20
 

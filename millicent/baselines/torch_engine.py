@@ -25,7 +25,7 @@ from millicent.runtime.environment import FunctionEnvironment, init_at_import
 from millicent.runtime.handler import handle, prime
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier, Pairs, Ranker, ServedModel
-from millicent.runtime.tokenizers.base import Encoding
+from millicent.tokenizers.base import Encoding
 
 
 def _net(artifact: Artifact) -> Any:

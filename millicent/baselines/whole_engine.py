@@ -37,7 +37,6 @@ from millicent.runtime.environment import FunctionEnvironment, init_at_import
 from millicent.runtime.handler import handle, prime
 from millicent.runtime.onnx_model import describe, first_line, open_session
 from millicent.runtime.roles import Classifier, Embedder, Pairs, Ranker, ServedModel, softmax
-from millicent.runtime.tokenizers.base import Encoding
 from millicent.runtime.transformer import normalize, pool, sigmoid
 from millicent.runtime.transformer_section import (
     GRAPH_FILE,
@@ -46,6 +45,7 @@ from millicent.runtime.transformer_section import (
     TYPES,
     WHOLE_JSON,
 )
+from millicent.tokenizers.base import Encoding
 from millicent.types import Lookup, LookupStats
 
 #: the environment variable naming the whole-model directory

@@ -6,7 +6,7 @@ learned ``embeddings.npz``; an artifact with static vectors resolves to its mani
 embedding source and its task's vocabulary). ``--vocab-from`` (repeatable) keeps only the
 words of datasets (``sst-1``, ``sst-2``, ``trecqa``) or artifacts.
 
-Keys are made by a tokenizer (:mod:`millicent.runtime.tokenizers`), never by the store:
+Keys are made by a tokenizer (:mod:`millicent.tokenizers`), never by the store:
 an artifact SOURCE's own; else ``--tokenizer`` / ``--no-lowercase`` when given; else the
 tokenizer of the ``--vocab-from`` artifacts; else the lower-cased PTB tokenizer (the
 datasets' conventions, the shipped models').
@@ -25,7 +25,7 @@ from millicent.cli._common import add_data_dir
 if TYPE_CHECKING:
     import numpy as np
 
-    from millicent.runtime.tokenizers.base import Tokenizer
+    from millicent.tokenizers.base import Tokenizer
 
 DATASETS = ("sst-1", "sst-2", "trecqa")
 FILE_FORMATS = ("csv", "tsv", "jsonl", "stsa", "txt")  # millicent.data.files.FORMATS
@@ -92,7 +92,7 @@ def register(subparsers: Any) -> None:
 
 def _add_keys(p: argparse.ArgumentParser, artifact: bool = False) -> None:
     """How words become store keys: a tokenizer's (see the module docstring)."""
-    from millicent.runtime.tokenizers import TOKENIZERS
+    from millicent.tokenizers import TOKENIZERS
 
     p.add_argument("--tokenizer", choices=sorted(TOKENIZERS), default=None,
                    help="key words as this tokenizer does (default: the artifact's, else ptb)")
@@ -109,7 +109,7 @@ def key_tokenizer(args: argparse.Namespace) -> Tokenizer:
     from millicent.cli._common import artifact_path
     from millicent.errors import ConfigError
     from millicent.runtime.artifact import TokenizerSpec, is_artifact, read_manifest
-    from millicent.runtime.tokenizers import make_tokenizer
+    from millicent.tokenizers import make_tokenizer
 
     explicit = args.tokenizer is not None or args.no_lowercase
     model = getattr(args, "model", None)
@@ -198,7 +198,7 @@ def resolve_vocab(specs: list[str], data_dir: str | None,
                 if trained is not None:
                     vocab.update(trained)
                     continue
-            from millicent.runtime.tokenizers import make_tokenizer
+            from millicent.tokenizers import make_tokenizer
 
             vocab.update(_dataset_tokens(manifest.task, data_dir,
                                          make_tokenizer(manifest.tokenizer, spec)))

@@ -78,7 +78,7 @@ load the vectors into the store with `millicent embeddings load DIR --store URL`
 
 def _register_vectors(formats: Any) -> None:
     """``import vectors``."""
-    from millicent.runtime.tokenizers import TOKENIZERS
+    from millicent.tokenizers import TOKENIZERS
 
     p = formats.add_parser("vectors", help="a table of word vectors as an embed model (mean)",
                            description=VECTORS_DESCRIPTION,

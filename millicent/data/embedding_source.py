@@ -21,7 +21,7 @@ from millicent.errors import ConfigError
 from millicent.types import VectorsSource
 
 if TYPE_CHECKING:
-    from millicent.runtime.tokenizers.base import Tokenizer
+    from millicent.tokenizers.base import Tokenizer
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class EmbeddingSource(VectorsSource):
         none (the one-table rule: :mod:`millicent.runtime.one_table`)."""
         from millicent.runtime.artifact import vectors_source
         from millicent.runtime.one_table import one_table
-        from millicent.runtime.tokenizers import make_tokenizer
+        from millicent.tokenizers import make_tokenizer
 
         manifests = one_table(artifacts)
         name, path = next(iter(artifacts.items()))

@@ -17,7 +17,7 @@ from millicent.data.vocab import DATASETS, token_counts
 from millicent.errors import ConfigError, DataError, InvalidInput
 
 if TYPE_CHECKING:
-    from millicent.runtime.tokenizers.base import Tokenizer
+    from millicent.tokenizers.base import Tokenizer
 
 WORDFREQ_TSV = "wordfreq/derived/en_top50000_large.tsv"
 SOURCES = ("glove", "wordfreq", *DATASETS)

@@ -27,7 +27,7 @@ from millicent.runtime.artifact import read_table
 from millicent.types import VectorsSource
 
 if TYPE_CHECKING:
-    from millicent.runtime.tokenizers.base import Tokenizer
+    from millicent.tokenizers.base import Tokenizer
 
 
 def load_table(source: VectorsSource, data_dir: PathLike | None = None,

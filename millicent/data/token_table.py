@@ -121,7 +121,7 @@ def table_keys(tokenizer_file: Path, rows: int) -> list[str]:
     ArtifactError when the vocabulary has an id past the table (a token with no row), a
     hole below it, or two ids with one string (two rows under one key).
     """
-    from millicent.runtime.tokenizers.hf import load_tokenizers_file
+    from millicent.tokenizers.hf import load_tokenizers_file
 
     tok = load_tokenizers_file(tokenizer_file)
     size = tok.get_vocab_size(with_added_tokens=True)
@@ -161,7 +161,7 @@ def frequency_order(tokenizer_file: Path, keys: list[str], data_dir: PathLike | 
         weights = wordfreq_token_weights(tokenizer_file, data_dir)
     except DataError:
         return list(range(len(keys)))
-    from millicent.runtime.tokenizers.hf import load_tokenizers_file
+    from millicent.tokenizers.hf import load_tokenizers_file
 
     # the tokens the post-processor adds to every sequence ([CLS], [SEP], <s>, </s>)
     tok = load_tokenizers_file(tokenizer_file)
@@ -179,7 +179,7 @@ def wordfreq_token_weights(tokenizer_file: Path, data_dir: PathLike | None) -> d
     """``token id -> summed frequency`` of wordfreq's words that contain it (each word
     tokenized as it appears after a space)."""
     from millicent.data.paths import data_file
-    from millicent.runtime.tokenizers.hf import load_tokenizers_file
+    from millicent.tokenizers.hf import load_tokenizers_file
 
     path = data_file(data_dir, WORDFREQ_TSV)
     words: list[str] = []

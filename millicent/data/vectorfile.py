@@ -21,7 +21,7 @@ a 3M × 300 file is never held in memory — the bulk loader writes each batch t
 drops it. :func:`read_rows` gathers the batches into one float32 array grown in place
 (``ndarray.resize`` reallocates without a second copy), so even a whole table is held
 once. Keys are the file's words mapped by ``key`` — the model's tokenizer's
-``vocabulary_key`` (:mod:`millicent.runtime.tokenizers`), or the words themselves when no
+``vocabulary_key`` (:mod:`millicent.tokenizers`), or the words themselves when no
 key function is given; the first row of a key wins (files are frequency ordered: the most
 frequent spelling).
 """

@@ -115,7 +115,7 @@ def training_tokens(manifest: Manifest, directory: PathLike | None = None) -> li
     dev, test), split by the model's own tokenizer (built with its artifact ``directory``);
     None when it was not trained on files (the built-in datasets). A recorded file missing
     here is a :class:`DataError`."""
-    from millicent.runtime.tokenizers import make_tokenizer
+    from millicent.tokenizers import make_tokenizer
 
     dataset = manifest.training.get("dataset") or {}
     files = [part for part in dataset.values() if isinstance(part, dict) and "file" in part]

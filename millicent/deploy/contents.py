@@ -17,7 +17,7 @@ import millicent
 from millicent.errors import MillicentError
 
 #: Sub-packages that ship whole.
-SHIPPED_PACKAGES = ("runtime", "store")
+SHIPPED_PACKAGES = ("runtime", "tokenizers", "store")
 
 #: Directory names dropped from the package: tests, caches.
 JUNK_DIRS = frozenset({"__pycache__", "tests", ".pytest_cache", ".mypy_cache", ".ruff_cache"})

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from millicent.errors import ConfigError
 
 if TYPE_CHECKING:
-    from millicent.runtime.tokenizers.base import Tokenizer
+    from millicent.tokenizers.base import Tokenizer
 
 
 def vectors_spec(package_manifest: dict[str, Any], explicit: str | None = None) -> str:
@@ -44,7 +44,7 @@ def key_tokenizer(package_manifest: dict[str, Any]) -> Tokenizer:
     """The tokenizer that keys the package's store: its models' (they must key words the
     same way; a package written before manifests named it: the lower-cased PTB one)."""
     from millicent.runtime.artifact import TokenizerSpec
-    from millicent.runtime.tokenizers import make_tokenizer
+    from millicent.tokenizers import make_tokenizer
 
     specs = {name: TokenizerSpec.from_dict(m.get("tokenizer", {}), f"model {name}")
              for name, m in package_manifest.get("models", {}).items()}

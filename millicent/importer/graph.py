@@ -118,11 +118,8 @@ def _external_files(model: Any, path: Path, onnx: Any) -> tuple[str, ...]:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def read_graph(path: str | Path) -> GraphInfo:

@@ -50,6 +50,7 @@ from millicent.runtime.registry import load_model
 class ImportOptions:
     """What ``millicent import onnx`` was asked to do."""
 
+    #: the user's ONNX graph file
     model: Path
     role: str
     out: Path

@@ -33,7 +33,7 @@ from millicent.harness.workload import Workload, WorkloadSpec, load_workload
 from millicent.plan.bench_pack import choose_pack
 from millicent.plan.profile import Phase, ServiceProfile, store_load
 from millicent.plan.store_keys import pack_keys, workload_keys
-from millicent.runtime.tokenizers.base import Tokenizer
+from millicent.tokenizers.base import Tokenizer
 
 #: item size assumed when the run read nothing from a store (a 50-d float32 vector + key)
 DEFAULT_ITEM_BYTES = 210.0
@@ -79,7 +79,7 @@ def _memory(records: Sequence[RequestRecord], scenario: Scenario) -> int:
 def _tokenizer(plan: dict[str, Any], model: str, artifact: Path | None) -> tuple[Tokenizer, str]:
     """The tokenizer that keys the run's requests, and where it came from."""
     from millicent.runtime.artifact import TokenizerSpec, read_manifest
-    from millicent.runtime.tokenizers import make_tokenizer
+    from millicent.tokenizers import make_tokenizer
 
     recorded = (plan.get("artifacts") or {}).get(model)
     path = artifact if artifact is not None else Path(recorded) if recorded else None

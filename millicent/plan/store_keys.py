@@ -22,8 +22,8 @@ from millicent.harness.workload import PlannedRequest
 from millicent.runtime.encoding import request_keys
 from millicent.runtime.requests import Request, parse_request
 from millicent.runtime.requests import request_texts as texts_of
-from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.store.base import storable_key
+from millicent.tokenizers.base import Tokenizer
 
 #: the requests are the benchmark's own, sent and answered: only the function's edge checks
 LIMITS = Limits()

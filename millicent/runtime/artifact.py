@@ -34,7 +34,8 @@ import numpy as np
 
 from millicent.errors import ArtifactError
 from millicent.runtime.kinds import KINDS, WEIGHTLESS
-from millicent.runtime.tokenizers import TOKENIZERS, key_scheme, version_of
+from millicent.tokenizers import key_scheme
+from millicent.tokenizers.spec import TokenizerSpec
 from millicent.types import ROLES, TOKEN_TABLE, Role, TokenTable, VectorsSource
 
 #: The artifact format this runtime writes, and those it reads.
@@ -60,54 +61,6 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
         raise ArtifactError(f"artifact file missing: {path}") from exc
     except (OSError, ValueError) as exc:  # corrupt zip, object arrays (pickle refused)
         raise ArtifactError(f"cannot read {path}: {exc}") from exc
-
-
-@dataclass(frozen=True)
-class TokenizerSpec:
-    """How the model's texts are split into tokens (training and serving must agree).
-
-    :func:`millicent.runtime.tokenizers.make_tokenizer` builds the tokenizer from this spec
-    and the artifact directory (where a tokenizer keeps its own files).
-    """
-
-    name: str = "ptb"  #: a name of :data:`~millicent.runtime.tokenizers.TOKENIZERS`
-    lowercase: bool = True
-    version: str = "ptb-1"
-    #: the model's sequence limit, special tokens included (None: the service's limit only)
-    max_tokens: int | None = None
-
-    @classmethod
-    def of(cls, name: str = "ptb", lowercase: bool = True, max_tokens: int | None = None) -> TokenizerSpec:
-        """The current version of tokenizer ``name``."""
-        version = version_of(name)
-        if version is None:
-            raise ArtifactError(f"unknown tokenizer {name!r} (known: {sorted(TOKENIZERS)})")
-        return cls(name, lowercase, version, max_tokens)
-
-    @classmethod
-    def from_dict(cls, d: Any, where: str) -> TokenizerSpec:
-        if not isinstance(d, dict):
-            raise ArtifactError(f"{where}: 'tokenizer' must be an object")
-        version = d.get("version", "ptb-1")
-        name = d.get("name") or str(version).split("-")[0]
-        if version_of(name) != version:
-            known = {n: v for n, (_, v) in TOKENIZERS.items()}
-            raise ArtifactError(f"{where}: unknown tokenizer {name!r} version {version!r}; this "
-                                f"runtime has {known}")
-        lowercase = d.get("lowercase", True)
-        if not isinstance(lowercase, bool):
-            raise ArtifactError(f"{where}: 'tokenizer.lowercase' must be true or false")
-        max_tokens = d.get("max_tokens")
-        if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool)
-                                       or max_tokens < 1):
-            raise ArtifactError(f"{where}: 'tokenizer.max_tokens' must be a positive integer")
-        return cls(name, lowercase, version, max_tokens)
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "lowercase": self.lowercase, "version": self.version}
-        if self.max_tokens is not None:
-            out["max_tokens"] = self.max_tokens
-        return out
 
 
 @dataclass(frozen=True)
@@ -366,11 +319,8 @@ def _slug(text: str) -> str:
 
 def file_digest(path: Path, n: int = 8) -> str:
     """The first ``n`` hex digits of a file's sha256 (names a learned table's contents)."""
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:n]
+        return hashlib.file_digest(f, "sha256").hexdigest()[:n]
 
 
 def vectors_source(path: str | os.PathLike[str], manifest: Manifest | None = None) -> VectorsSource:

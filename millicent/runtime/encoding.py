@@ -21,7 +21,7 @@ from typing import Any
 from millicent.config import Limits
 from millicent.errors import InvalidInput
 from millicent.runtime.requests import RankRequest, Request, TextsRequest
-from millicent.runtime.tokenizers.base import Encoding, Tokenizer
+from millicent.tokenizers.base import Encoding, Tokenizer
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from millicent.errors import ArtifactError
-from millicent.runtime.tokenizers.ptb import ptb_key
+from millicent.tokenizers.ptb import ptb_key
 from millicent.types import KeyFunction
 
 #: Recorded in the manifest; bump when the definition above changes.

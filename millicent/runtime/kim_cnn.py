@@ -14,7 +14,7 @@ from millicent.errors import ArtifactError
 from millicent.runtime.artifact import Artifact
 from millicent.runtime.conv import WideConv, encode
 from millicent.runtime.roles import Classifier, check_input, softmax
-from millicent.runtime.tokenizers.base import Encoding
+from millicent.tokenizers.base import Encoding
 
 
 class KimCNN(Classifier):

@@ -21,7 +21,7 @@ import numpy as np
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import Artifact
 from millicent.runtime.roles import Embedder, check_input
-from millicent.runtime.tokenizers.base import Encoding
+from millicent.tokenizers.base import Encoding
 
 
 class MeanVectors(Embedder):

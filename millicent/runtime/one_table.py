@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from millicent.errors import ConfigError
 from millicent.runtime.artifact import Manifest, read_manifest, vectors_source
-from millicent.runtime.tokenizers import key_scheme
+from millicent.tokenizers import key_scheme
 
 Paths = Mapping[str, "str | os.PathLike[str]"]
 

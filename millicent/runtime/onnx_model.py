@@ -30,7 +30,7 @@ from millicent.errors import ArtifactError, missing_extra
 from millicent.runtime.artifact import MANIFEST, Artifact
 from millicent.runtime.onnx_section import SECTION, OnnxSection
 from millicent.runtime.roles import Classifier, Pairs, Ranker, check_input, softmax
-from millicent.runtime.tokenizers.base import Encoding
+from millicent.tokenizers.base import Encoding
 
 #: the C++ source location and signature onnxruntime puts inside its messages
 _ORT_SOURCE = re.compile(r"/onnxruntime_src/\S+:\d+ [^()]*\([^)]*\) ")

@@ -7,7 +7,7 @@
 
 Every text reaches a model twice: as its embedded rows — a float32 ``(n_tokens, dim)``
 matrix whose unknown words are zero rows, what the stores return — and as its
-:class:`~millicent.runtime.tokenizers.base.Encoding` (tokens, store keys and, for models
+:class:`~millicent.tokenizers.base.Encoding` (tokens, store keys and, for models
 that need them, vocabulary ids and token types). A model over word vectors reads the rows
 only; a transformer also takes the token types (and pads with the attention mask). A
 ranker whose tokenizer encodes pairs (``tokenizer.pairs``: a cross-encoder) gets each
@@ -27,8 +27,8 @@ from typing import ClassVar
 import numpy as np
 
 from millicent.runtime.artifact import Artifact, Manifest
-from millicent.runtime.tokenizers import make_tokenizer
-from millicent.runtime.tokenizers.base import Encoding, Tokenizer
+from millicent.tokenizers import make_tokenizer
+from millicent.tokenizers.base import Encoding, Tokenizer
 from millicent.types import Role
 
 

@@ -24,7 +24,7 @@ from millicent.errors import ArtifactError, ConfigError
 from millicent.runtime.encoding import RankEncoding, distinct_keys, encode_items, encode_texts
 from millicent.runtime.requests import RankRequest, TextsRequest
 from millicent.runtime.roles import Classifier, Embedder, Pairs, Ranker, ServedModel
-from millicent.runtime.tokenizers.base import Encoding
+from millicent.tokenizers.base import Encoding
 from millicent.types import Embeddings, Lookup
 
 #: Most floats in one padded batch (texts × longest × dim). The convolution's window

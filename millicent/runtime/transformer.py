@@ -1,7 +1,7 @@
 """The ``transformer`` model kind: a Hugging Face encoder whose token table lives in the store.
 
 The artifact's graph (:mod:`.transformer_section`) is the encoder without its token table.
-Serving a batch: each text's :class:`~millicent.runtime.tokenizers.base.Encoding` gives
+Serving a batch: each text's :class:`~millicent.tokenizers.base.Encoding` gives
 its keys; the store gives one row of the table per key, in token order (a matrix per
 text); :class:`TransformerGraph` pads the matrices right to the longest text, builds the
 attention mask (and token types), runs the graph, and the role's head follows in numpy:
@@ -27,8 +27,8 @@ from millicent.errors import ArtifactError
 from millicent.runtime.artifact import MANIFEST, Artifact
 from millicent.runtime.onnx_model import describe, first_line, open_session
 from millicent.runtime.roles import Classifier, Embedder, Pairs, Ranker, check_input, softmax
-from millicent.runtime.tokenizers.base import Encoding
 from millicent.runtime.transformer_section import EMBEDS, MASK, SECTION, TYPES, TransformerSection
+from millicent.tokenizers.base import Encoding
 
 
 def pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:

@@ -47,6 +47,7 @@ class TransformerSection:
     """The graph's file and inputs, and the numpy steps after it (see the module docstring)."""
 
     role: str
+    #: the model family (``bert``, ``distilbert``, ``roberta``, ``xlm-roberta``)
     architecture: str
     head: str
     inputs: tuple[str, ...] = (EMBEDS, MASK)

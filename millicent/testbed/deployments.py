@@ -37,7 +37,7 @@ from millicent.store.pack import DEFAULT_PACK_MB
 from millicent.testing.loopback import free_port, stop_process, wait_listening
 
 if TYPE_CHECKING:
-    from millicent.runtime.tokenizers.base import Tokenizer
+    from millicent.tokenizers.base import Tokenizer
 
 TABLE_PREFIX = "millicent-bench"
 

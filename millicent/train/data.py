@@ -73,11 +73,8 @@ class PairData:
 
 def file_sha256(path: str | Path) -> str:
     """sha256 of a file's bytes (recorded beside its name)."""
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _describe(loaded: Loaded[Any], fmt: str, extra: dict[str, Any]) -> dict[str, Any]:

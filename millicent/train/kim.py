@@ -30,8 +30,8 @@ from millicent.errors import InvalidInput
 from millicent.runtime.artifact import EmbeddingSpec, Manifest, TokenizerSpec
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier
-from millicent.runtime.tokenizers import TOKENIZERS, make_tokenizer
-from millicent.runtime.tokenizers.base import Tokenizer
+from millicent.tokenizers import TOKENIZERS, make_tokenizer
+from millicent.tokenizers.base import Tokenizer
 from millicent.torch_models.kim_cnn import VARIANTS, KimCNN, KimCNNConfig
 from millicent.train.data import FileOptions, TextData, rename_labels, sst_data, text_data
 from millicent.train.export import export_model

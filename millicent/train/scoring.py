@@ -25,8 +25,8 @@ from millicent.errors import DataError
 from millicent.runtime.artifact import Manifest
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier, Embedder, Ranker, ServedModel
-from millicent.runtime.tokenizers.base import Tokenizer
 from millicent.store.memory import MemoryStore
+from millicent.tokenizers.base import Tokenizer
 from millicent.train.data import FileOptions
 from millicent.train.evaluate import classify_all, memory_embeddings, rank_all
 from millicent.train.metrics import classification_metrics, map_mrr

@@ -31,8 +31,8 @@ from millicent.runtime.artifact import EmbeddingSpec, Manifest, TokenizerSpec
 from millicent.runtime.features import N_FEATURES, OverlapFeatures, compute_idf
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Ranker
-from millicent.runtime.tokenizers import TOKENIZERS, make_tokenizer
-from millicent.runtime.tokenizers.base import Tokenizer
+from millicent.tokenizers import TOKENIZERS, make_tokenizer
+from millicent.tokenizers.base import Tokenizer
 from millicent.torch_models.sm_cnn import SMCNN, SMCNNConfig
 from millicent.train.data import FileOptions, PairData, castor_data, pair_data
 from millicent.train.export import export_model

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from millicent.runtime.tokenizers.base import Tokenizer
+from millicent.tokenizers.base import Tokenizer
 
 
 @dataclass

@@ -46,6 +46,7 @@ BATCH = 32
 class Trial:
     """One int8 candidate's figures against fp32."""
 
+    #: the candidate's name (``per-channel``, ``per-channel, FFN fp32`` ...)
     config: str
     figures: dict[str, float]
     passed: bool

@@ -64,11 +64,8 @@ def lowercases(tokenizer_file: Path) -> bool:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def source_files(source: HFSource) -> dict[str, str]:

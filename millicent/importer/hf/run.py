@@ -39,13 +39,13 @@ from millicent.importer.hf.table import read_table
 from millicent.importer.staging import check_out, publish, staged
 from millicent.runtime.artifact import Manifest, save_artifact
 from millicent.runtime.registry import load_model as load_served
-from millicent.runtime.tokenizers.hf import TOKENIZER_FILE
 from millicent.runtime.transformer import (
     TransformerClassifier,
     TransformerEmbedder,
     TransformerRanker,
 )
 from millicent.runtime.transformer_section import GRAPH_FILE, SECTION
+from millicent.tokenizers.hf import TOKENIZER_FILE
 
 ROLES = ("embed", "classify", "rank")
 QUANTIZE = ("int8",)

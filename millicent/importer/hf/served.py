@@ -14,12 +14,12 @@ import numpy as np
 
 from millicent.data.trecqa import QAPair
 from millicent.runtime.roles import Pairs
-from millicent.runtime.tokenizers.base import Encoding, Tokenizer
 from millicent.runtime.transformer import (
     TransformerClassifier,
     TransformerEmbedder,
     TransformerRanker,
 )
+from millicent.tokenizers.base import Encoding, Tokenizer
 
 Served = TransformerEmbedder | TransformerClassifier | TransformerRanker
 #: one text's rows of the token table, in token order

@@ -26,7 +26,8 @@ from typing import Any
 
 from millicent.data.token_table import tensor_shapes
 from millicent.errors import InvalidInput
-from millicent.runtime.tokenizers.hf import TOKENIZER_FILE
+from millicent.jsonfile import read_json_object
+from millicent.tokenizers.hf import TOKENIZER_FILE
 
 #: model_type → the family whose export rules apply (RoBERTa's positions, token types)
 FAMILIES: dict[str, str] = {"bert": "bert", "distilbert": "distilbert", "roberta": "roberta",
@@ -45,14 +46,8 @@ _LIMITLESS = 100_000  # tokenizer_config's "no limit" sentinel is 1e30
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    """A JSON object file; InvalidInput naming the file when it is not one."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise InvalidInput(f"{path}: expected a JSON object")
-    return doc
+    """A JSON object file of the model directory; InvalidInput naming the file when it is not one."""
+    return read_json_object(path, "model file", InvalidInput)
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,8 @@ from millicent.importer.hf.load import load_model
 from millicent.importer.hf.quantize import CONFIGS
 from millicent.importer.hf.quantize import quantize as quantize_graph
 from millicent.importer.hf.source import read_source
-from millicent.runtime.tokenizers.hf import TOKENIZER_FILE
 from millicent.runtime.transformer_section import GRAPH_FILE, OUTPUTS, WHOLE_JSON
+from millicent.tokenizers.hf import TOKENIZER_FILE
 
 __all__ = ["WHOLE_JSON", "WholeModel", "export_whole"]
 

@@ -16,13 +16,13 @@ sentence-transformers ``CrossEncoder`` convention) — starts from torch's seede
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from millicent.errors import InvalidInput
+from millicent.jsonfile import read_json_object
 
 #: model types fine-tuned here (MiniLM checkpoints are ``bert``)
 SUPPORTED = ("bert", "distilbert")
@@ -60,12 +60,7 @@ def check_base(path: str | Path) -> Base:
     config_file = d / "config.json"
     if not config_file.is_file():
         raise InvalidInput(f"--base {path}: no config.json, so not a Hugging Face model directory")
-    try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{config_file}: not JSON ({exc})") from exc
-    if not isinstance(config, dict):
-        raise InvalidInput(f"{config_file}: not a JSON object")
+    config = read_json_object(config_file, "config.json", InvalidInput)
     if config.get("auto_map") or config.get("trust_remote_code"):
         raise InvalidInput(f"{config_file} asks for remote code (auto_map): millicent runs no "
                            "code from a model directory")
@@ -86,11 +81,8 @@ def check_base(path: str | Path) -> Base:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def load_model(base: Base, labels: Sequence[str]) -> Any:

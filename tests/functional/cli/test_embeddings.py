@@ -10,8 +10,8 @@ import pytest
 
 from millicent.cli.main import main
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import make_tokenizer
 from millicent.store.pack import FrequentWordPack
+from millicent.tokenizers import make_tokenizer
 
 #: the shipped models' tokenizer: PTB tokens, lower-cased keys
 PTB = make_tokenizer(TokenizerSpec.of("ptb"))

@@ -11,9 +11,9 @@ import pytest
 from millicent.cli.main import main
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import load_artifact
-from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
 from millicent.store import open_store
 from millicent.store.loader import load_store
+from millicent.tokenizers.ptb import ptb_key as vector_key
 from millicent.train.shipped import artifacts_dir
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from millicent.data.sst import SST_LABELS, SSTExample, load_sst, read_stsa
 from millicent.errors import DataError, InvalidInput
-from millicent.runtime.tokenizers.ptb import tokenize
+from millicent.tokenizers.ptb import tokenize
 
 # SOURCES.md section 1a: lines and label counts per file.
 STSA_COUNTS = {

@@ -77,7 +77,7 @@ def test_the_table_is_read_by_key_and_loads_into_sqlite(base_and_tuned: tuple[Pa
     assert report.verified and report.written == len(keys) and report.refused == []
     # rows come back under the tokenizer's keys, verbatim: specials, pieces, non-ASCII
     tok = read_manifest(artifact)
-    from millicent.runtime.tokenizers import make_tokenizer
+    from millicent.tokenizers import make_tokenizer
 
     enc = make_tokenizer(tok.tokenizer, artifact).encode("Zoë's café in 東京 was charmingly shakespearean")
     assert "[CLS]" in enc.keys and any(k.startswith("##") for k in enc.keys)

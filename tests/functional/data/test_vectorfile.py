@@ -17,7 +17,7 @@ from millicent.data.vectorfile import (
 )
 from millicent.data.vectors import load_vectors
 from millicent.errors import DataError
-from millicent.runtime.tokenizers.ptb import ptb_key
+from millicent.tokenizers.ptb import ptb_key
 
 RNG = np.random.default_rng(5)
 WORDS = [f"w{i}" for i in range(2345)] + ["Apple", "apple", "new york", "-lrb-"]

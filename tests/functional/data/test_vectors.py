@@ -18,8 +18,8 @@ from millicent.data.vectors import (
 )
 from millicent.data.vocab import dataset_tokens
 from millicent.errors import ConfigError, DataError
-from millicent.runtime.tokenizers.ptb import ptb_key
-from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
+from millicent.tokenizers.ptb import ptb_key
+from millicent.tokenizers.ptb import ptb_key as vector_key
 
 WORDS = ["the", "(", "Paris", "paris", "caf\u00e9", "/", "x"]
 MATRIX = np.arange(len(WORDS) * 3, dtype=np.float32).reshape(len(WORDS), 3) / 7 - 1

@@ -11,7 +11,7 @@ from millicent.data.frequency import frequency_ranked_words
 from millicent.data.vocab import dataset_tokens, token_counts
 from millicent.errors import InvalidInput
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import make_tokenizer
+from millicent.tokenizers import make_tokenizer
 
 #: the shipped models' tokenizer: PTB tokens, lower-cased keys
 PTB = make_tokenizer(TokenizerSpec.of("ptb"))

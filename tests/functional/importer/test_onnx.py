@@ -21,8 +21,8 @@ from millicent.config import Limits  # noqa: E402
 from millicent.runtime.artifact import TokenizerSpec, read_manifest  # noqa: E402
 from millicent.runtime.handler import serve  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
-from millicent.runtime.tokenizers import make_tokenizer  # noqa: E402
 from millicent.store.memory import MemoryStore  # noqa: E402
+from millicent.tokenizers import make_tokenizer  # noqa: E402
 from tests import onnx_support as ox  # noqa: E402
 
 #: the shipped models' tokenizer: PTB tokens, lower-cased keys
@@ -43,7 +43,7 @@ def sst2_dev(data_dir: Path) -> list[str]:
 def embeddings(data_dir: Path, sst2_dev: list[str]) -> MemoryStore:
     """GloVe-50 for the SST-2 dev words (the vectors an imported model's manifest names)."""
     from millicent.data.vectors import load_vectors
-    from millicent.runtime.tokenizers.ptb import tokenize
+    from millicent.tokenizers.ptb import tokenize
 
     vectors = load_vectors("glove-50", data_dir, vocab={t for s in sst2_dev for t in tokenize(s)},
                            key=PTB.vocabulary_key)
@@ -306,7 +306,7 @@ def test_a_learned_table_ships_in_the_artifact(tmp_path: Path, sst2_dev: list[st
     ``artifact``), the vocabulary ``--vocab-from ARTIFACT`` gives, served equal to PyTorch."""
     from millicent.cli.embeddings import resolve_vocab
     from millicent.runtime.artifact import vectors_source
-    from millicent.runtime.tokenizers.ptb import tokenize
+    from millicent.tokenizers.ptb import tokenize
 
     words = sorted({t for s in sst2_dev[:50] for t in tokenize(s)})
     matrix = np.random.default_rng(1).normal(size=(len(words), 8)).astype(np.float32)

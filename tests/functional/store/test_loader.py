@@ -10,11 +10,11 @@ import pytest
 
 from millicent.errors import StoreError
 from millicent.progress import displays
-from millicent.runtime.tokenizers.ptb import ptb_key
 from millicent.store import open_store
 from millicent.store.base import vectors_checksum
 from millicent.store.loader import load_store, unique_keys
 from millicent.store.memory import MemoryStore
+from millicent.tokenizers.ptb import ptb_key
 
 RNG = np.random.default_rng(7)
 WORDS = [f"w{i}" for i in range(2500)] + ["-LRB-", "(", "Naïve", "", "__millicent_meta__"]

@@ -12,12 +12,12 @@ import pytest
 
 from millicent.data.vectorfile import iter_vector_batches
 from millicent.errors import StoreError
-from millicent.runtime.tokenizers.ptb import ptb_key
 from millicent.store import open_store
 from millicent.store.base import vectors_checksum
 from millicent.store.loader import batch_rows, load_batches, load_store, verify
 from millicent.store.memory import MemoryStore
 from millicent.store.readback import encode_rows, fingerprints, read_rows
+from millicent.tokenizers.ptb import ptb_key
 
 RNG = np.random.default_rng(11)
 N, DIM = 3000, 16

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from millicent.errors import ConfigError
-from millicent.runtime.tokenizers.ptb import ptb_key
 from millicent.store.memory import MemoryStore
 from millicent.store.pack import MB, FrequentWordPack, pack_row_bytes, select_top, write_pack
 from millicent.store.tiers import TieredEmbeddings
+from millicent.tokenizers.ptb import ptb_key
 
 WORDS = ["the", ",", "-LRB-", "(", "cat", "naïve", "sat", "mat"]
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from millicent.runtime.tokenizers.ptb import ptb_key
 from millicent.store import open_store
 from millicent.store.pack import FrequentWordPack
 from millicent.testbed.prepare import ensure_pack, ensure_store
+from millicent.tokenizers.ptb import ptb_key
 
 
 def _vectors(n: int = 300, dim: int = 8) -> tuple[list[str], np.ndarray]:

@@ -13,7 +13,7 @@ from millicent.cli.main import build_parser
 from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier, Ranker
 from millicent.runtime.sm_cnn import SMCNN
-from millicent.runtime.tokenizers.ptb import tokenize
+from millicent.tokenizers.ptb import tokenize
 from millicent.train.evaluate import evaluate_model, memory_embeddings
 from millicent.train.shipped import SHIPPED, artifacts_dir
 

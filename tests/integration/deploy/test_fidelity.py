@@ -22,10 +22,10 @@ from millicent.deploy.target import LambdaTarget
 from millicent.runtime.artifact import save_artifact
 from millicent.runtime.handler import serve
 from millicent.runtime.registry import load_model
-from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
 from millicent.store import open_embeddings, open_store
 from millicent.store.loader import load_store
 from millicent.store.pack import write_pack
+from millicent.tokenizers.ptb import ptb_key as vector_key
 from tests.deploy_support import wheel_dir
 from tests.servers import REPO
 
@@ -94,7 +94,7 @@ def _events() -> list[dict]:
 @pytest.fixture(scope="module")
 def function(tmp_path_factory, data_dir):
     from millicent.data.vectors import load_vectors
-    from millicent.runtime.tokenizers.ptb import tokenize
+    from millicent.tokenizers.ptb import tokenize
 
     tmp = tmp_path_factory.mktemp("fidelity")
     vocab = {vector_key(t) for text in [SENTENCE, QUESTION, *ANSWERS] for t in tokenize(text)}

@@ -35,7 +35,7 @@ from millicent.deploy.target import LambdaTarget
 from millicent.deploy.template import TemplateOptions
 from millicent.errors import ConfigError
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import make_tokenizer
+from millicent.tokenizers import make_tokenizer
 from tests.deploy_support import MotoServer, tiny_artifact, wheel_dir
 
 #: the shipped models' tokenizer: PTB tokens, lower-cased keys

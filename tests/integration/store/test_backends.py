@@ -14,12 +14,12 @@ import pytest
 
 from millicent.errors import StoreError
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import make_tokenizer
 from millicent.store import open_embeddings, open_store
 from millicent.store.base import META_KEY
 from millicent.store.loader import load_store
 from millicent.store.memory import MemoryStore
 from millicent.store.pack import select_top, write_pack
+from millicent.tokenizers import make_tokenizer
 from tests.integration.store_helpers import BACKENDS, fresh_url
 from tests.servers import Server
 

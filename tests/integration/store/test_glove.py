@@ -13,9 +13,9 @@ import pytest
 
 from millicent.cli.main import main
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import make_tokenizer
 from millicent.store import open_embeddings
 from millicent.store.memory import MemoryStore
+from millicent.tokenizers import make_tokenizer
 from tests.servers import Server
 
 #: the shipped models' tokenizer: PTB tokens, lower-cased keys

@@ -13,9 +13,9 @@ import pytest
 from millicent.cli.main import main
 from millicent.data.vocab import token_counts
 from millicent.runtime.artifact import save_artifact
-from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
 from millicent.store import open_store
 from millicent.store.pack import FrequentWordPack
+from millicent.tokenizers.ptb import ptb_key as vector_key
 from tests import servers
 from tests.bench_support import kim_artifact
 

@@ -31,7 +31,7 @@ def test_function_sources_are_runtime_store_and_base_only():
     assert any(n.startswith("millicent/runtime/") for n in names)
     assert any(n.startswith("millicent/store/") for n in names)
     tops = {n.split("/")[1] for n in names}
-    assert tops <= {"runtime", "store"} | {p.name for p in Path(millicent.__file__).parent.glob("*.py")}
+    assert tops <= {"runtime", "tokenizers", "store"} | {p.name for p in Path(millicent.__file__).parent.glob("*.py")}
     for banned in ("cli", "deploy", "data", "models", "train", "bench", "platform"):
         assert banned not in tops
     assert not any(is_junk(n) for n in names)
@@ -56,7 +56,7 @@ def test_shipped_code_imports_only_shipped_millicent_modules():
 
 def _fake_package(root: Path, runtime_src: str) -> Path:
     pkg = root / "millicent"
-    for d in ("runtime", "store", "cli"):
+    for d in ("runtime", "tokenizers", "store", "cli"):
         (pkg / d).mkdir(parents=True)
         (pkg / d / "__init__.py").write_text("")
     (pkg / "__init__.py").write_text("")

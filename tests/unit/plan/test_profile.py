@@ -17,7 +17,7 @@ from millicent.plan.service_times import service_times
 from millicent.plan.store_keys import request_texts, store_keys
 from millicent.runtime.artifact import TokenizerSpec
 from millicent.runtime.requests import parse_request
-from millicent.runtime.tokenizers import make_tokenizer
+from millicent.tokenizers import make_tokenizer
 
 #: the shipped models' tokenizer: PTB tokens, lower-cased keys
 PTB = make_tokenizer(TokenizerSpec.of("ptb"))

@@ -9,7 +9,7 @@ import pytest
 
 from millicent.errors import ArtifactError
 from millicent.runtime.features import OverlapFeatures, compute_idf
-from millicent.runtime.tokenizers.ptb import ptb_key
+from millicent.tokenizers.ptb import ptb_key
 
 
 def test_idf_counts_documents_not_occurrences() -> None:

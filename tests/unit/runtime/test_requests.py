@@ -25,10 +25,10 @@ from millicent.runtime.requests import (
     sentences_body,
 )
 from millicent.runtime.roles import Pairs
-from millicent.runtime.tokenizers import make_tokenizer
-from millicent.runtime.tokenizers.base import Encoding, Tokenizer
-from millicent.runtime.tokenizers.whitespace import WhitespaceTokenizer
 from millicent.store.memory import MemoryStore
+from millicent.tokenizers import make_tokenizer
+from millicent.tokenizers.base import Encoding, Tokenizer
+from millicent.tokenizers.whitespace import WhitespaceTokenizer
 
 LIMITS = Limits()
 PTB = make_tokenizer(TokenizerSpec.of("ptb"))

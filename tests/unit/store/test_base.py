@@ -9,11 +9,11 @@ import pytest
 
 from millicent.errors import StoreError
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import make_tokenizer
 from millicent.store.base import META_KEY, EmbeddingStore, StoreMeta, storable_key, vectors_checksum
 from millicent.store.lru import LRUCache
 from millicent.store.memory import MemoryStore
 from millicent.store.tiers import TieredEmbeddings
+from millicent.tokenizers import make_tokenizer
 from millicent.types import LookupStats
 
 #: the shipped models' tokenizer: PTB tokens, lower-cased keys

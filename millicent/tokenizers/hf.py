@@ -4,10 +4,10 @@
 The artifact carries the model's ``tokenizer.json`` unchanged. The file's own padding and
 truncation are *not* used (the published files often fix both at 128): padding is off (the
 model pads a batch to its longest member) and truncation comes from the manifest's
-:attr:`~millicent.runtime.artifact.TokenizerSpec.max_tokens` — sentence-transformers'
+:attr:`~millicent.tokenizers.spec.TokenizerSpec.max_tokens` — sentence-transformers'
 ``max_seq_length`` where the model has one, else the model's position limit. A text over
 the limit is truncated as sentence-transformers and ``transformers`` truncate it (a pair:
-longest first), and :attr:`~millicent.runtime.tokenizers.base.Encoding.truncated` says
+longest first), and :attr:`~millicent.tokenizers.base.Encoding.truncated` says
 how many tokens were dropped.
 
 A token's store key is the token string itself (``[CLS]``, ``##ing``, ``Ġthe``): the
@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from millicent.errors import ArtifactError, missing_extra
-from millicent.runtime.tokenizers.base import Encoding, Tokenizer
+from millicent.tokenizers.base import Encoding, Tokenizer
 
 if TYPE_CHECKING:
-    from millicent.runtime.artifact import TokenizerSpec
+    from millicent.tokenizers.spec import TokenizerSpec
 
 #: the file the artifact holds (and a Hugging Face model directory holds)
 TOKENIZER_FILE = "tokenizer.json"

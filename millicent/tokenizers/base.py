@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from millicent.runtime.artifact import TokenizerSpec
+    from millicent.tokenizers.spec import TokenizerSpec
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Tokenizer(ABC):
     """Splits texts as the model was trained, and names the store key of every token.
 
     Built from the manifest's spec and the artifact directory by
-    :func:`millicent.runtime.tokenizers.make_tokenizer`.
+    :func:`millicent.tokenizers.make_tokenizer`.
     """
 
     #: the registry name (``ptb``, ``whitespace`` ...)

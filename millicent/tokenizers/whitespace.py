@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import unicodedata
 
-from millicent.runtime.tokenizers.base import Tokenizer
-from millicent.runtime.tokenizers.ptb import INVISIBLE
+from millicent.tokenizers.base import Tokenizer
+from millicent.tokenizers.ptb import INVISIBLE
 
 
 def whitespace_tokenize(text: str, lowercase: bool = True) -> list[str]:

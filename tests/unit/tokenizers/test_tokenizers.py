@@ -7,10 +7,10 @@ import pytest
 
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import make_tokenizer
-from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
-from millicent.runtime.tokenizers.ptb import tokenize, tokenize_cased
-from millicent.runtime.tokenizers.whitespace import whitespace_tokenize
+from millicent.tokenizers import make_tokenizer
+from millicent.tokenizers.ptb import ptb_key as vector_key
+from millicent.tokenizers.ptb import tokenize, tokenize_cased
+from millicent.tokenizers.whitespace import whitespace_tokenize
 
 TEXTS = [
     "It's a CHARMING, often affecting journey!",

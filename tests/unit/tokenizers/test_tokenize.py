@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from millicent.runtime.tokenizers.ptb import TOKENIZER_VERSION, tokenize
-from millicent.runtime.tokenizers.ptb import ptb_key as vector_key
+from millicent.tokenizers.ptb import TOKENIZER_VERSION, tokenize
+from millicent.tokenizers.ptb import ptb_key as vector_key
 
 
 def toks(text: str) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import make_tokenizer
+from millicent.tokenizers import make_tokenizer
 from tests.hf_support import VARIED
 
 pytest.importorskip("transformers")

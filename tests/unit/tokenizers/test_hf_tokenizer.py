@@ -15,8 +15,8 @@ import pytest
 
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import TokenizerSpec
-from millicent.runtime.tokenizers import TOKENIZERS, make_tokenizer
-from millicent.runtime.tokenizers.hf import HFTokenizer
+from millicent.tokenizers import TOKENIZERS, make_tokenizer
+from millicent.tokenizers.hf import HFTokenizer
 from tests.hf_support import VARIED, bpe_tokenizer, wordpiece_tokenizer
 
 pytest.importorskip("transformers")
@@ -41,7 +41,7 @@ def _hf(directory: Path, max_tokens: int | None) -> HFTokenizer:
 
 
 def test_registered_by_name_and_version() -> None:
-    assert TOKENIZERS["hf"] == ("millicent.runtime.tokenizers.hf:HFTokenizer", "hf-1")
+    assert TOKENIZERS["hf"] == ("millicent.tokenizers.hf:HFTokenizer", "hf-1")
     assert TokenizerSpec.of("hf", max_tokens=256).version == "hf-1"
     assert HFTokenizer.pairs is True
 

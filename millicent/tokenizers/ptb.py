@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from millicent.runtime.tokenizers import version_of
-from millicent.runtime.tokenizers.base import Tokenizer
+from millicent.tokenizers import version_of
+from millicent.tokenizers.base import Tokenizer
 
 #: Recorded in artifact manifests (the registry's entry); bump it whenever any output can change.
 TOKENIZER_VERSION = version_of("ptb")

@@ -3,7 +3,7 @@
 A tokenizer belongs to the artifact (training, evaluation, ``--vocab-from``, store loading,
 the planner and serving all get it from there), so the texts a model was trained on and the
 texts it serves are split — and keyed in the store — identically. Adding one is a module
-with a :class:`~millicent.runtime.tokenizers.base.Tokenizer` subclass plus one line in
+with a :class:`~millicent.tokenizers.base.Tokenizer` subclass plus one line in
 :data:`TOKENIZERS`.
 
 This module imports nothing beyond the standard library, so the manifest reader can check a
@@ -17,16 +17,16 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from millicent.runtime.artifact import TokenizerSpec
-    from millicent.runtime.tokenizers.base import Tokenizer
+    from millicent.tokenizers.base import Tokenizer
+    from millicent.tokenizers.spec import TokenizerSpec
 
 #: name → (``module:class``, current version). A manifest records the version it was
 #: trained with; the runtime refuses another (any output of a tokenizer may change with it).
 TOKENIZERS: dict[str, tuple[str, str]] = {
-    "ptb": ("millicent.runtime.tokenizers.ptb:PTBTokenizer", "ptb-1"),
-    "whitespace": ("millicent.runtime.tokenizers.whitespace:WhitespaceTokenizer", "whitespace-1"),
+    "ptb": ("millicent.tokenizers.ptb:PTBTokenizer", "ptb-1"),
+    "whitespace": ("millicent.tokenizers.whitespace:WhitespaceTokenizer", "whitespace-1"),
     # a transformer's own tokenizer.json (the ``tokenizers`` library, imported when built)
-    "hf": ("millicent.runtime.tokenizers.hf:HFTokenizer", "hf-1"),
+    "hf": ("millicent.tokenizers.hf:HFTokenizer", "hf-1"),
 }
 
 
