@@ -114,12 +114,18 @@ class Footprint:
                 "distributions_mb": {k: v / MB for k, v in sorted(self.distributions.items())}}
 
 
+#: the distributions each engine's function adds to numpy (``whole``: a transformer's whole
+#: network in onnxruntime, its ``tokenizers`` in front)
+ENGINE_ROOTS = {"torch": ("torch",), "onnxruntime": ("onnxruntime",),
+                "whole": ("onnxruntime", "tokenizers")}
+
+
 def function_footprint(engine: str) -> Footprint:
     """Dependencies of a function whose forward pass runs in ``engine`` (numpy,
-    onnxruntime or torch)."""
-    roots = ["numpy"] + ([engine] if engine in ("torch", "onnxruntime") else [])
+    onnxruntime, torch or whole)."""
+    roots = ["numpy", *ENGINE_ROOTS.get(engine, ())]
     parts = FUNCTION_MODULES + (("torch_models",) if engine == "torch" else ())
-    fp = Footprint(engine if engine in ("torch", "onnxruntime") else "lean",
+    fp = Footprint(engine if engine in ENGINE_ROOTS else "lean",
                    millicent_bytes=millicent_bytes(parts))
     for name in closure(roots):
         fp.distributions[name] = installed_bytes(name)

@@ -83,6 +83,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--config-name", default="endpoint",
                    help="name of this deployment in the report (default 'endpoint')")
     add_pricing_flags(b)
+    # --compare: a given --memory-mb serves and prices every serverless configuration at it
+    # (otherwise each at its own: 128 MB, torch 320 MB); --endpoint: 128 MB unless given
+    b.set_defaults(memory_mb=None)
+    b.add_argument("--whole-model", default=None, metavar="DIR",
+                   help="--compare whole: the whole model to serve (export_whole's directory); "
+                        "default: exported from the artifact's source directory, at its "
+                        "precision, into OUT/deploy and reused")
     b.add_argument("--dynamodb-endpoint", default=None, metavar="URL",
                    help="--compare: the DynamoDB endpoint for the configurations' tables")
     add_pack_size(b, scope="--compare: ")
@@ -268,7 +275,7 @@ def _configuration(args: argparse.Namespace) -> Any:
     from millicent.harness.scenario import Configuration
 
     return Configuration(args.config_name, store=args.store, gateway=args.gateway,
-                         memory_mb=args.memory_mb, arch=args.arch,
+                         memory_mb=args.memory_mb or 128, arch=args.arch,
                          dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
 
 
@@ -321,6 +328,9 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, Any]],
     # the paper's provisioned table is an option: --dynamodb-mode provisioned --rcu 500
     configs = [c.with_(dynamodb_mode=args.dynamodb_mode, provisioned_rcu=args.rcu)
                if c.store == "dynamodb" else c for c in parse_configs(args.compare)]
+    if args.memory_mb is not None:  # every serverless configuration served and priced at it
+        configs = [c.with_(memory_mb=args.memory_mb) if c.kind == "serverless" else c
+                   for c in configs]
     pack_top, pack_mb = pack_option(args.pack_top, args.pack_mb)
     artifacts = {s.partition("=")[0]: Path(artifact_path(s.partition("=")[2])) for s in args.model}
     out = Path(args.out)
@@ -329,7 +339,8 @@ def _run_compare(args: argparse.Namespace, models: list[tuple[str, Any]],
     setup = Setup(artifacts=artifacts, data_dir=data_dir, work_dir=out / "deploy",
                   dynamodb_endpoint=args.dynamodb_endpoint, pack_mb=pack_mb,
                   pack_top=pack_top, cold_samples=args.cold_samples,
-                  instance_usd_per_hour=args.instance_usd_per_hour)
+                  instance_usd_per_hour=args.instance_usd_per_hour,
+                  whole_model=Path(args.whole_model) if args.whole_model else None)
     # each model is its own function, addressed as POST /{name}, benchmarked on its own data
     workloads = {name: load_workload(name, data_dir, name, args.limit, args.batch_size, spec=spec)
                  for name, spec in models}

@@ -20,9 +20,11 @@ from millicent.errors import ConfigError
 _MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 KINDS = ("serverless", "server")
 LAYOUTS = ("binary", "list")
-#: the forward pass: millicent's numpy runtime, onnxruntime (an ONNX artifact: millicent's
-#: runtime serving the graph), or the PyTorch rebuild of a Kim / SM CNN (the paper's engine)
-ENGINES = ("numpy", "onnxruntime", "torch")
+#: the forward pass: millicent's numpy runtime, onnxruntime (an ONNX or transformer
+#: artifact: millicent's runtime serving the graph), the PyTorch rebuild of a Kim / SM CNN
+#: (the paper's engine), or ``whole``: a transformer's whole network with its token table
+#: inside, token ids in, as others deploy it (:mod:`millicent.baselines.whole_engine`)
+ENGINES = ("numpy", "onnxruntime", "torch", "whole")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,8 @@ class Configuration:
     gateway: str = "url"  #: "url" (Function URL), "http" / "rest" (API Gateway), "none"
     memory_mb: int = 128
     arch: str = "x86_64"
-    engine: str = "numpy"  #: forward pass: "numpy" / "onnxruntime" (millicent's runtime) or "torch"
+    #: forward pass: "numpy" / "onnxruntime" (millicent's runtime), "torch" or "whole"
+    engine: str = "numpy"
     dynamodb_mode: str = "on-demand"  #: or "provisioned" (the paper's 500 RCU table)
     provisioned_rcu: int = 500
     #: SnapStart: served by ``millicent serve --snapshot`` (INIT once, cold starts restore)
@@ -83,13 +86,18 @@ class Configuration:
 #: The comparisons of issue 5. Cost comparisons pin 128 MB, x86_64, 1 ms billing and today's
 #: prices, each with its own gateway — except the PyTorch function, which peaks at ≈ 253 MB and
 #: is killed for running out of memory at 128 MB (the platform enforces the size as Lambda does):
-#: it is served, and priced, at 320 MB, the smallest round size it fits in.
+#: it is served, and priced, at 320 MB, the smallest round size it fits in. For a transformer
+#: (``import hf``): ``sqlite`` is millicent's layout with its table in a SQLite file bundled
+#: with the function (pack + LRU in front, no per-read price), ``whole`` the same network
+#: with its table inside the graph (no store at all) — the layout others deploy.
 BASELINES: dict[str, Configuration] = {
     "paper": Configuration("paper", layout="list", pack=False, lru_size=0, gateway="rest"),
     "torch": Configuration("torch", layout="list", pack=False, lru_size=0, gateway="rest",
                            engine="torch", memory_mb=320),
     "millicent": Configuration("millicent"),
     "snapshot": Configuration("snapshot", snapshot=True),
+    "sqlite": Configuration("sqlite", store="none"),
+    "whole": Configuration("whole", store="none", pack=False, lru_size=0, engine="whole"),
     "server": Configuration("server", kind="server", store="none", pack=False, lru_size=0,
                             gateway="none"),
 }

@@ -329,5 +329,14 @@ def _health(loaded: Loaded, env: FunctionEnvironment, cold: bool, init: InitInfo
     return out
 
 
+def _entry_point() -> bool:
+    """Whether this module is the function's own handler (Lambda's ``_HANDLER``; absent:
+    assumed). A baseline handler (``millicent.baselines.*_engine``) imports :func:`handle`
+    from here with an environment of its own: this module's must not be built too."""
+    configured = os.environ.get("_HANDLER")
+    return configured is None or configured.rpartition(".")[0] == __name__
+
+
 # Lambda's INIT phase, once everything above is defined (a no-op outside an environment)
-init_at_import(ENVIRONMENT, prime)
+if _entry_point():
+    init_at_import(ENVIRONMENT, prime)

@@ -37,6 +37,9 @@ HEADS: dict[str, tuple[str, ...]] = {"embed": ("pool",), "classify": ("softmax",
                                      "rank": ("sigmoid", "softmax")}
 OUTPUTS = {"embed": "last_hidden_state", "classify": "logits", "rank": "logits"}
 PRECISIONS = ("fp32", "int8")
+#: The whole-model baseline's description (``import hf``'s ``whole.py`` writes it beside
+#: the whole graph; the ``whole`` engine of ``bench --compare`` reads it)
+WHOLE_JSON = "whole.json"
 
 
 @dataclass(frozen=True)

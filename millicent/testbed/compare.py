@@ -42,6 +42,7 @@ from millicent.jsonfile import read_json, write_json
 from millicent.testbed import coldprobe
 from millicent.testbed.coldprobe import ColdStarts
 from millicent.testbed.deployments import Prepared, Setup, deployment, deployment_dir
+from millicent.testbed.layout_goals import layout_goals, layout_section
 from millicent.testbed.sections import (
     ColdByKey,
     cold_sections,
@@ -132,20 +133,31 @@ def _notes(configs: Sequence[Configuration], workloads: Mapping[str, Workload],
     """The report's notes on how the configurations were compared."""
     notes = [
         *subset_notes(workloads),
-        "Compared at 128 MB, x86_64, 1 ms billing, each configuration's own gateway (the local "
-        "platform is one gateway; the kind only changes the price). DynamoDB tables hold the "
-        "words the requests contain.",
+        f"Compared at {_memories(configs)}, x86_64, 1 ms billing, each configuration's own "
+        "gateway (the local platform is one gateway; the kind only changes the price). "
+        "DynamoDB tables hold the words the requests contain.",
     ]
+    if any(c.engine == "whole" for c in configs):
+        notes.append("whole: the same network with its token table inside the graph, token "
+                     "ids in, no store (as others deploy it); same handler, tokenizer, "
+                     "onnxruntime options and pooling as millicent's layout.")
     if any(c.kind == "server" for c in configs):
         notes.append(f"server: an always-on process at ${instance_usd_per_hour}/h, priced fully "
                      "used at its measured throughput.")
     return notes
 
 
+def _memories(configs: Sequence[Configuration]) -> str:
+    """The serverless configurations' memory sizes, as the notes state them."""
+    sizes = sorted({c.memory_mb for c in configs if c.kind == "serverless"}) or [128]
+    return " / ".join(f"{m} MB" for m in sizes)
+
+
 def _engines(configs: Sequence[Configuration], setup: Setup) -> list[Configuration]:
-    """The configurations with the engine that really runs: an ONNX artifact is served by
-    millicent's runtime on onnxruntime (its ``paper`` configuration is the same graph with
-    the paper's store layout and no cache); PyTorch rebuilds only a Kim or SM CNN."""
+    """The configurations with the engine that really runs: an ONNX or transformer artifact
+    is served by millicent's runtime on onnxruntime (its ``paper`` configuration is the same
+    graph with the paper's store layout and no cache); PyTorch rebuilds only a Kim or SM
+    CNN; ``whole`` serves a transformer's network with its table inside."""
     from millicent.runtime.artifact import read_manifest
 
     kinds = {n: read_manifest(p).kind for n, p in setup.artifacts.items()}
@@ -154,7 +166,12 @@ def _engines(configs: Sequence[Configuration], setup: Setup) -> list[Configurati
     if other and any(c.engine == "torch" for c in configs):
         raise ConfigError(f"the torch configuration rebuilds a Kim or SM CNN in PyTorch; "
                           f"{', '.join(other)}: compare it without torch")
-    if "onnx" not in kinds.values():
+    not_hf = [f"{n} is a {k} model" for n, k in kinds.items() if k != "transformer"]
+    if not_hf and any(c.engine == "whole" for c in configs):
+        raise ConfigError(f"the whole configuration serves a Hugging Face encoder (millicent "
+                          f"import hf) with its table inside; {', '.join(not_hf)}: compare "
+                          "it without whole")
+    if not {"onnx", "transformer"} & set(kinds.values()):
         return list(configs)
     return [c.with_(engine="onnxruntime") if c.engine == "numpy" else c for c in configs]
 
@@ -170,6 +187,34 @@ def _record_packs(out_dir: Path, configs: Sequence[Configuration], prepared: Pre
     write_json(out_dir / "plan.json", plan)
 
 
+def _sections(configs: Sequence[Configuration], rows: Sequence[ResultRow], cold: ColdByKey,
+              out_dir: Path, prices: PriceSheet) -> tuple[list[str], list[Path]]:
+    """The report's sections after the tables (ratios, per text, footprint, cold starts,
+    millicent's layout vs whole, targets) and the files they wrote."""
+    rel = ratios(rows, configs[0].name)
+    write_json(out_dir / "ratios.json", [r.to_dict() for r in rel])
+    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows),
+                *embedding_section(rows, prices.embedding_apis)]
+    extra_files = [out_dir / "ratios.json"]
+    engines = sorted({c.engine for c in configs if c.kind == "serverless"})
+    if engines:
+        footprint, files = footprint_section(engines, cold, rows, out_dir)
+        sections += [footprint, *(cold_sections(cold, rows) if cold else [])]
+        extra_files += files
+    if any(c.engine == "whole" for c in configs):
+        layout = layout_goals(rows, {k: c.summary() for k, c in cold.items()})
+        write_json(out_dir / "layout_goals.json", [g.to_dict() for g in layout])
+        extra_files.append(out_dir / "layout_goals.json")
+        sections.append(layout_section(layout))
+    goals = targets(rows)
+    if goals:
+        write_json(out_dir / "targets.json", [g.to_dict() for g in goals])
+        extra_files.append(out_dir / "targets.json")
+        alone = f"\n\n{ALONE_NOTE}" if any(g.concurrency == 1 for g in goals) else ""
+        sections.append("## Targets (✓ = reached)\n\n" + targets_table(goals) + alone)
+    return sections, extra_files
+
+
 def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mapping[str, Workload],
                 sweep: Sweep, out_dir: Path, prices: PriceSheet, client: ClientOptions | None = None,
                 reporting: Reporting | None = None) -> BenchmarkRun:
@@ -181,8 +226,10 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     client = client or ClientOptions()
     concurrency, instance_usd_per_hour = sweep.concurrency, setup.instance_usd_per_hour
     configs = _engines(configs, setup)
-    if any(c.engine == "torch" for c in configs) and len(setup.artifacts) != 1:
-        raise ConfigError("the torch configuration compares one model at a time: give one --model")
+    for engine in ("torch", "whole"):
+        if any(c.engine == engine for c in configs) and len(setup.artifacts) != 1:
+            raise ConfigError(f"the {engine} configuration compares one model at a time: give "
+                              "one --model")
     out_dir.mkdir(parents=True, exist_ok=True)
     by_config: dict[str, list[Scenario]] = {
         c.name: [s for w in workloads.values()
@@ -208,22 +255,7 @@ def run_compare(configs: Sequence[Configuration], setup: Setup, workloads: Mappi
     write_json(setup.work_dir / "prepared.json", {"source": prepared.source.label,
                                                   **prepared.status})
     _record_packs(out_dir, configs, prepared)
-    rel = ratios(rows, configs[0].name)
-    write_json(out_dir / "ratios.json", [r.to_dict() for r in rel])
-    sections = [f"## Ratios to `{configs[0].name}`\n\n{ratio_table(rel)}", *per_text_section(rows),
-                *embedding_section(rows, opts.prices.embedding_apis)]
-    extra_files = [out_dir / "ratios.json"]
-    engines = sorted({c.engine for c in configs if c.kind == "serverless"})
-    if engines:
-        footprint, files = footprint_section(engines, cold, rows, out_dir)
-        sections += [footprint, *(cold_sections(cold, rows) if cold else [])]
-        extra_files += files
-    goals = targets(rows)
-    if goals:
-        write_json(out_dir / "targets.json", [g.to_dict() for g in goals])
-        extra_files.append(out_dir / "targets.json")
-        alone = f"\n\n{ALONE_NOTE}" if any(g.concurrency == 1 for g in goals) else ""
-        sections.append("## Targets (✓ = reached)\n\n" + targets_table(goals) + alone)
+    sections, extra_files = _sections(configs, rows, cold, out_dir, opts.prices)
     notes = _notes(configs, workloads, instance_usd_per_hour)
     run = finish(out_dir, rows, prices, header=[f"Configurations: {', '.join(c.name for c in configs)}"],
                  plots=rep.plots, extra_notes=notes, sections=sections)

@@ -63,6 +63,9 @@ class Setup:
     cold_burst: bool = True
     #: the always-on ``server`` configuration's price, for its cost per query at its throughput
     instance_usd_per_hour: float = 0.0168
+    #: the ``whole`` configuration's model (``export_whole``'s directory); None: exported
+    #: here from the artifact's source directory (:mod:`millicent.testbed.whole`)
+    whole_model: Path | None = None
 
 
 def request_vocab(workloads: Sequence[Workload], tokenizer: Tokenizer) -> set[str]:
@@ -100,6 +103,7 @@ class Prepared:
         self._vectors: tuple[list[str], Any] | None = None
         self._stores: dict[tuple[str, str], str] = {}
         self._pack: Path | None = None
+        self._whole: Path | None = None
         #: what each preparation found and did (for the run's report)
         self.status: dict[str, Any] = {}
 
@@ -165,6 +169,43 @@ class Prepared:
         return self._pack
 
 
+    def whole_dir(self) -> Path:
+        """The ``whole`` configuration's model: the one model's network with its table inside."""
+        if self._whole is None:
+            from millicent.testbed.whole import ensure_whole
+
+            ((_, artifact),) = self.setup.artifacts.items()
+            st = ensure_whole(artifact, self.setup.work_dir, self.setup.whole_model, self._log)
+            self.say(f"whole: {st.path} ({st.precision}"
+                     + (", given" if st.exported_from is None else
+                        ", reused" if st.reused else f", exported in {st.seconds:.1f} s") + ")")
+            self.status["whole"] = st.to_dict()
+            self._whole = Path(st.path)
+        return self._whole
+
+
+def _function_command(config: Configuration, prepared: Prepared, store: str | None,
+                      pack: Path | None) -> list[str]:
+    """``serve`` arguments of a baseline engine's function (``torch``, ``whole``): one model,
+    its own handler module, the function's environment variables."""
+    from millicent import config as env
+
+    setup = prepared.setup
+    if len(setup.artifacts) != 1:
+        # one function per model: each needs its own MILLICENT_MODELS
+        raise InvalidInput(f"the {config.engine} engine compares one model at a time")
+    ((name, path),) = setup.artifacts.items()
+    module = f"millicent.baselines.{config.engine}_engine"
+    cmd = ["--function", f"{name}={module}.handler",
+           "--env", f"{env.MODELS}={name}={path.resolve()}"]
+    if config.engine == "whole":
+        from millicent.baselines.whole_engine import WHOLE_MODEL
+
+        return [*cmd, "--env", f"{WHOLE_MODEL}={prepared.whole_dir().resolve()}"]
+    cmd += ["--env", f"{env.STORE_URL}={store}"]
+    return cmd + (["--env", f"{env.PACK_PATH}={pack}"] if pack else [])
+
+
 def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir: Path,
                   max_concurrency: int, idle_timeout_s: float = 3600.0) -> list[str]:
     """The command line that serves ``config`` on ``port``; serverless environments idle
@@ -178,27 +219,17 @@ def serve_command(config: Configuration, prepared: Prepared, port: int, log_dir:
         for name, path in setup.artifacts.items():
             cmd += ["--model", f"{name}={path.resolve()}"]
         return cmd
-    store = prepared.store_url(config)
+    store = None if config.engine == "whole" else prepared.store_url(config)  # table inside
     cmd = [sys.executable, "-m", "millicent.cli.main", "serve", "--port", str(port),
            "--memory-mb", str(config.memory_mb), "--lru-size", str(config.lru_size),
            "--max-concurrency", str(max_concurrency), "--idle-timeout", f"{idle_timeout_s:g}",
            "--log-dir", str(log_dir)] + (["--snapshot"] if config.snapshot else [])
     pack = prepared.pack_path() if config.pack else None
-    if config.engine != "torch":  # millicent's runtime, by each artifact's kind
-        cmd += ["--store", store] + (["--pack", str(pack)] if pack else [])
-        for name, path in setup.artifacts.items():
-            cmd += ["--model", f"{name}={path.resolve()}"]
-        return cmd
-    from millicent import config as env
-
-    if len(setup.artifacts) != 1:
-        # one function per model: each needs its own MILLICENT_MODELS
-        raise InvalidInput("the torch engine compares one model at a time")
-    ((name, path),) = setup.artifacts.items()
-    cmd += ["--function", f"{name}=millicent.baselines.torch_engine.handler",
-            "--env", f"{env.MODELS}={name}={path.resolve()}", "--env", f"{env.STORE_URL}={store}"]
-    if pack:
-        cmd += ["--env", f"{env.PACK_PATH}={pack}"]
+    if config.engine in ("torch", "whole"):
+        return cmd + _function_command(config, prepared, store, pack)
+    cmd += ["--store", str(store)] + (["--pack", str(pack)] if pack else [])
+    for name, path in setup.artifacts.items():  # millicent's runtime, by each artifact's kind
+        cmd += ["--model", f"{name}={path.resolve()}"]
     return cmd
 
 

@@ -5,7 +5,8 @@ what the memory experiment compares millicent's table-less layout with.
 :func:`export_whole` writes a directory: ``model.onnx`` (``input_ids``, ``attention_mask``
 [, ``token_type_ids``] → the role's output, exported exactly as the table-less graph is),
 the model's ``tokenizer.json``, and ``whole.json`` (role, inputs, output, pooling,
-normalisation, head, labels, ``max_tokens``, precision). With ``quantize="int8"`` the graph
+normalisation, head, labels, ``max_tokens``, precision, the id that pads a batch, the
+sha256 of the source files it was exported from). With ``quantize="int8"`` the graph
 is quantized with the int8 configuration named (default: every weight MatMul per channel;
 the token table, a Gather, stays float32 as in the table-less graph).
 """
@@ -27,10 +28,10 @@ from millicent.importer.hf.load import load_model
 from millicent.importer.hf.quantize import CONFIGS
 from millicent.importer.hf.quantize import quantize as quantize_graph
 from millicent.importer.hf.source import read_source
-from millicent.runtime.transformer_section import GRAPH_FILE, OUTPUTS
+from millicent.runtime.transformer_section import GRAPH_FILE, OUTPUTS, WHOLE_JSON
 from millicent.tokenizers.hf import TOKENIZER_FILE
 
-WHOLE_JSON = "whole.json"
+__all__ = ["WHOLE_JSON", "WholeModel", "export_whole"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,10 @@ def export_whole(source_dir: PathLike, role: str, out: PathLike, quantize: str |
                    "max_tokens": source.max_tokens, "hidden_size": source.hidden,
                    "precision": quantize or "fp32",
                    "int8_config": chosen.name if quantize else None,
-                   "imported_from": str(Path(source_dir).resolve())}
+                   # right padding: RoBERTa numbers positions from the ids, so pad with its own
+                   "pad_id": source.padding_idx if source.padding_idx is not None
+                   else int(source.config.get("pad_token_id") or 0),
+                   "imported_from": str(Path(source_dir).resolve()),
+                   "files": manifests.source_files(source)}
     (target / WHOLE_JSON).write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
     return WholeModel(target, description)
