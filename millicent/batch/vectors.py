@@ -188,7 +188,7 @@ def write_parquet(out: Path, lines: list[int], chunk_rows: int = 65_536) -> None
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise missing_extra("pyarrow", "glove") from exc
-    rows = np.load(rows_path(out), mmap_mode="r")
+    rows = np.load(rows_path(out), mmap_mode="r", allow_pickle=False)
     if len(rows) != len(lines):
         raise DataError(f"{rows_path(out)} holds {len(rows):,} rows for {len(lines):,} records")
     dim = int(rows.shape[1])
