@@ -101,8 +101,11 @@ def test_no_passing_configuration_refuses_naming_every_figure(
         import_hf(sources["embed"], "embed", out, quantize="int8", check_texts=sources["texts"])
     message = err.value.message
     assert "no int8 configuration" in message and "mean_cosine ≥ 1.01" in message
-    for name in ("per-channel:", "per-channel, FFN-down fp32:", "per-channel, FFN fp32:"):
+    for name in ("per-channel:", "per-channel, FFN-down fp32 in layer 0:",
+                 "per-channel, FFN-down fp32 in layer 1:", "per-channel, FFN-down fp32:",
+                 "per-channel, FFN fp32:"):
         assert name in message
+    assert "in layer 2" not in message  # the tiny models have two layers
     assert "min_cosine 0.9" in message
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
