@@ -34,8 +34,31 @@ def package_dirs() -> list[str]:
     return out
 
 
-def make_venv(target: Path, *, pip: bool = True, timeout: float = 300) -> Path:
-    """A new virtualenv at ``target`` seeing this interpreter's packages; its python."""
+#: what "without torch" hides: torch and the packages that come with it
+TORCH = ("torch", "torchgen", "functorch", "triton")
+
+
+def _without(dirs: list[str], hide: tuple[str, ...], target: Path) -> list[str]:
+    """Views of ``dirs`` without the top-level packages named in ``hide`` (and their
+    ``.dist-info``): a directory of symbolic links to everything else, per directory — an
+    environment where those packages are not installed, not one that refuses to import
+    them."""
+    out = []
+    for i, d in enumerate(dirs):
+        view = target / "visible" / str(i)
+        view.mkdir(parents=True)
+        for entry in os.listdir(d):
+            top = entry.split("-")[0].split(".")[0].lower()
+            if top not in hide:
+                (view / entry).symlink_to(os.path.join(d, entry))
+        out.append(str(view))
+    return out
+
+
+def make_venv(target: Path, *, pip: bool = True, timeout: float = 300,
+              hide: tuple[str, ...] = ()) -> Path:
+    """A new virtualenv at ``target`` seeing this interpreter's packages — but those named
+    in ``hide`` (e.g. :data:`TORCH`) — ; its python."""
     args = [sys.executable, "-m", "venv", str(target)]
     if not pip:
         args.append("--without-pip")
@@ -44,8 +67,8 @@ def make_venv(target: Path, *, pip: bool = True, timeout: float = 300) -> Path:
     done = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True, timeout=60)
     site = Path(done.stdout.strip())
-    (site / "_parent_packages.pth").write_text("".join(f"{d}\n" for d in package_dirs()),
-                                               encoding="utf-8")
+    dirs = _without(package_dirs(), hide, target) if hide else package_dirs()
+    (site / "_parent_packages.pth").write_text("".join(f"{d}\n" for d in dirs), encoding="utf-8")
     return python
 
 

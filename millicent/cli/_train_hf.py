@@ -16,7 +16,7 @@ from typing import Any
 HF_OPTIONS = ["base", "task", "dataset", "train", "dev", "test", "format", "text_column",
               "label_column", "label_names", "skip_bad_rows", "train_embeddings", "max_length",
               "epochs", "batch_size", "lr", "warmup", "weight_decay", "seed", "threads",
-              "checkpoint_steps", "data_dir", "out"]
+              "checkpoint_steps", "quantize", "check_texts", "data_dir", "out"]
 
 
 def _train_hf(args: argparse.Namespace) -> int:
@@ -34,14 +34,37 @@ def _train_hf(args: argparse.Namespace) -> int:
         max_length=args.max_length, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
         warmup=args.warmup, weight_decay=args.weight_decay, seed=args.seed,
         threads=args.threads, checkpoint_steps=args.checkpoint_steps,
-        progress=not args.no_progress)
-    record = train_hf(opts, config.data_dir(args.data_dir), _command_line(args))
+        progress=not args.no_progress, quantize=args.quantize,
+        check_texts=str(data_path(args.check_texts, args.data_dir)) if args.check_texts else None)
+    command = _command_line(args)
+    record = train_hf(opts, config.data_dir(args.data_dir), command)
+    _artifact(opts, config.data_dir(args.data_dir), command)
     print(f"best epoch {record['best_epoch']}/{record['epochs']}, {record['seconds']:.1f} s "
-          f"training; Hugging Face directory: {args.out}/hf, record: {args.out}/training.json")
+          f"training; the artifact: {args.out}, Hugging Face directory: {args.out}/hf, "
+          f"record: {args.out}/training.json")
     for split, m in record["metrics"].items():
         keep = ("accuracy", "macro_f1", "map", "mrr", "n", "questions")
         print(json.dumps({"split": split, **{k: v for k, v in m.items() if k in keep}}))
     return 0
+
+
+def _artifact(opts: Any, data_dir: Any, command: str) -> None:
+    """``OUT/hf`` imported into ``OUT`` unless it is there already (a complete run's rerun:
+    nothing; a run killed while importing: the import again)."""
+    import time
+    from pathlib import Path
+
+    from millicent.cli._hf_artifact import has_artifact, make_artifact
+
+    out = Path(opts.out)
+    if has_artifact(out):
+        return
+    print(f"{out}: making its artifact (millicent import hf {out}/hf --role {opts.task}"
+          + (" --quantize int8)" if opts.quantize == "int8" else ")"), flush=True)
+    started = time.monotonic()
+    precision = make_artifact(out, opts, data_dir, command)
+    print(f"artifact {out} ({precision}; imported in {time.monotonic() - started:.0f} s): "
+          f"`millicent serve --model NAME={out}`, `millicent eval {out} --file FILE`")
 
 
 def add_hf_parser(models: Any) -> None:
@@ -96,5 +119,12 @@ def _training_options(p: argparse.ArgumentParser) -> None:
                         "default 500)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress display on stderr (the epochs' results still print)")
+    p.add_argument("--quantize", default="int8", choices=("int8", "none"),
+                   help="the artifact's graph: int8 weights if the importer's gate passes, "
+                        "else fp32, said (default); none: fp32")
+    p.add_argument("--check-texts", default=None, metavar="FILE",
+                   help="the int8 gate's texts (default: TrecQA raw-dev from the data "
+                        "directory; see `millicent import hf --help`)")
     p.add_argument("--out", required=True,
-                   help="output directory; rerunning the same command on it resumes")
+                   help="the artifact directory (with the Hugging Face model in OUT/hf); "
+                        "rerunning the same command on it resumes")

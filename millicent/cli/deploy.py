@@ -81,6 +81,9 @@ def register(sub: Any) -> None:
     p.add_argument("--wheel-dir", default=os.environ.get(WHEEL_DIR_ENV) or None,
                    help=f"take wheels from this directory instead of downloading (default ${WHEEL_DIR_ENV})")
     p.add_argument("--out", default="dist", help="output directory (default dist/)")
+    p.add_argument("--via-s3", action="store_true",
+                   help="the zip goes through S3 (as `millicent deploy` uploads it): only Lambda's "
+                        "250 MB unzipped limit applies, not the 50 MB direct-upload one")
     p.set_defaults(func=cmd_package)
 
     p = sub.add_parser("template", help="write the CloudFormation template (also for `sam deploy`)")
@@ -124,12 +127,12 @@ def register(sub: Any) -> None:
 def cmd_package(args: argparse.Namespace) -> int:
     from millicent.config import parse_models
     from millicent.deploy.package import PackageSpec, build_package
-    from millicent.deploy.sizes import SizeLimits
+    from millicent.deploy.sizes import S3_UPLOAD, SizeLimits
     from millicent.deploy.target import CREATE_BLOCKED, LambdaTarget
 
     models = [(name, artifact_path(path)) for spec in args.model for name, path in parse_models(spec)]
     target = LambdaTarget(python=args.python, arch=args.arch)
-    limits = SizeLimits()
+    limits = S3_UPLOAD if args.via_s3 else SizeLimits()
     built = build_package(PackageSpec(
         models=tuple((name, Path(d)) for name, d in models),
         out_dir=Path(args.out),
@@ -235,10 +238,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def _loader(args: argparse.Namespace, package: Path) -> Any:
-    from millicent.deploy.embeddings import key_tokenizer, make_loader, vectors_spec
+    from millicent.deploy.embeddings import (
+        artifact_loader,
+        key_tokenizer,
+        make_loader,
+        token_table_model,
+        vectors_spec,
+    )
     from millicent.deploy.package import read_package_manifest
 
     manifest = read_package_manifest(package)
+    if args.vectors and (Path(args.vectors) / "manifest.json").is_file():
+        return artifact_loader(args.vectors, args.data_dir)  # the table an artifact names
+    inside = token_table_model(manifest)
+    if inside is not None and not args.vectors:  # a transformer's token table
+        return artifact_loader(inside, args.data_dir, package=package)
     spec = vectors_spec(manifest, args.vectors)
     return make_loader(spec, args.data_dir, tokenizer=key_tokenizer(manifest))
 

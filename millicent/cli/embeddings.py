@@ -272,11 +272,23 @@ def ranked_words(by: str, source_words: list[str], data_dir: str | None,
 
 
 # ---------------------------------------------------------------------- commands
+def shipped_source(source: str) -> str:
+    """``source`` as given, or — a name that is no file but a shipped artifact's
+    (``minilm-embed``) — that artifact's directory, so a wheel's models load by name."""
+    from millicent.train.shipped import artifacts_dir
+
+    shipped = artifacts_dir() / source
+    if not Path(source).exists() and (shipped / "manifest.json").is_file():
+        return str(shipped)
+    return source
+
+
 def cmd_load(args: argparse.Namespace) -> int:
     from millicent.progress import displays
     from millicent.store import open_store
     from millicent.store.loader import load_batches, load_store
 
+    args.source = shipped_source(args.source)
     tokenizer = key_tokenizer(args)
     vocab = resolve_vocab(args.vocab_from, args.data_dir, args, tokenizer)
     check_count = not args.ignore_header_count
@@ -330,6 +342,7 @@ def cmd_pack(args: argparse.Namespace) -> int:
     from millicent.errors import StoreError
     from millicent.store.pack import DEFAULT_PACK_MB, FrequentWordPack, select_top, write_pack
 
+    args.source = shipped_source(args.source)
     tokenizer = key_tokenizer(args)
     vocab = resolve_vocab(args.vocab_from, args.data_dir, args, tokenizer)
     words, matrix, label = resolve_source(args.source, args.data_dir, vocab, tokenizer=tokenizer,

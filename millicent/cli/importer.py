@@ -166,8 +166,14 @@ def cmd_import_hf(args: argparse.Namespace) -> int:
     for name in ("quantize", "check_texts", "name", "task"):
         if getattr(args, name):
             words += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    result = import_hf(args.directory, args.role, args.out, quantize=args.quantize,
-                       check_texts=args.check_texts, data_dir=config.data_dir(args.data_dir),
+    # a directory or file that does not exist as given is looked up in the data directory
+    # (as train does), so a recorded command repeats anywhere
+    from millicent.cli.train import data_path
+
+    directory = str(data_path(args.directory, args.data_dir))
+    check_texts = data_path(args.check_texts, args.data_dir)
+    result = import_hf(directory, args.role, args.out, quantize=args.quantize,
+                       check_texts=check_texts, data_dir=config.data_dir(args.data_dir),
                        name=args.name or "", task=args.task, force=args.force,
                        command=shlex.join(words))
     m = result.manifest

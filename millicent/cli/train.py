@@ -268,11 +268,11 @@ def register(subparsers: Any) -> None:
 
     ev = subparsers.add_parser("eval", help="evaluate an artifact through the numpy runtime",
                                allow_abbrev=False)
-    from millicent.train.shipped import SHIPPED
+    from millicent.train.shipped import shipped_names
 
     ev.add_argument("artifact", metavar="ARTIFACT",
                     help="an artifact directory, or the name of a shipped artifact "
-                         f"({', '.join(SHIPPED)})")
+                         f"({', '.join(shipped_names())})")
     ev.add_argument("--split", default=None,
                     help="built-in data: dev (default) | test (TrecQA: raw-dev | raw-test, "
                          "also clean-dev | clean-test)")

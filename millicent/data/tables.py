@@ -60,13 +60,17 @@ def load_table(source: VectorsSource, data_dir: PathLike | None = None,
 def _token_rows(source: VectorsSource, data_dir: PathLike | None, vocab: Iterable[str] | None,
                 by_frequency: bool, tokenizer: Tokenizer) -> Vectors:
     """A token table; ``vocab``: keep the rows of the tokens these words are made of (and
-    the tokens every sequence has, [CLS] / [SEP])."""
+    the tokens every sequence has, [CLS] / [SEP]) — and of the items that are tokens
+    themselves: ``tokenize()``'s pieces (``##ing``), which encoded again as a word would
+    lose their continuation mark and their row."""
     from millicent.data.token_table import token_table
 
     table = token_table(source, data_dir, by_frequency)
     if vocab is None:
         return table
-    wanted = {k for word in vocab for k in tokenizer.encode(word).keys}
+    words = set(vocab)
+    wanted = {k for word in words for k in tokenizer.encode(word).keys}
+    wanted.update(tokenizer.keys(list(words)))
     rows = [i for i, k in enumerate(table.words) if k in wanted]
     return Vectors([table.words[i] for i in rows], table.matrix[np.asarray(rows, dtype=np.int64)])
 

@@ -59,6 +59,26 @@ def tensor_shapes(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
         return out
 
 
+def tensor_aliases(name: str) -> list[str]:
+    """``name`` and the names the same table has in a model with another head: a task
+    model nests the encoder under its type (``bert.embeddings.word_embeddings.weight``),
+    the base encoder does not (``embeddings.word_embeddings.weight``). The digest, not the
+    name, says whether a tensor is the table."""
+    parts = name.split(".")
+    out = [name]
+    out += [".".join(parts[i:]) for i in range(1, len(parts)) if parts[i] == "embeddings"]
+    if parts[0] == "embeddings":
+        out += [f"{prefix}.{name}" for prefix in ("bert", "distilbert", "roberta")]
+    return out
+
+
+def present_name(path: Path, name: str) -> str:
+    """The first of :func:`tensor_aliases` that ``path`` holds (else ``name``: read_tensor
+    then says it is absent)."""
+    names = tensor_shapes(path)
+    return next((n for n in tensor_aliases(name) if n in names), name)
+
+
 def read_tensor(path: Path, name: str) -> np.ndarray:
     """One 2-d tensor of a safetensors file as a C-contiguous float32 matrix."""
     with _safe_open(path) as f:
@@ -92,7 +112,7 @@ def locate(table: TokenTable, data_dir: PathLike | None = None) -> tuple[Path, n
             tried.append(f"{path}: absent")
             continue
         try:
-            matrix = read_tensor(path, table.tensor)
+            matrix = read_tensor(path, present_name(path, table.tensor))
         except ArtifactError as exc:
             tried.append(str(exc))
             continue

@@ -27,6 +27,12 @@ class SizeLimits:
     max_unzipped: int = LAMBDA_MAX_UNZIPPED
 
 
+#: Through S3 — ``millicent deploy`` uploads the zip to its code bucket — the 50 MB
+#: direct-upload quota does not apply, only the 250 MB unzipped one (a zip is never larger
+#: than what it holds, plus headers): ``millicent package --via-s3``.
+S3_UPLOAD = SizeLimits(max_zipped=LAMBDA_MAX_UNZIPPED)
+
+
 @dataclass
 class ComponentSize:
     """Files, unzipped bytes and compressed bytes of one component (e.g. ``numpy 2.2.6``)."""
@@ -114,6 +120,8 @@ def check_limits(report: SizeReport, limits: SizeLimits, zipped_known: bool = Tr
     if problems:
         raise PackageTooLarge(
             "the function package is too large for AWS Lambda: " + "; ".join(problems)
-            + " (use a smaller frequent-word pack, fewer models, or the container image)",
+            + " (use a smaller frequent-word pack, fewer models, or the container image"
+            + ("; or --via-s3: `millicent deploy` uploads through S3, where only the unzipped "
+               "limit applies)" if limits.max_zipped < LAMBDA_MAX_UNZIPPED else ")"),
             sizes=report.to_dict(),
         )

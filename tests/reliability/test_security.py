@@ -256,7 +256,11 @@ def test_shipped_artifacts_are_json_and_pickle_free_arrays() -> None:
     for d in dirs:
         assert json.loads((d / "manifest.json").read_text())["format_version"] >= 1
         for f in d.iterdir():
-            assert f.suffix in (".json", ".npz", ".md"), f"unexpected artifact file {f}"
+            # .onnx: the transformers' graphs (protobuf, parsed as one below)
+            assert f.suffix in (".json", ".npz", ".md", ".onnx"), f"unexpected artifact file {f}"
             if f.suffix == ".npz":
                 with np.load(f, allow_pickle=False) as z:  # an object array would raise here
                     assert all(z[name].dtype != object for name in z.files)
+            if f.suffix == ".onnx":
+                onnx = pytest.importorskip("onnx")
+                assert onnx.load(str(f), load_external_data=False).graph.node

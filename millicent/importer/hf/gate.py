@@ -42,6 +42,10 @@ THRESHOLDS: dict[str, dict[str, float]] = {
 BATCH = 32
 
 
+class GateRefused(InvalidInput):
+    """No int8 configuration passed the gate (``train hf`` then keeps the fp32 graph)."""
+
+
 @dataclass(frozen=True)
 class Trial:
     """One int8 candidate's figures against fp32."""
@@ -170,6 +174,6 @@ class Gate:
                 return graph, trials[-1], trials
         limits = ", ".join(f"{k} {'≤' if k == 'map_delta' else '≥'} {v}"
                            for k, v in THRESHOLDS[self.role].items())
-        raise InvalidInput(f"--quantize int8 refused: no int8 configuration stays close enough to "
+        raise GateRefused(f"--quantize int8 refused: no int8 configuration stays close enough to "
                            f"fp32 on {self.check.source} (needed: {limits}): "
                            + "; ".join(t.describe() for t in trials))

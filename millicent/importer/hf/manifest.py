@@ -12,9 +12,14 @@ from typing import Any
 from millicent.errors import InvalidInput
 from millicent.importer.hf.source import HFSource
 from millicent.importer.hf.table import TableInfo
+from millicent.importer.hf.trained import data_section, training_record
 from millicent.runtime.artifact import EmbeddingSpec, Manifest, TokenizerSpec
 from millicent.runtime.transformer_section import OUTPUTS, SECTION, TransformerSection
 from millicent.types import TOKEN_TABLE
+
+#: the manifest section ``eval --file`` reads the training file's labels and columns from
+#: (``millicent.train.scoring.DATA_SECTION``; the importer sits below ``train``)
+DATA_SECTION = "data"
 
 #: files of the source directory whose digests the manifest records (those that decide
 #: what is served)
@@ -81,7 +86,17 @@ def source_files(source: HFSource) -> dict[str, str]:
 
 def build(source: HFSource, role: str, table: TableInfo, transformer: TransformerSection,
           labels: tuple[str, ...], provenance: dict[str, Any]) -> Manifest:
-    """The manifest (``provenance``: ``name``, ``task``, ``command``)."""
+    """The manifest (``provenance``: ``name``, ``task``, ``command``; a directory ``train
+    hf`` wrote adds its record, :mod:`.trained`)."""
+    record = training_record(source.directory, labels)
+    training: dict[str, Any] = {"command": provenance.get("command", ""),
+                                "imported_from": str(source.directory.resolve()),
+                                "files": source_files(source)}
+    sections: dict[str, Any] = {SECTION: transformer.to_dict()}
+    if record is not None:
+        training["fine_tuning"] = record
+        if role == "classify" and data_section(record):
+            sections[DATA_SECTION] = data_section(record)
     name = provenance.get("name") or source.directory.resolve().name
     spec = EmbeddingSpec(dim=source.hidden, dtype="float32", source=TOKEN_TABLE, variant="static",
                          pretrained=None, words=table.keys, table=table.to_dict())
@@ -93,7 +108,4 @@ def build(source: HFSource, role: str, table: TableInfo, transformer: Transforme
     return Manifest(
         kind="transformer", role=role, embedding=spec, labels=labels,  # type: ignore[arg-type]
         tokenizer=tokenizer, task=str(provenance.get("task") or ""), name=str(name), config=config,
-        training={"command": provenance.get("command", ""),
-                  "imported_from": str(source.directory.resolve()),
-                  "files": source_files(source)},
-        sections={SECTION: transformer.to_dict()})
+        training=training, sections=sections)

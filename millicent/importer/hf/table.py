@@ -17,7 +17,13 @@ import numpy as np
 
 from millicent.data.catalog import load_catalog
 from millicent.data.paths import PathLike, resolve_data_dir
-from millicent.data.token_table import read_tensor, table_digest, table_keys, tensor_shapes
+from millicent.data.token_table import (
+    read_tensor,
+    table_digest,
+    table_keys,
+    tensor_aliases,
+    tensor_shapes,
+)
 from millicent.errors import ArtifactError, InvalidInput
 from millicent.importer.hf.source import HFSource
 
@@ -61,8 +67,10 @@ def catalog_copy(digest: str, tensor: str, shape: tuple[int, ...],
         path = root / entry.path
         if not entry.path.endswith(".safetensors") or not path.is_file():
             continue
-        if tensor_shapes(path).get(tensor, ((), ""))[0] != tuple(shape):
-            continue
-        if table_digest(read_tensor(path, tensor)) == digest:
-            return entry.path
+        shapes = tensor_shapes(path)
+        # the base model names the table without the task model's prefix (bert. ...)
+        for name in tensor_aliases(tensor):
+            if shapes.get(name, ((), ""))[0] == tuple(shape) \
+                    and table_digest(read_tensor(path, name)) == digest:
+                return entry.path
     return None

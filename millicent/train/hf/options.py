@@ -15,6 +15,8 @@ from millicent.errors import InvalidInput
 from millicent.train.data import FileOptions
 
 TASKS = ("classify", "rank")
+#: the artifact's precision: int8 through the importer's gate (fp32 when it fails), or fp32
+QUANTIZE = ("int8", "none")
 #: the built-in data sets (``--dataset``) and the task each serves
 DATASETS = {"sst-1": "classify", "sst-2": "classify", "trecqa": "rank"}
 
@@ -41,6 +43,10 @@ class HFOptions:
     threads: int = 0  # 0 → default_threads()
     checkpoint_steps: int = 500  #: also checkpoint every N steps (0: at each epoch's end only)
     progress: bool = True  #: the progress display (not part of the run)
+    #: the artifact's graph: "int8" (kept if the gate passes, else fp32) or "none" (fp32);
+    #: not part of the run: the training is the same either way
+    quantize: str = "int8"
+    check_texts: str | None = None  #: the int8 gate's texts (default: the importer's)
 
     def check(self) -> None:
         """InvalidInput naming the first option out of range."""
@@ -61,7 +67,8 @@ class HFOptions:
                   (0.0 <= self.warmup < 1.0, "--warmup is a share of the steps, in [0, 1)"),
                   (self.weight_decay >= 0, "--weight-decay must not be negative"),
                   (self.checkpoint_steps >= 0, "--checkpoint-steps must not be negative"),
-                  (self.threads >= 0, "--threads must not be negative")]
+                  (self.threads >= 0, "--threads must not be negative"),
+                  (self.quantize in QUANTIZE, f"--quantize must be one of {', '.join(QUANTIZE)}")]
         for ok, message in checks:
             if not ok:
                 raise InvalidInput(message)
@@ -69,7 +76,7 @@ class HFOptions:
     def identity(self) -> dict[str, Any]:
         """The options that determine the result (paths of data files excluded: their
         sha256 stand for them, see :func:`millicent.train.hf.run.run_identity`)."""
-        skip = {"out", "progress", "checkpoint_steps", "data", "base"}
+        skip = {"out", "progress", "checkpoint_steps", "data", "base", "quantize", "check_texts"}
         options = {k: v for k, v in asdict(self).items() if k not in skip}
         if self.data is not None:
             data = asdict(self.data)

@@ -1,6 +1,7 @@
 """What ``train hf`` leaves in ``--out``: the fine-tuned model as a Hugging Face directory
-(``OUT/hf``), the training record (``OUT/training.json``), and — once the importer has
-landed — the servable millicent artifact.
+(``OUT/hf``) and the training record (``OUT/training.json``); the ``train hf`` command then
+imports ``OUT/hf`` into ``OUT`` itself (:mod:`millicent.cli._hf_artifact`: the importer is a
+sibling of ``train``, so the CLI composes the two).
 
 ``OUT/hf`` is a directory ``transformers`` and ``millicent import hf`` read offline:
 ``config.json`` (with ``id2label``: the classifier's labels in output order, or
@@ -28,6 +29,7 @@ from millicent.train.hf.base import Base
 HF_DIR = "hf"
 RECORD = "training.json"
 _COPIED = ("vocab.txt", "special_tokens_map.json")
+
 
 
 def write_hf_directory(model: Any, base: Base, tokenizer: Any, max_length: int,
@@ -68,20 +70,3 @@ def read_record(out: Path) -> dict[str, Any]:
     """The training record of a complete run."""
     record: dict[str, Any] = json.loads((out / RECORD).read_text(encoding="utf-8"))
     return record
-
-
-def import_as_artifact(hf_dir: Path, task: str, out: Path) -> None:
-    """NOT DONE YET — where ``train hf`` turns ``hf_dir`` into a servable artifact.
-
-    The importer (``millicent import hf DIR --role classify|rank --quantize int8``: a
-    table-less ONNX graph, the token table as the store's vector source, the int8 gate)
-    is built on the branch ``hf-import``. After both branches are merged, this calls its
-    library function on ``hf_dir`` with the role ``task`` and writes the artifact into
-    ``out`` (beside ``hf/`` and ``training.json``), and copies the training record into
-    the manifest's ``training`` section; that branch's library call is
-    ``millicent.importer.hf.run.import_hf(hf_dir, task, out, quantize="int8")``. Until then
-    this only says what to run.
-    """
-    print(f"not yet a millicent artifact: `millicent import hf {hf_dir} --role {task} "
-          "--quantize int8 --out ARTIFACT` makes one (train hf will run it itself once the "
-          f"importer has landed, writing into {out})")

@@ -4,8 +4,10 @@ One run: check the base directory, claim ``--out`` (new, resumed or refused:
 :mod:`.outdir`), read and encode the data (:mod:`.splits`), load the base with its new
 head, freeze the token table unless ``train_embeddings``, restore the last checkpoint if
 there is one (saying so), train (:mod:`.fit`), score every held-out split in torch, write
-the Hugging Face directory and the training record, and hand over to the importer
-(:func:`.output.import_as_artifact`, not wired yet).
+the Hugging Face directory and the training record. The command then imports it into
+``--out`` itself, int8 through the importer's gate by default
+(:mod:`millicent.cli._hf_artifact`); a complete run whose import was interrupted imports
+again when rerun.
 
 Determinism: the seed drives the head's initialisation, dropout (torch's generator, kept
 in every checkpoint) and the batches (a function of seed and epoch); the torch thread
@@ -32,7 +34,6 @@ from millicent.train.hf.fit import CLIP_NORM, Steps, Trainer, fit
 from millicent.train.hf.options import HFOptions
 from millicent.train.hf.outdir import claim, mark_complete
 from millicent.train.hf.output import (
-    import_as_artifact,
     read_record,
     table_sha256,
     write_hf_directory,
@@ -95,11 +96,10 @@ def train_hf(opts: HFOptions, data_dir: Path | None, command: str) -> dict[str, 
     if not opts.train_embeddings and record["token_table"]["sha256"] != table_before:
         # the store holds the base's table for every model of that base: never ship another
         raise ArtifactError("the frozen token table changed during training (a bug): not saved")
-    hf_dir = write_hf_directory(model, base, tokenizer, opts.max_length, out)
+    write_hf_directory(model, base, tokenizer, opts.max_length, out)
     write_record(out, record)
     mark_complete(out)
     trainer.checkpoints.remove()
-    import_as_artifact(hf_dir, opts.task, out)
     return record
 
 

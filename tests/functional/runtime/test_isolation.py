@@ -38,14 +38,17 @@ def _probe(*packages: str) -> dict:  # type: ignore[type-arg]
     probe: dict = json.loads(out.stdout)  # type: ignore[type-arg]
     # the probe really imported the runtime's modules (not an empty package)
     for name in ("artifact", "kinds", "registry", "roles", "kim_cnn", "sm_cnn", "onnx_model",
-                 "onnx_section", "requests", "service", "responses", "tokenizers", "tokenizers.ptb",
-                 "tokenizers.whitespace", "tokenizers.hf", "transformer", "transformer_section",
-                 "conv"):
+                 "onnx_section", "requests", "service", "responses", "transformer",
+                 "transformer_section", "conv"):
         assert f"millicent.runtime.{name}" in probe["modules"]
+    # the tokenizers moved to their own package (millicent/tokenizers/, shipped beside the store)
+    for name in ("tokenizers.ptb", "tokenizers.whitespace", "tokenizers.hf"):
+        assert f"millicent.{name}" in probe["modules"]
     return probe
 
 
-@pytest.mark.parametrize("packages", [("millicent.runtime",), ("millicent.runtime", "millicent.store")])
+@pytest.mark.parametrize("packages", [("millicent.runtime", "millicent.tokenizers"),
+                                      ("millicent.runtime", "millicent.tokenizers", "millicent.store")])
 def test_function_code_imports_nothing_heavy(packages: tuple[str, ...]) -> None:
     probe = _probe(*packages)
     if "millicent.store" in packages:

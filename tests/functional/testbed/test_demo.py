@@ -8,12 +8,13 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from millicent.cli._common import pack_option
 from millicent.errors import ArtifactError
 from millicent.runtime.artifact import load_artifact
-from millicent.testbed import demo
+from millicent.testbed import demo, demo_embed
 from millicent.train.shipped import artifacts_dir
 
 
@@ -43,6 +44,18 @@ def test_store_pack_and_check_reproduce_the_recorded_metrics(tmp_path: Path,
         assert len(ctx.built.answers[fn]) == 25
     kim_answer = ctx.built.answers["kim"][0]
     assert set(kim_answer) >= {"label_index", "probabilities", "timings"}
+    # the embedder (all-MiniLM-L6-v2, int8): its token table in its own store, read from the
+    # data directory's safetensors by digest, and its own pack
+    fn, name = demo.DEMO_EMBEDDER
+    assert name == "minilm-embed" and ctx.built.stores[fn] != ctx.built.stores["kim"]
+    assert r["embed_store"]["verified"] and r["embed_store"]["written"] == 30522
+    assert r["embed_store"]["vectors"].startswith("token-table:")
+    assert r["embed_pack"]["words"] == demo_embed.EMBED_PACK_TOP
+    zero_shot = r["check"][fn]["metrics"]
+    assert zero_shot["n"] == 1148 and zero_shot["map"] > 0.65  # GloVe-50 mean: 0.63
+    vectors = np.array([a["embedding"] for a in ctx.built.answers[fn]])
+    assert vectors.shape == (25, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
     # a rerun finds the store and the pack complete (after reading them back)
     with contextlib.ExitStack() as stack:
@@ -51,6 +64,7 @@ def test_store_pack_and_check_reproduce_the_recorded_metrics(tmp_path: Path,
             dict((n, f) for n, _, f in demo.STEPS)[name](again)
     assert again.results["store"]["reused"] and again.results["store"]["written"] == 0
     assert again.results["pack"]["reused"]
+    assert again.results["embed_store"]["reused"] and again.results["embed_pack"]["reused"]
 
 
 def test_missing_artifact_without_torch_is_a_clear_error(

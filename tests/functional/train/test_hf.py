@@ -26,9 +26,10 @@ FILLER = ["the", "movie", "film", "was", "a", "plot", "acting", "really", "and",
 TOPICS = ["river", "mountain", "castle", "violin", "rocket", "garden", "island", "engine"]
 QA_WORDS = ["what", "is", "the", "a", "about", "this", "text", "tells", "of", "?", "."]
 WORDS = GOOD + BAD + FILLER + TOPICS + QA_WORDS
-#: a run that learns the tiny task in seconds (about 150 steps)
+#: a run that learns the tiny task in seconds (about 150 steps); its artifact fp32 (the
+#: int8 gate's minute is spent once, by ``classified``)
 FAST = ["--epochs", "8", "--batch-size", "16", "--lr", "1e-3", "--max-length", "32",
-        "--threads", "1", "--checkpoint-steps", "0", "--no-progress"]
+        "--threads", "1", "--checkpoint-steps", "0", "--no-progress", "--quantize", "none"]
 
 
 @pytest.fixture(autouse=True)
@@ -70,6 +71,14 @@ def pairs(path: Path, questions: int, seed: int) -> Path:
             for answer, label in answers:
                 f.write(json.dumps({"qid": f"q{seed}-{q}", "question": f"what is the {topic} ?",
                                     "answer": answer, "label": label}) + "\n")
+    return path
+
+
+def gate_texts(path: Path) -> Path:
+    """Texts for the int8 gate nobody trained on (one per line)."""
+    rng = np.random.default_rng(7)
+    path.write_text("\n".join(sentence(rng, bool(i % 2)) for i in range(150)) + "\n",
+                    encoding="utf-8")
     return path
 
 
@@ -121,7 +130,9 @@ def classified(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--train", str(reviews(d / "train.csv", 300, 1)),
             "--dev", str(reviews(d / "dev.csv", 60, 2)),
             "--test", str(reviews(d / "test.tsv", 60, 3, delimiter="\t")),
-            "--text-column", "review", "--label-column", "sentiment", *FAST, "--out", str(d / "out")]
+            "--text-column", "review", "--label-column", "sentiment", *FAST,
+            "--quantize", "int8", "--check-texts", str(gate_texts(d / "gate.txt")),
+            "--out", str(d / "out")]
     assert main(["train", "hf", *args]) == 0
     (d / "args.json").write_text(json.dumps(args))
     return d
@@ -129,7 +140,9 @@ def classified(base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_classifier_from_a_csv_is_a_hugging_face_directory(classified: Path) -> None:
     out = classified / "out"
-    assert sorted(p.name for p in out.iterdir()) == ["hf", "run.json", "training.json"]
+    # the artifact (manifest.json, model.onnx, tokenizer.json) beside the run's own files
+    assert sorted(p.name for p in out.iterdir()) == ["hf", "manifest.json", "model.onnx",
+                                                     "run.json", "tokenizer.json", "training.json"]
     hf = out / "hf"
     for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                  "vocab.txt", "special_tokens_map.json"):
@@ -168,6 +181,70 @@ def test_the_token_table_stays_the_bases(classified: Path, base: Path) -> None:
     assert trained.tobytes() == table(base).tobytes()
     r = record(classified / "out")["token_table"]
     assert r["trained"] is False and r["sha256"] == r["base_sha256"]
+
+
+def test_the_out_directory_is_served_through_the_runtime(classified: Path, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """``--out`` is a millicent artifact: its token table loaded into a SQLite store by
+    ``embeddings load``, the service (tokenizer, store lookups, the int8 graph) answers the
+    labels of the fine-tuned model in torch, and ``eval --file`` through the runtime reports
+    the metrics the record computed in torch."""
+    from millicent.config import Limits
+    from millicent.runtime import service
+    from millicent.runtime.registry import load_model
+    from millicent.runtime.requests import parse_request
+    from millicent.store import open_embeddings
+
+    out = classified / "out"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "transformer" and manifest["role"] == "classify"
+    assert manifest["labels"] == ["negative", "positive"]
+    assert manifest["transformer"]["precision"] == "int8"  # the tiny classifier passes the gate
+    assert manifest["transformer"]["quantization"]["check_texts"].startswith(str(classified / "gate.txt"))
+    assert manifest["data"]["label_column"] == "sentiment"  # eval --file reads the columns
+    assert manifest["training"]["command"] == record(out)["command"]
+    assert manifest["training"]["fine_tuning"]["metrics"] == record(out)["metrics"]
+    url = f"sqlite:///{tmp_path / 'tokens.db'}"
+    assert main(["embeddings", "load", str(out), "--store", url]) == 0
+    with open(classified / "test.tsv", encoding="utf-8") as f:
+        texts = [row["review"] for row in csv.DictReader(f, delimiter="\t")]
+    limits = Limits()
+    embeddings = open_embeddings(url)
+    try:
+        answer = service.classify(load_model(out), embeddings,  # type: ignore[arg-type]
+                                  parse_request("classify", {"sentences": texts}, limits), limits)
+    finally:
+        embeddings.close()
+    served = np.array([r.probabilities for r in answer.results])  # type: ignore[union-attr]
+    torch_logits = hf_logits(out / "hf", texts)
+    assert np.array_equal(served.argmax(axis=1), torch_logits.argmax(axis=1))
+    capsys.readouterr()
+    assert main(["eval", str(out), "--file", str(classified / "test.tsv")]) == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["accuracy"] == record(out)["metrics"]["test"]["accuracy"]
+    assert metrics["confusion_matrix"] == record(out)["metrics"]["test"]["confusion_matrix"]
+
+
+def test_an_interrupted_import_is_redone_by_the_rerun(classified: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A complete run without its manifest (killed while importing) imports again when
+    rerun, training nothing."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(classified, copy)
+    args = json.loads((copy / "args.json").read_text())
+    args = [a.replace(str(classified), str(copy)) for a in args]
+    args[args.index("--quantize", args.index("--quantize") + 1) + 1] = "none"
+    (copy / "out" / "manifest.json").unlink()
+    before = (copy / "out" / "hf" / "model.safetensors").stat().st_mtime_ns
+    code, out, err = train(args, capsys)
+    assert code == 0, err
+    assert "this run is complete" in out and "making its artifact" in out
+    manifest = json.loads((copy / "out" / "manifest.json").read_text())
+    assert manifest["transformer"]["precision"] == "fp32"  # --quantize none this time
+    assert (copy / "out" / "hf" / "model.safetensors").stat().st_mtime_ns == before
+    assert not (copy / "out" / ".artifact").exists()
 
 
 def test_a_rerun_of_a_complete_run_trains_nothing(classified: Path,

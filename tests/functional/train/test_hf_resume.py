@@ -35,6 +35,7 @@ def command(base: Path, data: Path, out: Path) -> list[str]:
             "--test", str(data / "test.csv"), "--text-column", "review",
             "--label-column", "sentiment", "--epochs", "3", "--batch-size", "8", "--lr", "1e-3",
             "--max-length", "32", "--threads", "1", "--checkpoint-steps", "10", "--no-progress",
+            "--quantize", "none",
             "--out", str(out)]
 
 

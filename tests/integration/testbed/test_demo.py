@@ -70,6 +70,21 @@ def test_demo_end_to_end(tmp_path: Path, data_dir: Path,
         parity = result["platform"]["parity"][fn]
         assert parity["ok"] and parity["n"] == 30 and parity["same_labels"] == 30
     assert result["benchmark"]["errors"] == 0
+    # the embedder (all-MiniLM-L6-v2 int8) on its own platform, through the openai client,
+    # its cost per million texts beside the CNNs'
+    fn = demo.DEMO_EMBEDDER[0]
+    endpoints = result["platform"]["endpoints"]
+    assert endpoints[fn] != endpoints["kim"] == endpoints["sm"]
+    parity = result["platform"]["parity"][fn]
+    assert parity["ok"] and parity["n"] == 30
+    assert result["openai"] == {"model": fn, "texts": 16, "same": 16,
+                                "prompt_tokens": result["openai"]["prompt_tokens"], "dim": 384}
+    assert result["openai"]["prompt_tokens"] > 16 * 5
+    lines = {(x["model"], x["batch_size"]) for x in result["embedder"]["rows"]}
+    assert {("kim", 1), ("sm", 1), (fn, 1), (fn, 64)} <= lines
+    batched = [x for x in result["embedder"]["rows"] if x["model"] == fn and x["batch_size"] == 64]
+    assert batched[0]["errors"] == 0 and batched[0]["tokens_per_text"] > 10
+    assert "per million tokens at" in printed and "text-embedding-3-small costs" in printed
     assert set(result["seconds"]) == {name for name, _, _ in demo.STEPS} | {"total"}
     # the platform's own records: every benchmark request and parity request was invoked
     invocations = (out / "platform" / "invocations.jsonl").read_text().splitlines()

@@ -38,3 +38,17 @@ def test_over_zipped_limit_names_the_biggest_component():
 def test_unzipped_limit_checked_before_the_zip_exists():
     with pytest.raises(PackageTooLarge, match=r"unzipped size 46\.00 MB"):
         check_limits(_report(), SizeLimits(max_unzipped=45 * MB, max_zipped=1), zipped_known=False)
+
+
+def test_through_s3_only_the_unzipped_limit_applies():
+    from millicent.deploy.sizes import S3_UPLOAD
+
+    r = SizeReport()
+    r.add("pack", 120 * MB, 60 * MB)  # over the direct-upload quota, within the unzipped one
+    with pytest.raises(PackageTooLarge, match=r"over the limit of 50\.00 MB.*--via-s3"):
+        check_limits(r, SizeLimits())
+    check_limits(r, S3_UPLOAD)
+    r.add("pack", 140 * MB, 70 * MB)
+    with pytest.raises(PackageTooLarge, match=r"unzipped size 260\.00 MB") as err:
+        check_limits(r, S3_UPLOAD)
+    assert "--via-s3" not in err.value.message
