@@ -1,24 +1,32 @@
-"""int8 candidates of the table-less graph (``onnxruntime.quantization.quantize_dynamic``).
+"""int8 candidates of the table-less graph, from the smallest graph up.
 
-Dynamic quantization: weights int8 per output channel, activations quantized per batch at
-run time. Only MatMuls with a constant weight are quantized (the position and type tables
-stay float32). The candidates, from the smallest graph up — the configurations DESIGN
-measured on all-MiniLM-L6-v2 (min / mean cosine to fp32 on 200 sentences):
+Two ways of quantizing, both from ``onnxruntime.quantization``, both only the MatMuls with a
+constant weight (the position and type tables stay float32):
 
-1. ``per-channel`` — every weight MatMul int8 (0.968 / 0.992, ≈ 12 MB);
-2. ``per-channel, FFN-down fp32 in layer i`` — one layer's feed-forward output MatMul left
-   float32, for each layer in turn (≈ 14 MB for MiniLM): a fine-tuned model that misses the
-   gate by a little usually has one layer whose int8 error matters more than the others'
-   (all-MiniLM-L6-v2's TrecQA cross-encoder: MAP off by 0.0120 all int8; 0.0135, 0.0119 and
-   0.0078 with layer 0, 1 or 2 kept float32), and one layer costs 1.8 MB where all six cost 11;
-3. ``per-channel, FFN-down fp32`` — the feed-forward output MatMuls left float32
+* **dynamic** (``quantize_dynamic``): weights int8 per output channel, activations
+  quantized per batch at run time (so an answer depends a little on what else is in its
+  batch);
+* **weight-only** (``MatMulNBitsQuantizer``, 8 bits, symmetric, blocks of 128 along the
+  input axis): weights int8 with a scale per block, activations stay float32 — the answer
+  does not depend on the batch, and it stays closer to fp32.
+
+The candidates (figures: DESIGN's min / mean cosine to fp32 on 200 sentences for
+all-MiniLM-L6-v2, and what this module's gate measured on the fine-tuned models):
+
+1. ``per-channel`` — dynamic, every weight MatMul (0.968 / 0.992, ≈ 12.5 MB);
+2. ``weight-only`` — (≈ 13.2 MB): the SST-2 classifier fine-tuned from MiniLM keeps
+   99.89 % of its labels on stsa.binary dev where ``per-channel`` keeps 98.05 %;
+3. ``per-channel, FFN-down fp32 in layer i`` — one layer's feed-forward output MatMul left
+   float32, for each layer in turn (≈ 14.3 MB): the TrecQA cross-encoder's MAP was off by
+   0.0120 all dynamic, 0.0135 / 0.0119 / 0.0078 with layer 0 / 1 / 2 kept float32;
+4. ``per-channel, FFN-down fp32`` — every feed-forward output MatMul float32
    (0.979 / 0.995, ≈ 23 MB);
-4. ``per-channel, FFN fp32`` — both feed-forward MatMuls float32 (0.993 / 0.998, ≈ 33 MB).
+5. ``per-channel, FFN fp32`` — both feed-forward MatMuls float32 (0.993 / 0.998, ≈ 33 MB).
 
 The feed-forward MatMuls are found by their weights' shapes: ``[hidden, intermediate]``
 (up) and ``[intermediate, hidden]`` (down); a model whose intermediate size equals its
-hidden size cannot tell them from attention projections, so only the first candidate is
-offered for it.
+hidden size cannot tell them from attention projections, so only the first two candidates
+are offered for it.
 """
 
 from __future__ import annotations
@@ -39,8 +47,21 @@ class Int8Config:
     keep_down: bool = False
     #: the layers (in graph order) whose feed-forward output MatMul alone stays float32
     down_layers: tuple[int, ...] = ()
+    #: weight-only int8 (``MatMulNBits``, activations float32) instead of dynamic
+    weight_only: bool = False
+
+    @property
+    def method(self) -> str:
+        """How the graph was quantized (recorded in the manifest)."""
+        if self.weight_only:
+            return (f"onnxruntime MatMulNBitsQuantizer, {WEIGHT_ONLY_BITS}-bit symmetric weights "
+                    f"in blocks of {WEIGHT_ONLY_BLOCK}, float32 activations, MatMul only")
+        return "onnxruntime quantize_dynamic, QInt8 weights per channel, MatMul only"
 
 
+WEIGHT_ONLY_BITS = 8
+WEIGHT_ONLY_BLOCK = 128
+WEIGHT_ONLY = Int8Config("weight-only", weight_only=True)
 CONFIGS = (
     Int8Config("per-channel"),
     Int8Config("per-channel, FFN-down fp32", keep_down=True),
@@ -52,10 +73,10 @@ def candidates(hidden: int, intermediate: int, layers: int = 0) -> tuple[Int8Con
     """The configurations to try, smallest graph first (see the module docstring);
     ``layers``: how many feed-forward blocks the graph has."""
     if intermediate == hidden or intermediate <= 0:
-        return CONFIGS[:1]
+        return (CONFIGS[0], WEIGHT_ONLY)
     one_layer = tuple(Int8Config(f"per-channel, FFN-down fp32 in layer {i}", down_layers=(i,))
                       for i in range(layers))
-    return (CONFIGS[0], *one_layer, *CONFIGS[1:])
+    return (CONFIGS[0], WEIGHT_ONLY, *one_layer, *CONFIGS[1:])
 
 
 def ffn_matmuls(graph: Path, hidden: int, intermediate: int) -> tuple[list[str], list[str]]:
@@ -79,6 +100,8 @@ def ffn_matmuls(graph: Path, hidden: int, intermediate: int) -> tuple[list[str],
 
 def quantize(fp32: Path, out: Path, config: Int8Config, hidden: int, intermediate: int) -> Path:
     """Write the int8 graph of ``config`` to ``out``."""
+    if config.weight_only:
+        return _weight_only(fp32, out)
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     up, down = ffn_matmuls(fp32, hidden, intermediate)
@@ -98,4 +121,28 @@ def quantize(fp32: Path, out: Path, config: Int8Config, hidden: int, intermediat
                          extra_options={"MatMulConstBOnly": True})
     finally:
         root.setLevel(level)
+    return out
+
+
+def _weight_only(fp32: Path, out: Path) -> Path:
+    """The weight-only int8 graph (see the module docstring)."""
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import (
+        DefaultWeightOnlyQuantConfig,
+        MatMulNBitsQuantizer,
+    )
+
+    config = DefaultWeightOnlyQuantConfig(block_size=WEIGHT_ONLY_BLOCK, is_symmetric=True,
+                                          bits=WEIGHT_ONLY_BITS)
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32)), bits=WEIGHT_ONLY_BITS,
+                                     block_size=WEIGHT_ONLY_BLOCK, is_symmetric=True,
+                                     algo_config=config)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # it logs every node it quantizes
+    try:
+        quantizer.process()
+    finally:
+        root.setLevel(level)
+    quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
     return out
