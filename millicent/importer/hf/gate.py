@@ -23,7 +23,7 @@ import numpy as np
 
 from millicent.errors import InvalidInput
 from millicent.importer.hf.checkset import CheckSet
-from millicent.importer.hf.quantize import Int8Config, candidates, quantize
+from millicent.importer.hf.quantize import Int8Config, candidates, ffn_matmuls, quantize
 from millicent.importer.hf.served import (
     Served,
     encode,
@@ -166,7 +166,8 @@ class Gate:
         """The first candidate that passes: ``(its graph, its trial, every trial)``;
         InvalidInput naming every candidate's figures when none does."""
         trials: list[Trial] = []
-        for i, config in enumerate(candidates(self.hidden, self.intermediate)):
+        layers = len(ffn_matmuls(fp32, self.hidden, self.intermediate)[1])
+        for i, config in enumerate(candidates(self.hidden, self.intermediate, layers)):
             graph = quantize(fp32, work / f"int8-{i}.onnx", config, self.hidden, self.intermediate)
             trials.append(self.trial(graph, config))
             if trials[-1].passed:

