@@ -22,7 +22,6 @@ outside an execution environment.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ import numpy as np
 
 from millicent.config import FunctionConfig
 from millicent.errors import ArtifactError, ConfigError
+from millicent.jsonfile import read_json_object
 from millicent.runtime.artifact import Artifact, load_artifact, read_manifest
 from millicent.runtime.environment import FunctionEnvironment, init_at_import
 from millicent.runtime.handler import handle, prime
@@ -56,13 +56,10 @@ IDS = "input_ids"
 def read_description(directory: Path) -> dict[str, Any]:
     """``whole.json`` of a whole-model directory; ArtifactError naming what is missing."""
     path = directory / WHOLE_JSON
-    try:
-        d = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ArtifactError(f"no whole model at {directory}: {WHOLE_JSON} not found") from exc
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(d, dict) or d.get("role") not in OUTPUTS or not (directory / GRAPH_FILE).is_file():
+    if not path.is_file():
+        raise ArtifactError(f"no whole model at {directory}: {WHOLE_JSON} not found")
+    d = read_json_object(path, "whole-model description", ArtifactError)
+    if d.get("role") not in OUTPUTS or not (directory / GRAPH_FILE).is_file():
         raise ArtifactError(f"{directory}: not a whole model (a {WHOLE_JSON} with a role and "
                             f"{GRAPH_FILE})")
     return d
