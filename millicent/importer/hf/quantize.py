@@ -155,3 +155,10 @@ def _weight_only(fp32: Path, out: Path) -> Path:
         root.setLevel(level)
     quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
     return out
+
+
+def config_named(name: str | None, hidden: int, intermediate: int, layers: int) -> Int8Config | None:
+    """The candidate called ``name`` (None: the first) for a graph of ``layers``
+    feed-forward blocks, or None when there is none of that name."""
+    offered = candidates(hidden, intermediate, layers)
+    return next((c for c in offered if c.name == (name or offered[0].name)), None)

@@ -25,7 +25,7 @@ from millicent.errors import InvalidInput
 from millicent.importer.hf import manifest as manifests
 from millicent.importer.hf.export import export
 from millicent.importer.hf.load import load_model
-from millicent.importer.hf.quantize import CONFIGS
+from millicent.importer.hf.quantize import candidates, config_named
 from millicent.importer.hf.quantize import quantize as quantize_graph
 from millicent.importer.hf.source import read_source
 from millicent.runtime.transformer_section import GRAPH_FILE, OUTPUTS, WHOLE_JSON
@@ -49,17 +49,19 @@ class WholeModel:
 def export_whole(source_dir: PathLike, role: str, out: PathLike, quantize: str | None = None,
                  config: str | None = None) -> WholeModel:
     """Export the whole model of ``source_dir`` for ``role`` into the directory ``out``
-    (created; must be absent or empty). ``quantize="int8"`` with ``config`` one of
-    :data:`~millicent.importer.hf.quantize.CONFIGS`' names (default the first)."""
+    (created; must be absent or empty). ``quantize="int8"`` with ``config`` the name of one of
+    :func:`~millicent.importer.hf.quantize.candidates` (default the first)."""
     source = read_source(Path(source_dir), role)
     head, labels = manifests.head_and_labels(source, role)
     target = Path(out)
     if target.exists() and any(target.iterdir()):
         raise InvalidInput(f"{target} exists and is not empty")
-    chosen = next((c for c in CONFIGS if c.name == (config or CONFIGS[0].name)), None)
+    layers = int(source.config.get("num_hidden_layers") or source.config.get("n_layers") or 0)
+    chosen = config_named(config, source.hidden, source.intermediate, layers)
     if quantize not in (None, "int8") or chosen is None:
+        offered = candidates(source.hidden, source.intermediate, layers)
         raise InvalidInput(f"unknown quantization {quantize!r} / {config!r} (int8 configurations: "
-                           f"{', '.join(c.name for c in CONFIGS)})")
+                           f"{', '.join(c.name for c in offered)})")
     model = load_model(source, role)
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="millicent-whole-") as tmp:

@@ -16,3 +16,12 @@ def test_one_layer_at_a_time_comes_before_every_layer() -> None:
 
 def test_a_model_whose_ffn_cannot_be_told_apart_gets_the_whole_graph_candidates() -> None:
     assert candidates(64, 64, 6) == (CONFIGS[0], WEIGHT_ONLY)
+
+
+def test_a_candidate_is_found_by_the_name_a_manifest_records() -> None:
+    from millicent.importer.hf.quantize import config_named
+
+    assert config_named(None, 384, 1536, 6) == CONFIGS[0]
+    assert config_named("weight-only", 384, 1536, 6) == WEIGHT_ONLY
+    assert config_named("per-channel, FFN-down fp32 in layer 5", 384, 1536, 6).down_layers == (5,)
+    assert config_named("per-channel, FFN-down fp32 in layer 6", 384, 1536, 6) is None
