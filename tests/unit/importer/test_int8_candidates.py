@@ -23,5 +23,6 @@ def test_a_candidate_is_found_by_the_name_a_manifest_records() -> None:
 
     assert config_named(None, 384, 1536, 6) == CONFIGS[0]
     assert config_named("weight-only", 384, 1536, 6) == WEIGHT_ONLY
-    assert config_named("per-channel, FFN-down fp32 in layer 5", 384, 1536, 6).down_layers == (5,)
+    layer5 = config_named("per-channel, FFN-down fp32 in layer 5", 384, 1536, 6)
+    assert layer5 is not None and layer5.down_layers == (5,)
     assert config_named("per-channel, FFN-down fp32 in layer 6", 384, 1536, 6) is None
