@@ -78,7 +78,7 @@ from millicent.store import open_embeddings, open_store
 from millicent.store.loader import load_store
 from millicent.train.shipped import SHIPPED_HF, artifacts_dir
 data_dir, work = Path(sys.argv[1]), Path(sys.argv[2])
-texts = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate ."]
+texts = ["a gorgeous , witty , seductive movie .", "a dull , tedious and boring mess ."]
 question = "who wrote hamlet ?"
 answers = ["hamlet is a tragedy written by william shakespeare .", "the danish prince is young ."]
 limits, out = Limits(), {}
@@ -154,7 +154,7 @@ def test_an_installed_wheel_without_torch_serves_the_transformer_models(
     result = _run(python, SERVE, str(data_dir), str(tmp_path), home=tmp_path)
     assert result["millicent"].startswith(str(venv)), result["millicent"]
     assert not result["torch"] and not result["torch_installed"]
-    texts = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate ."]
+    texts = ["a gorgeous , witty , seductive movie .", "a dull , tedious and boring mess ."]
     limits = Limits()
     for name in TRANSFORMERS:
         assert result[f"{name}:path"].startswith(str(venv))
