@@ -19,6 +19,7 @@ import pytest
 
 from millicent.batch.vectors import HEADER_BYTES, errors_path
 from millicent.testing.loopback import PlatformProcess, start_platform
+from tests.embed_support import glove_mean
 from tests.servers import REPO
 
 pytestmark = pytest.mark.integration
@@ -28,20 +29,10 @@ LINES = 20_000
 BLANK_AT = 12_345
 
 
-def _cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "millicent.cli.main", *args], cwd=REPO, check=True,
-                   capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def platform(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
     root = tmp_path_factory.mktemp("vectors")
-    artifact = root / "glove-mean"
-    _cli("import", "vectors", "glove-50", "--role", "embed", "--out", str(artifact),
-         "--data-dir", str(data_dir))
-    store = f"sqlite:///{root / 'vectors.db'}"
-    _cli("embeddings", "load", str(artifact), "--store", store, "--vocab-from", "sst-1",
-         "--data-dir", str(data_dir), "--quiet")
+    artifact, store = glove_mean(root, data_dir, "sst-1")
     p = start_platform(["--model", f"emb={artifact}", "--store", store, "--max-concurrency", "8"],
                        root / "serve")
     yield p

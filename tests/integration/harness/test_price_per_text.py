@@ -7,8 +7,6 @@ prices a million texts and tokens from the same run."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from millicent.cli.main import main
 from millicent.testing.loopback import PlatformProcess, start_platform
-from tests.servers import REPO
+from tests.embed_support import glove_mean
 
 pytestmark = pytest.mark.integration
 
@@ -24,20 +22,10 @@ N = 96  # the first N SST-1 dev sentences, in batches of 16
 BATCH = 16
 
 
-def _cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "millicent.cli.main", *args], cwd=REPO, check=True,
-                   capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def platform(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
     root = tmp_path_factory.mktemp("per-text")
-    artifact = root / "glove-mean"
-    _cli("import", "vectors", "glove-50", "--role", "embed", "--out", str(artifact),
-         "--data-dir", str(data_dir))
-    store = f"sqlite:///{root / 'vectors.db'}"
-    _cli("embeddings", "load", str(artifact), "--store", store, "--vocab-from", "sst-1",
-         "--data-dir", str(data_dir), "--quiet")
+    artifact, store = glove_mean(root, data_dir, "sst-1")
     p = start_platform(["--model", f"emb={artifact}", "--store", store], root / "serve")
     yield p
     assert p.stop() == 0

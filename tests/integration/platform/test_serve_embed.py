@@ -6,8 +6,6 @@ answer exactly as the handler in this process does with the same store."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import pytest
 
 from millicent.testing.loopback import PlatformProcess, start_platform
 from tests import servers
-from tests.servers import REPO
+from tests.embed_support import glove_mean
 
 pytestmark = pytest.mark.integration
 
@@ -24,21 +22,10 @@ TEXTS = ["A gorgeous, witty, seductive movie.", "It's a CHARMING, often affectin
          "the plot was dull and boring"]
 
 
-def _cli(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "millicent.cli.main", *args], cwd=REPO,
-                          check=True, capture_output=True, text=True)
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def served(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
     root = tmp_path_factory.mktemp("embed")
-    artifact = root / "glove-mean"
-    _cli("import", "vectors", "glove-50", "--role", "embed", "--out", str(artifact),
-         "--data-dir", str(data_dir))
-    store = f"sqlite:///{root / 'vectors.db'}"
-    _cli("embeddings", "load", str(artifact), "--store", store, "--vocab-from", "sst-1:dev",
-         "--data-dir", str(data_dir), "--quiet")
+    artifact, store = glove_mean(root, data_dir, "sst-1:dev")
     return {"artifact": artifact, "store": store, "root": root}
 
 

@@ -21,6 +21,7 @@ import pytest
 
 from millicent.runtime.openai_api import max_inputs
 from millicent.testing.loopback import PlatformProcess, start_platform
+from tests.embed_support import glove_mean
 from tests.servers import REPO
 
 openai = pytest.importorskip("openai")
@@ -33,20 +34,10 @@ TEXTS = ["A gorgeous, witty, seductive movie.", "It's a CHARMING, often affectin
          "the plot was dull and boring", "naïve café owners — and 🎬 emoji"]
 
 
-def _cli(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "millicent.cli.main", *args], cwd=REPO, check=True,
-                   capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def platform(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformProcess]:
     root = tmp_path_factory.mktemp("openai")
-    artifact = root / "glove-mean"
-    _cli("import", "vectors", "glove-50", "--role", "embed", "--out", str(artifact),
-         "--data-dir", str(data_dir))
-    store = f"sqlite:///{root / 'vectors.db'}"
-    _cli("embeddings", "load", str(artifact), "--store", store, "--vocab-from", "sst-1",
-         "--vocab-from", "trecqa", "--data-dir", str(data_dir), "--quiet")
+    artifact, store = glove_mean(root, data_dir, "sst-1", "trecqa")
     p = start_platform(["--model", f"emb={artifact}", "--store", store, "--max-concurrency", "4",
                         "--api-key-env", KEY_VAR], root / "serve", env={KEY_VAR: KEY})
     yield p
