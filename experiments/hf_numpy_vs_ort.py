@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from millicent import config  # noqa: E402
 from millicent.data.token_table import locate  # noqa: E402
+from millicent.jsonfile import write_json  # noqa: E402
 from millicent.runtime.artifact import load_artifact, read_manifest, vectors_source  # noqa: E402
 from millicent.runtime.transformer import open_graph  # noqa: E402
 from millicent.tokenizers import make_tokenizer  # noqa: E402
@@ -168,11 +169,9 @@ def main() -> int:
             for name, fn in runs.items():
                 times[name].append(timed(lambda fn=fn, feed=feed: fn(*feed), n))  # type: ignore[misc]
         result[label] = {name: round(statistics.median(t), 3) for name, t in times.items()}
-    text = json.dumps(result, indent=2)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text)
+        write_json(Path(args.out), result)
+    print(json.dumps(result, indent=2))
     return 0
 
 

@@ -50,6 +50,7 @@ from millicent.importer.hf.reference import torch_outputs  # noqa: E402
 from millicent.importer.hf.run import import_hf  # noqa: E402
 from millicent.importer.hf.served import encode, fixed_batches, outputs, rows_by_key  # noqa: E402
 from millicent.importer.hf.source import read_source  # noqa: E402
+from millicent.jsonfile import write_json  # noqa: E402
 from millicent.runtime.artifact import vectors_source  # noqa: E402
 from millicent.runtime.registry import load_model  # noqa: E402
 
@@ -135,11 +136,9 @@ def main() -> int:
             head = with_random_head(model_dir, work, labels)
             import_hf(head, role, work / role, data_dir=data_dir)
             result[role] = run_role(head, work / role, role, *items)
-    text = json.dumps(result, indent=2)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
-    print(text)
+        write_json(Path(args.out), result)
+    print(json.dumps(result, indent=2))
     return 0
 
 
